@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { nodeConfig } from "../../../lambdas/domain/node-config";
+import type { Snapshot } from "../../../lambdas/domain/snapshot";
+import { cluster, healthyCluster, instance, instanceId, member } from "../../helpers/snapshots";
+
+const bootstrap = { kind: "bootstrap", initialMembers: [], token: "x", reason: "first 3" } as const;
+
+describe("published node configuration", () => {
+  test("an initial member of a forming generation starts new with the initial set and token", () => {
+    const s: Snapshot = { ...healthyCluster(3), members: [] };
+    const forming = { ...s, ledger: { ...s.ledger, cluster: cluster([1, 2, 3], "forming") } };
+    const c = nodeConfig(forming, instanceId(2), bootstrap, [], "/var/lib/etcd");
+    assert.equal(c.role, "member");
+    assert.deepEqual(c.etcd, {
+      name: instanceId(2),
+      initialCluster: [1, 2, 3].map((n) => `${instanceId(n)}=http://127.0.1.${n}:2380`).join(","),
+      initialClusterState: "new",
+      initialClusterToken: "etcd-asg-test-g1",
+      initialAdvertisePeerUrls: "http://127.0.1.2:2380",
+      listenPeerUrls: "http://127.0.1.2:2380",
+      listenClientUrls: "http://127.0.1.2:2379",
+      advertiseClientUrls: "http://127.0.1.2:2379",
+      dataDir: "/var/lib/etcd",
+    });
+  });
+
+  test("a joining learner starts existing with every current member, itself included", () => {
+    const base = healthyCluster(3);
+    const s = { ...base, instances: [...base.instances, instance(4, "Pending:Wait")] };
+    const added = member(4, { name: "", isLearner: true, started: false, healthy: false, clientUrls: [] });
+    const ledger = { ...s.ledger, nodes: [...s.ledger.nodes] };
+    const d = {
+      kind: "join",
+      removeFirst: undefined,
+      add: { name: instanceId(4), peerUrl: "" },
+      reason: "room",
+    } as const;
+    const c = nodeConfig({ ...s, ledger }, instanceId(4), d, [...s.members, added], "/data");
+    assert.equal(c.role, "learner");
+    assert.equal(c.etcd?.initialClusterState, "existing");
+    assert.equal(
+      c.etcd?.initialCluster,
+      [1, 2, 3, 4].map((n) => `${instanceId(n)}=http://127.0.1.${n}:2380`).join(","),
+    );
+  });
+
+  test("an initial member is never told new once the cluster runs", () => {
+    const c = nodeConfig(
+      healthyCluster(3),
+      instanceId(1),
+      { kind: "settled", reason: "voter" },
+      healthyCluster(3).members,
+      "/d",
+    );
+    assert.equal(c.etcd?.initialClusterState, "existing");
+  });
+
+  test("a node left out gets no etcd settings", () => {
+    const c = nodeConfig(
+      healthyCluster(3),
+      instanceId(4),
+      { kind: "not-a-member", reason: "full" },
+      [],
+      "/d",
+    );
+    assert.deepEqual(c, { role: "not-a-member", reason: "full", etcd: undefined });
+  });
+
+  test("a node told to wait gets no etcd settings", () => {
+    const c = nodeConfig(
+      healthyCluster(3),
+      instanceId(4),
+      { kind: "wait", reason: "lock" },
+      healthyCluster(3).members,
+      "/d",
+    );
+    assert.equal(c.role, "wait");
+    assert.equal(c.etcd, undefined);
+  });
+});
