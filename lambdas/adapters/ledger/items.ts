@@ -1,0 +1,137 @@
+// The ledger's single-table item layout, and the checks that turn items read back into domain
+// records. Every item of one cluster lives under one partition so `loadState` is a single Query:
+//
+//   pk = cluster#<name>                  sk = cluster               the cluster record
+//                                        sk = registration-counter  last registration number given
+//                                        sk = lock                  the membership lock
+//                                        sk = node#<instance ID>    one node record per instance
+//   pk = cluster#<name>#lifecycle-tokens sk = <token>               processed lifecycle actions
+//
+// Tokens have their own partition: they are not part of the state the engine reads, and there may
+// be many of them until their TTL removes them.
+import { z } from "zod";
+import { type ClusterRecord, type MembershipLock, NODE_PHASES, type NodeRecord } from "../../domain/snapshot";
+import { LedgerCorruptItemError } from "./errors";
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A node's published configuration: JSON the ledger stores and returns without looking inside. */
+export type NodeConfig = { readonly [key: string]: JsonValue };
+
+/** A node record with what the control plane publishes for it. */
+export interface LedgerNode extends NodeRecord {
+  /** etcd's member ID (decimal string) once the node was added to etcd. */
+  readonly memberId: string | undefined;
+  readonly config: NodeConfig | undefined;
+}
+
+export const CLUSTER_SK = "cluster";
+export const REGISTRATION_COUNTER_SK = "registration-counter";
+export const LOCK_SK = "lock";
+const NODE_SK_PREFIX = "node#";
+
+export function clusterPartition(clusterName: string): string {
+  return `cluster#${clusterName}`;
+}
+
+export function tokenPartition(clusterName: string): string {
+  return `cluster#${clusterName}#lifecycle-tokens`;
+}
+
+export function nodeSortKey(instanceId: string): string {
+  return `${NODE_SK_PREFIX}${instanceId}`;
+}
+
+export function isNodeSortKey(sk: string): boolean {
+  return sk.startsWith(NODE_SK_PREFIX);
+}
+
+export const nodeConfigSchema = z.record(z.string(), z.json());
+
+const memberIdSchema = z.string().regex(/^\d+$/, "etcd member IDs are decimal strings");
+
+export const clusterRecordSchema = z.object({
+  token: z.string().min(1),
+  generation: z.int().min(1),
+  size: z.int().min(1),
+  initialMembers: z
+    .array(z.object({ instanceId: z.string().min(1), peerUrl: z.string().min(1) }))
+    .min(1)
+    .refine((members) => new Set(members.map((m) => m.instanceId)).size === members.length, {
+      message: "an instance appears twice in the initial members",
+    }),
+  state: z.enum(["forming", "running"]),
+});
+
+const nodeItemSchema = z.object({
+  instanceId: z.string().min(1),
+  privateIp: z.string().min(1),
+  registration: z.int().min(1),
+  phase: z.enum(NODE_PHASES),
+  phaseSince: z.int().min(0),
+  memberId: memberIdSchema.optional(),
+  // Stored as a JSON string so the round trip is exact whatever marshalling options the caller's
+  // DocumentClient has (undefined values, empty sets, number wrapping).
+  configJson: z.string().optional(),
+});
+
+/** The lock item stays after release (no holder) so its version keeps counting up. */
+const lockItemSchema = z.object({
+  version: z.int().min(1),
+  holder: z.string().min(1).optional(),
+  leaseUntil: z.int().optional(),
+});
+
+const tokenItemSchema = z.object({ outcome: z.string().min(1) });
+
+type Item = Record<string, unknown>;
+
+function parseItem<T>(schema: z.ZodType<T>, item: Item, key: { pk: string; sk: string }): T {
+  const result = schema.safeParse(item);
+  if (!result.success) throw new LedgerCorruptItemError(key, z.prettifyError(result.error));
+  return result.data;
+}
+
+function keyOf(item: Item): { pk: string; sk: string } {
+  return { pk: String(item.pk), sk: String(item.sk) };
+}
+
+export function clusterFromItem(item: Item): ClusterRecord {
+  return parseItem(clusterRecordSchema, item, keyOf(item));
+}
+
+export function nodeFromItem(item: Item): LedgerNode {
+  const key = keyOf(item);
+  const { configJson, memberId, ...record } = parseItem(nodeItemSchema, item, key);
+  if (key.sk !== nodeSortKey(record.instanceId)) {
+    throw new LedgerCorruptItemError(key, `it names instance ${record.instanceId}`);
+  }
+  return { ...record, memberId, config: configJson === undefined ? undefined : parseConfig(configJson, key) };
+}
+
+function parseConfig(json: string, key: { pk: string; sk: string }): NodeConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new LedgerCorruptItemError(key, `configJson is not JSON (${(err as Error).message})`);
+  }
+  return parseItem(nodeConfigSchema, value as Item, key) as NodeConfig;
+}
+
+/** The lock as the engine sees it, or undefined when nobody holds it. */
+export function lockFromItem(item: Item): MembershipLock | undefined {
+  const lock = parseItem(lockItemSchema, item, keyOf(item));
+  if (lock.holder === undefined) return undefined;
+  if (lock.leaseUntil === undefined)
+    throw new LedgerCorruptItemError(keyOf(item), "a holder without leaseUntil");
+  return { holder: lock.holder, expiresAt: lock.leaseUntil, version: lock.version };
+}
+
+export function registrationFromCounterItem(item: Item): number {
+  return parseItem(z.object({ value: z.int().min(1) }), item, keyOf(item)).value;
+}
+
+export function tokenOutcomeFromItem(item: Item): string {
+  return parseItem(tokenItemSchema, item, keyOf(item)).outcome;
+}

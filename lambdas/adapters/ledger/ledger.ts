@@ -1,0 +1,605 @@
+// The ledger: what the control plane remembers about one etcd cluster, in DynamoDB. Every change is
+// a conditional write, so concurrent handlers (duplicated or reordered events) cannot both win.
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import {
+  type ClusterRecord,
+  type LedgerState,
+  type MembershipLock,
+  NODE_PHASES,
+  type NodePhase,
+} from "../../domain/snapshot";
+import {
+  ClusterGenerationMismatchError,
+  InvalidLedgerInputError,
+  isConditionFailed,
+  LedgerContentionError,
+  LedgerCorruptItemError,
+  LockHeldError,
+  LockLostError,
+  NodePhaseConflictError,
+  RegistrationConflictError,
+  translateDynamoDbError,
+  UnknownNodeError,
+} from "./errors";
+import {
+  CLUSTER_SK,
+  clusterFromItem,
+  clusterPartition,
+  clusterRecordSchema,
+  isNodeSortKey,
+  type LedgerNode,
+  LOCK_SK,
+  lockFromItem,
+  type NodeConfig,
+  nodeConfigSchema,
+  nodeFromItem,
+  nodeSortKey,
+  REGISTRATION_COUNTER_SK,
+  registrationFromCounterItem,
+  tokenOutcomeFromItem,
+  tokenPartition,
+} from "./items";
+import { LEDGER_TABLE_SCHEMA } from "./table";
+
+export interface LedgerOptions {
+  /** Built once per process by the caller (module scope in a Lambda). */
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Several clusters may share a table; each keeps its items under its own partition. */
+  readonly clusterName: string;
+}
+
+/** The ledger state with the published part of each node record. */
+export interface LedgerContents extends LedgerState {
+  readonly nodes: readonly LedgerNode[];
+}
+
+export interface PhaseChange {
+  readonly phase: NodePhase;
+  /** Set once etcd has given the node a member ID; left as it is when absent. */
+  readonly memberId?: string;
+  /** Replaces the published configuration; left as it is when absent. */
+  readonly config?: NodeConfig;
+}
+
+export interface FixClusterResult {
+  /** This call wrote the record; false when another proposer fixed this generation first. */
+  readonly won: boolean;
+  /** The record the ledger holds now, whoever wrote it. */
+  readonly cluster: ClusterRecord;
+}
+
+/** Node records in these phases may be deleted: etcd never knew them, or no longer does. */
+const DELETABLE_PHASES: readonly NodePhase[] = ["registered", "not-a-member", "removed"];
+
+/**
+ * Optimistic writes (read, then write conditional on what was read) retry this often before
+ * giving up with a retryable error; each retry means another writer changed the item meanwhile.
+ */
+const OPTIMISTIC_ATTEMPTS = 5;
+
+const { partitionKey: PK, sortKey: SK, timeToLiveAttribute: TTL } = LEDGER_TABLE_SCHEMA;
+
+const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+export class Ledger {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly pk: string;
+  private readonly tokenPk: string;
+
+  constructor(options: LedgerOptions) {
+    if (!CLUSTER_NAME.test(options.clusterName)) {
+      throw new InvalidLedgerInputError(
+        "cluster name",
+        `${JSON.stringify(options.clusterName)} must be 1-128 letters, digits, '.', '_' or '-'`,
+      );
+    }
+    if (options.tableName.length === 0) throw new InvalidLedgerInputError("table name", "it is empty");
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.pk = clusterPartition(options.clusterName);
+    this.tokenPk = tokenPartition(options.clusterName);
+  }
+
+  /** The cluster, its nodes (in registration order) and the lock, read with strong consistency. */
+  async loadState(): Promise<LedgerContents> {
+    let cluster: ClusterRecord | undefined;
+    let lock: MembershipLock | undefined;
+    const nodes: LedgerNode[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.request("loadState", () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": PK },
+            ExpressionAttributeValues: { ":pk": this.pk },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const sk = String(item[SK]);
+        if (sk === CLUSTER_SK) cluster = clusterFromItem(item);
+        else if (sk === LOCK_SK) lock = lockFromItem(item);
+        else if (isNodeSortKey(sk)) nodes.push(nodeFromItem(item));
+        // Other items (the counter, or kinds a newer version adds) are not part of the state.
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    nodes.sort((a, b) => a.registration - b.registration);
+    return { cluster, nodes, lock };
+  }
+
+  async getNode(instanceId: string): Promise<LedgerNode | undefined> {
+    const item = await this.getItem("getNode", this.pk, nodeSortKey(instanceId));
+    return item === undefined ? undefined : nodeFromItem(item);
+  }
+
+  /**
+   * Records the instance and gives it the next registration number, once: a repeated call returns
+   * the first record. Numbers come from an atomic counter, so concurrent registrations of different
+   * instances get distinct, gap-free numbers. A gap appears only when the same instance registers
+   * twice at the same moment (both calls draw a number, one record wins) or a call dies between
+   * drawing and writing; order is all the engine relies on, and a gap does not change it.
+   */
+  async registerNode(instanceId: string, privateIp: string, now: number): Promise<LedgerNode> {
+    requireText("instance ID", instanceId);
+    requireText("private IP", privateIp);
+    requireTime("now", now);
+    const existing = await this.getNode(instanceId);
+    if (existing !== undefined) return sameIp(existing, privateIp);
+
+    const counter = await this.request("registerNode", () =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(REGISTRATION_COUNTER_SK),
+          UpdateExpression: "ADD #value :one",
+          ExpressionAttributeNames: { "#value": "value" },
+          ExpressionAttributeValues: { ":one": 1 },
+          ReturnValues: "ALL_NEW",
+        }),
+      ),
+    );
+    const registration = registrationFromCounterItem({
+      ...this.key(REGISTRATION_COUNTER_SK),
+      ...counter.Attributes,
+    });
+    const stored = { instanceId, privateIp, registration, phase: "registered", phaseSince: now } as const;
+    return this.conditionalWrite(
+      "registerNode",
+      async () => {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...this.key(nodeSortKey(instanceId)), ...stored },
+            ConditionExpression: "attribute_not_exists(#sk)",
+            ExpressionAttributeNames: { "#sk": SK },
+          }),
+        );
+        return { ...stored, memberId: undefined, config: undefined };
+      },
+      async () => {
+        const winner = await this.getNode(instanceId);
+        if (winner === undefined) throw new LedgerContentionError(`registration of ${instanceId}`);
+        return sameIp(winner, privateIp);
+      },
+    );
+  }
+
+  /**
+   * Fixes the cluster record for its generation: generation 1 only when there is none, generation
+   * n only over generation n-1. Exactly one of any number of concurrent proposers wins; the others
+   * get the winner's record.
+   */
+  async fixCluster(proposal: ClusterRecord): Promise<FixClusterResult> {
+    const parsed = clusterRecordSchema.safeParse(proposal);
+    if (!parsed.success) throw new InvalidLedgerInputError("cluster record", z.prettifyError(parsed.error));
+    const record: ClusterRecord = parsed.data;
+    const first = record.generation === 1;
+    return this.conditionalWrite(
+      "fixCluster",
+      async () => {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...this.key(CLUSTER_SK), ...record },
+            ConditionExpression: first ? "attribute_not_exists(#sk)" : "#generation = :previous",
+            ExpressionAttributeNames: first ? { "#sk": SK } : { "#generation": "generation" },
+            ExpressionAttributeValues: first ? undefined : { ":previous": record.generation - 1 },
+          }),
+        );
+        return { won: true, cluster: record };
+      },
+      async () => {
+        const current = await this.getCluster();
+        if (current === undefined) throw new ClusterGenerationMismatchError(record.generation - 1, undefined);
+        return { won: false, cluster: current };
+      },
+    );
+  }
+
+  /** Marks the cluster of this generation `running`; repeating it is harmless. */
+  async markClusterRunning(generation: number): Promise<ClusterRecord> {
+    return this.conditionalWrite(
+      "markClusterRunning",
+      async () => {
+        const result = await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(CLUSTER_SK),
+            UpdateExpression: "SET #state = :running",
+            ConditionExpression: "#generation = :generation",
+            ExpressionAttributeNames: { "#state": "state", "#generation": "generation" },
+            ExpressionAttributeValues: { ":running": "running", ":generation": generation },
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        return clusterFromItem({ ...this.key(CLUSTER_SK), ...result.Attributes });
+      },
+      async () => {
+        throw new ClusterGenerationMismatchError(generation, (await this.getCluster())?.generation);
+      },
+    );
+  }
+
+  /**
+   * Moves a registered node to `change.phase` (and records its member ID or configuration), only
+   * from `expectedPhase` when given. `phaseSince` becomes `now` only when the phase really changes,
+   * so re-publishing a configuration does not restart a phase's timeout.
+   */
+  async setNodePhase(
+    instanceId: string,
+    change: PhaseChange,
+    now: number,
+    expectedPhase?: NodePhase,
+  ): Promise<LedgerNode> {
+    requireTime("now", now);
+    if (!NODE_PHASES.includes(change.phase)) {
+      throw new InvalidLedgerInputError(
+        "node phase",
+        `${JSON.stringify(change.phase)} is not one of ${NODE_PHASES.join(", ")}`,
+      );
+    }
+    if (change.memberId !== undefined && !/^\d+$/.test(change.memberId)) {
+      throw new InvalidLedgerInputError(
+        "member ID",
+        `${JSON.stringify(change.memberId)} is not a decimal string`,
+      );
+    }
+    const configJson = change.config === undefined ? undefined : configToJson(change.config);
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+      const current = await this.getNode(instanceId);
+      if (current === undefined) throw new UnknownNodeError(instanceId);
+      if (expectedPhase !== undefined && current.phase !== expectedPhase) {
+        throw new NodePhaseConflictError(instanceId, [expectedPhase], current.phase);
+      }
+      const values: Record<string, unknown> = {
+        ":phase": change.phase,
+        ":since": current.phase === change.phase ? current.phaseSince : now,
+        ":observedPhase": current.phase,
+        ":observedSince": current.phaseSince,
+      };
+      const assignments = ["#phase = :phase", "#phaseSince = :since"];
+      if (change.memberId !== undefined) {
+        assignments.push("#memberId = :memberId");
+        values[":memberId"] = change.memberId;
+      }
+      if (configJson !== undefined) {
+        assignments.push("#configJson = :configJson");
+        values[":configJson"] = configJson;
+      }
+      const updated = await this.conditionalWrite(
+        "setNodePhase",
+        async () => {
+          const result = await this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: this.key(nodeSortKey(instanceId)),
+              UpdateExpression: `SET ${assignments.join(", ")}`,
+              // Conditional on the phase read: a phase change by another writer in between makes this
+              // attempt start over. Configuration alone is last-writer-wins.
+              ConditionExpression: "#phase = :observedPhase AND #phaseSince = :observedSince",
+              ExpressionAttributeNames: {
+                "#phase": "phase",
+                "#phaseSince": "phaseSince",
+                ...(change.memberId !== undefined ? { "#memberId": "memberId" } : {}),
+                ...(configJson !== undefined ? { "#configJson": "configJson" } : {}),
+              },
+              ExpressionAttributeValues: values,
+              ReturnValues: "ALL_NEW",
+            }),
+          );
+          return nodeFromItem({ ...this.key(nodeSortKey(instanceId)), ...result.Attributes });
+        },
+        async () => undefined,
+      );
+      if (updated !== undefined) return updated;
+    }
+    throw new LedgerContentionError(`phase of ${instanceId}`);
+  }
+
+  /**
+   * Forgets a node that etcd never knew or no longer knows (phase registered, not-a-member or
+   * removed), e.g. an instance terminated before the cluster was fixed. Returns whether there was a
+   * record; a node on its way into etcd or in it is refused with `NodePhaseConflictError`.
+   */
+  async deleteNode(instanceId: string): Promise<boolean> {
+    return this.conditionalWrite(
+      "deleteNode",
+      async () => {
+        const result = await this.client.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: this.key(nodeSortKey(instanceId)),
+            ConditionExpression:
+              "attribute_not_exists(#sk) OR #phase IN (:registered, :notAMember, :removed)",
+            ExpressionAttributeNames: { "#sk": SK, "#phase": "phase" },
+            ExpressionAttributeValues: {
+              ":registered": "registered",
+              ":notAMember": "not-a-member",
+              ":removed": "removed",
+            },
+            ReturnValues: "ALL_OLD",
+          }),
+        );
+        return result.Attributes !== undefined;
+      },
+      async () => {
+        const current = await this.getNode(instanceId);
+        if (current === undefined) return false;
+        throw new NodePhaseConflictError(instanceId, DELETABLE_PHASES, current.phase);
+      },
+    );
+  }
+
+  /**
+   * Takes the membership lock when nobody holds it, its lease has run out, or `holder` already has
+   * it. Every acquisition bumps the version: the fencing token that renew and release must show.
+   */
+  async acquireLock(holder: string, ttlMs: number, now: number): Promise<MembershipLock> {
+    requireText("lock holder", holder);
+    requireDuration("lock TTL", ttlMs);
+    requireTime("now", now);
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+      const acquired = await this.conditionalWrite(
+        "acquireLock",
+        async () => {
+          const result = await this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: this.key(LOCK_SK),
+              UpdateExpression: "SET #holder = :holder, #leaseUntil = :leaseUntil ADD #version :one",
+              ConditionExpression:
+                "attribute_not_exists(#holder) OR #leaseUntil <= :now OR #holder = :holder",
+              ExpressionAttributeNames: {
+                "#holder": "holder",
+                "#leaseUntil": "leaseUntil",
+                "#version": "version",
+              },
+              ExpressionAttributeValues: {
+                ":holder": holder,
+                ":leaseUntil": now + ttlMs,
+                ":now": now,
+                ":one": 1,
+              },
+              ReturnValues: "ALL_NEW",
+            }),
+          );
+          return this.lockFrom(result.Attributes);
+        },
+        async () => undefined,
+      );
+      if (acquired !== undefined) return acquired;
+      const current = lockFromItemOrUndefined(await this.getItem("acquireLock", this.pk, LOCK_SK));
+      // Released or expired between the write and this read: try again rather than report a stale holder.
+      if (current !== undefined && current.expiresAt > now)
+        throw new LockHeldError(current.holder, current.expiresAt);
+    }
+    throw new LedgerContentionError("membership lock");
+  }
+
+  /** Extends the lease of the lock `holder` took at `version`. */
+  async renewLock(holder: string, version: number, ttlMs: number, now: number): Promise<MembershipLock> {
+    requireDuration("lock TTL", ttlMs);
+    requireTime("now", now);
+    return this.conditionalWrite(
+      "renewLock",
+      async () => {
+        const result = await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(LOCK_SK),
+            UpdateExpression: "SET #leaseUntil = :leaseUntil",
+            ConditionExpression: "#holder = :holder AND #version = :version",
+            ExpressionAttributeNames: {
+              "#holder": "holder",
+              "#leaseUntil": "leaseUntil",
+              "#version": "version",
+            },
+            ExpressionAttributeValues: { ":holder": holder, ":version": version, ":leaseUntil": now + ttlMs },
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        return this.lockFrom(result.Attributes);
+      },
+      async () => {
+        throw new LockLostError(holder, version);
+      },
+    );
+  }
+
+  /**
+   * Gives the lock up. The item stays (without a holder) so versions keep counting up. A second
+   * release of the same version fails with `LockLostError`, which a retrying caller may ignore.
+   */
+  async releaseLock(holder: string, version: number): Promise<void> {
+    await this.conditionalWrite(
+      "releaseLock",
+      async () => {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(LOCK_SK),
+            UpdateExpression: "REMOVE #holder, #leaseUntil",
+            ConditionExpression: "#holder = :holder AND #version = :version",
+            ExpressionAttributeNames: {
+              "#holder": "holder",
+              "#leaseUntil": "leaseUntil",
+              "#version": "version",
+            },
+            ExpressionAttributeValues: { ":holder": holder, ":version": version },
+          }),
+        );
+      },
+      async () => {
+        throw new LockLostError(holder, version);
+      },
+    );
+  }
+
+  /**
+   * Records that the lifecycle action `token` was handled with `outcome`. Returns true when this
+   * call was the first to record it. DynamoDB deletes the record some time after `ttlSeconds`.
+   */
+  async markTokenProcessed(
+    token: string,
+    outcome: string,
+    now: number,
+    ttlSeconds: number,
+  ): Promise<boolean> {
+    requireText("lifecycle action token", token);
+    requireText("outcome", outcome);
+    requireTime("now", now);
+    requireDuration("token TTL", ttlSeconds);
+    return this.conditionalWrite(
+      "markTokenProcessed",
+      async () => {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: this.tokenPk,
+              [SK]: token,
+              outcome,
+              processedAt: now,
+              [TTL]: Math.floor(now / 1000) + ttlSeconds,
+            },
+            ConditionExpression: "attribute_not_exists(#sk)",
+            ExpressionAttributeNames: { "#sk": SK },
+          }),
+        );
+        return true;
+      },
+      async () => false,
+    );
+  }
+
+  /** The outcome recorded for the lifecycle action `token`, or undefined when none was. */
+  async tokenOutcome(token: string): Promise<string | undefined> {
+    requireText("lifecycle action token", token);
+    const item = await this.getItem("tokenOutcome", this.tokenPk, token);
+    return item === undefined ? undefined : tokenOutcomeFromItem(item);
+  }
+
+  private async getCluster(): Promise<ClusterRecord | undefined> {
+    const item = await this.getItem("getCluster", this.pk, CLUSTER_SK);
+    return item === undefined ? undefined : clusterFromItem(item);
+  }
+
+  private lockFrom(attributes: Record<string, unknown> | undefined): MembershipLock {
+    const lock = lockFromItem({ ...this.key(LOCK_SK), ...attributes });
+    if (lock === undefined)
+      throw new LedgerCorruptItemError(
+        { pk: this.pk, sk: LOCK_SK },
+        "no holder right after a write that set one",
+      );
+    return lock;
+  }
+
+  private async getItem(
+    operation: string,
+    pk: string,
+    sk: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const result = await this.request(operation, () =>
+      this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { [PK]: pk, [SK]: sk }, ConsistentRead: true }),
+      ),
+    );
+    return result.Item;
+  }
+
+  private key(sk: string): Record<string, string> {
+    return { [PK]: this.pk, [SK]: sk };
+  }
+
+  /** Every DynamoDB call goes through here or `conditionalWrite`: the one place errors are translated. */
+  private async request<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      throw translateDynamoDbError(err, operation);
+    }
+  }
+
+  private async conditionalWrite<T, F>(
+    operation: string,
+    send: () => Promise<T>,
+    onConditionFailed: () => Promise<F>,
+  ): Promise<T | F> {
+    try {
+      return await send();
+    } catch (err) {
+      if (!isConditionFailed(err)) throw translateDynamoDbError(err, operation);
+    }
+    // Outside the catch: errors of the follow-up (a read, usually) are translated by its own call.
+    return onConditionFailed();
+  }
+}
+
+function lockFromItemOrUndefined(item: Record<string, unknown> | undefined): MembershipLock | undefined {
+  return item === undefined ? undefined : lockFromItem(item);
+}
+
+function sameIp(node: LedgerNode, privateIp: string): LedgerNode {
+  if (node.privateIp !== privateIp)
+    throw new RegistrationConflictError(node.instanceId, node.privateIp, privateIp);
+  return node;
+}
+
+function configToJson(config: NodeConfig): string {
+  const parsed = nodeConfigSchema.safeParse(config);
+  if (!parsed.success) throw new InvalidLedgerInputError("node configuration", z.prettifyError(parsed.error));
+  return JSON.stringify(parsed.data);
+}
+
+function requireText(what: string, value: string): void {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new InvalidLedgerInputError(what, `${JSON.stringify(value)} is empty`);
+  }
+}
+
+function requireTime(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidLedgerInputError(what, `${value} is not epoch milliseconds`);
+  }
+}
+
+function requireDuration(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidLedgerInputError(what, `${value} is not a positive whole number`);
+  }
+}
