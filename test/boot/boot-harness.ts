@@ -1,0 +1,226 @@
+// Runs the real boot script for one test case: a fresh temp root, an IMDSv2 server for a simulated
+// instance, a local node API answering as the case scripts it (and checking every request's SigV4
+// signature), fake executables on PATH, and cleanup of everything it started.
+import { spawn } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ImdsServer, type InstanceRoleCredentials } from "../../local/imds/imds-server";
+import { sigv4Problem } from "./sigv4";
+
+export const SCRIPT = resolve(__dirname, "../../bootstrap-script/etcd-asg-boot.sh");
+export const REGION = "eu-west-1";
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly url: string;
+  /** Undefined when the request carried a valid SigV4 signature by the instance role. */
+  readonly signatureProblem: string | undefined;
+  readonly securityToken: string | undefined;
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body?: string;
+}
+
+/** Answers the n-th request (0-based) to the node API. */
+export type ApiHandler = (request: ApiRequest, n: number) => ApiAnswer;
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class BootCase {
+  readonly instanceId = `i-${randomBytes(8).toString("hex")}`;
+  /** A loopback address of its own stands in for the instance's private IP. */
+  readonly privateIp = `127.${randomInt(100, 250)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
+  readonly credentials: InstanceRoleCredentials = {
+    AccessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
+    SecretAccessKey: randomBytes(30).toString("base64"),
+    Token: randomBytes(60).toString("base64"),
+    Expiration: "2099-01-01T00:00:00Z",
+  };
+  readonly requests: ApiRequest[] = [];
+  readonly imds: ImdsServer;
+  root = "";
+  binDir = "";
+  dataDir = "";
+  dropinDir = "";
+  private api: Server | undefined;
+  private apiUrl = "";
+  /** Kept after the IMDS server stops, for the "IMDS down" cases. */
+  imdsEndpoint = "";
+  private handler: ApiHandler = () => ({ status: 500, body: "no handler" });
+
+  constructor() {
+    this.imds = new ImdsServer({
+      instanceId: this.instanceId,
+      privateIp: this.privateIp,
+      region: REGION,
+      availabilityZone: `${REGION}a`,
+      roleName: "etcd-asg-node",
+      credentials: this.credentials,
+    });
+  }
+
+  static async create(): Promise<BootCase> {
+    const c = new BootCase();
+    c.root = await mkdtemp(join(tmpdir(), "etcd-asg-boot-"));
+    c.binDir = join(c.root, "bin");
+    c.dataDir = join(c.root, "var/lib/etcd");
+    c.dropinDir = join(c.root, "etc/systemd/system/etcd.service.d");
+    await c.imds.start({ host: c.privateIp });
+    c.imdsEndpoint = c.imds.endpoint;
+    c.api = createServer((req, res) => {
+      void c.answer(req).then((answer) => {
+        res.writeHead(answer.status, { "content-type": "text/plain" });
+        res.end(answer.body ?? "");
+      });
+    });
+    const api = c.api;
+    await new Promise<void>((done) => api.listen(0, c.privateIp, done));
+    c.apiUrl = `http://${c.privateIp}:${(api.address() as AddressInfo).port}`;
+    return c;
+  }
+
+  /** The node API's answers for this case. */
+  onApi(handler: ApiHandler): void {
+    this.handler = handler;
+  }
+
+  /** A published configuration for this instance as the node API sends it (`format=env`). */
+  config(overrides: Record<string, string | undefined> = {}): string {
+    const peer = `http://${this.privateIp}:2380`;
+    const fields: Record<string, string | undefined> = {
+      ETCD_ASG_DECISION: "member",
+      ETCD_ASG_REASON: "bootstrap: one of the first 1 registered instances",
+      ETCD_NAME: this.instanceId,
+      ETCD_INITIAL_CLUSTER: `${this.instanceId}=${peer}`,
+      ETCD_INITIAL_CLUSTER_STATE: "new",
+      ETCD_INITIAL_CLUSTER_TOKEN: "etcd-asg-gen-1",
+      ETCD_INITIAL_ADVERTISE_PEER_URLS: peer,
+      ETCD_LISTEN_PEER_URLS: peer,
+      ETCD_LISTEN_CLIENT_URLS: `http://${this.privateIp}:2379`,
+      ETCD_ADVERTISE_CLIENT_URLS: `http://${this.privateIp}:2379`,
+      ETCD_DATA_DIR: this.dataDir,
+      ...overrides,
+    };
+    return Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${key}="${value}"\n`)
+      .join("");
+  }
+
+  /** Puts an executable script named `name` first on the script's PATH. */
+  async fakeExecutable(name: string, body: string): Promise<void> {
+    await mkdir(this.binDir, { recursive: true });
+    const path = join(this.binDir, name);
+    await writeFile(path, `#!/usr/bin/env bash\n${body}\n`);
+    await chmod(path, 0o755);
+  }
+
+  /** Runs the script with bash; `env` overrides the defaults below. */
+  run(
+    args: readonly string[],
+    env: Record<string, string | undefined> = {},
+    bashArgs: readonly string[] = [],
+  ): Promise<RunResult> {
+    const fullEnv: Record<string, string> = {};
+    const merged: Record<string, string | undefined> = {
+      PATH: `${this.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      HOME: this.root,
+      TMPDIR: this.root,
+      ETCD_ASG_NODE_API_URL: this.apiUrl,
+      ETCD_ASG_IMDS_ENDPOINT: this.imdsEndpoint,
+      ETCD_ASG_DROPIN_DIR: this.dropinDir,
+      ETCD_ASG_DEADLINE_SECONDS: "10",
+      ETCD_ASG_BACKOFF_INITIAL_MS: "20",
+      ETCD_ASG_BACKOFF_MAX_MS: "200",
+      ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
+      ...env,
+    };
+    for (const [key, value] of Object.entries(merged)) if (value !== undefined) fullEnv[key] = value;
+    return runBash([...bashArgs, SCRIPT, ...args], fullEnv, this.root);
+  }
+
+  /** Loads the script's functions (its source guard keeps main from running) and runs `snippet`. */
+  runFunctions(snippet: string, env: Record<string, string | undefined> = {}): Promise<RunResult> {
+    return this.run([], env, ["-c", `source "$1"; ${snippet}`, "bash"]);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.imds.stop();
+    const api = this.api;
+    if (api) {
+      api.closeAllConnections();
+      await new Promise<void>((done) => api.close(() => done()));
+    }
+    if (this.root) await rm(this.root, { recursive: true, force: true });
+  }
+
+  private async answer(req: IncomingMessage): Promise<ApiAnswer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const token = req.headers["x-amz-security-token"];
+    const request: ApiRequest = {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      signatureProblem: sigv4Problem(
+        { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) },
+        {
+          accessKeyId: this.credentials.AccessKeyId,
+          secretAccessKey: this.credentials.SecretAccessKey,
+          region: REGION,
+          service: "lambda",
+        },
+      ),
+      securityToken: typeof token === "string" ? token : undefined,
+    };
+    this.requests.push(request);
+    // Like a Lambda function URL with IAM auth: an unsigned or badly signed request never reaches the code.
+    if (request.signatureProblem !== undefined || request.securityToken !== this.credentials.Token) {
+      return { status: 403, body: `{"Message":"Forbidden: ${request.signatureProblem ?? "bad token"}"}` };
+    }
+    return this.handler(request, this.requests.length - 1);
+  }
+}
+
+export function runBash(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<RunResult> {
+  return new Promise((done, fail) => {
+    const child = spawn("bash", args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", fail);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `fn` with a fresh case and always cleans up, also when the test fails. */
+export async function withBootCase(fn: (c: BootCase) => Promise<void>): Promise<void> {
+  const c = await BootCase.create();
+  try {
+    await fn(c);
+  } finally {
+    await c.cleanup();
+  }
+}

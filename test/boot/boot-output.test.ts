@@ -1,0 +1,301 @@
+// The boot script's output modes, retries, deadline and exit codes, run for real against an IMDSv2
+// server and a local node API that checks every request's SigV4 signature.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { type BootCase, runBash, SCRIPT, withBootCase } from "./boot-harness";
+
+const ok = (body: string) => ({ status: 200, body });
+const wait = {
+  status: 202,
+  body: 'ETCD_ASG_DECISION="wait"\nETCD_ASG_REASON="launch handler has not run yet"\n',
+};
+
+function assertAllSigned(c: BootCase): void {
+  assert.ok(c.requests.length > 0, "the script made no node API request");
+  for (const request of c.requests) {
+    assert.equal(request.signatureProblem, undefined, `${request.method} ${request.url}`);
+    assert.equal(request.securityToken, c.credentials.Token);
+  }
+}
+
+describe("boot script output modes", () => {
+  it("prints etcd flags for a member, asking for its own config with a signed request", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ok(c.config()));
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 0, result.stderr);
+      const ip = c.privateIp;
+      assert.equal(
+        result.stdout,
+        `--name=${c.instanceId} --data-dir=${c.dataDir} --initial-cluster=${c.instanceId}=http://${ip}:2380` +
+          ` --initial-cluster-state=new --initial-cluster-token=etcd-asg-gen-1` +
+          ` --initial-advertise-peer-urls=http://${ip}:2380 --listen-peer-urls=http://${ip}:2380` +
+          ` --listen-client-urls=http://${ip}:2379 --advertise-client-urls=http://${ip}:2379\n`,
+      );
+      assert.deepEqual(
+        c.requests.map((r) => `${r.method} ${r.url}`),
+        [`GET /v1/nodes/${c.instanceId}/config?format=env`],
+      );
+      assertAllSigned(c);
+    });
+  });
+
+  it("prints an environment file with every etcd variable and the decision as a comment", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ok(c.config({ ETCD_ASG_DECISION: "learner", ETCD_INITIAL_CLUSTER_STATE: "existing" })));
+      const result = await c.run(["-o", "env"]);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trimEnd().split("\n");
+      assert.match(lines[0] ?? "", /^# etcd-asg: learner \(/);
+      assert.deepEqual(
+        lines.slice(1).map((line) => line.split("=")[0]),
+        [
+          "ETCD_NAME",
+          "ETCD_DATA_DIR",
+          "ETCD_INITIAL_CLUSTER",
+          "ETCD_INITIAL_CLUSTER_STATE",
+          "ETCD_INITIAL_CLUSTER_TOKEN",
+          "ETCD_INITIAL_ADVERTISE_PEER_URLS",
+          "ETCD_LISTEN_PEER_URLS",
+          "ETCD_LISTEN_CLIENT_URLS",
+          "ETCD_ADVERTISE_CLIENT_URLS",
+        ],
+      );
+      assert.ok(lines.includes('ETCD_INITIAL_CLUSTER_STATE="existing"'));
+      assert.ok(lines.includes(`ETCD_NAME="${c.instanceId}"`));
+    });
+  });
+
+  it("prints a systemd drop-in for etcd.service", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ok(c.config()));
+      const result = await c.run(["-o", "dropin"]);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trimEnd().split("\n");
+      assert.equal(lines[1], "[Service]");
+      assert.ok(lines.includes(`Environment="ETCD_NAME=${c.instanceId}"`));
+      assert.ok(lines.includes(`Environment="ETCD_DATA_DIR=${c.dataDir}"`));
+      assert.equal(lines.filter((line) => line.startsWith("Environment=")).length, 9);
+      assert.equal(existsSync(c.dropinDir), false, "print modes write no drop-in");
+    });
+  });
+
+  it("prefers ETCD_ASG_DATA_DIR over the published data dir", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ok(c.config()));
+      const local = join(c.root, "mnt/etcd");
+      const result = await c.run(["-o", "flags"], { ETCD_ASG_DATA_DIR: local });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`--data-dir=${local} `));
+      assert.ok(existsSync(`${local}.etcd-asg`));
+    });
+  });
+
+  it("exits 0 with a clear 'not a member' result and prints nothing when the cluster is full", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() =>
+        ok(
+          'ETCD_ASG_DECISION="not-a-member"\nETCD_ASG_REASON="cluster full: 3 of 3 voters (add strategy)"\n',
+        ),
+      );
+      const result = await c.run(["-o", "start"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, /not a member: etcd is not started on this instance \(cluster full/);
+      assert.equal(existsSync(c.dropinDir), false);
+    });
+  });
+});
+
+describe("boot script retries within the deadline", () => {
+  it("waits while the configuration is not published (202), then uses it", async () => {
+    await withBootCase(async (c) => {
+      c.onApi((_, n) => (n < 2 ? wait : ok(c.config())));
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(c.requests.length, 3);
+      assert.match(result.stderr, /not published yet: launch handler has not run yet/);
+      assertAllSigned(c);
+    });
+  });
+
+  it("retries on 5xx and 429, then succeeds", async () => {
+    await withBootCase(async (c) => {
+      const failures = [{ status: 503 }, { status: 429 }, { status: 500, body: "boom" }];
+      c.onApi((_, n) => failures[n] ?? ok(c.config()));
+      const result = await c.run(["-o", "env"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(c.requests.length, 4);
+      assert.match(result.stderr, /answered 503/);
+    });
+  });
+
+  it("exits 1 naming the cause when the configuration is still unpublished at the deadline", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => wait);
+      const started = Date.now();
+      const result = await c.run(["-o", "flags"], { ETCD_ASG_DEADLINE_SECONDS: "2" });
+      assert.equal(result.code, 1);
+      assert.ok(Date.now() - started < 6000, "the deadline bounds the run");
+      assert.match(
+        result.stderr,
+        /error: deadline of 2s passed: the configuration is not published yet: launch handler has not run yet/,
+      );
+      assert.equal(result.stdout, "");
+    });
+  });
+
+  it("exits 1 naming IMDS when IMDS is down until the deadline", async () => {
+    await withBootCase(async (c) => {
+      await c.imds.stop();
+      const result = await c.run(["-o", "flags"], { ETCD_ASG_DEADLINE_SECONDS: "1" });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(`deadline of 1s passed: IMDS at ${c.imdsEndpoint} did not issue a token`),
+      );
+      assert.equal(c.requests.length, 0);
+    });
+  });
+
+  it("exits 1 when the node API is unreachable until the deadline", async () => {
+    await withBootCase(async (c) => {
+      const result = await c.run(["-o", "flags"], {
+        ETCD_ASG_DEADLINE_SECONDS: "1",
+        ETCD_ASG_NODE_API_URL: `http://${c.privateIp}:1`,
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /the node API at http:\/\/.*:1 is unreachable/);
+    });
+  });
+});
+
+describe("boot script refusals", () => {
+  it("exits 3 when the node API refuses the caller's identity (403)", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ({ status: 403, body: "instance i-other may not read this record" }));
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 3);
+      assert.match(result.stderr, /refused the configuration request for instance i-\w+ \(403\)/);
+      assert.equal(c.requests.length, 1, "a refusal is not retried");
+    });
+  });
+
+  for (const status of [400, 404]) {
+    it(`exits 4 when the node API rejects the request (${status})`, async () => {
+      await withBootCase(async (c) => {
+        c.onApi(() => ({ status, body: "no such instance in this Auto Scaling Group" }));
+        const result = await c.run(["-o", "flags"]);
+        assert.equal(result.code, 4);
+        assert.match(result.stderr, new RegExp(`\\(${status}\\): no such instance`));
+      });
+    });
+  }
+
+  const malformed: Array<[string, (c: BootCase) => string, RegExp]> = [
+    [
+      "a command substitution",
+      (c) => `${c.config()}ETCD_EXTRA=$(touch pwned)\n`,
+      /line 12 is not KEY="value": ETCD_EXTRA=\$\(touch pwned\)/,
+    ],
+    ["an unknown key", (c) => `${c.config()}ETCD_PROXY="on"\n`, /line 12 has unknown key ETCD_PROXY/],
+    ["a repeated key", (c) => `${c.config()}ETCD_NAME="i-1"\n`, /line 12 repeats key ETCD_NAME/],
+    [
+      "a missing key",
+      (c) => c.config({ ETCD_INITIAL_CLUSTER_TOKEN: undefined }),
+      /ETCD_INITIAL_CLUSTER_TOKEN is missing/,
+    ],
+    ["an unknown decision", (c) => c.config({ ETCD_ASG_DECISION: "proxy" }), /ETCD_ASG_DECISION is "proxy"/],
+    [
+      "another instance's name",
+      (c) => c.config({ ETCD_NAME: "i-0000000000000000" }),
+      /published ETCD_NAME=i-0+ for instance/,
+    ],
+    [
+      "a peer URL on another IP",
+      (c) => c.config({ ETCD_INITIAL_ADVERTISE_PEER_URLS: "http://127.0.0.1:2380" }),
+      /peer URL http:\/\/127\.0\.0\.1:2380, which is not this instance's private IP/,
+    ],
+    [
+      "a learner told to start a new cluster",
+      (c) => c.config({ ETCD_ASG_DECISION: "learner" }),
+      /a learner cannot start a new cluster/,
+    ],
+  ];
+  for (const [what, body, message] of malformed) {
+    it(`exits 5 on an answer with ${what}, writing nothing`, async () => {
+      await withBootCase(async (c) => {
+        c.onApi(() => ok(body(c)));
+        const result = await c.run(["-o", "start"]);
+        assert.equal(result.code, 5, result.stderr);
+        assert.match(result.stderr, message);
+        assert.equal(result.stdout, "");
+        assert.deepEqual(await readdir(c.root), [], "no marker, data dir, drop-in or injected file");
+      });
+    });
+  }
+
+  it("exits 2 on bad usage, naming what is wrong", async () => {
+    await withBootCase(async (c) => {
+      const noUrl = await c.run(["-o", "flags"], { ETCD_ASG_NODE_API_URL: undefined });
+      assert.equal(noUrl.code, 2);
+      assert.match(noUrl.stderr, /ETCD_ASG_NODE_API_URL is not set/);
+      const badMode = await c.run(["-o", "yaml"]);
+      assert.equal(badMode.code, 2);
+      assert.match(badMode.stderr, /unknown output mode "yaml"/);
+      const badDeadline = await c.run([], { ETCD_ASG_DEADLINE_SECONDS: "soon" });
+      assert.equal(badDeadline.code, 2);
+      assert.match(badDeadline.stderr, /ETCD_ASG_DEADLINE_SECONDS must be a positive integer, got "soon"/);
+    });
+  });
+
+  it("exits 8 when curl is too old to sign AWS requests", async () => {
+    await withBootCase(async (c) => {
+      await c.fakeExecutable("curl", 'echo "curl 7.68.0 (x86_64-pc-linux-gnu) libcurl/7.68.0"');
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 8);
+      assert.match(result.stderr, /curl 7\.68\.0 cannot sign AWS requests \(--aws-sigv4 needs curl 7\.75/);
+    });
+  });
+
+  it("exits 8 and installs nothing when the etcd download does not match its SHA-256", async () => {
+    await withBootCase(async (c) => {
+      await mkdir(join(c.root, "releases/v9.9.9"), { recursive: true });
+      const arch = process.arch === "arm64" ? "arm64" : "amd64";
+      await writeFile(join(c.root, `releases/v9.9.9/etcd-v9.9.9-linux-${arch}.tar.gz`), "not etcd");
+      const snippet = "WORK_DIR=$(mktemp -d); DEADLINE_MS=$(($(now_ms) + 5000)); install_etcd";
+      const result = await c.runFunctions(snippet, {
+        ETCD_ASG_ETCD_VERSION: "9.9.9",
+        ETCD_ASG_ETCD_SHA256: "0".repeat(64),
+        ETCD_ASG_ETCD_DOWNLOAD_URL: `file://${c.root}/releases`,
+      });
+      assert.equal(result.code, 8, result.stderr);
+      assert.match(result.stderr, /does not match SHA-256 0{64}: refusing to install it/);
+    });
+  });
+});
+
+describe("boot script hygiene", () => {
+  it("is ShellCheck clean", async () => {
+    const result = await runBash(
+      ["-c", 'shellcheck --severity=style "$1"', "shellcheck", SCRIPT],
+      {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+      },
+      "/",
+    );
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+  });
+
+  it("reads its usage from its own header", async () => {
+    await withBootCase(async (c) => {
+      const result = await c.run(["-h"]);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, /^Usage: etcd-asg-boot\.sh/);
+      assert.match(result.stdout, /ETCD_ASG_NODE_API_URL {6}required/);
+    });
+  });
+});

@@ -1,0 +1,122 @@
+// The boot script's start mode: writes the drop-in, starts a real etcd through a stand-in
+// systemctl, waits for it to answer on its client URL and reports "ready" to the node API.
+import assert from "node:assert/strict";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { type BootCase, withBootCase } from "./boot-harness";
+
+const ready = {
+  waiting: {
+    status: 202,
+    body: 'ETCD_ASG_STATUS="waiting"\nETCD_ASG_REASON="learner is 12 revisions behind"\n',
+  },
+  member: { status: 200, body: 'ETCD_ASG_STATUS="member"\n' },
+};
+
+/** Puts the stand-in systemctl on PATH; returns the env it needs and a stop for the etcd it starts. */
+async function withFakeSystemctl(c: BootCase) {
+  await mkdir(c.binDir, { recursive: true });
+  await copyFile(join(__dirname, "fixtures/fake-systemctl.sh"), join(c.binDir, "systemctl"));
+  const env = {
+    FAKE_SYSTEMCTL_LOG: join(c.root, "systemctl.log"),
+    FAKE_SYSTEMCTL_PIDFILE: join(c.root, "etcd.pid"),
+  };
+  const stopEtcd = async () => {
+    const pid = Number(await readFile(env.FAKE_SYSTEMCTL_PIDFILE, "utf8").catch(() => ""));
+    if (!pid) return;
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      return; // already gone
+    }
+    for (let i = 0; i < 50; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    process.kill(pid, "SIGKILL");
+  };
+  return { env, stopEtcd };
+}
+
+describe("boot script start mode", () => {
+  it("starts etcd from the drop-in, reports ready until the node API confirms, and restarts as is", async () => {
+    await withBootCase(async (c) => {
+      const { env, stopEtcd } = await withFakeSystemctl(c);
+      try {
+        c.onApi((request, n) => {
+          if (request.method === "GET") return { status: 200, body: c.config() };
+          return n < 2 ? ready.waiting : ready.member;
+        });
+        const first = await c.run(["-o", "start"], env);
+        assert.equal(first.code, 0, first.stderr);
+        assert.match(first.stderr, /etcd is healthy on http:\/\/.*:2379\/health/);
+        assert.match(first.stderr, /learner is 12 revisions behind/);
+        assert.match(first.stderr, /the node API reports i-\w+ as a member/);
+        assert.deepEqual(
+          c.requests.map((r) => `${r.method} ${r.url}`),
+          [
+            `GET /v1/nodes/${c.instanceId}/config?format=env`,
+            `POST /v1/nodes/${c.instanceId}/ready`,
+            `POST /v1/nodes/${c.instanceId}/ready`,
+          ],
+        );
+        for (const request of c.requests) assert.equal(request.signatureProblem, undefined);
+        assert.equal(
+          await readFile(env.FAKE_SYSTEMCTL_LOG, "utf8"),
+          "daemon-reload\nenable etcd\nrestart etcd\n",
+        );
+        const dropin = await readFile(join(c.dropinDir, "20-etcd-asg.conf"), "utf8");
+        assert.match(dropin, new RegExp(`^Environment="ETCD_NAME=${c.instanceId}"$`, "m"));
+
+        await stopEtcd();
+        c.requests.length = 0;
+        const second = await c.run(["-o", "start"], env);
+        assert.equal(second.code, 0, second.stderr);
+        assert.match(second.stderr, /already initialised/);
+        assert.match(second.stderr, /etcd is healthy/);
+      } finally {
+        await stopEtcd();
+      }
+    });
+  });
+
+  it("exits 7 when etcd does not answer healthy before the deadline", async () => {
+    await withBootCase(async (c) => {
+      const { env } = await withFakeSystemctl(c);
+      c.onApi(() => ({ status: 200, body: c.config() }));
+      const result = await c.run(["-o", "start"], {
+        ...env,
+        FAKE_SYSTEMCTL_NO_ETCD: "1",
+        ETCD_ASG_DEADLINE_SECONDS: "2",
+      });
+      assert.equal(result.code, 7);
+      assert.match(
+        result.stderr,
+        /etcd did not answer healthy on http:\/\/.*:2379\/health within the 2s deadline/,
+      );
+      assert.equal(c.requests.length, 1, "no ready report for an etcd that never answered");
+    });
+  });
+
+  it("exits 1 when the node API has not confirmed membership by the deadline", async () => {
+    await withBootCase(async (c) => {
+      const { env, stopEtcd } = await withFakeSystemctl(c);
+      try {
+        c.onApi((request) => (request.method === "GET" ? { status: 200, body: c.config() } : ready.waiting));
+        const result = await c.run(["-o", "start"], { ...env, ETCD_ASG_DEADLINE_SECONDS: "4" });
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(
+          result.stderr,
+          /deadline of 4s passed before the node API confirmed membership: the learner is still catching up/,
+        );
+      } finally {
+        await stopEtcd();
+      }
+    });
+  });
+});
