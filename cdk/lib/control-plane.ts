@@ -1,0 +1,237 @@
+// The serverless control plane: the ledger table, the four Lambdas from the built bundles, the
+// EventBridge rules that deliver lifecycle events and the reconciler schedule (with retries and a
+// dead-letter queue), the node API's function URL, and each function's least-privilege role.
+import * as path from "node:path";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
+import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
+
+export interface ControlPlaneProps {
+  readonly config: ResolvedProps;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Fixed before the ASG exists, so the functions need no reference to it (no dependency cycle). */
+  readonly autoScalingGroupName: string;
+  readonly launchHookName: string;
+  readonly terminateHookName: string;
+}
+
+export class ControlPlane extends Construct {
+  readonly ledgerTable: dynamodb.Table;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly functions: Readonly<Record<FunctionName, lambda.Function>>;
+  readonly nodeApiUrl: lambda.FunctionUrl;
+  /** The rules that deliver lifecycle events; the ASG must not launch before they exist. */
+  readonly lifecycleRules: readonly events.Rule[];
+
+  constructor(scope: Construct, id: string, props: ControlPlaneProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.ledgerTable = new dynamodb.Table(this, "Ledger", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: "expiresAt",
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The ledger fixes the cluster's token and initial member set; losing it with a stack delete
+      // would let a redeploy bootstrap a second cluster over surviving data volumes.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const environment: Record<string, string> = {
+      CLUSTER_NAME: config.clusterName,
+      ASG_NAME: props.autoScalingGroupName,
+      LEDGER_TABLE: this.ledgerTable.tableName,
+      CLUSTER_SIZE: String(config.clusterSize),
+      JOIN_STRATEGY: config.joinStrategy,
+      LAUNCH_HOOK_NAME: props.launchHookName,
+      TERMINATE_HOOK_NAME: props.terminateHookName,
+      ETCD_CLIENT_PORT: String(ETCD_CLIENT_PORT),
+      ETCD_PEER_PORT: String(ETCD_PEER_PORT),
+      POWERTOOLS_SERVICE_NAME: "etcd-asg",
+      POWERTOOLS_LOG_LEVEL: "INFO",
+    };
+    const fn = (name: FunctionName, options: Partial<lambda.FunctionProps>): lambda.Function => {
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
+        retention: config.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      return new lambda.Function(this, pascal(name), {
+        description: `etcd-asg ${name} for cluster ${config.clusterName}`,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        // The bundles are plain JavaScript (etcd3 uses the pure-JS gRPC client): Graviton is cheaper.
+        architecture: lambda.Architecture.ARM_64,
+        code: lambda.Code.fromAsset(path.join(config.lambdaBundlesDir, name)),
+        handler: "lib/index.handler",
+        memorySize: 256,
+        environment,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
+        securityGroups: [props.securityGroup],
+        logGroup,
+        role: this.functionRole(name, props.autoScalingGroupName, logGroup),
+        ...options,
+      });
+    };
+
+    // Membership changes are serialised: one launch, one terminate and one reconcile at a time.
+    // The ledger lock serialises them across functions; a concurrency of 1 keeps a burst of events
+    // from piling up contenders for that lock.
+    const lifecycleOptions: Partial<lambda.FunctionProps> = {
+      timeout: Duration.minutes(1),
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 2,
+      deadLetterQueue: this.deadLetterQueue,
+    };
+    const launchHook = fn("launch-hook", lifecycleOptions);
+    const terminateHook = fn("terminate-hook", lifecycleOptions);
+    const reconciler = fn("reconciler", {
+      // Shorter than the schedule's period, so one pass ends before the next begins; a missed
+      // pass is not retried because the next one a minute later does the same work.
+      timeout: Duration.seconds(55),
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+    });
+    // Every booting node calls the node API, so it is not limited to 1: it reads freely and takes
+    // the ledger's membership lock before any change, which serialises it with the functions above.
+    const nodeApi = fn("node-api", { timeout: Duration.seconds(30) });
+    this.functions = {
+      "launch-hook": launchHook,
+      "terminate-hook": terminateHook,
+      reconciler,
+      "node-api": nodeApi,
+    };
+
+    this.nodeApiUrl = nodeApi.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+
+    const lifecycleEvent = (detailType: string, hookName: string, handler: lambda.IFunction): events.Rule =>
+      new events.Rule(this, `${hookName === props.launchHookName ? "Launch" : "Terminate"}Rule`, {
+        description: `${detailType} of ${props.autoScalingGroupName} to the etcd-asg control plane`,
+        eventPattern: {
+          source: ["aws.autoscaling"],
+          detailType: [detailType],
+          detail: { AutoScalingGroupName: [props.autoScalingGroupName], LifecycleHookName: [hookName] },
+        },
+        targets: [
+          new targets.LambdaFunction(handler, {
+            deadLetterQueue: this.deadLetterQueue,
+            retryAttempts: 10,
+            maxEventAge: Duration.hours(1),
+          }),
+        ],
+      });
+    this.lifecycleRules = [
+      lifecycleEvent("EC2 Instance-launch Lifecycle Action", props.launchHookName, launchHook),
+      lifecycleEvent("EC2 Instance-terminate Lifecycle Action", props.terminateHookName, terminateHook),
+    ];
+
+    new events.Rule(this, "ReconcileSchedule", {
+      description: `Reconciles etcd membership of ${props.autoScalingGroupName} with its instances`,
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new targets.LambdaFunction(reconciler, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(1),
+        }),
+      ],
+    });
+  }
+
+  /**
+   * One role per function, its policies inline in the role so they exist before the function is
+   * created (Lambda checks the network-interface rights then). Every function loads the same
+   * snapshot (group, instances, ledger) and may complete the lifecycle actions it concerns.
+   */
+  private functionRole(name: FunctionName, autoScalingGroupName: string, logGroup: logs.ILogGroup): iam.Role {
+    const statements = [
+      new iam.PolicyStatement({
+        sid: "CompleteLifecycleActionsOfThisGroup",
+        actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+        resources: [autoScalingGroupArn(this, autoScalingGroupName)],
+      }),
+      // DescribeAutoScalingGroups and ec2:DescribeInstances have no resource type in the Service
+      // Authorization Reference: "*" is the only resource IAM accepts. The handlers filter to this
+      // group and read only.
+      new iam.PolicyStatement({
+        sid: "DescribeGroupAndInstances",
+        actions: ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"],
+        resources: ["*"],
+      }),
+      // What AWSLambdaVPCAccessExecutionRole grants, for the function's network interfaces. Lambda
+      // creates them before their IDs exist and the Describe actions have no resource type, so AWS's
+      // own policy uses "*" too.
+      new iam.PolicyStatement({
+        sid: "NetworkInterfacesInTheVpc",
+        actions: [
+          "ec2:CreateNetworkInterface",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSubnets",
+          "ec2:DeleteNetworkInterface",
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:UnassignPrivateIpAddresses",
+        ],
+        resources: ["*"],
+      }),
+      new iam.PolicyStatement({
+        sid: "WriteOwnLogs",
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [logGroup.logGroupArn],
+      }),
+      new iam.PolicyStatement({
+        sid: "ReadWriteLedger",
+        actions: [
+          "dynamodb:BatchGetItem",
+          "dynamodb:ConditionCheckItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:Query",
+          "dynamodb:Scan",
+          "dynamodb:UpdateItem",
+        ],
+        resources: [this.ledgerTable.tableArn],
+      }),
+    ];
+    return new iam.Role(this, `${pascal(name)}Role`, {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `etcd-asg ${name}: manage the etcd membership of ${autoScalingGroupName}`,
+      inlinePolicies: { ControlPlane: new iam.PolicyDocument({ statements }) },
+    });
+  }
+}
+
+/**
+ * The group's ARN as IAM matches it. The ARN carries a UUID assigned at creation, which no template
+ * attribute exposes; the name part pins the statement to this group.
+ */
+export function autoScalingGroupArn(scope: Construct, autoScalingGroupName: string): string {
+  return Stack.of(scope).formatArn({
+    service: "autoscaling",
+    resource: "autoScalingGroup",
+    resourceName: `*:autoScalingGroupName/${autoScalingGroupName}`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, _dash: string, letter: string) => letter.toUpperCase());
+}

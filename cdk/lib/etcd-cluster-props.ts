@@ -1,0 +1,285 @@
+// The EtcdCluster construct's props, their defaults, and the checks that turn a wrong value into an
+// error naming the prop, the value received and what to change — before any resource is created.
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { Duration, Size } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
+import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
+import { ETCD_RELEASE_SHA256 } from "./etcd-release";
+
+/** The repository root: the defaults for the Lambda bundles and the boot script are relative to it. */
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** The four control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
+export const FUNCTION_NAMES = ["launch-hook", "terminate-hook", "node-api", "reconciler"] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export interface EtcdClusterProps {
+  /**
+   * Voting members the cluster is meant to have; also the Auto Scaling Group's min and max size.
+   * @default 3
+   */
+  readonly clusterSize?: number;
+  /**
+   * How a new node joins a full cluster (elastic-etcd's strategies): `prepare`, `add`, `replace`
+   * (remove one dead member only when the cluster is full, then add) or `prune`.
+   * @default "replace"
+   */
+  readonly joinStrategy?: JoinStrategy;
+  /**
+   * The name the Lambdas log and emit metrics under (dimension `ClusterName`), and the Auto Scaling
+   * Group's name. Letters, digits and hyphens, at most 100 characters.
+   * @default `${stackName}-${id}`
+   */
+  readonly clusterName?: string;
+  /**
+   * EC2 instance type of the nodes; x86 and Graviton both work (the AMI follows the architecture).
+   * @default m6g.large (Graviton, 2 vCPU, 8 GiB: etcd's recommended small-cluster shape)
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * etcd release the boot script installs, as `MAJOR.MINOR.PATCH` without a leading `v`.
+   * @default "3.5.21"
+   */
+  readonly etcdVersion?: string;
+  /**
+   * SHA-256 of `etcd-v<etcdVersion>-linux-<amd64|arm64>.tar.gz` for the instance type's architecture
+   * (from the release's SHA256SUMS); the boot script refuses a download that does not match.
+   * @default the digest in cdk/lib/etcd-release.ts (known for the default etcdVersion)
+   */
+  readonly etcdSha256?: string;
+  /**
+   * The VPC to run in. A new one has a public and a private subnet per AZ (up to 3 AZs), NAT, a
+   * DynamoDB gateway endpoint and a flow log of rejected traffic. An imported VPC must give the
+   * selected subnets a route to the AWS APIs and to the etcd download (NAT or endpoints).
+   * @default a new VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * NAT gateways of the new VPC (ignored with `vpc`). One is cheapest; one per AZ survives an AZ
+   * outage for boots and control-plane calls.
+   * @default 1
+   */
+  readonly natGateways?: number;
+  /**
+   * Subnets for the nodes and the Lambdas; they should span at least 3 AZs.
+   * @default the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Size of each node's etcd data volume (gp3, encrypted), mounted at /var/lib/etcd.
+   * @default Size.gibibytes(20)
+   */
+  readonly dataVolumeSize?: Size;
+  /**
+   * Security groups whose members may reach the etcd client port 2379.
+   * @default none (only the nodes and the control-plane Lambdas)
+   */
+  readonly clientSecurityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * IPv4 CIDRs that may reach the etcd client port 2379. `0.0.0.0/0` is refused.
+   * @default none
+   */
+  readonly clientCidrs?: readonly string[];
+  /**
+   * How long a launching instance waits in `Pending:Wait` for the control plane before the ASG
+   * ABANDONs it (30 s to 2 h). It must cover boot, the etcd download and the learner catching up.
+   * @default Duration.minutes(15)
+   */
+  readonly launchHeartbeatTimeout?: Duration;
+  /**
+   * How long a terminating instance waits in `Terminating:Wait` between heartbeats (30 s to 2 h).
+   * A removal that would lose quorum is held by heartbeats from the control plane.
+   * @default Duration.minutes(10)
+   */
+  readonly terminateHeartbeatTimeout?: Duration;
+  /**
+   * Where the alarms and the ASG's scaling notifications go.
+   * @default a new SNS topic (subscribe to it after deploy)
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Retention of the Lambdas' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Folder holding one bundle per function (`<dir>/<name>/lib/index.js` and `<dir>/<name>/proto/`).
+   * @default `dist/lambdas` at the repository root (written by `npm run build`)
+   */
+  readonly lambdaBundlesDir?: string;
+  /**
+   * The boot script the user data installs as /usr/local/sbin/etcd-asg-boot.
+   * @default `bootstrap-script/etcd-asg-boot.sh` at the repository root
+   */
+  readonly bootScriptPath?: string;
+}
+
+/** Props with every default applied and every value checked. */
+export interface ResolvedProps {
+  readonly clusterSize: number;
+  readonly joinStrategy: JoinStrategy;
+  readonly clusterName: string;
+  readonly instanceType: ec2.InstanceType;
+  readonly etcdVersion: string;
+  readonly etcdSha256: string;
+  readonly natGateways: number;
+  readonly dataVolumeGiB: number;
+  readonly clientSecurityGroups: readonly ec2.ISecurityGroup[];
+  readonly clientCidrs: readonly string[];
+  readonly launchHeartbeatTimeout: Duration;
+  readonly terminateHeartbeatTimeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly lambdaBundlesDir: string;
+  readonly bootScriptPath: string;
+}
+
+export class EtcdClusterPropsError extends Error {
+  override readonly name = "EtcdClusterPropsError";
+}
+
+/** Applies the defaults and checks every prop; `defaultClusterName` is `${stackName}-${id}`. */
+export function resolveProps(props: EtcdClusterProps, defaultClusterName: string): ResolvedProps {
+  const clusterSize = props.clusterSize ?? 3;
+  if (!DEFAULT_CLUSTER_SIZES.includes(clusterSize)) {
+    fail(
+      `clusterSize must be one of ${DEFAULT_CLUSTER_SIZES.join(", ")} (an odd size keeps a majority ` +
+        `through one, two or three failures); received ${JSON.stringify(clusterSize)}`,
+    );
+  }
+  const joinStrategy = props.joinStrategy ?? "replace";
+  if (!JOIN_STRATEGIES.includes(joinStrategy)) {
+    fail(
+      `joinStrategy must be one of ${JOIN_STRATEGIES.join(", ")}; received ${JSON.stringify(joinStrategy)}`,
+    );
+  }
+  const clusterName = props.clusterName ?? defaultClusterName;
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/.test(clusterName)) {
+    fail(
+      `clusterName must be 1 to 100 letters, digits or hyphens, starting with a letter or digit ` +
+        `(it names the Auto Scaling Group); received ${JSON.stringify(clusterName)}`,
+    );
+  }
+  const etcdVersion = props.etcdVersion ?? "3.5.21";
+  if (!/^3\.\d+\.\d+$/.test(etcdVersion)) {
+    fail(
+      `etcdVersion must be an etcd 3 release as MAJOR.MINOR.PATCH without a leading "v", e.g. "3.5.21"; received ${JSON.stringify(etcdVersion)}`,
+    );
+  }
+  const instanceType =
+    props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.M6G, ec2.InstanceSize.LARGE);
+  const natGateways = props.natGateways ?? 1;
+  if (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > 3) {
+    fail(
+      `natGateways must be an integer from 1 to 3 (the private subnets need NAT to reach the AWS APIs ` +
+        `and the etcd download); received ${JSON.stringify(natGateways)}`,
+    );
+  }
+  if (props.vpc !== undefined && props.natGateways !== undefined) {
+    fail("natGateways applies only to the VPC the construct creates; remove it or remove vpc");
+  }
+  return {
+    clusterSize,
+    joinStrategy,
+    clusterName,
+    instanceType,
+    etcdVersion,
+    etcdSha256: etcdSha256(props.etcdSha256, etcdVersion, instanceType),
+    natGateways,
+    dataVolumeGiB: dataVolumeGiB(props.dataVolumeSize ?? Size.gibibytes(20)),
+    clientSecurityGroups: props.clientSecurityGroups ?? [],
+    clientCidrs: (props.clientCidrs ?? []).map(clientCidr),
+    launchHeartbeatTimeout: heartbeat(
+      "launchHeartbeatTimeout",
+      props.launchHeartbeatTimeout ?? Duration.minutes(15),
+    ),
+    terminateHeartbeatTimeout: heartbeat(
+      "terminateHeartbeatTimeout",
+      props.terminateHeartbeatTimeout ?? Duration.minutes(10),
+    ),
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(REPO_ROOT, "dist", "lambdas")),
+    bootScriptPath: bootScriptPath(
+      props.bootScriptPath ?? path.join(REPO_ROOT, "bootstrap-script", "etcd-asg-boot.sh"),
+    ),
+  };
+}
+
+function fail(message: string): never {
+  throw new EtcdClusterPropsError(message);
+}
+
+function dataVolumeGiB(size: Size): number {
+  const gib = size.toMebibytes() / 1024;
+  if (!Number.isInteger(gib) || gib < 1 || gib > 16384) {
+    fail(`dataVolumeSize must be a whole number of GiB from 1 to 16384 (gp3's range); received ${gib} GiB`);
+  }
+  return gib;
+}
+
+function clientCidr(cidr: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octetsValid = match?.slice(1, 5).every((octet) => Number(octet) <= 255) ?? false;
+  const prefix = Number(match?.[5]);
+  if (!match || !octetsValid || prefix > 32) {
+    fail(`clientCidrs must hold IPv4 CIDRs such as "10.0.0.0/16"; received ${JSON.stringify(cidr)}`);
+  }
+  if (prefix === 0) {
+    fail(
+      `clientCidrs must not open etcd to the whole internet; received ${JSON.stringify(cidr)}: ` +
+        "list the networks of your clients, or pass their security groups as clientSecurityGroups",
+    );
+  }
+  return cidr;
+}
+
+function etcdSha256(given: string | undefined, version: string, instanceType: ec2.InstanceType): string {
+  const arch = instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? "arm64" : "amd64";
+  const sha256 = given ?? ETCD_RELEASE_SHA256[version]?.[arch];
+  if (sha256 === undefined) {
+    fail(
+      `etcdSha256 is needed for etcd ${version} on ${arch} (${instanceType}): pass the SHA-256 of ` +
+        `etcd-v${version}-linux-${arch}.tar.gz from the release's SHA256SUMS, or use etcdVersion ` +
+        `${Object.keys(ETCD_RELEASE_SHA256).join(" or ")}`,
+    );
+  }
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
+    fail(`etcdSha256 must be 64 lowercase hex digits; received ${JSON.stringify(sha256)}`);
+  }
+  return sha256;
+}
+
+function heartbeat(prop: string, timeout: Duration): Duration {
+  const seconds = timeout.toSeconds();
+  if (!Number.isInteger(seconds) || seconds < 30 || seconds > 7200) {
+    fail(
+      `${prop} must be a whole number of seconds from 30 to 7200 (the lifecycle hook's range); received ${seconds} s`,
+    );
+  }
+  return timeout;
+}
+
+function lambdaBundlesDir(dir: string): string {
+  for (const name of FUNCTION_NAMES) {
+    const handler = path.join(dir, name, "lib", "index.js");
+    if (!existsSync(handler)) {
+      fail(
+        `lambdaBundlesDir has no bundle for ${name}: ${handler} does not exist. Run \`npm run build\` ` +
+          "(cdk.json runs it before `cdk synth`), or point lambdaBundlesDir at the built bundles",
+      );
+    }
+  }
+  return dir;
+}
+
+function bootScriptPath(file: string): string {
+  if (!existsSync(file)) {
+    fail(
+      `bootScriptPath ${file} does not exist: point it at the boot script (bootstrap-script/etcd-asg-boot.sh)`,
+    );
+  }
+  return file;
+}

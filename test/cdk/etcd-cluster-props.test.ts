@@ -1,0 +1,223 @@
+// EtcdCluster's props: a wrong value fails at construction with a message naming the prop, the value
+// received and what to change; the other choices (imported VPC, x86, named clients) shape the template.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { App, Duration, Size, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
+import { type EtcdClusterProps, EtcdClusterPropsError } from "../../cdk/lib/etcd-cluster-props";
+import { nodeUserData } from "../../cdk/lib/node-user-data";
+import { cdkJsonContext, type Fixture, makeFixture } from "./synth-fixture";
+
+let fixture: Fixture;
+before(() => {
+  fixture = makeFixture();
+});
+after(() => fixture.remove());
+
+function newStack(): Stack {
+  const context = cdkJsonContext();
+  const app = new App({
+    context,
+    outdir: path.join(fixture.dir, "props.out"),
+    stackTraces: false,
+    treeMetadata: false,
+  });
+  return new Stack(app, "Props", { env: { account: "123456789012", region: "us-east-1" } });
+}
+
+function build(props: EtcdClusterProps, stack = newStack()): EtcdCluster {
+  return new EtcdCluster(stack, "Cluster", {
+    lambdaBundlesDir: fixture.lambdaBundlesDir,
+    bootScriptPath: fixture.bootScriptPath,
+    ...props,
+  });
+}
+
+function rejects(props: EtcdClusterProps, message: RegExp): void {
+  assert.throws(
+    () => build(props),
+    (error: unknown) => {
+      assert.ok(error instanceof EtcdClusterPropsError, `an EtcdClusterPropsError, got ${String(error)}`);
+      assert.equal(error.name, "EtcdClusterPropsError");
+      assert.match(error.message, message);
+      return true;
+    },
+  );
+}
+
+describe("props validation", () => {
+  test("refuses an even or oversized cluster size, showing the value and the allowed sizes", () => {
+    rejects({ clusterSize: 4 }, /^clusterSize must be one of 3, 5, 7 .*; received 4$/);
+    rejects({ clusterSize: 9 }, /received 9$/);
+  });
+
+  test("refuses an unknown join strategy, listing the known ones", () => {
+    rejects(
+      { joinStrategy: "dumb" as never },
+      /^joinStrategy must be one of prepare, add, replace, prune; received "dumb"$/,
+    );
+  });
+
+  test("refuses an etcd version with a leading v or a missing patch number", () => {
+    rejects(
+      { etcdVersion: "v3.5.21" },
+      /^etcdVersion must be .*without a leading "v", e\.g\. "3\.5\.21"; received "v3\.5\.21"$/,
+    );
+    rejects({ etcdVersion: "3.5" }, /received "3\.5"$/);
+  });
+
+  test("asks for the release digest when the version's digest is not known for the architecture", () => {
+    rejects(
+      { etcdVersion: "3.5.6", instanceType: new ec2.InstanceType("m6g.large") },
+      /^etcdSha256 is needed for etcd 3\.5\.6 on arm64 \(m6g\.large\): pass the SHA-256 of etcd-v3\.5\.6-linux-arm64\.tar\.gz .*or use etcdVersion 3\.5\.21$/,
+    );
+    rejects(
+      { etcdVersion: "3.5.6", etcdSha256: "abc" },
+      /^etcdSha256 must be 64 lowercase hex digits; received "abc"$/,
+    );
+  });
+
+  test("refuses a cluster name that cannot name an Auto Scaling Group", () => {
+    rejects({ clusterName: "my cluster" }, /^clusterName must be .*; received "my cluster"$/);
+  });
+
+  test("refuses to open the client port to the whole internet", () => {
+    rejects(
+      { clientCidrs: ["0.0.0.0/0"] },
+      /^clientCidrs must not open etcd to the whole internet; received "0\.0\.0\.0\/0": .*clientSecurityGroups$/,
+    );
+  });
+
+  test("refuses a client CIDR that is not an IPv4 CIDR", () => {
+    rejects(
+      { clientCidrs: ["10.0.0.300/16"] },
+      /^clientCidrs must hold IPv4 CIDRs such as "10\.0\.0\.0\/16"; received "10\.0\.0\.300\/16"$/,
+    );
+    rejects({ clientCidrs: ["10.0.0.0"] }, /received "10\.0\.0\.0"$/);
+  });
+
+  test("refuses a data volume that is not a whole number of GiB within gp3's range", () => {
+    rejects(
+      { dataVolumeSize: Size.mebibytes(1536) },
+      /^dataVolumeSize must be a whole number of GiB from 1 to 16384 .*; received 1\.5 GiB$/,
+    );
+    rejects({ dataVolumeSize: Size.tebibytes(20) }, /received 20480 GiB$/);
+  });
+
+  test("refuses heartbeat timeouts outside the lifecycle hook's 30 s to 7200 s", () => {
+    rejects(
+      { launchHeartbeatTimeout: Duration.seconds(10) },
+      /^launchHeartbeatTimeout must be .* from 30 to 7200 .*; received 10 s$/,
+    );
+    rejects(
+      { terminateHeartbeatTimeout: Duration.hours(3) },
+      /^terminateHeartbeatTimeout .*received 10800 s$/,
+    );
+  });
+
+  test("refuses natGateways with an imported VPC, and zero NAT gateways", () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, "Existing");
+    assert.throws(
+      () => build({ vpc, natGateways: 2 }, stack),
+      /natGateways applies only to the VPC the construct creates/,
+    );
+    rejects({ natGateways: 0 }, /^natGateways must be an integer from 1 to 3 .*; received 0$/);
+  });
+
+  test("names the missing bundle and how to build it", () => {
+    rejects(
+      { lambdaBundlesDir: path.join(fixture.dir, "nowhere") },
+      /^lambdaBundlesDir has no bundle for launch-hook: .*nowhere\/launch-hook\/lib\/index\.js does not exist\. Run `npm run build`/,
+    );
+  });
+
+  test("names the missing boot script", () => {
+    rejects(
+      { bootScriptPath: path.join(fixture.dir, "missing.sh") },
+      /^bootScriptPath .*missing\.sh does not exist/,
+    );
+  });
+});
+
+test("the repository's boot script fits in the user data", (t) => {
+  const bootScriptPath = path.resolve(__dirname, "..", "..", "bootstrap-script", "etcd-asg-boot.sh");
+  if (!existsSync(bootScriptPath)) {
+    t.skip(`${bootScriptPath} is not written yet`);
+    return;
+  }
+  const userData = nodeUserData({
+    bootScriptPath,
+    nodeApiUrl: "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/",
+    etcdVersion: "3.5.21",
+    etcdSha256: "0".repeat(64),
+  });
+  assert.ok(Buffer.byteLength(userData.render()) < 16 * 1024);
+});
+
+describe("an imported VPC, an x86 instance type and named clients", () => {
+  let template: Template;
+  let clientGroup: ec2.SecurityGroup;
+
+  before(() => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, "Existing", { maxAzs: 3 });
+    clientGroup = new ec2.SecurityGroup(stack, "Clients", { vpc });
+    build(
+      {
+        vpc,
+        clusterSize: 5,
+        joinStrategy: "prune",
+        instanceType: new ec2.InstanceType("c7i.large"),
+        dataVolumeSize: Size.gibibytes(100),
+        clientSecurityGroups: [clientGroup],
+        clientCidrs: ["10.20.0.0/16"],
+      },
+      stack,
+    );
+    template = Template.fromStack(stack);
+  });
+
+  test("uses the VPC it is given and creates no other", () => {
+    template.resourceCountIs("AWS::EC2::VPC", 1);
+    template.resourceCountIs("AWS::EC2::FlowLog", 0);
+  });
+
+  test("boots x86 instances from the x86 Amazon Linux 2023 image", () => {
+    template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({ InstanceType: "c7i.large" }),
+    });
+    const parameters = Object.values(template.toJSON().Parameters as Record<string, { Default?: string }>);
+    assert.ok(parameters.some((p) => /al2023-ami-kernel-[\d.]+-x86_64$/.test(p.Default ?? "")));
+  });
+
+  test("sizes the group and the volume from the props", () => {
+    template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", { MinSize: "5", MaxSize: "5" });
+    template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: Match.arrayWith([
+          Match.objectLike({ DeviceName: "/dev/sdf", Ebs: Match.objectLike({ VolumeSize: 100 }) }),
+        ]),
+      }),
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ CLUSTER_SIZE: "5", JOIN_STRATEGY: "prune" }) },
+    });
+  });
+
+  test("admits the named client group and CIDR to 2379 only", () => {
+    template.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
+      FromPort: 2379,
+      ToPort: 2379,
+      SourceSecurityGroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^Clients"), "GroupId"] },
+    });
+    template.hasResourceProperties("AWS::EC2::SecurityGroup", {
+      GroupDescription: Match.stringLikeRegexp("^etcd nodes"),
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: "10.20.0.0/16", FromPort: 2379, ToPort: 2379 })],
+    });
+  });
+});
