@@ -1,0 +1,392 @@
+// One emulated Auto Scaling group as a small state machine: capacity (min/max/desired), launches and
+// terminations through lifecycle hooks (Pending:Wait / Terminating:Wait with tokens, heartbeat
+// timeouts and DefaultResult), scale-in by termination policy, health replacement and
+// launch-before-terminate replacement. The API layer and tests drive it through its methods.
+import { randomBytes, randomUUID } from "node:crypto";
+import { AwsApiError } from "./api-error";
+import type { Clock } from "./clock";
+import type { IpPool } from "./ip-pool";
+import type {
+  AutoScalingGroupConfig,
+  EmulatedInstance,
+  LifecycleActionResult,
+  LifecycleActionView,
+  LifecycleEvent,
+  LifecycleHookConfig,
+  LifecycleState,
+  LifecycleTransition,
+} from "./types";
+import { isoTime } from "./xml";
+
+const LAUNCHING: LifecycleTransition = "autoscaling:EC2_INSTANCE_LAUNCHING";
+const TERMINATING: LifecycleTransition = "autoscaling:EC2_INSTANCE_TERMINATING";
+
+/** What a group needs from the emulator around it. */
+export interface GroupContext {
+  readonly region: string;
+  readonly account: string;
+  readonly clock: Clock;
+  readonly ipPool: IpPool;
+  readonly privateIpDelayMs: number;
+  /** Records the instance with EC2 (DescribeInstances sees it from now on). */
+  registerInstance(instance: EmulatedInstance): void;
+  instanceLaunched(instance: EmulatedInstance): void;
+  instanceTerminated(instance: EmulatedInstance): void;
+  lifecycleActionStarted(event: LifecycleEvent): void;
+}
+
+type MutableInstance = { -readonly [K in keyof EmulatedInstance]: EmulatedInstance[K] };
+
+interface ActiveAction {
+  readonly token: string;
+  readonly instance: MutableInstance;
+  readonly hook: LifecycleHookConfig;
+  timeoutAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class InvalidGroupConfigError extends Error {
+  override readonly name = "InvalidGroupConfigError";
+}
+
+function newInstanceId(): string {
+  return `i-${randomBytes(9).toString("hex").slice(0, 17)}`;
+}
+
+function validate(config: AutoScalingGroupConfig): void {
+  const { name, minSize, maxSize, desiredCapacity, availabilityZones } = config;
+  if (!(minSize >= 0 && minSize <= desiredCapacity && desiredCapacity <= maxSize)) {
+    throw new InvalidGroupConfigError(
+      `group ${name}: need 0 <= minSize <= desiredCapacity <= maxSize, got ${minSize}/${desiredCapacity}/${maxSize}`,
+    );
+  }
+  if (availabilityZones.length === 0) {
+    throw new InvalidGroupConfigError(`group ${name}: availabilityZones must not be empty`);
+  }
+  for (const hook of config.lifecycleHooks ?? []) {
+    if (!(hook.heartbeatTimeoutMs > 0)) {
+      throw new InvalidGroupConfigError(
+        `group ${name}, hook ${hook.name}: heartbeatTimeoutMs must be > 0, got ${hook.heartbeatTimeoutMs}`,
+      );
+    }
+  }
+}
+
+export class EmulatedAutoScalingGroup {
+  readonly name: string;
+  readonly arn: string;
+  readonly createdTime: number;
+  readonly minSize: number;
+  readonly maxSize: number;
+  private desired: number;
+  private readonly members: MutableInstance[] = [];
+  private readonly actions = new Map<string, ActiveAction>();
+  /** Instances to terminate once a replacement is InService (launch before terminate). */
+  private readonly toReplace = new Set<string>();
+  private nextZone = 0;
+  private stopped = false;
+
+  constructor(
+    readonly config: AutoScalingGroupConfig,
+    private readonly context: GroupContext,
+  ) {
+    validate(config);
+    this.name = config.name;
+    this.minSize = config.minSize;
+    this.maxSize = config.maxSize;
+    this.desired = config.desiredCapacity;
+    this.createdTime = context.clock.now();
+    this.arn = `arn:aws:autoscaling:${context.region}:${context.account}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${config.name}`;
+    this.reconcileCapacity();
+  }
+
+  get desiredCapacity(): number {
+    return this.desired;
+  }
+
+  get lifecycleHooks(): readonly LifecycleHookConfig[] {
+    return this.config.lifecycleHooks ?? [];
+  }
+
+  /** The group's instances (terminated ones leave the group), oldest first. */
+  instances(): EmulatedInstance[] {
+    return this.members.map((instance) => ({ ...instance }));
+  }
+
+  activeLifecycleActions(): LifecycleActionView[] {
+    return [...this.actions.values()].map((action) => ({
+      token: action.token,
+      instanceId: action.instance.id,
+      hookName: action.hook.name,
+      transition: action.hook.transition,
+      timeoutAt: action.timeoutAt,
+    }));
+  }
+
+  setDesiredCapacity(desired: number): void {
+    if (desired > this.maxSize) {
+      throw new AwsApiError(
+        "ValidationError",
+        `New SetDesiredCapacity value ${desired} is above max value ${this.maxSize} for the AutoScalingGroup.`,
+      );
+    }
+    if (desired < this.minSize) {
+      throw new AwsApiError(
+        "ValidationError",
+        `New SetDesiredCapacity value ${desired} is below min value ${this.minSize} for the AutoScalingGroup.`,
+      );
+    }
+    this.desired = desired;
+    this.reconcileCapacity();
+  }
+
+  /** TerminateInstanceInAutoScalingGroup: without decrement the group launches a replacement. */
+  terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): EmulatedInstance {
+    const instance = this.requireMember(instanceId);
+    if (decrementDesiredCapacity && !isLeaving(instance.lifecycleState)) {
+      if (this.desired <= this.minSize) {
+        throw new AwsApiError(
+          "ValidationError",
+          `Currently, desiredCapacity ${this.desired} is equal to minSize ${this.minSize} and cannot be decremented.`,
+        );
+      }
+      this.desired -= 1;
+    }
+    this.startTermination(instance);
+    return { ...instance };
+  }
+
+  /** Health replacement: the instance is terminated and a replacement launched at the same time. */
+  markUnhealthy(instanceId: string): void {
+    const instance = this.requireMember(instanceId);
+    instance.healthStatus = "Unhealthy";
+    this.startTermination(instance);
+  }
+
+  /** Launch before terminate (AZ rebalance, instance refresh with extra capacity): a replacement is
+   * launched now and the instance is terminated once the replacement is InService. */
+  replaceInstance(instanceId: string): void {
+    this.requireMember(instanceId);
+    this.toReplace.add(instanceId);
+    this.reconcileCapacity();
+  }
+
+  completeLifecycleAction(request: ActionLookup & { result: LifecycleActionResult }): void {
+    const action = this.findAction(request);
+    this.finishAction(action, request.result);
+  }
+
+  recordLifecycleActionHeartbeat(request: ActionLookup): void {
+    const action = this.findAction(request);
+    this.armTimer(action);
+  }
+
+  /** Cancels every timer; the group does nothing more. */
+  stop(): void {
+    this.stopped = true;
+    for (const action of this.actions.values()) {
+      if (action.timer) this.context.clock.clearTimer(action.timer);
+    }
+    this.actions.clear();
+  }
+
+  private requireMember(instanceId: string): MutableInstance {
+    const instance = this.members.find((candidate) => candidate.id === instanceId);
+    if (!instance) {
+      throw new AwsApiError(
+        "ValidationError",
+        `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+      );
+    }
+    return instance;
+  }
+
+  private findAction(request: ActionLookup): ActiveAction {
+    for (const action of this.actions.values()) {
+      if (action.hook.name !== request.hookName) continue;
+      if (
+        request.token !== undefined
+          ? action.token === request.token
+          : action.instance.id === request.instanceId
+      ) {
+        return action;
+      }
+    }
+    throw new AwsApiError(
+      "ValidationError",
+      request.token !== undefined
+        ? `No active Lifecycle Action found with token ${request.token}`
+        : `No active Lifecycle Action found with instance ID ${request.instanceId}`,
+    );
+  }
+
+  /** Launches or terminates until the instances not leaving match desired capacity. */
+  private reconcileCapacity(): void {
+    if (this.stopped) return;
+    const staying = () =>
+      this.members.filter(
+        (instance) => !isLeaving(instance.lifecycleState) && !this.toReplace.has(instance.id),
+      );
+    while (staying().length < this.desired) {
+      if (!this.launch()) break;
+    }
+    // startTermination reconciles again, so re-read the group on every turn.
+    for (let remaining = staying(); remaining.length > this.desired; remaining = staying()) {
+      const byAge = remaining.sort((a, b) => a.launchTime - b.launchTime);
+      const victim = this.config.terminationPolicy === "NewestInstance" ? byAge.at(-1) : byAge[0];
+      if (victim) this.startTermination(victim);
+    }
+  }
+
+  /** False when the IP pool is exhausted; the group stays short until an address is freed. */
+  private launch(): boolean {
+    const privateIp = this.context.ipPool.allocate();
+    if (privateIp === undefined) return false;
+    const zones = this.config.availabilityZones;
+    const now = this.context.clock.now();
+    const instance: MutableInstance = {
+      id: newInstanceId(),
+      groupName: this.name,
+      instanceType: this.config.instanceType ?? "t3.small",
+      availabilityZone: zones[this.nextZone++ % zones.length] ?? "",
+      privateIp,
+      privateIpVisibleAt: now + this.context.privateIpDelayMs,
+      launchTime: now,
+      lifecycleState: "Pending",
+      healthStatus: "Healthy",
+    };
+    this.members.push(instance);
+    this.context.registerInstance(instance);
+    this.context.instanceLaunched({ ...instance });
+    this.enterWait(instance, LAUNCHING);
+    return true;
+  }
+
+  private startTermination(instance: MutableInstance): void {
+    if (isLeaving(instance.lifecycleState)) return;
+    this.cancelActions(instance);
+    this.toReplace.delete(instance.id);
+    instance.lifecycleState = "Terminating";
+    this.enterWait(instance, TERMINATING);
+    this.reconcileCapacity();
+  }
+
+  private enterWait(instance: MutableInstance, transition: LifecycleTransition): void {
+    const hooks = this.lifecycleHooks.filter((hook) => hook.transition === transition);
+    if (hooks.length === 0) {
+      this.proceed(instance, transition, "CONTINUE");
+      return;
+    }
+    instance.lifecycleState = transition === LAUNCHING ? "Pending:Wait" : "Terminating:Wait";
+    for (const hook of hooks) {
+      const action: ActiveAction = {
+        token: randomUUID(),
+        instance,
+        hook,
+        timeoutAt: 0,
+        timer: undefined,
+      };
+      this.actions.set(action.token, action);
+      this.armTimer(action);
+      this.context.lifecycleActionStarted(this.eventFor(action));
+    }
+  }
+
+  private armTimer(action: ActiveAction): void {
+    const { clock } = this.context;
+    if (action.timer) clock.clearTimer(action.timer);
+    action.timeoutAt = clock.now() + action.hook.heartbeatTimeoutMs;
+    action.timer = clock.setTimer(
+      () => this.finishAction(action, action.hook.defaultResult ?? "ABANDON"),
+      action.hook.heartbeatTimeoutMs,
+    );
+  }
+
+  private finishAction(action: ActiveAction, result: LifecycleActionResult): void {
+    if (this.stopped || !this.actions.has(action.token)) return;
+    if (action.timer) this.context.clock.clearTimer(action.timer);
+    this.actions.delete(action.token);
+    const { instance } = action;
+    // ABANDON ends the other hooks' actions too; CONTINUE waits for all of them.
+    if (result === "ABANDON") this.cancelActions(instance);
+    else if ([...this.actions.values()].some((other) => other.instance === instance)) return;
+    this.proceed(instance, action.hook.transition, result);
+  }
+
+  private cancelActions(instance: MutableInstance): void {
+    for (const [token, action] of this.actions) {
+      if (action.instance === instance) {
+        if (action.timer) this.context.clock.clearTimer(action.timer);
+        this.actions.delete(token);
+      }
+    }
+  }
+
+  private proceed(
+    instance: MutableInstance,
+    transition: LifecycleTransition,
+    result: LifecycleActionResult,
+  ): void {
+    if (transition === LAUNCHING) {
+      if (result === "ABANDON") {
+        this.startTermination(instance);
+        return;
+      }
+      instance.lifecycleState = "InService";
+      this.retireOneReplaced();
+      return;
+    }
+    instance.lifecycleState = "Terminated";
+    this.members.splice(this.members.indexOf(instance), 1);
+    this.context.ipPool.release(instance.privateIp);
+    this.context.instanceTerminated({ ...instance });
+    this.reconcileCapacity();
+  }
+
+  /** A replacement reached InService: terminate the oldest instance waiting to be replaced. */
+  private retireOneReplaced(): void {
+    const [first] = this.toReplace;
+    const replaced = this.members.find((instance) => instance.id === first);
+    if (replaced) this.startTermination(replaced);
+  }
+
+  private eventFor(action: ActiveAction): LifecycleEvent {
+    const launching = action.hook.transition === LAUNCHING;
+    const metadata = action.hook.notificationMetadata;
+    return {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": launching
+        ? "EC2 Instance-launch Lifecycle Action"
+        : "EC2 Instance-terminate Lifecycle Action",
+      source: "aws.autoscaling",
+      account: this.context.account,
+      // EventBridge times have whole seconds.
+      time: isoTime(this.context.clock.now()).replace(/\.\d{3}Z$/, "Z"),
+      region: this.context.region,
+      resources: [this.arn],
+      detail: {
+        LifecycleActionToken: action.token,
+        AutoScalingGroupName: this.name,
+        LifecycleHookName: action.hook.name,
+        EC2InstanceId: action.instance.id,
+        LifecycleTransition: action.hook.transition,
+        ...(metadata === undefined ? {} : { NotificationMetadata: metadata }),
+        Origin: launching ? "EC2" : "AutoScalingGroup",
+        Destination: launching ? "AutoScalingGroup" : "EC2",
+      },
+    };
+  }
+}
+
+/** How CompleteLifecycleAction and RecordLifecycleActionHeartbeat name an action: by token, or by
+ * instance ID when no token is given. */
+export interface ActionLookup {
+  readonly hookName: string;
+  readonly token?: string | undefined;
+  readonly instanceId?: string | undefined;
+}
+
+function isLeaving(state: LifecycleState): boolean {
+  return state.startsWith("Terminat");
+}

@@ -1,0 +1,89 @@
+// The emulated Auto Scaling group's vocabulary: configuration, instance records and lifecycle
+// events, named as the Auto Scaling API names them.
+
+export type LifecycleTransition =
+  | "autoscaling:EC2_INSTANCE_LAUNCHING"
+  | "autoscaling:EC2_INSTANCE_TERMINATING";
+export type LifecycleActionResult = "CONTINUE" | "ABANDON";
+
+export type LifecycleState =
+  | "Pending"
+  | "Pending:Wait"
+  | "Pending:Proceed"
+  | "InService"
+  | "Terminating"
+  | "Terminating:Wait"
+  | "Terminating:Proceed"
+  | "Terminated";
+
+export interface LifecycleHookConfig {
+  readonly name: string;
+  readonly transition: LifecycleTransition;
+  /** How long an action waits for completion or a heartbeat before DefaultResult applies. AWS counts
+   * seconds (30 to 7200); the emulator takes milliseconds so tests stay fast. */
+  readonly heartbeatTimeoutMs: number;
+  /** @default "ABANDON" (the AWS default) */
+  readonly defaultResult?: LifecycleActionResult;
+  readonly notificationMetadata?: string;
+}
+
+export interface AutoScalingGroupConfig {
+  readonly name: string;
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly desiredCapacity: number;
+  /** Instances are spread over these round-robin. */
+  readonly availabilityZones: readonly string[];
+  /** @default [] */
+  readonly lifecycleHooks?: readonly LifecycleHookConfig[];
+  /** Which instance scale-in terminates first. @default "OldestInstance" */
+  readonly terminationPolicy?: "OldestInstance" | "NewestInstance";
+  /** @default "t3.small" */
+  readonly instanceType?: string;
+}
+
+/** An instance as the emulator tracks it; a read-only copy is what callers get. */
+export interface EmulatedInstance {
+  readonly id: string;
+  readonly groupName: string;
+  readonly instanceType: string;
+  readonly availabilityZone: string;
+  /** Assigned at launch; EC2 shows it only from `privateIpVisibleAt`, and no more once terminated. */
+  readonly privateIp: string;
+  readonly privateIpVisibleAt: number;
+  readonly launchTime: number;
+  readonly lifecycleState: LifecycleState;
+  readonly healthStatus: "Healthy" | "Unhealthy";
+}
+
+/** An active lifecycle action: one per hook while an instance waits. */
+export interface LifecycleActionView {
+  readonly token: string;
+  readonly instanceId: string;
+  readonly hookName: string;
+  readonly transition: LifecycleTransition;
+  /** When DefaultResult applies unless completed or heartbeated first (epoch ms). */
+  readonly timeoutAt: number;
+}
+
+/** The EventBridge event Auto Scaling sends when a lifecycle action starts, in AWS's exact shape. */
+export interface LifecycleEvent {
+  readonly version: "0";
+  readonly id: string;
+  readonly "detail-type": "EC2 Instance-launch Lifecycle Action" | "EC2 Instance-terminate Lifecycle Action";
+  readonly source: "aws.autoscaling";
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly LifecycleActionToken: string;
+    readonly AutoScalingGroupName: string;
+    readonly LifecycleHookName: string;
+    readonly EC2InstanceId: string;
+    readonly LifecycleTransition: LifecycleTransition;
+    readonly NotificationMetadata?: string;
+    readonly Origin: "EC2" | "AutoScalingGroup";
+    readonly Destination: "EC2" | "AutoScalingGroup";
+  };
+}
