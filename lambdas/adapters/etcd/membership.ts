@@ -1,0 +1,297 @@
+// The etcd adapter: reads etcd's member list and each member's health, and makes the membership
+// changes the engine decides (add as learner, promote, remove), idempotently. Changes are never retried
+// here: a change whose outcome is unknown is settled by re-reading the member list.
+import type { IMember } from "etcd3";
+import type { Member } from "../../domain/snapshot";
+import { type EndpointStatus, EtcdEndpoint } from "./endpoint";
+import {
+  type EtcdAdapterError,
+  EtcdUnavailableError,
+  InvalidEtcdInputError,
+  MemberAlreadyExistsError,
+  MemberNotFoundError,
+  MemberNotLearnerError,
+} from "./errors";
+
+export interface EtcdMembershipOptions {
+  /** Client URLs to reach the cluster through (the known members'), e.g. `http://10.0.1.5:2379`. */
+  readonly endpoints: readonly string[];
+  /** Bound on every member list or membership change, dial included. @default 3000 */
+  readonly callTimeoutMs?: number;
+  /** Bound on a status call; a member that does not answer within it is unhealthy. @default 1000 */
+  readonly statusTimeoutMs?: number;
+}
+
+/** A member as etcd's MemberList shows it. IDs are decimal strings. */
+export interface EtcdMember {
+  readonly id: string;
+  /** Empty until the member has started. */
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+  readonly isLearner: boolean;
+}
+
+/** The outcome of a status call to one endpoint: `status` when it answered, `error` when not. */
+export type EndpointProbe =
+  | { readonly endpoint: string; readonly answered: true; readonly status: EndpointStatus }
+  | { readonly endpoint: string; readonly answered: false; readonly error: EtcdAdapterError };
+
+const DEFAULT_CALL_TIMEOUT_MS = 3000;
+const DEFAULT_STATUS_TIMEOUT_MS = 1000;
+const MEMBER_ID = /^[1-9][0-9]*$/;
+
+export class EtcdMembership {
+  private readonly endpoints: readonly string[];
+  private readonly callTimeoutMs: number;
+  private readonly statusTimeoutMs: number;
+  private readonly clients = new Map<string, EtcdEndpoint>();
+
+  constructor(options: EtcdMembershipOptions) {
+    if (options.endpoints.length === 0) {
+      throw new InvalidEtcdInputError("endpoints", "at least one etcd client URL is needed");
+    }
+    this.callTimeoutMs = positive("callTimeoutMs", options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    this.statusTimeoutMs = positive("statusTimeoutMs", options.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS);
+    this.endpoints = [...new Set(options.endpoints)];
+    for (const url of this.endpoints) this.endpoint(url);
+  }
+
+  /** Maintenance.Status of one endpoint, which need not be one of `endpoints`. */
+  endpointStatus(url: string): Promise<EndpointStatus> {
+    return this.endpoint(url).status(this.statusTimeoutMs);
+  }
+
+  /** Status of each URL, in parallel; never throws. */
+  probe(urls: readonly string[]): Promise<EndpointProbe[]> {
+    return Promise.all(
+      urls.map(async (url): Promise<EndpointProbe> => {
+        try {
+          return { endpoint: url, answered: true, status: await this.endpointStatus(url) };
+        } catch (error) {
+          return { endpoint: url, answered: false, error: error as EtcdAdapterError };
+        }
+      }),
+    );
+  }
+
+  /**
+   * The member list, from the leader if one answers, else from any voter that answers (etcd 3.4 serves
+   * the list from the member's own store, so it is readable without quorum).
+   */
+  async listMembers(): Promise<EtcdMember[]> {
+    return this.list(await this.probe(this.endpoints));
+  }
+
+  /** The members as the engine's snapshot takes them, each with a status call to its own client URL. */
+  async readMembers(): Promise<Member[]> {
+    const probes = await this.probe(this.endpoints);
+    const members = await this.list(probes);
+    const answered = new Set(probes.filter((p) => p.answered).map((p) => p.endpoint));
+    const unprobed = members
+      .flatMap((m) => m.clientUrls.slice(0, 1))
+      .filter((url) => !probes.some((p) => p.endpoint === url));
+    for (const probe of await this.probe(unprobed)) if (probe.answered) answered.add(probe.endpoint);
+    return members.map((member) => {
+      const started = member.name !== "" && member.clientUrls.length > 0;
+      const clientUrl = member.clientUrls[0];
+      return { ...member, started, healthy: clientUrl !== undefined && answered.has(clientUrl) };
+    });
+  }
+
+  /**
+   * Adds a learner with this peer URL, or returns the member that already has it (whatever its name or
+   * role: the caller decides whether it is stale).
+   */
+  async addLearner(peerUrl: string): Promise<EtcdMember> {
+    assertPeerUrl(peerUrl);
+    const probes = await this.probe(this.endpoints);
+    const existing = withPeerUrl(await this.list(probes), peerUrl);
+    if (existing !== undefined) return existing;
+    const leader = await this.leader(probes);
+    try {
+      const response = await leader.call("member add", (client, options) =>
+        client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true }, options),
+      );
+      return toEtcdMember(response.member);
+    } catch (error) {
+      const translated = error as EtcdAdapterError;
+      if (!(translated instanceof MemberAlreadyExistsError) && !translated.retryable) throw translated;
+      // The add may have been applied (lost answer) or made by someone else meanwhile: look it up.
+      const added = withPeerUrl(await this.listMembersOr(translated), peerUrl);
+      if (added === undefined) throw translated;
+      return added;
+    }
+  }
+
+  /** Promotes a learner; a member that is already a voter is left as it is. */
+  async promote(memberId: string): Promise<void> {
+    assertMemberId(memberId);
+    const leader = await this.leader(await this.probe(this.endpoints));
+    try {
+      await leader.call("member promote", (client, options) =>
+        client.cluster.memberPromote({ ID: memberId }, options),
+      );
+    } catch (error) {
+      const translated = error as EtcdAdapterError;
+      if (translated instanceof MemberNotLearnerError) return;
+      if (!(translated instanceof EtcdUnavailableError)) throw translated;
+      const member = (await this.listMembersOr(translated)).find((m) => m.id === memberId);
+      if (member === undefined) {
+        throw new MemberNotFoundError(`member ${memberId} is not in the cluster`, translated);
+      }
+      if (member.isLearner) throw translated;
+    }
+  }
+
+  /** Removes a member; one that is not (or no longer) in the cluster counts as removed. */
+  async remove(memberId: string): Promise<void> {
+    assertMemberId(memberId);
+    const leader = await this.leader(await this.probe(this.endpoints));
+    try {
+      await leader.call("member remove", (client, options) =>
+        client.cluster.memberRemove({ ID: memberId }, options),
+      );
+    } catch (error) {
+      const translated = error as EtcdAdapterError;
+      if (translated instanceof MemberNotFoundError) return;
+      if (!(translated instanceof EtcdUnavailableError)) throw translated;
+      const members = await this.listMembersOr(translated);
+      if (members.some((m) => m.id === memberId)) throw translated;
+    }
+  }
+
+  /** Closes every client this adapter opened. */
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private endpoint(url: string): EtcdEndpoint {
+    let endpoint = this.clients.get(url);
+    if (endpoint === undefined) {
+      endpoint = new EtcdEndpoint(url, this.callTimeoutMs);
+      this.clients.set(url, endpoint);
+    }
+    return endpoint;
+  }
+
+  /**
+   * The endpoint of the member that reports itself leader. Changes go there only: a follower that has
+   * lost its leader drops proposals, and the call would hang until its deadline with its outcome unknown.
+   * A leader that is not among `probes` is found through the member list and probed as well.
+   */
+  private async leader(probes: readonly EndpointProbe[]): Promise<EtcdEndpoint> {
+    const isLeader = (p: EndpointProbe) => p.answered && p.status.memberId === p.status.leaderId;
+    let leader = probes.find(isLeader);
+    const named = probes.flatMap((p) => (p.answered && p.status.leaderId !== "0" ? [p.status.leaderId] : []));
+    if (leader === undefined && named[0] !== undefined) {
+      const leaderId = named[0];
+      const members = await this.list(probes);
+      const url = members.find((m) => m.id === leaderId)?.clientUrls[0];
+      if (url !== undefined) leader = (await this.probe([url])).find(isLeader);
+    }
+    if (leader === undefined) {
+      throw new EtcdUnavailableError(
+        `no leader among ${describeProbes(probes)} (an election may be under way)`,
+      );
+    }
+    return this.endpoint(leader.endpoint);
+  }
+
+  /**
+   * The member list from the voters that answered `probes`, leader first. Learners are skipped: etcd
+   * refuses them most RPCs, MemberList included.
+   */
+  private async list(probes: readonly EndpointProbe[]): Promise<EtcdMember[]> {
+    const voters = probes
+      .flatMap((p) => (p.answered && !p.status.isLearner ? [p.status] : []))
+      .sort((a, b) => Number(b.memberId === b.leaderId) - Number(a.memberId === a.leaderId));
+    const failures: string[] = [];
+    for (const status of voters) {
+      try {
+        const response = await this.endpoint(status.endpoint).call("member list", (client, options) =>
+          client.cluster.memberList({}, options),
+        );
+        return response.members.map(toEtcdMember);
+      } catch (error) {
+        failures.push((error as EtcdAdapterError).message);
+      }
+    }
+    throw new EtcdUnavailableError(
+      `no voter answered a member list among ${describeProbes(probes)}${failures.map((f) => `; ${f}`).join("")}`,
+    );
+  }
+
+  /** The member list, or `original` thrown if the list cannot be read either. */
+  private async listMembersOr(original: EtcdAdapterError): Promise<EtcdMember[]> {
+    try {
+      return await this.listMembers();
+    } catch {
+      throw original;
+    }
+  }
+}
+
+function describeProbes(probes: readonly EndpointProbe[]): string {
+  return probes
+    .map((p) => {
+      if (!p.answered) return `${p.endpoint} (${p.error.message})`;
+      const role = p.status.isLearner
+        ? "learner"
+        : p.status.leaderId === "0"
+          ? "voter without a leader"
+          : "follower";
+      return `${p.endpoint} (${p.status.memberId === p.status.leaderId ? "leader" : role})`;
+    })
+    .join(", ");
+}
+
+function toEtcdMember(member: IMember): EtcdMember {
+  return {
+    id: member.ID,
+    name: member.name,
+    peerUrls: [...member.peerURLs],
+    clientUrls: [...member.clientURLs],
+    isLearner: member.isLearner,
+  };
+}
+
+function withPeerUrl(members: readonly EtcdMember[], peerUrl: string): EtcdMember | undefined {
+  return members.find((member) => member.peerUrls.includes(peerUrl));
+}
+
+function assertMemberId(memberId: string): void {
+  if (!MEMBER_ID.test(memberId)) {
+    throw new InvalidEtcdInputError(
+      "member ID",
+      `${JSON.stringify(memberId)} is not a decimal etcd member ID`,
+    );
+  }
+}
+
+function assertPeerUrl(peerUrl: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(peerUrl);
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
+    parsed.port === ""
+  ) {
+    throw new InvalidEtcdInputError(
+      "peer URL",
+      `${JSON.stringify(peerUrl)} must be http(s)://ip:port, e.g. http://10.0.1.5:2380`,
+    );
+  }
+}
+
+function positive(option: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidEtcdInputError(option, `must be a positive number of milliseconds, got ${value}`);
+  }
+  return value;
+}

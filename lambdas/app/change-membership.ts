@@ -1,0 +1,113 @@
+// The one path by which membership changes: decide on a fresh snapshot; if the decision changes
+// anything, take the ledger's membership lock, decide again under it, apply, and repeat until the
+// engine answers with something that is not a change. Reads need no lock; every write holds it,
+// and the lock's lease is renewed (fenced by its version) right before each change.
+import { LockHeldError, LockLostError } from "../adapters/ledger/errors";
+import type { LedgerContents } from "../adapters/ledger/ledger";
+import { changesMembership, type Decision } from "../domain/decision";
+import { decide } from "../domain/engine";
+import type { MembershipLock, Snapshot, Subject } from "../domain/snapshot";
+import { EtcdAsgError } from "../errors";
+import { applyDecision } from "./apply-decision";
+import { loadSnapshot } from "./load-snapshot";
+import type { Runtime } from "./ports";
+
+/** A subject needs at most: remove a stale or dead member, add, and one re-check. */
+const MAX_CHANGES = 4;
+const LOCK_POLL_MS = 250;
+
+export interface ChangeOutcome {
+  /** The last decision, which changes nothing more (wait, refuse, settled, not-a-member, bootstrap fixed). */
+  readonly decision: Decision;
+  readonly snapshot: Snapshot;
+  readonly ledger: LedgerContents;
+  /** The changes made on the way, in order. */
+  readonly changes: readonly Decision[];
+}
+
+export class TooManyChangesError extends EtcdAsgError {
+  override readonly name = "TooManyChangesError";
+}
+
+export async function changeMembership(rt: Runtime, subject: Subject): Promise<ChangeOutcome> {
+  const changes: Decision[] = [];
+  let lock: MembershipLock | undefined;
+  const lockDeadline = rt.now() + rt.config.lockWaitMs;
+  try {
+    for (;;) {
+      const { snapshot, ledger } = await loadSnapshot(rt, subject);
+      const decision = decide(snapshot);
+      rt.logger.info("decision", { subject, decision: summary(decision), held: lock !== undefined });
+      if (!changesMembership(decision) || isFixed(decision, snapshot)) {
+        // Another actor is changing membership: wait for its lock, then look again.
+        if (lock === undefined && heldByOther(snapshot) && rt.now() < lockDeadline) {
+          lock = await acquire(rt, lockDeadline);
+          continue;
+        }
+        return { decision, snapshot, ledger, changes };
+      }
+      if (lock === undefined) {
+        lock = await acquire(rt, lockDeadline);
+        continue; // decide again under the lock: the world may have moved while we waited
+      }
+      if (changes.length >= MAX_CHANGES) {
+        throw new TooManyChangesError(
+          `${MAX_CHANGES} changes for one subject without settling; last: ${decision.reason}`,
+        );
+      }
+      lock = await rt.ledger.renewLock(lock.holder, lock.version, rt.config.lockTtlMs, rt.now());
+      const applied = await applyDecision(rt, decision, snapshot, ledger);
+      if (!applied.done)
+        return { decision: { kind: "wait", reason: applied.wait }, snapshot, ledger, changes };
+      rt.logger.info("applied", { decision: summary(decision) });
+      changes.push(decision);
+    }
+  } finally {
+    if (lock !== undefined) await release(rt, lock);
+  }
+}
+
+/** A bootstrap decision is a change only until the ledger holds the cluster record. */
+function isFixed(decision: Decision, snapshot: Snapshot): boolean {
+  return decision.kind === "bootstrap" && snapshot.ledger.cluster !== undefined;
+}
+
+function heldByOther(snapshot: Snapshot): boolean {
+  const lock = snapshot.ledger.lock;
+  return lock !== undefined && lock.holder !== snapshot.actor && lock.expiresAt > snapshot.now;
+}
+
+async function acquire(rt: Runtime, deadline: number): Promise<MembershipLock> {
+  for (;;) {
+    try {
+      return await rt.ledger.acquireLock(rt.actor(), rt.config.lockTtlMs, rt.now());
+    } catch (error) {
+      if (!(error instanceof LockHeldError) || rt.now() >= deadline) throw error;
+      await rt.sleep(LOCK_POLL_MS);
+    }
+  }
+}
+
+async function release(rt: Runtime, lock: MembershipLock): Promise<void> {
+  try {
+    await rt.ledger.releaseLock(lock.holder, lock.version);
+  } catch (error) {
+    // Lost means another actor took over after our lease expired: nothing of ours to release.
+    if (!(error instanceof LockLostError)) throw error;
+  }
+}
+
+export function summary(decision: Decision): Record<string, unknown> {
+  const base = { kind: decision.kind, reason: decision.reason };
+  switch (decision.kind) {
+    case "join":
+      return { ...base, add: decision.add, removeFirst: decision.removeFirst?.id };
+    case "promote":
+    case "remove":
+      return { ...base, member: decision.member.id, name: decision.member.name };
+    case "bootstrap":
+      return { ...base, initialMembers: decision.initialMembers.map((m) => m.instanceId) };
+    default:
+      return base;
+  }
+}

@@ -1,0 +1,62 @@
+// The lifecycle-hook handlers' shared straight line: parse and check the event (bad input is
+// logged once and changes nothing), skip an action already finished, run the flow, remember the
+// token once the action is complete.
+import type { Context } from "aws-lambda";
+import { type HookKind, InvalidEventError, parseLifecycleEvent } from "../events/lifecycle-event";
+import { forInvocation } from "./invocation";
+import { launchNode } from "./launch-node";
+import type { Runtime } from "./ports";
+import { terminateNode } from "./terminate-node";
+
+export type LifecycleHandled =
+  | { readonly status: "rejected"; readonly reason: string }
+  | { readonly status: "ignored"; readonly reason: string }
+  | { readonly status: "duplicate"; readonly outcome: string }
+  | { readonly status: "pending" | "completed" | "held"; readonly reason: string };
+
+const TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+
+export async function handleLifecycleEvent(
+  base: Runtime,
+  kind: HookKind,
+  event: unknown,
+  context: Pick<Context, "awsRequestId">,
+): Promise<LifecycleHandled> {
+  const { config } = base;
+  const hookName = kind === "launch" ? config.launchHookName : config.terminateHookName;
+  let parsed: ReturnType<typeof parseLifecycleEvent>;
+  try {
+    parsed = parseLifecycleEvent(event, { kind, asgName: config.asgName, hookName });
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    base.logger.error("rejected lifecycle event", { error: error.message });
+    return { status: "rejected", reason: error.message };
+  }
+  const { action } = parsed;
+  const rt = forInvocation(base, context, {
+    instanceId: action.instanceId,
+    lifecycleHookName: action.hookName,
+  });
+  if (!parsed.act) {
+    rt.logger.info("ignored lifecycle event", { reason: parsed.reason });
+    return { status: "ignored", reason: parsed.reason };
+  }
+  const seen = await rt.ledger.tokenOutcome(action.token);
+  if (seen !== undefined) {
+    rt.logger.info("lifecycle action already handled", { outcome: seen });
+    return { status: "duplicate", outcome: seen };
+  }
+  if (kind === "launch") {
+    const { config: published } = await launchNode(rt, action.instanceId, action.token);
+    rt.logger.info("launch handled", { role: published.role, reason: published.reason });
+    if (published.role === "wait") return { status: "pending", reason: published.reason };
+    await rt.ledger.markTokenProcessed(action.token, published.role, rt.now(), TOKEN_TTL_SECONDS);
+    return { status: published.role === "not-a-member" ? "completed" : "pending", reason: published.reason };
+  }
+  const result = await terminateNode(rt, action.instanceId, action.token);
+  rt.logger.info("terminate handled", { ...result });
+  if (result.status === "completed") {
+    await rt.ledger.markTokenProcessed(action.token, "removed", rt.now(), TOKEN_TTL_SECONDS);
+  }
+  return result;
+}

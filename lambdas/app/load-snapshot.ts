@@ -1,0 +1,57 @@
+// Takes one snapshot for the engine: the group's instances, the ledger, and etcd's members with
+// their health, read through the client URLs of the nodes the ledger says run etcd.
+import type { LedgerContents } from "../adapters/ledger/ledger";
+import type { Instance, Member, Snapshot, Subject } from "../domain/snapshot";
+import { clientUrlOf } from "../domain/urls";
+import { isLive } from "../domain/view";
+import { isRetryable } from "../errors";
+import type { Runtime } from "./ports";
+
+export interface LoadedSnapshot {
+  readonly snapshot: Snapshot;
+  readonly ledger: LedgerContents;
+}
+
+const RUNS_ETCD = new Set(["bootstrapping", "joining", "member"]);
+
+export async function loadSnapshot(rt: Runtime, subject: Subject): Promise<LoadedSnapshot> {
+  const [instances, ledger] = await Promise.all([rt.group.instances(), rt.ledger.loadState()]);
+  const members =
+    ledger.cluster === undefined ? [] : await readMembers(rt, etcdEndpoints(rt, instances, ledger));
+  const snapshot: Snapshot = {
+    policy: rt.config.policy,
+    subject,
+    instances,
+    members,
+    ledger,
+    now: rt.now(),
+    actor: rt.actor(),
+    proposedToken: rt.newToken(),
+  };
+  return { snapshot, ledger };
+}
+
+/** Client URLs of live instances whose node runs etcd; all live instances when none is known yet. */
+export function etcdEndpoints(rt: Runtime, instances: readonly Instance[], ledger: LedgerContents): string[] {
+  const live = instances.filter((i) => isLive(i) && i.privateIp !== undefined);
+  const running = live.filter((i) =>
+    RUNS_ETCD.has(ledger.nodes.find((n) => n.instanceId === i.id)?.phase ?? ""),
+  );
+  const chosen = running.length > 0 ? running : live;
+  return chosen.map((i) => clientUrlOf(rt.config.policy, i.privateIp as string));
+}
+
+/** etcd's members; none when no endpoint answers (the engine then waits rather than guessing). */
+async function readMembers(rt: Runtime, endpoints: readonly string[]): Promise<Member[]> {
+  if (endpoints.length === 0) return [];
+  const etcd = rt.etcd(endpoints);
+  try {
+    return await etcd.readMembers();
+  } catch (error) {
+    if (!isRetryable(error)) throw error;
+    rt.logger.warn("no etcd member answered", { endpoints, error });
+    return [];
+  } finally {
+    etcd.close();
+  }
+}

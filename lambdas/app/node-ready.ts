@@ -1,0 +1,35 @@
+// A node's etcd answers: promote its learner once etcd says it is in sync, mark the cluster running
+// after its first ready member, and let the instance go in service (CONTINUE).
+import type { Decision } from "../domain/decision";
+import type { Snapshot } from "../domain/snapshot";
+import { changeMembership } from "./change-membership";
+import type { Runtime } from "./ports";
+import { publish } from "./publish";
+
+export type ReadyResult =
+  | { readonly status: "member"; readonly reason: string }
+  | { readonly status: "waiting"; readonly reason: string }
+  | { readonly status: "refused"; readonly reason: string };
+
+export async function nodeReady(rt: Runtime, instanceId: string): Promise<ReadyResult> {
+  const outcome = await changeMembership(rt, { event: "ready", instanceId });
+  const { decision, snapshot } = outcome;
+  if (decision.kind !== "settled") return notYet(decision);
+  const cluster = snapshot.ledger.cluster;
+  if (cluster?.state === "forming") await rt.ledger.markClusterRunning(cluster.generation);
+  const running = cluster === undefined ? outcome : { ...outcome, snapshot: withRunning(outcome.snapshot) };
+  await publish(rt, instanceId, running);
+  await rt.group.complete({ hookName: rt.config.launchHookName, instanceId }, "CONTINUE");
+  return { status: "member", reason: decision.reason };
+}
+
+function notYet(decision: Decision): ReadyResult {
+  if (decision.kind === "wait") return { status: "waiting", reason: decision.reason };
+  return { status: "refused", reason: decision.reason };
+}
+
+function withRunning(snapshot: Snapshot): Snapshot {
+  const cluster = snapshot.ledger.cluster;
+  if (cluster === undefined) return snapshot;
+  return { ...snapshot, ledger: { ...snapshot.ledger, cluster: { ...cluster, state: "running" } } };
+}

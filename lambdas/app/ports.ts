@@ -1,0 +1,51 @@
+// What the control plane needs from the outside world, as small interfaces: the Auto Scaling group,
+// etcd and the clock. Runtime wires the real adapters in; tests wire the same adapters to local
+// servers.
+
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { EtcdMembership } from "../adapters/etcd";
+import type { Ledger } from "../adapters/ledger/ledger";
+import type { Config } from "../config";
+import type { Instance } from "../domain/snapshot";
+
+export type LifecycleResult = "CONTINUE" | "ABANDON";
+
+export interface LifecycleTarget {
+  readonly hookName: string;
+  readonly instanceId: string;
+  /** When absent the action is addressed by instance ID (a lost event left us no token). */
+  readonly token?: string | undefined;
+}
+
+export interface GroupPort {
+  /** The group's instances with lifecycle state, private IP and launch time. */
+  instances(): Promise<Instance[]>;
+  /** Completes the action; "already-done" when AWS has no active action for it any more. */
+  complete(target: LifecycleTarget, result: LifecycleResult): Promise<"completed" | "already-done">;
+  /** Restarts the action's heartbeat timeout; "not-active" when the action is already over. */
+  heartbeat(target: LifecycleTarget): Promise<"recorded" | "not-active">;
+}
+
+export interface Signals {
+  /** A termination is held because removing its member would lose quorum. */
+  quorumAtRisk(instanceId: string, reason: string): void;
+  /** Members that do not match the group's instances, after a reconcile pass. */
+  drift(count: number): void;
+  lifecycleActionFailure(instanceId: string, reason: string): void;
+}
+
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly ledger: Ledger;
+  readonly group: GroupPort;
+  /** A membership client over these client URLs; the caller closes it. */
+  readonly etcd: (endpoints: readonly string[]) => EtcdMembership;
+  readonly signals: Signals;
+  readonly now: () => number;
+  /** A fresh cluster token, drawn only when a decision may fix the initial cluster. */
+  readonly newToken: () => string;
+  /** Who this invocation is, as the membership lock's holder. */
+  readonly actor: () => string;
+  readonly sleep: (ms: number) => Promise<void>;
+}

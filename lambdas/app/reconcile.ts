@@ -1,0 +1,65 @@
+// One reconcile pass: repair membership (stale and gone members, expired learners, promotions) one
+// change at a time, then finish the lifecycle work whose events were lost or held — terminations
+// waiting on a removal, launches never seen, launches whose completion was lost — and report drift.
+
+import type { Member, Snapshot } from "../domain/snapshot";
+import { ClusterView, isLive } from "../domain/view";
+import { changeMembership } from "./change-membership";
+import { launchNode } from "./launch-node";
+import type { Runtime } from "./ports";
+import { terminateNode } from "./terminate-node";
+
+export interface ReconcileReport {
+  readonly membership: string;
+  readonly terminations: number;
+  readonly launches: number;
+  readonly completions: number;
+  readonly drift: number;
+}
+
+export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
+  const outcome = await changeMembership(rt, { event: "reconcile" });
+  let terminations = 0;
+  let launches = 0;
+  let completions = 0;
+  const { snapshot, ledger } = outcome;
+  for (const instance of snapshot.instances) {
+    const node = ledger.nodes.find((n) => n.instanceId === instance.id);
+    if (instance.lifecycleState === "Terminating:Wait") {
+      await terminateNode(rt, instance.id);
+      terminations += 1;
+    } else if (
+      instance.lifecycleState === "Pending:Wait" &&
+      (node === undefined || node.phase === "registered")
+    ) {
+      if (instance.privateIp !== undefined) {
+        await launchNode(rt, instance.id);
+        launches += 1;
+      }
+    } else if (instance.lifecycleState === "Pending:Wait" && node?.phase === "member") {
+      await rt.group.complete({ hookName: rt.config.launchHookName, instanceId: instance.id }, "CONTINUE");
+      completions += 1;
+    } else if (instance.lifecycleState === "Pending:Wait" && node?.phase === "joining") {
+      await rt.group.heartbeat({ hookName: rt.config.launchHookName, instanceId: instance.id });
+    }
+  }
+  const drift = driftOf(snapshot);
+  rt.signals.drift(drift.length);
+  if (drift.length > 0) rt.logger.warn("membership drift", { drift });
+  return { membership: outcome.decision.reason, terminations, launches, completions, drift: drift.length };
+}
+
+/** Members without a live instance, and in-service instances that should be members but are not. */
+export function driftOf(snapshot: Snapshot): string[] {
+  if (snapshot.ledger.cluster === undefined || snapshot.members.length === 0) return [];
+  const view = new ClusterView(snapshot);
+  const orphans = snapshot.members
+    .filter((m: Member) => view.isGone(m))
+    .map((m) => `member ${m.id} (${m.name || "unstarted"}) has no live instance`);
+  const outside = snapshot.instances
+    .filter((i) => isLive(i) && i.lifecycleState === "InService")
+    .filter((i) => view.memberOf(i.id) === undefined)
+    .filter((i) => snapshot.ledger.nodes.find((n) => n.instanceId === i.id)?.phase !== "not-a-member")
+    .map((i) => `instance ${i.id} is in service but not a member`);
+  return [...orphans, ...outside];
+}

@@ -1,0 +1,48 @@
+// Builds the control plane's runtime once per Lambda container (module scope): configuration read
+// and validated from the environment, the logger, SDK clients, the ledger, the etcd client factory.
+// AWS endpoints follow the standard AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL variables, read
+// from the same environment, so tests and the simulator point the clients at local servers.
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { AutoScalingGroupAdapter } from "../adapters/aws";
+import { EtcdMembership } from "../adapters/etcd";
+import { Ledger } from "../adapters/ledger/ledger";
+import { loadConfig } from "../config";
+import type { Runtime } from "./ports";
+import { metricSignals } from "./signals";
+
+export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+  const config = loadConfig(env);
+  const logger = new Logger({ serviceName: "etcd-asg", persistentKeys: { clusterName: config.clusterName } });
+  const endpoint = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const dynamo = new DynamoDBClient({ region, endpoint: endpoint("DYNAMODB") });
+  const group = new AutoScalingGroupAdapter(
+    {
+      autoScaling: new AutoScalingClient({ region, endpoint: endpoint("AUTO_SCALING") }),
+      ec2: new EC2Client({ region, endpoint: endpoint("EC2") }),
+    },
+    config.asgName,
+  );
+  return {
+    config,
+    logger,
+    ledger: new Ledger({
+      client: DynamoDBDocumentClient.from(dynamo),
+      tableName: config.ledgerTable,
+      clusterName: config.clusterName,
+    }),
+    group,
+    etcd: (endpoints) => new EtcdMembership({ endpoints }),
+    signals: metricSignals(config.clusterName, logger),
+    now: () => Date.now(),
+    newToken: () => `${config.clusterName}-${randomUUID()}`,
+    actor: () => `etcd-asg-${randomUUID()}`,
+    sleep: (ms) => sleep(ms),
+  };
+}

@@ -1,0 +1,42 @@
+// A node leaves the group: remove its member unless that would lose quorum. A held removal keeps
+// the instance in Terminating:Wait (heartbeat) and raises the quorum-at-risk signal; the reconciler
+// tries again on its next pass.
+import { NodePhaseConflictError } from "../adapters/ledger/errors";
+import { changeMembership } from "./change-membership";
+import type { Runtime } from "./ports";
+
+export type TerminateResult =
+  | { readonly status: "completed"; readonly reason: string }
+  | { readonly status: "held"; readonly reason: string };
+
+export async function terminateNode(
+  rt: Runtime,
+  instanceId: string,
+  token?: string,
+): Promise<TerminateResult> {
+  const outcome = await changeMembership(rt, { event: "terminate", instanceId });
+  const { decision, ledger } = outcome;
+  const target = { hookName: rt.config.terminateHookName, instanceId, token };
+  if (decision.kind !== "settled") {
+    await rt.group.heartbeat(target);
+    rt.signals.quorumAtRisk(instanceId, decision.reason);
+    return { status: "held", reason: decision.reason };
+  }
+  if (ledger.nodes.some((n) => n.instanceId === instanceId))
+    await forget(rt, instanceId, ledger.cluster === undefined);
+  await rt.group.complete(target, "CONTINUE");
+  return { status: "completed", reason: decision.reason };
+}
+
+/** Before the cluster exists a registration is deleted (the next registrant takes its place). */
+async function forget(rt: Runtime, instanceId: string, beforeCluster: boolean): Promise<void> {
+  if (beforeCluster) {
+    try {
+      await rt.ledger.deleteNode(instanceId);
+      return;
+    } catch (error) {
+      if (!(error instanceof NodePhaseConflictError)) throw error;
+    }
+  }
+  await rt.ledger.setNodePhase(instanceId, { phase: "removed" }, rt.now());
+}

@@ -1,0 +1,86 @@
+// The control plane's configuration, read from the environment once at init and validated: a
+// missing or malformed variable fails the cold start with its name, never a later invocation.
+import { z } from "zod";
+import { InvalidPolicyError, validatePolicy } from "./domain/policy";
+import type { Policy } from "./domain/snapshot";
+import { EtcdAsgError } from "./errors";
+
+export class ConfigError extends EtcdAsgError {
+  override readonly name = "ConfigError";
+}
+
+export interface Config {
+  readonly clusterName: string;
+  readonly asgName: string;
+  readonly ledgerTable: string;
+  readonly launchHookName: string;
+  readonly terminateHookName: string;
+  readonly policy: Policy;
+  /** Data dir published to nodes (the boot script may override it locally). */
+  readonly dataDir: string;
+  /** The membership lock's lease; a change that outlives it is fenced off. */
+  readonly lockTtlMs: number;
+  /** How long an invocation waits for another holder's lock before giving up (retryable). */
+  readonly lockWaitMs: number;
+  /** Role the node API accepts callers from; unset accepts any role whose session is the instance ID. */
+  readonly instanceRoleName: string | undefined;
+}
+
+const name = z.string().trim().min(1).max(255);
+const integer = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const envSchema = z.object({
+  CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "letters, digits, '.', '_' or '-', at most 128"),
+  ASG_NAME: name,
+  LEDGER_TABLE: name,
+  LAUNCH_HOOK_NAME: name,
+  TERMINATE_HOOK_NAME: name,
+  CLUSTER_SIZE: z.coerce.number().int(),
+  JOIN_STRATEGY: z.string().default("replace"),
+  ETCD_CLIENT_PORT: integer(2379),
+  ETCD_PEER_PORT: integer(2380),
+  ETCD_DATA_DIR: z.string().startsWith("/").default("/var/lib/etcd"),
+  LEARNER_READY_TIMEOUT_SECONDS: integer(600),
+  LOCK_TTL_SECONDS: integer(60),
+  LOCK_WAIT_SECONDS: integer(20),
+  INSTANCE_ROLE_NAME: z.string().min(1).optional(),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? "environment");
+    throw new ConfigError(
+      `environment variable ${variable} is invalid: ${issue?.message ?? "unknown problem"}`,
+    );
+  }
+  const e = parsed.data;
+  let policy: Policy;
+  try {
+    policy = validatePolicy({
+      clusterSize: e.CLUSTER_SIZE,
+      strategy: e.JOIN_STRATEGY,
+      peerPort: e.ETCD_PEER_PORT,
+      clientPort: e.ETCD_CLIENT_PORT,
+      learnerReadyTimeoutMs: e.LEARNER_READY_TIMEOUT_SECONDS * 1000,
+    });
+  } catch (error) {
+    if (error instanceof InvalidPolicyError) {
+      throw new ConfigError(`CLUSTER_SIZE / JOIN_STRATEGY: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  return {
+    clusterName: e.CLUSTER_NAME,
+    asgName: e.ASG_NAME,
+    ledgerTable: e.LEDGER_TABLE,
+    launchHookName: e.LAUNCH_HOOK_NAME,
+    terminateHookName: e.TERMINATE_HOOK_NAME,
+    policy,
+    dataDir: e.ETCD_DATA_DIR,
+    lockTtlMs: e.LOCK_TTL_SECONDS * 1000,
+    lockWaitMs: e.LOCK_WAIT_SECONDS * 1000,
+    instanceRoleName: e.INSTANCE_ROLE_NAME,
+  };
+}

@@ -1,0 +1,65 @@
+// Renders a node's published configuration the ways etcd is started (as elastic-etcd does):
+// `env` (KEY="value" lines, what the boot script reads), `flags` (etcd command-line flags) and
+// `dropin` (a systemd drop-in of Environment= lines).
+import type { EtcdSettings, NodeConfig } from "../domain/node-config";
+
+export const FORMATS = ["env", "flags", "dropin", "json"] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** etcd's own variable for each setting, in the order etcd documents them. */
+const VARIABLES: ReadonlyArray<readonly [keyof EtcdSettings, string]> = [
+  ["name", "ETCD_NAME"],
+  ["dataDir", "ETCD_DATA_DIR"],
+  ["initialCluster", "ETCD_INITIAL_CLUSTER"],
+  ["initialClusterState", "ETCD_INITIAL_CLUSTER_STATE"],
+  ["initialClusterToken", "ETCD_INITIAL_CLUSTER_TOKEN"],
+  ["initialAdvertisePeerUrls", "ETCD_INITIAL_ADVERTISE_PEER_URLS"],
+  ["listenPeerUrls", "ETCD_LISTEN_PEER_URLS"],
+  ["listenClientUrls", "ETCD_LISTEN_CLIENT_URLS"],
+  ["advertiseClientUrls", "ETCD_ADVERTISE_CLIENT_URLS"],
+];
+
+/** Values are quoted, never evaluated: characters a shell or systemd would interpret are dropped. */
+function safe(value: string): string {
+  return value.replace(/["\\$`\r\n]/g, "");
+}
+
+function pairs(config: NodeConfig): Array<readonly [string, string]> {
+  const head: Array<readonly [string, string]> = [
+    ["ETCD_ASG_DECISION", config.role],
+    ["ETCD_ASG_REASON", config.reason],
+  ];
+  const etcd = config.etcd;
+  if (etcd === undefined) return head;
+  return [...head, ...VARIABLES.map(([key, variable]) => [variable, etcd[key]] as const)];
+}
+
+export function render(config: NodeConfig, format: Format): { contentType: string; body: string } {
+  switch (format) {
+    case "env":
+      return { contentType: "text/plain", body: lines(pairs(config).map(([k, v]) => `${k}="${safe(v)}"`)) };
+    case "dropin":
+      return {
+        contentType: "text/plain",
+        body: lines([
+          `# etcd-asg: ${safe(config.role)}: ${safe(config.reason)}`,
+          "[Service]",
+          ...pairs(config)
+            .filter(([k]) => !k.startsWith("ETCD_ASG_"))
+            .map(([k, v]) => `Environment="${k}=${safe(v)}"`),
+        ]),
+      };
+    case "flags": {
+      const flags = pairs(config)
+        .filter(([k]) => !k.startsWith("ETCD_ASG_"))
+        .map(([k, v]) => `--${k.slice("ETCD_".length).toLowerCase().replaceAll("_", "-")}=${safe(v)}`);
+      return { contentType: "text/plain", body: lines([flags.join(" ")]) };
+    }
+    case "json":
+      return { contentType: "application/json", body: JSON.stringify(config) };
+  }
+}
+
+function lines(items: readonly string[]): string {
+  return `${items.join("\n")}\n`;
+}

@@ -1,0 +1,75 @@
+// Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
+// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json, POST /v1/nodes/{instanceId}/ready.
+import { z } from "zod";
+import { EtcdAsgError } from "../errors";
+import { FORMATS, type Format } from "./render";
+
+export class BadRequestError extends EtcdAsgError {
+  override readonly name = "BadRequestError";
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 405 = 400,
+  ) {
+    super(message);
+  }
+}
+
+const ROUTE = /^\/v1\/nodes\/([^/]{1,64})\/(config|ready)$/;
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+const eventSchema = z.object({
+  rawPath: z.string().max(256),
+  queryStringParameters: z.record(z.string(), z.string().max(64)).optional(),
+  requestContext: z.object({
+    http: z.object({ method: z.string().max(16) }),
+    authorizer: z
+      .object({ iam: z.object({ userArn: z.string().max(2048).optional() }).optional() })
+      .optional(),
+  }),
+});
+
+export type NodeRequest =
+  | {
+      readonly route: "config";
+      readonly instanceId: string;
+      readonly format: Format;
+      readonly callerArn: string | undefined;
+    }
+  | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined };
+
+export function parseNodeRequest(event: unknown): NodeRequest {
+  const parsed = eventSchema.safeParse(event);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BadRequestError(
+      `malformed request: ${issue?.path.join(".") || "event"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  const { rawPath, queryStringParameters, requestContext } = parsed.data;
+  const callerArn = requestContext.authorizer?.iam?.userArn;
+  const match = ROUTE.exec(rawPath);
+  if (match === null) throw new BadRequestError(`no such resource: ${rawPath.slice(0, 80)}`, 404);
+  const [, instanceId = "", route] = match;
+  if (!INSTANCE_ID.test(instanceId)) {
+    throw new BadRequestError(
+      `instance ID ${JSON.stringify(instanceId)} is not an EC2 instance ID (i-0123456789abcdef0)`,
+    );
+  }
+  const method = requestContext.http.method.toUpperCase();
+  if (route === "ready") {
+    if (method !== "POST") throw new BadRequestError(`ready takes POST, not ${method}`, 405);
+    return { route, instanceId, callerArn };
+  }
+  if (method !== "GET") throw new BadRequestError(`config takes GET, not ${method}`, 405);
+  const format = queryStringParameters?.format ?? "env";
+  if (!isFormat(format)) {
+    throw new BadRequestError(
+      `format must be one of ${FORMATS.join(", ")}; received ${JSON.stringify(format)}`,
+    );
+  }
+  return { route: "config", instanceId, format, callerArn };
+}
+
+function isFormat(value: string): value is Format {
+  return FORMATS.some((f) => f === value);
+}

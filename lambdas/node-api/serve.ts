@@ -1,0 +1,79 @@
+// The node API's behaviour: after the caller is proven to be the instance it asks about, serve its
+// published configuration (deciding it first when none is published yet or the last answer was
+// "wait"), or handle its "ready".
+
+import { z } from "zod";
+import type { LedgerNode } from "../adapters/ledger/items";
+import { launchNode } from "../app/launch-node";
+import { nodeReady } from "../app/node-ready";
+import type { Runtime } from "../app/ports";
+import type { NodeConfig } from "../domain/node-config";
+import { callerInstance, requireSelf } from "./identity";
+import { render } from "./render";
+import type { NodeRequest } from "./request";
+
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const FINAL_ROLES = new Set(["member", "learner", "not-a-member"]);
+
+const storedConfigSchema = z.object({
+  role: z.enum(["member", "learner", "not-a-member", "wait"]),
+  reason: z.string(),
+  etcd: z
+    .object({
+      name: z.string(),
+      initialCluster: z.string(),
+      initialClusterState: z.enum(["new", "existing"]),
+      initialClusterToken: z.string(),
+      initialAdvertisePeerUrls: z.string(),
+      listenPeerUrls: z.string(),
+      listenClientUrls: z.string(),
+      advertiseClientUrls: z.string(),
+      dataDir: z.string(),
+    })
+    .optional(),
+});
+
+export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promise<HttpResponse> {
+  requireSelf(callerInstance(request.callerArn, rt.config.instanceRoleName), request.instanceId);
+  rt.logger.appendKeys({ instanceId: request.instanceId });
+  if (request.route === "ready") {
+    const result = await nodeReady(rt, request.instanceId);
+    const status = { member: 200, waiting: 202, refused: 409 }[result.status];
+    return text(status, `ETCD_ASG_STATUS="${result.status}"\nETCD_ASG_REASON="${clean(result.reason)}"\n`);
+  }
+  const config =
+    published(await rt.ledger.getNode(request.instanceId)) ??
+    (await launchNode(rt, request.instanceId)).config;
+  const rendered = render(config, request.format);
+  return {
+    statusCode: config.role === "wait" ? 202 : 200,
+    headers: { "content-type": rendered.contentType },
+    body: rendered.body,
+  };
+}
+
+/**
+ * A final answer already published is served as is: no AWS or etcd call on a repeated query. A
+ * `new` answer is never final: it is decided again, so a node asking after the cluster runs is told
+ * `existing`.
+ */
+function published(node: LedgerNode | undefined): NodeConfig | undefined {
+  if (node?.config === undefined) return undefined;
+  const parsed = storedConfigSchema.safeParse(node.config);
+  if (!parsed.success || !FINAL_ROLES.has(parsed.data.role)) return undefined;
+  if (parsed.data.etcd?.initialClusterState === "new") return undefined;
+  return { role: parsed.data.role, reason: parsed.data.reason, etcd: parsed.data.etcd };
+}
+
+export function text(statusCode: number, body: string): HttpResponse {
+  return { statusCode, headers: { "content-type": "text/plain" }, body };
+}
+
+export function clean(value: string): string {
+  return value.replace(/["\\$`\r\n]/g, "");
+}

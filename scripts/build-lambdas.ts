@@ -1,0 +1,54 @@
+// Bundles each Lambda handler with esbuild into dist/lambdas/<name>/: the handler at lib/index.js
+// (CDK handler string `lib/index.handler`) and etcd3's protos at proto/, where etcd3 loads them
+// from (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
+// deploys and the simulator runs.
+//
+// Usage: npx tsx scripts/build-lambdas.ts [--out DIR]
+import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+export const HANDLERS = ["launch-hook", "terminate-hook", "node-api", "reconciler"] as const;
+
+const root = resolve(__dirname, "..");
+
+export async function buildLambdas(outDir = join(root, "dist/lambdas")): Promise<Record<string, number>> {
+  rmSync(outDir, { recursive: true, force: true });
+  const sizes: Record<string, number> = {};
+  for (const name of HANDLERS) {
+    const dir = join(outDir, name);
+    const outfile = join(dir, "lib/index.js");
+    await build({
+      entryPoints: [join(root, "lambdas/handlers", `${name}.ts`)],
+      outfile,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      // The ES builds of the AWS SDK let esbuild drop the commands and shapes never used (half the size).
+      mainFields: ["module", "main"],
+      minify: true,
+      legalComments: "none",
+      logLevel: "warning",
+    });
+    mkdirSync(join(dir, "proto"), { recursive: true });
+    cpSync(join(root, "node_modules/etcd3/proto"), join(dir, "proto"), { recursive: true });
+    sizes[name] = statSync(outfile).size;
+  }
+  return sizes;
+}
+
+if (require.main === module) {
+  const outFlag = process.argv.indexOf("--out");
+  const out = outFlag > 0 ? process.argv[outFlag + 1] : undefined;
+  buildLambdas(out === undefined ? undefined : resolve(out)).then(
+    (sizes) => {
+      for (const [name, bytes] of Object.entries(sizes))
+        console.log(`${name}: ${(bytes / 1024).toFixed(0)} KiB`);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

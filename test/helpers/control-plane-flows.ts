@@ -1,0 +1,89 @@
+// Steps the boot script and Auto Scaling take, replayed against the control-plane test bed: deliver
+// events, ask for configurations until published, start etcd from them, report ready.
+import { setTimeout as sleep } from "node:timers/promises";
+import { type ControlPlaneBed, parseEnv, settingsOf } from "./control-plane";
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** The node's configuration once the node API answers 200 (a boot script's polling loop). */
+export async function publishedConfig(
+  bed: ControlPlaneBed,
+  instanceId: string,
+): Promise<Record<string, string>> {
+  return eventually(`configuration of ${instanceId}`, async () => {
+    const answer = await bed.nodeApi("config", instanceId);
+    if (answer.statusCode === 200) return parseEnv(answer.body);
+    if (answer.statusCode !== 202 && answer.statusCode !== 503) {
+      throw new Error(`node API answered ${answer.statusCode}: ${answer.body}`);
+    }
+    return undefined;
+  });
+}
+
+/** Reports ready until the node API answers 200 (the learner may need a moment to catch up). */
+export async function reportReady(bed: ControlPlaneBed, instanceId: string): Promise<Record<string, string>> {
+  return eventually(`ready of ${instanceId}`, async () => {
+    const answer = await bed.nodeApi("ready", instanceId);
+    if (answer.statusCode === 200) return parseEnv(answer.body);
+    if (answer.statusCode !== 202 && answer.statusCode !== 503) {
+      throw new Error(`ready answered ${answer.statusCode}: ${answer.body}`);
+    }
+    return undefined;
+  });
+}
+
+/** Boots one node as the boot script would: configuration, etcd, ready. */
+export async function bootNode(bed: ControlPlaneBed, instanceId: string): Promise<Record<string, string>> {
+  const config = await publishedConfig(bed, instanceId);
+  if (config.ETCD_ASG_DECISION === "not-a-member") return config;
+  await bed.startEtcd(instanceId, settingsOf(config));
+  await bed.waitEtcdHealthy(instanceId);
+  await reportReady(bed, instanceId);
+  return config;
+}
+
+/** Delivers every launch event captured so far, all at once. */
+export async function deliverLaunches(bed: ControlPlaneBed): Promise<void> {
+  await Promise.all(bed.eventsFor("launch").map((event) => bed.deliver("launch", event)));
+}
+
+/** Forms the initial cluster from the group's first instances: all configurations, then all etcds, then ready. */
+export async function formCluster(bed: ControlPlaneBed): Promise<string[]> {
+  const size = bed.runtime.config.policy.clusterSize;
+  await eventually("launch events", () => (bed.eventsFor("launch").length >= size ? true : undefined));
+  await deliverLaunches(bed);
+  const ids = bed.instanceIds();
+  const configs = await Promise.all(ids.map(async (id) => [id, await publishedOrWaiting(bed, id)] as const));
+  const members = configs.filter(([, c]) => c.ETCD_ASG_DECISION === "member").map(([id]) => id);
+  for (const [id, config] of configs) {
+    if (config.ETCD_ASG_DECISION === "member") await bed.startEtcd(id, settingsOf(config));
+  }
+  await Promise.all(members.map((id) => bed.waitEtcdHealthy(id)));
+  for (const id of members) await reportReady(bed, id);
+  return members;
+}
+
+/** 200 answers as they are; a 202 (wait) as the env it carries. */
+export async function publishedOrWaiting(
+  bed: ControlPlaneBed,
+  instanceId: string,
+): Promise<Record<string, string>> {
+  return eventually(`an answer for ${instanceId}`, async () => {
+    const answer = await bed.nodeApi("config", instanceId);
+    if (answer.statusCode === 200 || answer.statusCode === 202) return parseEnv(answer.body);
+    return undefined;
+  });
+}

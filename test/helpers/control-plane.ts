@@ -1,0 +1,248 @@
+// The control-plane test bed: the AWS emulator (Auto Scaling + EC2 wire protocols) with one group
+// whose instances get addresses in a reserved 127.0.X.0/24 block, a real DynamoDB-compatible server
+// (dynalite) holding the ledger, the control plane's runtime built from the environment exactly as
+// a Lambda container builds it, and real etcd processes started from the configurations the control
+// plane publishes — what the boot script would start. Lifecycle events are captured, not delivered:
+// each test delivers them itself, to duplicate, reorder or lose them on purpose.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { handleLifecycleEvent, type LifecycleHandled } from "../../lambdas/app/lifecycle-events";
+import type { Runtime } from "../../lambdas/app/ports";
+import { createRuntime } from "../../lambdas/app/runtime";
+import type { EtcdSettings } from "../../lambdas/domain/node-config";
+import type { HookKind } from "../../lambdas/events/lifecycle-event";
+import { handleNodeApi } from "../../lambdas/node-api/respond";
+import type { HttpResponse } from "../../lambdas/node-api/serve";
+import type { EmulatedAutoScalingGroup } from "../../local/aws/auto-scaling-group";
+import { AwsEmulator } from "../../local/aws/emulator";
+import type { LifecycleEvent } from "../../local/aws/types";
+import { localDynamoDbClients } from "../../local/dynamodb/clients";
+import { createLedgerTable } from "../../local/dynamodb/ledger-table";
+import { startLocalDynamoDb } from "../../local/dynamodb/server";
+import { waitHealthy } from "./etcd/health";
+import { type LoopbackBlock, reserveLoopbackBlock } from "./etcd/loopback";
+import { EtcdProcess, tail } from "./etcd/process";
+
+export const ASG_NAME = "etcd-asg-test";
+export const LAUNCH_HOOK = "etcd-asg-launch";
+export const TERMINATE_HOOK = "etcd-asg-terminate";
+const ACCOUNT = "123456789012";
+
+export interface BedOptions {
+  readonly clusterSize?: number;
+  readonly strategy?: string;
+  /** Instances the group starts with. @default clusterSize */
+  readonly capacity?: number;
+  readonly maxSize?: number;
+  /** @default 120000: long enough that no hook times out unless a test wants it to. */
+  readonly heartbeatTimeoutMs?: number;
+  readonly env?: Record<string, string>;
+}
+
+// The SDK's default credential chain reads these; the local servers accept any.
+process.env.AWS_ACCESS_KEY_ID ??= "AKIDLOCALTEST";
+process.env.AWS_SECRET_ACCESS_KEY ??= "local-test-secret";
+
+export class ControlPlaneBed {
+  readonly events: LifecycleEvent[] = [];
+  private readonly etcds = new Map<string, { process: EtcdProcess; logFile: string; clientUrl: string }>();
+
+  private constructor(
+    readonly block: LoopbackBlock,
+    readonly emulator: AwsEmulator,
+    readonly group: EmulatedAutoScalingGroup,
+    readonly runtime: Runtime,
+    private readonly root: string,
+    private readonly stopDynamo: () => Promise<void>,
+  ) {}
+
+  static async start(t: TestContext, options: BedOptions = {}): Promise<ControlPlaneBed> {
+    const size = options.clusterSize ?? 3;
+    const block = reserveLoopbackBlock();
+    const root = mkdtempSync(join(tmpdir(), "etcd-asg-cp-"));
+    const dynamo = await startLocalDynamoDb();
+    const emulator = new AwsEmulator({ privateIps: { first: block.address(11), last: block.address(60) } });
+    const endpoint = await emulator.start();
+    const tableName = `ledger-${randomUUID().slice(0, 8)}`;
+    const clients = localDynamoDbClients(dynamo.endpoint);
+    await createLedgerTable(clients.client, tableName);
+    clients.destroy();
+    const runtime = createRuntime({
+      CLUSTER_NAME: `test-${randomUUID().slice(0, 8)}`,
+      ASG_NAME,
+      LEDGER_TABLE: tableName,
+      LAUNCH_HOOK_NAME: LAUNCH_HOOK,
+      TERMINATE_HOOK_NAME: TERMINATE_HOOK,
+      CLUSTER_SIZE: String(size),
+      JOIN_STRATEGY: options.strategy ?? "replace",
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
+      AWS_ENDPOINT_URL_EC2: endpoint,
+      POWERTOOLS_LOG_LEVEL: "WARN",
+      ...options.env,
+    });
+    const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 120_000;
+    const capacity = options.capacity ?? size;
+    const bed = new ControlPlaneBed(block, emulator, undefined as never, runtime, root, dynamo.stop);
+    emulator.onLifecycleEvent((event) => {
+      bed.events.push(event);
+    });
+    const group = emulator.createAutoScalingGroup({
+      name: ASG_NAME,
+      minSize: 0,
+      maxSize: options.maxSize ?? 9,
+      desiredCapacity: capacity,
+      availabilityZones: ["us-east-1a", "us-east-1b", "us-east-1c"],
+      lifecycleHooks: [
+        {
+          name: LAUNCH_HOOK,
+          transition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          heartbeatTimeoutMs,
+          defaultResult: "ABANDON",
+        },
+        {
+          name: TERMINATE_HOOK,
+          transition: "autoscaling:EC2_INSTANCE_TERMINATING",
+          heartbeatTimeoutMs,
+          defaultResult: "CONTINUE",
+        },
+      ],
+    });
+    (bed as { group: EmulatedAutoScalingGroup }).group = group;
+    t.after(() => bed.stop(t));
+    return bed;
+  }
+
+  /** Lifecycle events captured so far for `kind`, for one instance when given. */
+  eventsFor(kind: HookKind, instanceId?: string): LifecycleEvent[] {
+    const detailType =
+      kind === "launch" ? "EC2 Instance-launch Lifecycle Action" : "EC2 Instance-terminate Lifecycle Action";
+    return this.events.filter(
+      (e) =>
+        e["detail-type"] === detailType &&
+        (instanceId === undefined || e.detail.EC2InstanceId === instanceId),
+    );
+  }
+
+  deliver(kind: HookKind, event: unknown): Promise<LifecycleHandled> {
+    return handleLifecycleEvent(this.runtime, kind, event, { awsRequestId: randomUUID() });
+  }
+
+  /** A node API call as a Lambda function URL delivers it, signed by `caller`'s instance role. */
+  nodeApi(
+    route: "config" | "ready",
+    instanceId: string,
+    caller = instanceId,
+    format = "env",
+  ): Promise<HttpResponse> {
+    return handleNodeApi(
+      this.runtime,
+      {
+        version: "2.0",
+        rawPath: `/v1/nodes/${instanceId}/${route}`,
+        queryStringParameters: route === "config" ? { format } : undefined,
+        requestContext: {
+          http: { method: route === "config" ? "GET" : "POST" },
+          authorizer: { iam: { userArn: `arn:aws:sts::${ACCOUNT}:assumed-role/etcd-node/${caller}` } },
+        },
+      },
+      { awsRequestId: randomUUID() },
+    );
+  }
+
+  instanceIds(state?: string): string[] {
+    return this.group
+      .instances()
+      .filter((i) => state === undefined || i.lifecycleState === state)
+      .map((i) => i.id);
+  }
+
+  /** Starts etcd as the boot script would, from the published settings; resolves once healthy. */
+  async startEtcd(instanceId: string, settings: EtcdSettings): Promise<void> {
+    const dataDir = join(this.root, instanceId);
+    const logFile = join(this.root, `${instanceId}.log`);
+    const args = [
+      `--name=${settings.name}`,
+      `--data-dir=${dataDir}`,
+      `--initial-cluster=${settings.initialCluster}`,
+      `--initial-cluster-state=${settings.initialClusterState}`,
+      `--initial-cluster-token=${settings.initialClusterToken}`,
+      `--initial-advertise-peer-urls=${settings.initialAdvertisePeerUrls}`,
+      `--listen-peer-urls=${settings.listenPeerUrls}`,
+      `--listen-client-urls=${settings.listenClientUrls}`,
+      `--advertise-client-urls=${settings.advertiseClientUrls}`,
+      "--heartbeat-interval=50",
+      "--election-timeout=500",
+    ];
+    const process = EtcdProcess.start(args, logFile);
+    this.etcds.set(instanceId, { process, logFile, clientUrl: settings.advertiseClientUrls });
+  }
+
+  async waitEtcdHealthy(instanceId: string, timeoutMs = 20_000): Promise<void> {
+    const etcd = this.etcds.get(instanceId);
+    if (etcd === undefined) throw new Error(`no etcd started for ${instanceId}`);
+    await waitHealthy(etcd.clientUrl, timeoutMs, () => etcd.process.exit);
+  }
+
+  async killEtcd(instanceId: string): Promise<void> {
+    await this.etcds.get(instanceId)?.process.kill();
+  }
+
+  /** etcd's member list through any running member. */
+  async members() {
+    const urls = [...this.etcds.values()].filter((e) => e.process.exit === undefined).map((e) => e.clientUrl);
+    const etcd = this.runtime.etcd(urls);
+    try {
+      return await etcd.readMembers();
+    } finally {
+      etcd.close();
+    }
+  }
+
+  private async stop(t: TestContext): Promise<void> {
+    if ((t as TestContext & { readonly passed?: boolean }).passed !== true) {
+      for (const [id, etcd] of this.etcds) console.error(`--- etcd ${id}\n${tail(etcd.logFile, 30)}`);
+    }
+    await Promise.all([...this.etcds.values()].map((e) => e.process.kill()));
+    await this.emulator.stop();
+    await this.stopDynamo();
+    this.block.release();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Parses an env answer of the node API (`KEY="value"` lines). */
+export function parseEnv(body: string): Record<string, string> {
+  return Object.fromEntries(
+    body
+      .trim()
+      .split("\n")
+      .map((line) => /^([A-Z_]+)="(.*)"$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1] ?? "", m[2] ?? ""]),
+  );
+}
+
+/** The etcd settings in a node API env answer. */
+export function settingsOf(env: Record<string, string>): EtcdSettings {
+  const get = (key: string) => {
+    const value = env[key];
+    if (value === undefined) throw new Error(`answer has no ${key}: ${JSON.stringify(env)}`);
+    return value;
+  };
+  return {
+    name: get("ETCD_NAME"),
+    initialCluster: get("ETCD_INITIAL_CLUSTER"),
+    initialClusterState: get("ETCD_INITIAL_CLUSTER_STATE") as "new" | "existing",
+    initialClusterToken: get("ETCD_INITIAL_CLUSTER_TOKEN"),
+    initialAdvertisePeerUrls: get("ETCD_INITIAL_ADVERTISE_PEER_URLS"),
+    listenPeerUrls: get("ETCD_LISTEN_PEER_URLS"),
+    listenClientUrls: get("ETCD_LISTEN_CLIENT_URLS"),
+    advertiseClientUrls: get("ETCD_ADVERTISE_CLIENT_URLS"),
+    dataDir: get("ETCD_DATA_DIR"),
+  };
+}

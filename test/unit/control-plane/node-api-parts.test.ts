@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { NodeConfig } from "../../../lambdas/domain/node-config";
+import { callerInstance, IdentityRefusedError, requireSelf } from "../../../lambdas/node-api/identity";
+import { render } from "../../../lambdas/node-api/render";
+import { BadRequestError, parseNodeRequest } from "../../../lambdas/node-api/request";
+
+const ID = "i-0123456789abcdef0";
+const ARN = `arn:aws:sts::123456789012:assumed-role/etcd-node/${ID}`;
+
+const learner: NodeConfig = {
+  role: "learner",
+  reason: "cluster has room",
+  etcd: {
+    name: ID,
+    initialCluster: `i-00000000000000001=http://10.0.0.1:2380,${ID}=http://10.0.0.9:2380`,
+    initialClusterState: "existing",
+    initialClusterToken: "etcd-asg-t1",
+    initialAdvertisePeerUrls: "http://10.0.0.9:2380",
+    listenPeerUrls: "http://10.0.0.9:2380",
+    listenClientUrls: "http://10.0.0.9:2379",
+    advertiseClientUrls: "http://10.0.0.9:2379",
+    dataDir: "/var/lib/etcd",
+  },
+};
+
+function request(path: string, method = "GET", query?: Record<string, string>) {
+  return {
+    rawPath: path,
+    queryStringParameters: query,
+    requestContext: { http: { method }, authorizer: { iam: { userArn: ARN } } },
+  };
+}
+
+describe("node API identity", () => {
+  test("an instance-role session is that instance", () => {
+    assert.deepEqual(callerInstance(ARN, "etcd-node"), { roleName: "etcd-node", instanceId: ID });
+  });
+
+  test("refuses a caller that is not an instance-role session", () => {
+    assert.throws(
+      () => callerInstance("arn:aws:iam::123456789012:user/alice", undefined),
+      IdentityRefusedError,
+    );
+  });
+
+  test("refuses another role", () => {
+    assert.throws(() => callerInstance(ARN, "other-role"), /not the node role other-role/);
+  });
+
+  test("refuses a request about another instance", () => {
+    assert.throws(
+      () => requireSelf({ roleName: "r", instanceId: ID }, "i-0fffffffffffffff0"),
+      /may not act for/,
+    );
+  });
+
+  test("refuses a request without identity", () => {
+    assert.throws(() => callerInstance(undefined, undefined), /no IAM caller identity/);
+  });
+});
+
+describe("node API requests", () => {
+  test("config defaults to the env format", () => {
+    assert.deepEqual(parseNodeRequest(request(`/v1/nodes/${ID}/config`)), {
+      route: "config",
+      instanceId: ID,
+      format: "env",
+      callerArn: ARN,
+    });
+  });
+
+  test("ready is a POST", () => {
+    assert.equal(parseNodeRequest(request(`/v1/nodes/${ID}/ready`, "POST")).route, "ready");
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/ready`)),
+      (e: unknown) => e instanceof BadRequestError && e.status === 405,
+    );
+  });
+
+  test("an unknown path is a 404", () => {
+    assert.throws(
+      () => parseNodeRequest(request("/v1/other")),
+      (e: unknown) => e instanceof BadRequestError && e.status === 404,
+    );
+  });
+
+  test("an unknown format names the allowed ones", () => {
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { format: "yaml" })),
+      /env, flags, dropin, json; received "yaml"/,
+    );
+  });
+
+  test("a path that is not an instance ID is refused", () => {
+    assert.throws(() => parseNodeRequest(request("/v1/nodes/$(reboot)/config")), /is not an EC2 instance ID/);
+  });
+});
+
+describe("rendering", () => {
+  test("env lines are what the boot script parses", () => {
+    const { body } = render(learner, "env");
+    assert.equal(
+      body,
+      [
+        'ETCD_ASG_DECISION="learner"',
+        'ETCD_ASG_REASON="cluster has room"',
+        `ETCD_NAME="${ID}"`,
+        'ETCD_DATA_DIR="/var/lib/etcd"',
+        `ETCD_INITIAL_CLUSTER="${learner.etcd?.initialCluster}"`,
+        'ETCD_INITIAL_CLUSTER_STATE="existing"',
+        'ETCD_INITIAL_CLUSTER_TOKEN="etcd-asg-t1"',
+        'ETCD_INITIAL_ADVERTISE_PEER_URLS="http://10.0.0.9:2380"',
+        'ETCD_LISTEN_PEER_URLS="http://10.0.0.9:2380"',
+        'ETCD_LISTEN_CLIENT_URLS="http://10.0.0.9:2379"',
+        'ETCD_ADVERTISE_CLIENT_URLS="http://10.0.0.9:2379"',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("flags are etcd's flag names", () => {
+    const { body } = render(learner, "flags");
+    assert.match(body, /^--name=i-0123456789abcdef0 --data-dir=\/var\/lib\/etcd --initial-cluster=/);
+    assert.match(body, /--initial-cluster-state=existing /);
+  });
+
+  test("the drop-in is a [Service] section of Environment lines", () => {
+    const { body } = render(learner, "dropin");
+    assert.match(body, /\n\[Service\]\nEnvironment="ETCD_NAME=i-0123456789abcdef0"\n/);
+  });
+
+  test("a reason can never break out of its quotes", () => {
+    const { body } = render({ role: "wait", reason: 'x"; rm -rf / `id` $HOME\\', etcd: undefined }, "env");
+    assert.equal(body, 'ETCD_ASG_DECISION="wait"\nETCD_ASG_REASON="x; rm -rf / id HOME"\n');
+  });
+});
