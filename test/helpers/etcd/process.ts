@@ -1,0 +1,73 @@
+// One running etcd server process of a test cluster: spawns it with its stderr in a log file, sends it
+// signals and waits for it to exit. Every live process is also killed if the test process itself exits,
+// so a crashed test run leaves no etcd behind.
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export class EtcdProcess {
+  readonly exited: Promise<ExitStatus>;
+  private exitStatus: ExitStatus | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        live.delete(child);
+        this.exitStatus = { code, signal };
+        resolve(this.exitStatus);
+      });
+    });
+  }
+
+  static start(args: readonly string[], logFile: string): EtcdProcess {
+    const log = openSync(logFile, "a");
+    try {
+      // A clean environment: ETCD_* variables of the caller would override the flags.
+      const child = spawn("etcd", args, {
+        stdio: ["ignore", log, log],
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      });
+      live.add(child);
+      return new EtcdProcess(child);
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Undefined while the process runs. */
+  get exit(): ExitStatus | undefined {
+    return this.exitStatus;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.exitStatus === undefined) this.child.kill(signal);
+  }
+
+  /** SIGKILL (also works on a stopped process) and wait until the kernel has reaped it. */
+  async kill(): Promise<ExitStatus> {
+    this.signal("SIGKILL");
+    return this.exited;
+  }
+}
+
+/** The last `lines` lines of a log file, or a note that it is missing. */
+export function tail(logFile: string, lines: number): string {
+  try {
+    return readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (error) {
+    return `(no log at ${logFile}: ${(error as Error).message})`;
+  }
+}
