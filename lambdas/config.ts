@@ -22,6 +22,8 @@ export interface Config {
   readonly lockTtlMs: number;
   /** How long an invocation waits for another holder's lock before giving up (retryable). */
   readonly lockWaitMs: number;
+  /** How long an invocation keeps retrying a change etcd refuses for a passing reason. */
+  readonly refusalWaitMs: number;
   /** Role the node API accepts callers from; unset accepts any role whose session is the instance ID. */
   readonly instanceRoleName: string | undefined;
 }
@@ -43,6 +45,7 @@ const envSchema = z.object({
   LEARNER_READY_TIMEOUT_SECONDS: integer(600),
   LOCK_TTL_SECONDS: integer(60),
   LOCK_WAIT_SECONDS: integer(20),
+  REFUSAL_WAIT_SECONDS: integer(15),
   INSTANCE_ROLE_NAME: z.string().min(1).optional(),
 });
 
@@ -81,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.ETCD_DATA_DIR,
     lockTtlMs: e.LOCK_TTL_SECONDS * 1000,
     lockWaitMs: e.LOCK_WAIT_SECONDS * 1000,
+    refusalWaitMs: e.REFUSAL_WAIT_SECONDS * 1000,
     instanceRoleName: e.INSTANCE_ROLE_NAME,
   };
 }

@@ -15,6 +15,7 @@ import type { Runtime } from "./ports";
 /** A subject needs at most: remove a stale or dead member, add, and one re-check. */
 const MAX_CHANGES = 4;
 const LOCK_POLL_MS = 250;
+const REFUSAL_RETRY_MS = 500;
 
 export interface ChangeOutcome {
   /** The last decision, which changes nothing more (wait, refuse, settled, not-a-member, bootstrap fixed). */
@@ -33,6 +34,7 @@ export async function changeMembership(rt: Runtime, subject: Subject): Promise<C
   const changes: Decision[] = [];
   let lock: MembershipLock | undefined;
   const lockDeadline = rt.now() + rt.config.lockWaitMs;
+  const changeDeadline = rt.now() + rt.config.refusalWaitMs;
   try {
     for (;;) {
       const { snapshot, ledger } = await loadSnapshot(rt, subject);
@@ -57,8 +59,16 @@ export async function changeMembership(rt: Runtime, subject: Subject): Promise<C
       }
       lock = await rt.ledger.renewLock(lock.holder, lock.version, rt.config.lockTtlMs, rt.now());
       const applied = await applyDecision(rt, decision, snapshot, ledger);
-      if (!applied.done)
+      if (!applied.done) {
+        // etcd's refusals pass (a voter connected for under 5 s, a learner catching up): look again
+        // shortly, within this invocation's budget, instead of leaving it to the next event.
+        if (rt.now() < changeDeadline) {
+          rt.logger.info("etcd refused for now; retrying", { reason: applied.wait });
+          await rt.sleep(REFUSAL_RETRY_MS);
+          continue;
+        }
         return { decision: { kind: "wait", reason: applied.wait }, snapshot, ledger, changes };
+      }
       rt.logger.info("applied", { decision: summary(decision) });
       changes.push(decision);
     }

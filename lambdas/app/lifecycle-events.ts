@@ -4,7 +4,7 @@
 import type { Context } from "aws-lambda";
 import { type HookKind, InvalidEventError, parseLifecycleEvent } from "../events/lifecycle-event";
 import { forInvocation } from "./invocation";
-import { launchNode } from "./launch-node";
+import { launchNode, UnknownInstanceError } from "./launch-node";
 import type { Runtime } from "./ports";
 import { terminateNode } from "./terminate-node";
 
@@ -47,7 +47,16 @@ export async function handleLifecycleEvent(
     return { status: "duplicate", outcome: seen };
   }
   if (kind === "launch") {
-    const { config: published } = await launchNode(rt, action.instanceId, action.token);
+    let launched: Awaited<ReturnType<typeof launchNode>>;
+    try {
+      launched = await launchNode(rt, action.instanceId, action.token);
+    } catch (error) {
+      // A terminate event handled first (reordering) or a scale-in may have removed it already.
+      if (!(error instanceof UnknownInstanceError)) throw error;
+      rt.logger.info("instance left the group before its launch was handled", { reason: error.message });
+      return { status: "ignored", reason: error.message };
+    }
+    const published = launched.config;
     rt.logger.info("launch handled", { role: published.role, reason: published.reason });
     if (published.role === "wait") return { status: "pending", reason: published.reason };
     await rt.ledger.markTokenProcessed(action.token, published.role, rt.now(), TOKEN_TTL_SECONDS);

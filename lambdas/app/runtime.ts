@@ -18,6 +18,7 @@ import { metricSignals } from "./signals";
 
 export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const config = loadConfig(env);
+  const actor = `etcd-asg-${randomUUID()}`;
   const logger = new Logger({ serviceName: "etcd-asg", persistentKeys: { clusterName: config.clusterName } });
   const endpoint = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
@@ -42,7 +43,8 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     signals: metricSignals(config.clusterName, logger),
     now: () => Date.now(),
     newToken: () => `${config.clusterName}-${randomUUID()}`,
-    actor: () => `etcd-asg-${randomUUID()}`,
+    // One holder name per runtime; each Lambda invocation replaces it with its request ID.
+    actor: () => actor,
     sleep: (ms) => sleep(ms),
   };
 }

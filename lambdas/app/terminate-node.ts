@@ -2,6 +2,7 @@
 // the instance in Terminating:Wait (heartbeat) and raises the quorum-at-risk signal; the reconciler
 // tries again on its next pass.
 import { NodePhaseConflictError } from "../adapters/ledger/errors";
+import { ClusterView } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import type { Runtime } from "./ports";
 
@@ -19,7 +20,10 @@ export async function terminateNode(
   const target = { hookName: rt.config.terminateHookName, instanceId, token };
   if (decision.kind !== "settled") {
     await rt.group.heartbeat(target);
-    rt.signals.quorumAtRisk(instanceId, decision.reason);
+    const view = new ClusterView(outcome.snapshot);
+    const member = view.memberOf(instanceId);
+    if (member !== undefined && !view.removalKeepsQuorum(member))
+      rt.signals.quorumAtRisk(instanceId, decision.reason);
     return { status: "held", reason: decision.reason };
   }
   if (ledger.nodes.some((n) => n.instanceId === instanceId))

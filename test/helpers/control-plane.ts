@@ -9,10 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { forInvocation } from "../../lambdas/app/invocation";
 import { handleLifecycleEvent, type LifecycleHandled } from "../../lambdas/app/lifecycle-events";
 import type { Runtime } from "../../lambdas/app/ports";
 import { createRuntime } from "../../lambdas/app/runtime";
 import type { EtcdSettings } from "../../lambdas/domain/node-config";
+import { isRetryable } from "../../lambdas/errors";
 import type { HookKind } from "../../lambdas/events/lifecycle-event";
 import { handleNodeApi } from "../../lambdas/node-api/respond";
 import type { HttpResponse } from "../../lambdas/node-api/serve";
@@ -192,15 +195,28 @@ export class ControlPlaneBed {
     await this.etcds.get(instanceId)?.process.kill();
   }
 
-  /** etcd's member list through any running member. */
+  /** etcd's member list through any running member, once one answers (an election may be under way). */
   async members() {
-    const urls = [...this.etcds.values()].filter((e) => e.process.exit === undefined).map((e) => e.clientUrl);
-    const etcd = this.runtime.etcd(urls);
-    try {
-      return await etcd.readMembers();
-    } finally {
-      etcd.close();
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const urls = [...this.etcds.values()]
+        .filter((e) => e.process.exit === undefined)
+        .map((e) => e.clientUrl);
+      const etcd = this.runtime.etcd(urls);
+      try {
+        return await etcd.readMembers();
+      } catch (error) {
+        if (!isRetryable(error) || Date.now() > deadline) throw error;
+        await sleep(200);
+      } finally {
+        etcd.close();
+      }
     }
+  }
+
+  /** A runtime for one invocation, as a Lambda handler makes it (its own lock-holder name). */
+  invocation(): Runtime {
+    return forInvocation(this.runtime, { awsRequestId: randomUUID() }, {});
   }
 
   private async stop(t: TestContext): Promise<void> {

@@ -1,0 +1,139 @@
+// The built Lambda bundles are self-contained: each is built into a folder outside the repository
+// (so no node_modules can be found), loaded by a plain `node` process with the environment a Lambda
+// gets, and handles a real event against the local AWS emulator and dynalite.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { AwsEmulator } from "../../local/aws/emulator";
+import type { LifecycleEvent } from "../../local/aws/types";
+import { localDynamoDbClients } from "../../local/dynamodb/clients";
+import { createLedgerTable } from "../../local/dynamodb/ledger-table";
+import { startLocalDynamoDb } from "../../local/dynamodb/server";
+import { buildLambdas } from "../../scripts/build-lambdas";
+import { eventually } from "../helpers/control-plane-flows";
+
+const run = promisify(execFile);
+const INVOKE = `
+const { handler } = require(process.argv[1]);
+handler(JSON.parse(process.argv[2]), { awsRequestId: "bundle-test" }).then(
+  (result) => { process.stdout.write("\\nRESULT " + JSON.stringify(result) + "\\n"); process.exit(0); },
+  (error) => { console.error(error); process.exit(1); },
+);`;
+
+describe("Lambda bundles", () => {
+  const outside = mkdtempSync(join(tmpdir(), "etcd-asg-bundles-"));
+  const emulator = new AwsEmulator({ privateIps: { first: "127.0.250.11", last: "127.0.250.20" } });
+  const events: LifecycleEvent[] = [];
+  let stopDynamo: () => Promise<void> = async () => {};
+  let env: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    await buildLambdas(join(outside, "lambdas"));
+    const dynamo = await startLocalDynamoDb();
+    stopDynamo = dynamo.stop;
+    const clients = localDynamoDbClients(dynamo.endpoint);
+    await createLedgerTable(clients.client, "ledger");
+    clients.destroy();
+    const endpoint = await emulator.start();
+    emulator.onLifecycleEvent((e) => {
+      events.push(e);
+    });
+    emulator.createAutoScalingGroup({
+      name: "bundle-asg",
+      minSize: 0,
+      maxSize: 3,
+      desiredCapacity: 1,
+      availabilityZones: ["us-east-1a"],
+      lifecycleHooks: [
+        { name: "launch", transition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeoutMs: 120_000 },
+        {
+          name: "terminate",
+          transition: "autoscaling:EC2_INSTANCE_TERMINATING",
+          heartbeatTimeoutMs: 120_000,
+        },
+      ],
+    });
+    env = {
+      PATH: process.env.PATH,
+      CLUSTER_NAME: `bundles-${randomUUID().slice(0, 8)}`,
+      ASG_NAME: "bundle-asg",
+      LEDGER_TABLE: "ledger",
+      LAUNCH_HOOK_NAME: "launch",
+      TERMINATE_HOOK_NAME: "terminate",
+      CLUSTER_SIZE: "3",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "AKIDBUNDLETEST",
+      AWS_SECRET_ACCESS_KEY: "bundle-test",
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
+      AWS_ENDPOINT_URL_EC2: endpoint,
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+    };
+  });
+
+  after(async () => {
+    emulator.group("bundle-asg").stop();
+    await emulator.stop();
+    await stopDynamo();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  async function invoke(name: string, event: unknown): Promise<Record<string, unknown>> {
+    const bundle = join(outside, "lambdas", name, "lib/index.js");
+    const { stdout } = await run(process.execPath, ["-e", INVOKE, bundle, JSON.stringify(event)], {
+      cwd: outside,
+      env,
+    });
+    // Logs and embedded-metric lines share stdout with the result.
+    const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+    assert.ok(line, `no result in: ${stdout}`);
+    return JSON.parse(line.slice("RESULT ".length));
+  }
+
+  test("launch-hook registers a launching instance", async () => {
+    const [event] = await eventually("a launch event", () => (events.length > 0 ? events : undefined));
+    const result = await invoke("launch-hook", event);
+    assert.equal(result.status, "pending");
+    assert.match(String(result.reason), /1 of 3 instances registered/);
+  });
+
+  test("node-api answers the instance about itself", async () => {
+    const id = emulator.group("bundle-asg").instances()[0]?.id ?? "";
+    const result = await invoke("node-api", {
+      rawPath: `/v1/nodes/${id}/config`,
+      queryStringParameters: { format: "env" },
+      requestContext: {
+        http: { method: "GET" },
+        authorizer: { iam: { userArn: `arn:aws:sts::123456789012:assumed-role/node/${id}` } },
+      },
+    });
+    assert.equal(result.statusCode, 202);
+    assert.match(String(result.body), /ETCD_ASG_DECISION="wait"/);
+  });
+
+  test("terminate-hook rejects another group's event with a clear reason", async () => {
+    const [event] = events;
+    const foreign = {
+      ...event,
+      "detail-type": "EC2 Instance-terminate Lifecycle Action",
+      detail: {
+        ...event?.detail,
+        AutoScalingGroupName: "other",
+        LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+      },
+    };
+    const result = await invoke("terminate-hook", foreign);
+    assert.equal(result.status, "rejected");
+    assert.match(String(result.reason), /"other", not "bundle-asg"/);
+  });
+
+  test("reconciler runs a pass", async () => {
+    const result = await invoke("reconciler", {});
+    assert.equal(result.membership, "no cluster yet");
+  });
+});

@@ -1,0 +1,162 @@
+// Membership changes under AWS's real event semantics, on a real 3-member etcd cluster formed
+// through the control plane: terminations (also two at once, and with the event lost), duplicated
+// and reordered events, a reused IP, and a node that never boots.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { reconcile } from "../../lambdas/app/reconcile";
+import { ControlPlaneBed, LAUNCH_HOOK, parseEnv, TERMINATE_HOOK } from "../helpers/control-plane";
+import { bootNode, eventually, formCluster, publishedConfig } from "../helpers/control-plane-flows";
+
+async function formed(t: Parameters<typeof ControlPlaneBed.start>[0], env?: Record<string, string>) {
+  const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 3, env });
+  const ids = await formCluster(bed);
+  assert.equal(ids.length, 3);
+  return { bed, ids };
+}
+
+async function memberNames(bed: ControlPlaneBed): Promise<string[]> {
+  return (await bed.members()).map((m) => m.name).sort();
+}
+
+function newInstance(bed: ControlPlaneBed, known: readonly string[]): Promise<string> {
+  return eventually("a new instance", () => bed.instanceIds().find((id) => !known.includes(id)));
+}
+
+describe("control plane: membership changes", () => {
+  test("a terminate event removes the member and completes with CONTINUE; the replacement joins once despite a duplicated launch event", async (t) => {
+    const { bed, ids } = await formed(t);
+    const victim = ids[2] as string;
+    bed.group.terminateInstance(victim, false);
+    const [terminate] = await eventually("terminate event", () =>
+      nonEmpty(bed.eventsFor("terminate", victim)),
+    );
+    assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
+    await bed.killEtcd(victim);
+    assert.deepEqual(await memberNames(bed), ids.slice(0, 2).sort());
+
+    const replacement = await newInstance(bed, ids);
+    const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", replacement)));
+    await Promise.all([bed.deliver("launch", launch), bed.deliver("launch", launch)]);
+    await bed.deliver("launch", launch);
+    const learners = (await bed.members()).filter((m) => m.isLearner);
+    assert.ok(learners.length <= 1, `one learner at most: ${JSON.stringify(learners)}`);
+    await bootNode(bed, replacement);
+    const members = await bed.members();
+    assert.equal(members.length, 3);
+    assert.ok(members.every((m) => !m.isLearner));
+    assert.deepEqual(await memberNames(bed), [...ids.slice(0, 2), replacement].sort());
+    await eventually("replacement in service", () =>
+      bed.instanceIds("InService").includes(replacement) ? true : undefined,
+    );
+  });
+
+  test("terminating 2 of 3 at once removes one and holds the other, never below quorum", async (t) => {
+    const { bed, ids } = await formed(t);
+    const [a, b] = ids as [string, string];
+    bed.group.terminateInstance(a, true);
+    bed.group.terminateInstance(b, true);
+    const events = await eventually("2 terminate events", () =>
+      bed.eventsFor("terminate").length === 2 ? bed.eventsFor("terminate") : undefined,
+    );
+    const results = await Promise.all(events.map((e) => bed.deliver("terminate", e)));
+    assert.deepEqual(results.map((r) => r.status).sort(), ["completed", "held"]);
+    const held = results.find((r) => r.status === "held");
+    assert.match(held && "reason" in held ? held.reason : "", /termination held/);
+    const members = await bed.members();
+    assert.equal(members.length, 2);
+    assert.ok(members.every((m) => m.healthy));
+    assert.equal(bed.instanceIds("Terminating:Wait").length, 1);
+  });
+
+  test("a terminate event delivered before its launch event converges", async (t) => {
+    const { bed, ids } = await formed(t);
+    bed.group.setDesiredCapacity(4);
+    const extra = await newInstance(bed, ids);
+    const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", extra)));
+    bed.group.terminateInstance(extra, true);
+    const [terminate] = await eventually("terminate event", () =>
+      nonEmpty(bed.eventsFor("terminate", extra)),
+    );
+    assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    await eventually("extra terminated", () => (bed.instanceIds().includes(extra) ? undefined : true));
+    const late = await bed.deliver("launch", launch);
+    assert.equal(late.status, "ignored");
+    assert.deepEqual(await memberNames(bed), [...ids].sort());
+    const node = await bed.runtime.ledger.getNode(extra);
+    assert.ok(node === undefined || node.phase === "removed", JSON.stringify(node));
+  });
+
+  test("a lost terminate event: the reconciler removes the member and completes the action", async (t) => {
+    const { bed, ids } = await formed(t);
+    const victim = ids[0] as string;
+    bed.group.terminateInstance(victim, true);
+    await eventually("victim waiting", () =>
+      bed.instanceIds("Terminating:Wait").includes(victim) ? true : undefined,
+    );
+    const report = await reconcile(bed.invocation());
+    assert.equal(report.terminations, 1);
+    await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
+    assert.deepEqual(await memberNames(bed), ids.slice(1).sort());
+  });
+
+  test("a reused IP: the stale member holding it is removed before the new instance joins", async (t) => {
+    const { bed, ids } = await formed(t);
+    const victim = ids[2] as string;
+    const victimIp = bed.group.instances().find((i) => i.id === victim)?.privateIp;
+    // The victim dies and its terminate event is lost; the action ends without the control plane.
+    bed.group.terminateInstance(victim, true);
+    await eventually("victim waiting", () =>
+      bed.instanceIds("Terminating:Wait").includes(victim) ? true : undefined,
+    );
+    await bed.killEtcd(victim);
+    bed.group.completeLifecycleAction({ instanceId: victim, hookName: TERMINATE_HOOK, result: "CONTINUE" });
+    await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
+    bed.group.setDesiredCapacity(3);
+    const successor = await newInstance(bed, ids);
+    assert.equal(bed.group.instances().find((i) => i.id === successor)?.privateIp, victimIp);
+
+    const config = await publishedConfig(bed, successor);
+    assert.equal(config.ETCD_ASG_DECISION, "learner");
+    assert.ok(!(await memberNames(bed)).includes(victim), "the stale member is gone");
+    await bootNode(bed, successor);
+    assert.deepEqual(await memberNames(bed), [...ids.slice(0, 2), successor].sort());
+  });
+
+  test("a node that never boots: the reconciler removes its learner and abandons its launch", async (t) => {
+    const { bed, ids } = await formed(t, { LEARNER_READY_TIMEOUT_SECONDS: "1" });
+    bed.group.setDesiredCapacity(4);
+    const silent = await newInstance(bed, ids);
+    // Under `replace` a full healthy cluster leaves a 4th node out; make room by losing a member.
+    const victim = ids[0] as string;
+    bed.group.terminateInstance(victim, true);
+    const [terminate] = await eventually("terminate event", () =>
+      nonEmpty(bed.eventsFor("terminate", victim)),
+    );
+    assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    const config = parseEnv((await publishedConfigOrLearner(bed, silent)).body);
+    assert.equal(config.ETCD_ASG_DECISION, "learner");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const silentPeer = `http://${bed.group.instances().find((i) => i.id === silent)?.privateIp}:2380`;
+    await reconcile(bed.invocation());
+    const members = await bed.members();
+    assert.ok(!members.some((m) => m.peerUrls.includes(silentPeer)), JSON.stringify(members));
+    await eventually("silent instance abandoned", () =>
+      bed.instanceIds("Pending:Wait").includes(silent) ? undefined : true,
+    );
+    assert.ok(
+      !bed.group.activeLifecycleActions().some((a) => a.instanceId === silent && a.hookName === LAUNCH_HOOK),
+    );
+  });
+});
+
+function nonEmpty<T>(items: T[]): T[] | undefined {
+  return items.length > 0 ? items : undefined;
+}
+
+async function publishedConfigOrLearner(bed: ControlPlaneBed, instanceId: string) {
+  return eventually(`learner configuration of ${instanceId}`, async () => {
+    const answer = await bed.nodeApi("config", instanceId);
+    return answer.statusCode === 200 ? answer : undefined;
+  });
+}
