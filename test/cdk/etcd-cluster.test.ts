@@ -301,7 +301,8 @@ describe("Lambdas", () => {
           "POWERTOOLS_LOG_LEVEL",
           "POWERTOOLS_SERVICE_NAME",
           "TERMINATE_HOOK_NAME",
-        ],
+          ...(name === "node-api" ? ["INSTANCE_ROLE_NAME"] : []),
+        ].sort(),
       );
       const vpcConfig = fn.Properties.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
       assert.equal(vpcConfig.SubnetIds.length, 3);
@@ -348,6 +349,13 @@ describe("Lambdas", () => {
       AuthType: "AWS_IAM",
       TargetFunctionArn: { "Fn::GetAtt": [functionId("node-api"), "Arn"] },
     });
+  });
+
+  test("the node API accepts only sessions of the node role", () => {
+    const env = resource("AWS::Lambda::Function", functionId("node-api")).Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    assert.deepEqual(env.Variables.INSTANCE_ROLE_NAME, { Ref: logicalId("AWS::IAM::Role", "NodeRole") });
   });
 
   test("keep their logs for a month", () => {
