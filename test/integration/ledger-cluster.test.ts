@@ -1,18 +1,14 @@
 // The ledger's cluster record against a real DynamoDB-compatible server: one initial member set per
 // generation however many launch handlers race to fix it.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   ClusterGenerationMismatchError,
   InvalidLedgerInputError,
 } from "../../lambdas/adapters/ledger/errors";
-import { Ledger } from "../../lambdas/adapters/ledger/ledger";
+import type { Ledger } from "../../lambdas/adapters/ledger/ledger";
 import type { ClusterRecord } from "../../lambdas/domain/snapshot";
-import { type LocalDynamoDbClients, localDynamoDbClients } from "../../local/dynamodb/clients";
-import { createLedgerTable } from "../../local/dynamodb/ledger-table";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../../local/dynamodb/server";
-
-const TABLE = "ledger";
+import { useLocalLedgers } from "../helpers/ledger";
 
 function proposal(token: string, generation = 1, instanceIds = ["i-a", "i-b", "i-c"]): ClusterRecord {
   return {
@@ -28,25 +24,8 @@ function proposal(token: string, generation = 1, instanceIds = ["i-a", "i-b", "i
 }
 
 describe("ledger cluster record", () => {
-  let server: LocalDynamoDb;
-  let clients: LocalDynamoDbClients;
-  let clusters = 0;
-
-  before(async () => {
-    server = await startLocalDynamoDb();
-    clients = localDynamoDbClients(server.endpoint);
-    await createLedgerTable(clients.client, TABLE);
-  });
-
-  after(async () => {
-    clients?.destroy();
-    await server?.stop();
-  });
-
-  function freshLedger(): Ledger {
-    clusters += 1;
-    return new Ledger({ client: clients.documentClient, tableName: TABLE, clusterName: `c${clusters}` });
-  }
+  const ledgers = useLocalLedgers();
+  const freshLedger = (): Ledger => ledgers.fresh();
 
   test("lets exactly one of 5 concurrent proposers fix the initial cluster, and all see its record", async () => {
     const ledger = freshLedger();

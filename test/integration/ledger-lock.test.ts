@@ -1,37 +1,17 @@
 // The membership lock against a real DynamoDB-compatible server: one holder at a time, takeover
 // after expiry, and a version number that fences out a holder whose lease ran out.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { LockHeldError, LockLostError } from "../../lambdas/adapters/ledger/errors";
-import { Ledger } from "../../lambdas/adapters/ledger/ledger";
-import { type LocalDynamoDbClients, localDynamoDbClients } from "../../local/dynamodb/clients";
-import { createLedgerTable } from "../../local/dynamodb/ledger-table";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../../local/dynamodb/server";
+import type { Ledger } from "../../lambdas/adapters/ledger/ledger";
+import { useLocalLedgers } from "../helpers/ledger";
 
-const TABLE = "ledger";
 const NOW = 1_700_000_000_000;
 const TTL = 30_000;
 
 describe("ledger membership lock", () => {
-  let server: LocalDynamoDb;
-  let clients: LocalDynamoDbClients;
-  let clusters = 0;
-
-  before(async () => {
-    server = await startLocalDynamoDb();
-    clients = localDynamoDbClients(server.endpoint);
-    await createLedgerTable(clients.client, TABLE);
-  });
-
-  after(async () => {
-    clients?.destroy();
-    await server?.stop();
-  });
-
-  function freshLedger(): Ledger {
-    clusters += 1;
-    return new Ledger({ client: clients.documentClient, tableName: TABLE, clusterName: `c${clusters}` });
-  }
+  const ledgers = useLocalLedgers();
+  const freshLedger = (): Ledger => ledgers.fresh();
 
   test("acquires a free lock with version 1 and shows it in the state", async () => {
     const ledger = freshLedger();

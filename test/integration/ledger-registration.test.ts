@@ -1,41 +1,20 @@
 // The ledger's node records against a real DynamoDB-compatible server: registration order under
 // concurrency, idempotent registration, phase changes and the state the engine reads back.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   NodePhaseConflictError,
   RegistrationConflictError,
   UnknownNodeError,
 } from "../../lambdas/adapters/ledger/errors";
-import { Ledger } from "../../lambdas/adapters/ledger/ledger";
-import { type LocalDynamoDbClients, localDynamoDbClients } from "../../local/dynamodb/clients";
-import { createLedgerTable } from "../../local/dynamodb/ledger-table";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../../local/dynamodb/server";
+import type { Ledger } from "../../lambdas/adapters/ledger/ledger";
+import { useLocalLedgers } from "../helpers/ledger";
 
-const TABLE = "ledger";
 const NOW = 1_700_000_000_000;
 
 describe("ledger node records", () => {
-  let server: LocalDynamoDb;
-  let clients: LocalDynamoDbClients;
-  let clusters = 0;
-
-  before(async () => {
-    server = await startLocalDynamoDb();
-    clients = localDynamoDbClients(server.endpoint);
-    await createLedgerTable(clients.client, TABLE);
-  });
-
-  after(async () => {
-    clients?.destroy();
-    await server?.stop();
-  });
-
-  // Each test gets its own cluster partition of the shared table.
-  function freshLedger(): Ledger {
-    clusters += 1;
-    return new Ledger({ client: clients.documentClient, tableName: TABLE, clusterName: `c${clusters}` });
-  }
+  const ledgers = useLocalLedgers();
+  const freshLedger = (): Ledger => ledgers.fresh();
 
   test("gives 10 concurrent registrations the numbers 1 to 10, each once", async () => {
     const ledger = freshLedger();
