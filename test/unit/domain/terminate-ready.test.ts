@@ -8,6 +8,7 @@ import {
   instanceId,
   member,
   NOW,
+  node,
   withInstance,
   withMember,
 } from "../../helpers/snapshots";
@@ -78,16 +79,7 @@ describe("terminate", () => {
       ...s,
       ledger: {
         ...s.ledger,
-        nodes: [
-          ...s.ledger.nodes,
-          {
-            ...s.ledger.nodes[0]!,
-            instanceId: instanceId(4),
-            privateIp: "127.0.1.4",
-            memberId: "1004",
-            phase: "joining" as const,
-          },
-        ],
+        nodes: [...s.ledger.nodes, node(4, { phase: "joining" })],
       },
     };
     const d = decide(about(withNode, { event: "terminate", instanceId: instanceId(4) }));
