@@ -24,8 +24,8 @@ export interface Config {
   readonly lockWaitMs: number;
   /** How long an invocation keeps retrying a change etcd refuses for a passing reason. */
   readonly refusalWaitMs: number;
-  /** Role the node API accepts callers from; unset accepts any role whose session is the instance ID. */
-  readonly instanceRoleName: string | undefined;
+  /** The node role's ARN: the node API accepts only its sessions (partition, account and name pinned). */
+  readonly instanceRoleArn: string;
 }
 
 const name = z.string().trim().min(1).max(255);
@@ -46,7 +46,12 @@ const envSchema = z.object({
   LOCK_TTL_SECONDS: integer(60),
   LOCK_WAIT_SECONDS: integer(20),
   REFUSAL_WAIT_SECONDS: integer(15),
-  INSTANCE_ROLE_NAME: z.string().min(1).optional(),
+  INSTANCE_ROLE_ARN: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/,
+      "the node role's ARN, e.g. arn:aws:iam::123456789012:role/etcd-node",
+    ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -85,6 +90,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockTtlMs: e.LOCK_TTL_SECONDS * 1000,
     lockWaitMs: e.LOCK_WAIT_SECONDS * 1000,
     refusalWaitMs: e.REFUSAL_WAIT_SECONDS * 1000,
-    instanceRoleName: e.INSTANCE_ROLE_NAME,
+    instanceRoleArn: e.INSTANCE_ROLE_ARN,
   };
 }

@@ -63,8 +63,9 @@ export class EtcdCluster extends Construct {
     });
     // lambda:InvokeFunctionUrl (and lambda:InvokeFunction via the URL) on the node API only.
     controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
-    // The node API answers only sessions of this role (whose session name EC2 sets to the instance ID).
-    controlPlane.functions["node-api"].addEnvironment("INSTANCE_ROLE_NAME", nodeRole.roleName);
+    // The node API answers only sessions of this role (partition, account and name pinned), whose
+    // session name EC2 sets to the instance ID.
+    controlPlane.functions["node-api"].addEnvironment("INSTANCE_ROLE_ARN", nodeRole.roleArn);
 
     const cpuType =
       config.instanceType.architecture === ec2.InstanceArchitecture.ARM_64

@@ -62,7 +62,14 @@ export async function handleLifecycleEvent(
     await rt.ledger.markTokenProcessed(action.token, published.role, rt.now(), TOKEN_TTL_SECONDS);
     return { status: published.role === "not-a-member" ? "completed" : "pending", reason: published.reason };
   }
-  const result = await terminateNode(rt, action.instanceId, action.token);
+  let result: Awaited<ReturnType<typeof terminateNode>>;
+  try {
+    result = await terminateNode(rt, action.instanceId, action.token);
+  } catch (error) {
+    if (!(error instanceof UnknownInstanceError)) throw error;
+    rt.logger.error("rejected lifecycle event", { error: error.message });
+    return { status: "rejected", reason: error.message };
+  }
   rt.logger.info("terminate handled", { ...result });
   if (result.status === "completed") {
     await rt.ledger.markTokenProcessed(action.token, "removed", rt.now(), TOKEN_TTL_SECONDS);

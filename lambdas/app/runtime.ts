@@ -16,10 +16,22 @@ import { loadConfig } from "../config";
 import type { Runtime } from "./ports";
 import { metricSignals } from "./signals";
 
+const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"] as const;
+
+/** Powertools reads its level from process.env; an injected environment must say it explicitly. */
+function logLevel(value: string | undefined): (typeof LOG_LEVELS)[number] {
+  const level = LOG_LEVELS.find((l) => l === value?.toUpperCase());
+  return level ?? "INFO";
+}
+
 export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const config = loadConfig(env);
   const actor = `etcd-asg-${randomUUID()}`;
-  const logger = new Logger({ serviceName: "etcd-asg", persistentKeys: { clusterName: config.clusterName } });
+  const logger = new Logger({
+    serviceName: env.POWERTOOLS_SERVICE_NAME ?? "etcd-asg",
+    logLevel: logLevel(env.POWERTOOLS_LOG_LEVEL),
+    persistentKeys: { clusterName: config.clusterName },
+  });
   const endpoint = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const dynamo = new DynamoDBClient({ region, endpoint: endpoint("DYNAMODB") });

@@ -4,6 +4,7 @@
 import { NodePhaseConflictError } from "../adapters/ledger/errors";
 import { ClusterView } from "../domain/view";
 import { changeMembership } from "./change-membership";
+import { UnknownInstanceError } from "./launch-node";
 import type { Runtime } from "./ports";
 
 export type TerminateResult =
@@ -16,7 +17,13 @@ export async function terminateNode(
   token?: string,
 ): Promise<TerminateResult> {
   const outcome = await changeMembership(rt, { event: "terminate", instanceId });
-  const { decision, ledger } = outcome;
+  const { decision, ledger, snapshot } = outcome;
+  // An instance neither the group, the ledger nor etcd knows is bad input: nothing is completed.
+  const known =
+    snapshot.instances.some((i) => i.id === instanceId) ||
+    ledger.nodes.some((n) => n.instanceId === instanceId) ||
+    new ClusterView(snapshot).memberOf(instanceId) !== undefined;
+  if (!known) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   const target = { hookName: rt.config.terminateHookName, instanceId, token };
   if (decision.kind !== "settled") {
     await rt.group.heartbeat(target);

@@ -7,25 +7,45 @@ export class IdentityRefusedError extends EtcdAsgError {
   override readonly name = "IdentityRefusedError";
 }
 
-const ASSUMED_ROLE = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([\w+=,.@-]{1,64})\/(i-[0-9a-f]{8,17})$/;
+const ASSUMED_ROLE = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/(i-[0-9a-f]{8,17})$/;
+const ROLE = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]{1,64})$/;
 
 export interface Caller {
   readonly roleName: string;
   readonly instanceId: string;
 }
 
-/** The instance behind `userArn`; refused unless it is an instance-role session (of `roleName` when set). */
-export function callerInstance(userArn: string | undefined, roleName: string | undefined): Caller {
+export interface NodeRole {
+  readonly partition: string;
+  readonly account: string;
+  readonly name: string;
+}
+
+/** The node role from its ARN (`arn:aws:iam::123456789012:role/etcd-node`); throws naming the value. */
+export function parseNodeRole(roleArn: string): NodeRole {
+  const match = ROLE.exec(roleArn);
+  if (match === null) throw new IdentityRefusedError(`${JSON.stringify(roleArn)} is not an IAM role ARN`);
+  const [, partition = "", account = "", name = ""] = match;
+  return { partition, account, name };
+}
+
+/**
+ * The instance behind `userArn`: refused unless it is a session of the node role — same partition,
+ * same account, same role name — whose session name EC2 set to an instance ID.
+ */
+export function callerInstance(userArn: string | undefined, role: NodeRole): Caller {
   if (userArn === undefined) throw new IdentityRefusedError("request carries no IAM caller identity");
   const match = ASSUMED_ROLE.exec(userArn);
   if (match === null) {
-    throw new IdentityRefusedError(`caller ${userArn} is not an EC2 instance-role session`);
+    throw new IdentityRefusedError(`caller ${userArn.slice(0, 300)} is not an EC2 instance-role session`);
   }
-  const [, role = "", instanceId = ""] = match;
-  if (roleName !== undefined && role !== roleName) {
-    throw new IdentityRefusedError(`caller role ${role} is not the node role ${roleName}`);
+  const [, partition = "", account = "", roleName = "", instanceId = ""] = match;
+  if (partition !== role.partition || account !== role.account || roleName !== role.name) {
+    throw new IdentityRefusedError(
+      `caller ${userArn} is not a session of the node role arn:${role.partition}:iam::${role.account}:role/${role.name}`,
+    );
   }
-  return { roleName: role, instanceId };
+  return { roleName, instanceId };
 }
 
 /** The caller may only ask about itself. */

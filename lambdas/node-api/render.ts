@@ -19,9 +19,13 @@ const VARIABLES: ReadonlyArray<readonly [keyof EtcdSettings, string]> = [
   ["advertiseClientUrls", "ETCD_ADVERTISE_CLIENT_URLS"],
 ];
 
-/** Values are quoted, never evaluated: characters a shell or systemd would interpret are dropped. */
-function safe(value: string): string {
-  return value.replace(/["\\$`\r\n]/g, "");
+/**
+ * Values are quoted, never evaluated: quotes, characters a shell or systemd would interpret and
+ * control characters are dropped.
+ */
+export function safeValue(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  return value.replace(/["\\$`\u0000-\u001f\u007f]/g, "");
 }
 
 function pairs(config: NodeConfig): Array<readonly [string, string]> {
@@ -37,22 +41,25 @@ function pairs(config: NodeConfig): Array<readonly [string, string]> {
 export function render(config: NodeConfig, format: Format): { contentType: string; body: string } {
   switch (format) {
     case "env":
-      return { contentType: "text/plain", body: lines(pairs(config).map(([k, v]) => `${k}="${safe(v)}"`)) };
+      return {
+        contentType: "text/plain",
+        body: lines(pairs(config).map(([k, v]) => `${k}="${safeValue(v)}"`)),
+      };
     case "dropin":
       return {
         contentType: "text/plain",
         body: lines([
-          `# etcd-asg: ${safe(config.role)}: ${safe(config.reason)}`,
+          `# etcd-asg: ${safeValue(config.role)}: ${safeValue(config.reason)}`,
           "[Service]",
           ...pairs(config)
             .filter(([k]) => !k.startsWith("ETCD_ASG_"))
-            .map(([k, v]) => `Environment="${k}=${safe(v)}"`),
+            .map(([k, v]) => `Environment="${k}=${safeValue(v)}"`),
         ]),
       };
     case "flags": {
       const flags = pairs(config)
         .filter(([k]) => !k.startsWith("ETCD_ASG_"))
-        .map(([k, v]) => `--${k.slice("ETCD_".length).toLowerCase().replaceAll("_", "-")}=${safe(v)}`);
+        .map(([k, v]) => `--${k.slice("ETCD_".length).toLowerCase().replaceAll("_", "-")}=${safeValue(v)}`);
       return { contentType: "text/plain", body: lines([flags.join(" ")]) };
     }
     case "json":

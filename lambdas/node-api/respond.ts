@@ -6,8 +6,9 @@ import { NoPrivateIpYetError, UnknownInstanceError } from "../app/launch-node";
 import type { Runtime } from "../app/ports";
 import { isRetryable } from "../errors";
 import { IdentityRefusedError } from "./identity";
+import { safeValue } from "./render";
 import { BadRequestError, parseNodeRequest } from "./request";
-import { clean, type HttpResponse, serveNodeRequest, text } from "./serve";
+import { type HttpResponse, serveNodeRequest, text } from "./serve";
 
 export async function handleNodeApi(
   base: Runtime,
@@ -28,12 +29,12 @@ function failure(rt: Runtime, error: unknown): HttpResponse {
   if (error instanceof IdentityRefusedError) return refused(rt, 403, message);
   if (error instanceof UnknownInstanceError) return refused(rt, 404, message);
   if (error instanceof NoPrivateIpYetError) {
-    return text(202, `ETCD_ASG_DECISION="wait"\nETCD_ASG_REASON="${clean(message)}"\n`);
+    return text(202, `ETCD_ASG_DECISION="wait"\nETCD_ASG_REASON="${safeValue(message)}"\n`);
   }
   if (isRetryable(error)) {
     rt.logger.warn("node API request failed; the node retries", { error });
     return {
-      ...text(503, `${clean(message)}\n`),
+      ...text(503, `${safeValue(message)}\n`),
       headers: { "content-type": "text/plain", "retry-after": "1" },
     };
   }
@@ -43,5 +44,5 @@ function failure(rt: Runtime, error: unknown): HttpResponse {
 
 function refused(rt: Runtime, status: number, message: string): HttpResponse {
   rt.logger.error("node API request refused", { status, reason: message });
-  return text(status, `${clean(message)}\n`);
+  return text(status, `${safeValue(message)}\n`);
 }

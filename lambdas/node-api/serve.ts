@@ -8,8 +8,8 @@ import { launchNode } from "../app/launch-node";
 import { nodeReady } from "../app/node-ready";
 import type { Runtime } from "../app/ports";
 import type { NodeConfig } from "../domain/node-config";
-import { callerInstance, requireSelf } from "./identity";
-import { render } from "./render";
+import { callerInstance, parseNodeRole, requireSelf } from "./identity";
+import { render, safeValue } from "./render";
 import type { NodeRequest } from "./request";
 
 export interface HttpResponse {
@@ -39,12 +39,18 @@ const storedConfigSchema = z.object({
 });
 
 export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promise<HttpResponse> {
-  requireSelf(callerInstance(request.callerArn, rt.config.instanceRoleName), request.instanceId);
+  requireSelf(
+    callerInstance(request.callerArn, parseNodeRole(rt.config.instanceRoleArn)),
+    request.instanceId,
+  );
   rt.logger.appendKeys({ instanceId: request.instanceId });
   if (request.route === "ready") {
     const result = await nodeReady(rt, request.instanceId);
     const status = { member: 200, waiting: 202, refused: 409 }[result.status];
-    return text(status, `ETCD_ASG_STATUS="${result.status}"\nETCD_ASG_REASON="${clean(result.reason)}"\n`);
+    return text(
+      status,
+      `ETCD_ASG_STATUS="${result.status}"\nETCD_ASG_REASON="${safeValue(result.reason)}"\n`,
+    );
   }
   const config =
     published(await rt.ledger.getNode(request.instanceId)) ??
@@ -72,8 +78,4 @@ function published(node: LedgerNode | undefined): NodeConfig | undefined {
 
 export function text(statusCode: number, body: string): HttpResponse {
   return { statusCode, headers: { "content-type": "text/plain" }, body };
-}
-
-export function clean(value: string): string {
-  return value.replace(/["\\$`\r\n]/g, "");
 }

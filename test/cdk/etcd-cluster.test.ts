@@ -301,7 +301,7 @@ describe("Lambdas", () => {
           "POWERTOOLS_LOG_LEVEL",
           "POWERTOOLS_SERVICE_NAME",
           "TERMINATE_HOOK_NAME",
-          ...(name === "node-api" ? ["INSTANCE_ROLE_NAME"] : []),
+          ...(name === "node-api" ? ["INSTANCE_ROLE_ARN"] : []),
         ].sort(),
       );
       const vpcConfig = fn.Properties.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
@@ -355,7 +355,9 @@ describe("Lambdas", () => {
     const env = resource("AWS::Lambda::Function", functionId("node-api")).Properties.Environment as {
       Variables: Record<string, unknown>;
     };
-    assert.deepEqual(env.Variables.INSTANCE_ROLE_NAME, { Ref: logicalId("AWS::IAM::Role", "NodeRole") });
+    assert.deepEqual(env.Variables.INSTANCE_ROLE_ARN, {
+      "Fn::GetAtt": [logicalId("AWS::IAM::Role", "NodeRole"), "Arn"],
+    });
   });
 
   test("keep their logs for a month", () => {

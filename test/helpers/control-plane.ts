@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { forInvocation } from "../../lambdas/app/invocation";
 import { handleLifecycleEvent, type LifecycleHandled } from "../../lambdas/app/lifecycle-events";
@@ -49,6 +48,15 @@ export interface BedOptions {
 process.env.AWS_ACCESS_KEY_ID ??= "AKIDLOCALTEST";
 process.env.AWS_SECRET_ACCESS_KEY ??= "local-test-secret";
 
+/**
+ * Where the bed registers its teardown: a node:test context, or a CLI's own scope. `passed` (set by
+ * Node 20.20 before after-hooks run, not yet in @types/node 20) decides whether etcd logs are printed.
+ */
+export interface BedScope {
+  after(fn: () => Promise<void>): void;
+  readonly passed?: boolean;
+}
+
 export class ControlPlaneBed {
   readonly events: LifecycleEvent[] = [];
   private readonly etcds = new Map<string, { process: EtcdProcess; logFile: string; clientUrl: string }>();
@@ -62,7 +70,7 @@ export class ControlPlaneBed {
     private readonly stopDynamo: () => Promise<void>,
   ) {}
 
-  static async start(t: TestContext, options: BedOptions = {}): Promise<ControlPlaneBed> {
+  static async start(t: BedScope, options: BedOptions = {}): Promise<ControlPlaneBed> {
     const size = options.clusterSize ?? 3;
     const block = reserveLoopbackBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-cp-"));
@@ -86,6 +94,7 @@ export class ControlPlaneBed {
       AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
       AWS_ENDPOINT_URL_EC2: endpoint,
       POWERTOOLS_LOG_LEVEL: "WARN",
+      INSTANCE_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/etcd-node`,
       ...options.env,
     });
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 120_000;
@@ -219,8 +228,8 @@ export class ControlPlaneBed {
     return forInvocation(this.runtime, { awsRequestId: randomUUID() }, {});
   }
 
-  private async stop(t: TestContext): Promise<void> {
-    if ((t as TestContext & { readonly passed?: boolean }).passed !== true) {
+  private async stop(t: BedScope): Promise<void> {
+    if (t.passed !== true) {
       for (const [id, etcd] of this.etcds) console.error(`--- etcd ${id}\n${tail(etcd.logFile, 30)}`);
     }
     await Promise.all([...this.etcds.values()].map((e) => e.process.kill()));

@@ -73,6 +73,7 @@ describe("Lambda bundles", () => {
       AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
       AWS_ENDPOINT_URL_EC2: endpoint,
       POWERTOOLS_LOG_LEVEL: "ERROR",
+      INSTANCE_ROLE_ARN: "arn:aws:iam::123456789012:role/node",
     };
   });
 

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NodeConfig } from "../../../lambdas/domain/node-config";
-import { callerInstance, IdentityRefusedError, requireSelf } from "../../../lambdas/node-api/identity";
+import {
+  callerInstance,
+  IdentityRefusedError,
+  parseNodeRole,
+  requireSelf,
+} from "../../../lambdas/node-api/identity";
 import { render } from "../../../lambdas/node-api/render";
 import { BadRequestError, parseNodeRequest } from "../../../lambdas/node-api/request";
 
 const ID = "i-0123456789abcdef0";
 const ARN = `arn:aws:sts::123456789012:assumed-role/etcd-node/${ID}`;
+const NODE_ROLE = parseNodeRole("arn:aws:iam::123456789012:role/etcd-node");
 
 const learner: NodeConfig = {
   role: "learner",
@@ -33,19 +39,35 @@ function request(path: string, method = "GET", query?: Record<string, string>) {
 }
 
 describe("node API identity", () => {
-  test("an instance-role session is that instance", () => {
-    assert.deepEqual(callerInstance(ARN, "etcd-node"), { roleName: "etcd-node", instanceId: ID });
+  test("a session of the node role is the instance named by its session", () => {
+    assert.deepEqual(callerInstance(ARN, NODE_ROLE), { roleName: "etcd-node", instanceId: ID });
+  });
+
+  test("a role path in the node role's ARN does not matter: sessions carry only the name", () => {
+    const role = parseNodeRole("arn:aws:iam::123456789012:role/etcd/nodes/etcd-node");
+    assert.equal(callerInstance(ARN, role).instanceId, ID);
   });
 
   test("refuses a caller that is not an instance-role session", () => {
     assert.throws(
-      () => callerInstance("arn:aws:iam::123456789012:user/alice", undefined),
+      () => callerInstance("arn:aws:iam::123456789012:user/alice", NODE_ROLE),
       IdentityRefusedError,
     );
   });
 
   test("refuses another role", () => {
-    assert.throws(() => callerInstance(ARN, "other-role"), /not the node role other-role/);
+    const other = `arn:aws:sts::123456789012:assumed-role/other-role/${ID}`;
+    assert.throws(() => callerInstance(other, NODE_ROLE), /not a session of the node role/);
+  });
+
+  test("refuses the node role's name in another account", () => {
+    const foreign = `arn:aws:sts::999999999999:assumed-role/etcd-node/${ID}`;
+    assert.throws(() => callerInstance(foreign, NODE_ROLE), /not a session of the node role/);
+  });
+
+  test("refuses the node role's name in another partition", () => {
+    const foreign = `arn:aws-cn:sts::123456789012:assumed-role/etcd-node/${ID}`;
+    assert.throws(() => callerInstance(foreign, NODE_ROLE), /not a session of the node role/);
   });
 
   test("refuses a request about another instance", () => {
@@ -56,7 +78,11 @@ describe("node API identity", () => {
   });
 
   test("refuses a request without identity", () => {
-    assert.throws(() => callerInstance(undefined, undefined), /no IAM caller identity/);
+    assert.throws(() => callerInstance(undefined, NODE_ROLE), /no IAM caller identity/);
+  });
+
+  test("a node role that is not a role ARN is named in the error", () => {
+    assert.throws(() => parseNodeRole("etcd-node"), /"etcd-node" is not an IAM role ARN/);
   });
 });
 
