@@ -3,7 +3,6 @@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -19,16 +18,12 @@ import {
 import {
   ClusterGenerationMismatchError,
   InvalidLedgerInputError,
-  isConditionFailed,
   LedgerContentionError,
-  LedgerCorruptItemError,
-  LockHeldError,
-  LockLostError,
   NodePhaseConflictError,
   RegistrationConflictError,
-  translateDynamoDbError,
   UnknownNodeError,
 } from "./errors";
+import { requireText, requireTime } from "./input";
 import {
   CLUSTER_SK,
   clusterFromItem,
@@ -44,10 +39,12 @@ import {
   nodeSortKey,
   REGISTRATION_COUNTER_SK,
   registrationFromCounterItem,
-  tokenOutcomeFromItem,
   tokenPartition,
 } from "./items";
+import { LifecycleTokens } from "./lifecycle-tokens";
+import { MembershipLocks } from "./membership-lock";
 import { LEDGER_TABLE_SCHEMA } from "./table";
+import { OPTIMISTIC_ATTEMPTS, TableAccess } from "./table-access";
 
 export interface LedgerOptions {
   /** Built once per process by the caller (module scope in a Lambda). */
@@ -80,21 +77,15 @@ export interface FixClusterResult {
 /** Node records in these phases may be deleted: etcd never knew them, or no longer does. */
 const DELETABLE_PHASES: readonly NodePhase[] = ["registered", "not-a-member", "removed"];
 
-/**
- * Optimistic writes (read, then write conditional on what was read) retry this often before
- * giving up with a retryable error; each retry means another writer changed the item meanwhile.
- */
-const OPTIMISTIC_ATTEMPTS = 5;
-
-const { partitionKey: PK, sortKey: SK, timeToLiveAttribute: TTL } = LEDGER_TABLE_SCHEMA;
+const { partitionKey: PK, sortKey: SK } = LEDGER_TABLE_SCHEMA;
 
 const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 export class Ledger {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly tableName: string;
+  private readonly table: TableAccess;
   private readonly pk: string;
-  private readonly tokenPk: string;
+  private readonly locks: MembershipLocks;
+  private readonly tokens: LifecycleTokens;
 
   constructor(options: LedgerOptions) {
     if (!CLUSTER_NAME.test(options.clusterName)) {
@@ -104,10 +95,10 @@ export class Ledger {
       );
     }
     if (options.tableName.length === 0) throw new InvalidLedgerInputError("table name", "it is empty");
-    this.client = options.client;
-    this.tableName = options.tableName;
+    this.table = new TableAccess(options.client, options.tableName);
     this.pk = clusterPartition(options.clusterName);
-    this.tokenPk = tokenPartition(options.clusterName);
+    this.locks = new MembershipLocks(this.table, this.pk);
+    this.tokens = new LifecycleTokens(this.table, tokenPartition(options.clusterName));
   }
 
   /** The cluster, its nodes (in registration order) and the lock, read with strong consistency. */
@@ -117,10 +108,10 @@ export class Ledger {
     const nodes: LedgerNode[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.request("loadState", () =>
-        this.client.send(
+      const page = await this.table.request("loadState", () =>
+        this.table.client.send(
           new QueryCommand({
-            TableName: this.tableName,
+            TableName: this.table.tableName,
             KeyConditionExpression: "#pk = :pk",
             ExpressionAttributeNames: { "#pk": PK },
             ExpressionAttributeValues: { ":pk": this.pk },
@@ -143,7 +134,7 @@ export class Ledger {
   }
 
   async getNode(instanceId: string): Promise<LedgerNode | undefined> {
-    const item = await this.getItem("getNode", this.pk, nodeSortKey(instanceId));
+    const item = await this.table.getItem("getNode", this.pk, nodeSortKey(instanceId));
     return item === undefined ? undefined : nodeFromItem(item);
   }
 
@@ -161,10 +152,10 @@ export class Ledger {
     const existing = await this.getNode(instanceId);
     if (existing !== undefined) return sameIp(existing, privateIp);
 
-    const counter = await this.request("registerNode", () =>
-      this.client.send(
+    const counter = await this.table.request("registerNode", () =>
+      this.table.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
+          TableName: this.table.tableName,
           Key: this.key(REGISTRATION_COUNTER_SK),
           UpdateExpression: "ADD #value :one",
           ExpressionAttributeNames: { "#value": "value" },
@@ -178,12 +169,12 @@ export class Ledger {
       ...counter.Attributes,
     });
     const stored = { instanceId, privateIp, registration, phase: "registered", phaseSince: now } as const;
-    return this.conditionalWrite(
+    return this.table.conditionalWrite(
       "registerNode",
       async () => {
-        await this.client.send(
+        await this.table.client.send(
           new PutCommand({
-            TableName: this.tableName,
+            TableName: this.table.tableName,
             Item: { ...this.key(nodeSortKey(instanceId)), ...stored },
             ConditionExpression: "attribute_not_exists(#sk)",
             ExpressionAttributeNames: { "#sk": SK },
@@ -209,12 +200,12 @@ export class Ledger {
     if (!parsed.success) throw new InvalidLedgerInputError("cluster record", z.prettifyError(parsed.error));
     const record: ClusterRecord = parsed.data;
     const first = record.generation === 1;
-    return this.conditionalWrite(
+    return this.table.conditionalWrite(
       "fixCluster",
       async () => {
-        await this.client.send(
+        await this.table.client.send(
           new PutCommand({
-            TableName: this.tableName,
+            TableName: this.table.tableName,
             Item: { ...this.key(CLUSTER_SK), ...record },
             ConditionExpression: first ? "attribute_not_exists(#sk)" : "#generation = :previous",
             ExpressionAttributeNames: first ? { "#sk": SK } : { "#generation": "generation" },
@@ -233,12 +224,12 @@ export class Ledger {
 
   /** Marks the cluster of this generation `running`; repeating it is harmless. */
   async markClusterRunning(generation: number): Promise<ClusterRecord> {
-    return this.conditionalWrite(
+    return this.table.conditionalWrite(
       "markClusterRunning",
       async () => {
-        const result = await this.client.send(
+        const result = await this.table.client.send(
           new UpdateCommand({
-            TableName: this.tableName,
+            TableName: this.table.tableName,
             Key: this.key(CLUSTER_SK),
             UpdateExpression: "SET #state = :running",
             ConditionExpression: "#generation = :generation",
@@ -301,12 +292,12 @@ export class Ledger {
         assignments.push("#configJson = :configJson");
         values[":configJson"] = configJson;
       }
-      const updated = await this.conditionalWrite(
+      const updated = await this.table.conditionalWrite(
         "setNodePhase",
         async () => {
-          const result = await this.client.send(
+          const result = await this.table.client.send(
             new UpdateCommand({
-              TableName: this.tableName,
+              TableName: this.table.tableName,
               Key: this.key(nodeSortKey(instanceId)),
               UpdateExpression: `SET ${assignments.join(", ")}`,
               // Conditional on the phase read: a phase change by another writer in between makes this
@@ -337,12 +328,12 @@ export class Ledger {
    * record; a node on its way into etcd or in it is refused with `NodePhaseConflictError`.
    */
   async deleteNode(instanceId: string): Promise<boolean> {
-    return this.conditionalWrite(
+    return this.table.conditionalWrite(
       "deleteNode",
       async () => {
-        const result = await this.client.send(
+        const result = await this.table.client.send(
           new DeleteCommand({
-            TableName: this.tableName,
+            TableName: this.table.tableName,
             Key: this.key(nodeSortKey(instanceId)),
             ConditionExpression:
               "attribute_not_exists(#sk) OR #phase IN (:registered, :notAMember, :removed)",
@@ -365,213 +356,34 @@ export class Ledger {
     );
   }
 
-  /**
-   * Takes the membership lock when nobody holds it, its lease has run out, or `holder` already has
-   * it. Every acquisition bumps the version: the fencing token that renew and release must show.
-   */
-  async acquireLock(holder: string, ttlMs: number, now: number): Promise<MembershipLock> {
-    requireText("lock holder", holder);
-    requireDuration("lock TTL", ttlMs);
-    requireTime("now", now);
-    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-      const acquired = await this.conditionalWrite(
-        "acquireLock",
-        async () => {
-          const result = await this.client.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: this.key(LOCK_SK),
-              UpdateExpression: "SET #holder = :holder, #leaseUntil = :leaseUntil ADD #version :one",
-              ConditionExpression:
-                "attribute_not_exists(#holder) OR #leaseUntil <= :now OR #holder = :holder",
-              ExpressionAttributeNames: {
-                "#holder": "holder",
-                "#leaseUntil": "leaseUntil",
-                "#version": "version",
-              },
-              ExpressionAttributeValues: {
-                ":holder": holder,
-                ":leaseUntil": now + ttlMs,
-                ":now": now,
-                ":one": 1,
-              },
-              ReturnValues: "ALL_NEW",
-            }),
-          );
-          return this.lockFrom(result.Attributes);
-        },
-        async () => undefined,
-      );
-      if (acquired !== undefined) return acquired;
-      const current = lockFromItemOrUndefined(await this.getItem("acquireLock", this.pk, LOCK_SK));
-      // Released or expired between the write and this read: try again rather than report a stale holder.
-      if (current !== undefined && current.expiresAt > now)
-        throw new LockHeldError(current.holder, current.expiresAt);
-    }
-    throw new LedgerContentionError("membership lock");
+  acquireLock(holder: string, ttlMs: number, now: number): Promise<MembershipLock> {
+    return this.locks.acquire(holder, ttlMs, now);
   }
 
-  /** Extends the lease of the lock `holder` took at `version`. */
-  async renewLock(holder: string, version: number, ttlMs: number, now: number): Promise<MembershipLock> {
-    requireDuration("lock TTL", ttlMs);
-    requireTime("now", now);
-    return this.conditionalWrite(
-      "renewLock",
-      async () => {
-        const result = await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: this.key(LOCK_SK),
-            UpdateExpression: "SET #leaseUntil = :leaseUntil",
-            ConditionExpression: "#holder = :holder AND #version = :version",
-            ExpressionAttributeNames: {
-              "#holder": "holder",
-              "#leaseUntil": "leaseUntil",
-              "#version": "version",
-            },
-            ExpressionAttributeValues: { ":holder": holder, ":version": version, ":leaseUntil": now + ttlMs },
-            ReturnValues: "ALL_NEW",
-          }),
-        );
-        return this.lockFrom(result.Attributes);
-      },
-      async () => {
-        throw new LockLostError(holder, version);
-      },
-    );
+  renewLock(holder: string, version: number, ttlMs: number, now: number): Promise<MembershipLock> {
+    return this.locks.renew(holder, version, ttlMs, now);
   }
 
-  /**
-   * Gives the lock up. The item stays (without a holder) so versions keep counting up. A second
-   * release of the same version fails with `LockLostError`, which a retrying caller may ignore.
-   */
-  async releaseLock(holder: string, version: number): Promise<void> {
-    await this.conditionalWrite(
-      "releaseLock",
-      async () => {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: this.key(LOCK_SK),
-            UpdateExpression: "REMOVE #holder, #leaseUntil",
-            ConditionExpression: "#holder = :holder AND #version = :version",
-            ExpressionAttributeNames: {
-              "#holder": "holder",
-              "#leaseUntil": "leaseUntil",
-              "#version": "version",
-            },
-            ExpressionAttributeValues: { ":holder": holder, ":version": version },
-          }),
-        );
-      },
-      async () => {
-        throw new LockLostError(holder, version);
-      },
-    );
+  releaseLock(holder: string, version: number): Promise<void> {
+    return this.locks.release(holder, version);
   }
 
-  /**
-   * Records that the lifecycle action `token` was handled with `outcome`. Returns true when this
-   * call was the first to record it. DynamoDB deletes the record some time after `ttlSeconds`.
-   */
-  async markTokenProcessed(
-    token: string,
-    outcome: string,
-    now: number,
-    ttlSeconds: number,
-  ): Promise<boolean> {
-    requireText("lifecycle action token", token);
-    requireText("outcome", outcome);
-    requireTime("now", now);
-    requireDuration("token TTL", ttlSeconds);
-    return this.conditionalWrite(
-      "markTokenProcessed",
-      async () => {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              [PK]: this.tokenPk,
-              [SK]: token,
-              outcome,
-              processedAt: now,
-              [TTL]: Math.floor(now / 1000) + ttlSeconds,
-            },
-            ConditionExpression: "attribute_not_exists(#sk)",
-            ExpressionAttributeNames: { "#sk": SK },
-          }),
-        );
-        return true;
-      },
-      async () => false,
-    );
+  markTokenProcessed(token: string, outcome: string, now: number, ttlSeconds: number): Promise<boolean> {
+    return this.tokens.markProcessed(token, outcome, now, ttlSeconds);
   }
 
-  /** The outcome recorded for the lifecycle action `token`, or undefined when none was. */
-  async tokenOutcome(token: string): Promise<string | undefined> {
-    requireText("lifecycle action token", token);
-    const item = await this.getItem("tokenOutcome", this.tokenPk, token);
-    return item === undefined ? undefined : tokenOutcomeFromItem(item);
+  tokenOutcome(token: string): Promise<string | undefined> {
+    return this.tokens.outcome(token);
   }
 
   private async getCluster(): Promise<ClusterRecord | undefined> {
-    const item = await this.getItem("getCluster", this.pk, CLUSTER_SK);
+    const item = await this.table.getItem("getCluster", this.pk, CLUSTER_SK);
     return item === undefined ? undefined : clusterFromItem(item);
   }
 
-  private lockFrom(attributes: Record<string, unknown> | undefined): MembershipLock {
-    const lock = lockFromItem({ ...this.key(LOCK_SK), ...attributes });
-    if (lock === undefined)
-      throw new LedgerCorruptItemError(
-        { pk: this.pk, sk: LOCK_SK },
-        "no holder right after a write that set one",
-      );
-    return lock;
-  }
-
-  private async getItem(
-    operation: string,
-    pk: string,
-    sk: string,
-  ): Promise<Record<string, unknown> | undefined> {
-    const result = await this.request(operation, () =>
-      this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { [PK]: pk, [SK]: sk }, ConsistentRead: true }),
-      ),
-    );
-    return result.Item;
-  }
-
   private key(sk: string): Record<string, string> {
-    return { [PK]: this.pk, [SK]: sk };
+    return this.table.key(this.pk, sk);
   }
-
-  /** Every DynamoDB call goes through here or `conditionalWrite`: the one place errors are translated. */
-  private async request<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (err) {
-      throw translateDynamoDbError(err, operation);
-    }
-  }
-
-  private async conditionalWrite<T, F>(
-    operation: string,
-    send: () => Promise<T>,
-    onConditionFailed: () => Promise<F>,
-  ): Promise<T | F> {
-    try {
-      return await send();
-    } catch (err) {
-      if (!isConditionFailed(err)) throw translateDynamoDbError(err, operation);
-    }
-    // Outside the catch: errors of the follow-up (a read, usually) are translated by its own call.
-    return onConditionFailed();
-  }
-}
-
-function lockFromItemOrUndefined(item: Record<string, unknown> | undefined): MembershipLock | undefined {
-  return item === undefined ? undefined : lockFromItem(item);
 }
 
 function sameIp(node: LedgerNode, privateIp: string): LedgerNode {
@@ -584,22 +396,4 @@ function configToJson(config: NodeConfig): string {
   const parsed = nodeConfigSchema.safeParse(config);
   if (!parsed.success) throw new InvalidLedgerInputError("node configuration", z.prettifyError(parsed.error));
   return JSON.stringify(parsed.data);
-}
-
-function requireText(what: string, value: string): void {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidLedgerInputError(what, `${JSON.stringify(value)} is empty`);
-  }
-}
-
-function requireTime(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidLedgerInputError(what, `${value} is not epoch milliseconds`);
-  }
-}
-
-function requireDuration(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidLedgerInputError(what, `${value} is not a positive whole number`);
-  }
 }
