@@ -36,7 +36,8 @@
 #                              Default /etc/systemd/system/etcd.service.d
 #
 # Exit codes (documented with their causes in README.md):
-#   0 etcd started / already initialised / configuration printed / not a member (cluster full)
+#   0 etcd started / already initialised / configuration printed / not a member (cluster full;
+#     with -o start only once the deadline has passed without a free slot)
 #   1 transient failure until the deadline (IMDS or node API unreachable, not yet published, 429, 5xx)
 #   2 bad usage or bad environment          3 identity refused (403, no instance role)
 #   4 request rejected by the node API (400, 404)   5 malformed answer from the node API or IMDS
@@ -300,7 +301,15 @@ fetch_config() {
   while :; do
     node_api GET "/v1/nodes/$INSTANCE_ID/config?format=env"
     case $HTTP_STATUS in
-      200) break ;;
+      200)
+        # Starting, a node left out of a full cluster stands by: a slot frees when a member leaves
+        # (a launch-before-terminate replacement goes in service before its predecessor goes).
+        if [[ $MODE == start ]] && standing_by; then
+          backoff_or_give_up || break
+          continue
+        fi
+        break
+        ;;
       202)
         parse_answer ETCD_ASG_DECISION ETCD_ASG_REASON
         [[ ${ANSWER[ETCD_ASG_DECISION]:-} == wait ]] ||
@@ -314,6 +323,13 @@ fetch_config() {
   done
   parse_answer ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
   validate_config
+}
+
+# True (and logged) when the last 200 answer says not-a-member: the caller polls again.
+standing_by() {
+  parse_answer ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
+  info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
 
 # Checks the answer as a whole; the published name and peer URL must be this instance's.

@@ -18,7 +18,9 @@ export interface HttpResponse {
   readonly body: string;
 }
 
-const FINAL_ROLES = new Set(["member", "learner", "not-a-member"]);
+/** Answers served from the ledger without deciding again. `not-a-member` is not among them: a node
+ * left out of a full cluster stands by, and is let in once a member leaves. */
+const FINAL_ROLES = new Set(["member", "learner"]);
 
 const storedConfigSchema = z.object({
   role: z.enum(["member", "learner", "not-a-member", "wait"]),

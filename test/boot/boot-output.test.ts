@@ -94,15 +94,17 @@ describe("boot script output modes", () => {
     });
   });
 
-  it("exits 0 with a clear 'not a member' result and prints nothing when the cluster is full", async () => {
+  it("exits 0 with a clear 'not a member' result and prints nothing when the cluster stays full", async () => {
     await withBootCase(async (c) => {
       c.onApi(() =>
         ok(
           'ETCD_ASG_DECISION="not-a-member"\nETCD_ASG_REASON="cluster full: 3 of 3 voters (add strategy)"\n',
         ),
       );
-      const result = await c.run(["-o", "start"]);
+      const result = await c.run(["-o", "start"], { ETCD_ASG_DEADLINE_SECONDS: "2" });
       assert.equal(result.code, 0, result.stderr);
+      assert.ok(c.requests.length > 1, "stood by, asking again");
+      assert.match(result.stderr, /standing by for a free slot/);
       assert.equal(result.stdout, "");
       assert.match(result.stderr, /not a member: etcd is not started on this instance \(cluster full/);
       assert.equal(existsSync(c.dropinDir), false);

@@ -44,6 +44,32 @@ async function withFakeSystemctl(c: BootCase) {
 }
 
 describe("boot script start mode", () => {
+  it("stands by while the cluster is full and starts etcd once a slot frees", async () => {
+    await withBootCase(async (c) => {
+      const { env, stopEtcd } = await withFakeSystemctl(c);
+      try {
+        const full = {
+          status: 200,
+          body: 'ETCD_ASG_DECISION="not-a-member"\nETCD_ASG_REASON="cluster is full"\n',
+        };
+        c.onApi((request, n) => {
+          if (request.method === "GET") return n < 2 ? full : { status: 200, body: c.config() };
+          return ready.member;
+        });
+        const result = await c.run(["-o", "start"], env);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /standing by for a free slot until the deadline: cluster is full/);
+        assert.match(result.stderr, /etcd is healthy on http:\/\/.*:2379\/health/);
+        assert.deepEqual(
+          c.requests.map((r) => r.method),
+          ["GET", "GET", "GET", "POST"],
+        );
+      } finally {
+        await stopEtcd();
+      }
+    });
+  });
+
   it("starts etcd from the drop-in, reports ready until the node API confirms, and restarts as is", async () => {
     await withBootCase(async (c) => {
       const { env, stopEtcd } = await withFakeSystemctl(c);

@@ -123,6 +123,25 @@ describe("control plane: membership changes", () => {
     assert.deepEqual(await memberNames(bed), [...ids.slice(0, 2), successor].sort());
   });
 
+  test("launch before terminate: the replacement stands by out of the full cluster, then joins once its predecessor is removed", async (t) => {
+    const { bed, ids } = await formed(t);
+    const old = ids[0] as string;
+    bed.group.replaceInstance(old);
+    const successor = await newInstance(bed, ids);
+    const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", successor)));
+    assert.equal((await bed.deliver("launch", launch)).status, "completed");
+    // In service, the group now terminates the instance it replaces: the next decision for the
+    // successor may already replace the leaving member, or wait for the terminate event to.
+    const first = await publishedConfig(bed, successor);
+    assert.ok(["not-a-member", "learner"].includes(first.ETCD_ASG_DECISION ?? ""), JSON.stringify(first));
+    const [terminate] = await eventually("terminate event", () => nonEmpty(bed.eventsFor("terminate", old)));
+    assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    await bed.killEtcd(old);
+    const config = await bootNode(bed, successor);
+    assert.equal(config.ETCD_ASG_DECISION, "learner");
+    assert.deepEqual(await memberNames(bed), [...ids.slice(1), successor].sort());
+  });
+
   test("a node that never boots: the reconciler removes its learner and abandons its launch", async (t) => {
     const { bed, ids } = await formed(t, { LEARNER_READY_TIMEOUT_SECONDS: "1" });
     bed.group.setDesiredCapacity(4);
