@@ -83,6 +83,8 @@ export class EmulatedAutoScalingGroup {
   private readonly actions = new Map<string, ActiveAction>();
   /** Instances to terminate once a replacement is InService (launch before terminate). */
   private readonly toReplace = new Set<string>();
+  /** Actions whose heartbeat timeout expired, so DefaultResult applied instead of a completion. */
+  private readonly timeouts: TimedOutAction[] = [];
   private nextZone = 0;
   private stopped = false;
 
@@ -121,6 +123,11 @@ export class EmulatedAutoScalingGroup {
       transition: action.hook.transition,
       timeoutAt: action.timeoutAt,
     }));
+  }
+
+  /** Every lifecycle action that timed out (DefaultResult applied), oldest first. */
+  timedOutActions(): TimedOutAction[] {
+    return [...this.timeouts];
   }
 
   setDesiredCapacity(desired: number): void {
@@ -296,10 +303,18 @@ export class EmulatedAutoScalingGroup {
     const { clock } = this.context;
     if (action.timer) clock.clearTimer(action.timer);
     action.timeoutAt = clock.now() + action.hook.heartbeatTimeoutMs;
-    action.timer = clock.setTimer(
-      () => this.finishAction(action, action.hook.defaultResult ?? "ABANDON"),
-      action.hook.heartbeatTimeoutMs,
-    );
+    action.timer = clock.setTimer(() => {
+      const result = action.hook.defaultResult ?? "ABANDON";
+      if (!this.stopped && this.actions.has(action.token)) {
+        this.timeouts.push({
+          instanceId: action.instance.id,
+          hookName: action.hook.name,
+          result,
+          at: clock.now(),
+        });
+      }
+      this.finishAction(action, result);
+    }, action.hook.heartbeatTimeoutMs);
   }
 
   private finishAction(action: ActiveAction, result: LifecycleActionResult): void {
@@ -377,6 +392,14 @@ export class EmulatedAutoScalingGroup {
       },
     };
   }
+}
+
+/** A lifecycle action nobody completed or heartbeated in time. */
+export interface TimedOutAction {
+  readonly instanceId: string;
+  readonly hookName: string;
+  readonly result: LifecycleActionResult;
+  readonly at: number;
 }
 
 /** How CompleteLifecycleAction and RecordLifecycleActionHeartbeat name an action: by token, or by

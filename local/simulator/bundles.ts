@@ -1,0 +1,67 @@
+// The four Lambda bundles the simulator runs: the ones `npm run build` writes to dist/lambdas. They
+// are rebuilt first when missing or older than any file under lambdas/, under a lock directory so
+// that simulators starting at the same time (parallel test files) never build over each other.
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { buildLambdas, HANDLERS } from "../../scripts/build-lambdas";
+
+export type FunctionName = (typeof HANDLERS)[number];
+
+const ROOT = resolve(__dirname, "../..");
+const DIST = join(ROOT, "dist/lambdas");
+const LOCK = join(ROOT, "dist/.build-lock");
+
+export function bundlePath(name: FunctionName): string {
+  return join(DIST, name, "lib/index.js");
+}
+
+/** Builds the bundles when stale; resolves once all four are current. */
+export async function ensureBundles(log: (line: string) => void = () => {}): Promise<void> {
+  if (!stale()) return;
+  mkdirSync(join(ROOT, "dist"), { recursive: true });
+  await acquireLock();
+  try {
+    if (!stale()) return;
+    log("building the Lambda bundles (npm run build)");
+    await buildLambdas(DIST);
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+function stale(): boolean {
+  const built = HANDLERS.map((name) => bundlePath(name));
+  if (!built.every((file) => existsSync(file))) return true;
+  const oldestBundle = Math.min(...built.map((file) => statSync(file).mtimeMs));
+  return newestSource(join(ROOT, "lambdas")) > oldestBundle;
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+async function acquireLock(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    // A lock older than any build is left by a process that died mid-build.
+    const lockedAt = statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    if (Date.now() - lockedAt > 120_000) {
+      rmSync(LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another build holds ${LOCK} for over two minutes`);
+    await sleep(200);
+  }
+}

@@ -1,0 +1,190 @@
+// A Lambda function of the simulator: the real bundle in a worker process (lambda-worker.ts) with
+// the function's environment, invoked like Lambda invokes it. With reserved concurrency 1 the
+// invocations queue and run one at a time; without it they run at once in the same container
+// (simpler than one container each, and the handlers share nothing but module-scope clients). A
+// run past the timeout is ended as Lambda ends it: the container is killed and the next
+// invocation starts a fresh one (a cold start).
+import { type ChildProcess, fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { stopProcess, trackProcess, untrackProcess } from "./processes";
+
+export interface LambdaFunctionOptions {
+  readonly name: string;
+  /** dist/lambdas/<name>/lib/index.js */
+  readonly bundle: string;
+  readonly env: Record<string, string>;
+  readonly timeoutMs: number;
+  /** One invocation at a time (reservedConcurrentExecutions: 1). */
+  readonly serial: boolean;
+  /** The function's log stream goes here. */
+  readonly logFile: string;
+}
+
+/** The function threw (or timed out): what Lambda reports as a function error. */
+export class FunctionError extends Error {
+  override readonly name = "FunctionError";
+  constructor(
+    readonly functionName: string,
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(`${functionName}: ${errorType}: ${message}`);
+  }
+}
+
+interface Reply {
+  readonly id: number;
+  readonly result?: unknown;
+  readonly error?: { name: string; message: string };
+}
+
+interface Container {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly pending: Map<number, (reply: Reply) => void>;
+}
+
+export class LambdaFunction {
+  private container: Container | undefined;
+  /** Every container still running, the current one and those retiring after a deploy. */
+  private readonly containers = new Set<Container>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextId = 0;
+  private stopped = false;
+  /** Invocations started, for tests and the CLI's summary. */
+  invocations = 0;
+
+  private env: Record<string, string>;
+
+  constructor(private readonly options: LambdaFunctionOptions) {
+    this.env = options.env;
+  }
+
+  /**
+   * A configuration deploy (UpdateFunctionConfiguration): invocations from now on run in fresh
+   * containers with `env`; the current container finishes what it runs and is then stopped.
+   */
+  updateEnvironment(env: Record<string, string>): void {
+    this.env = { ...this.env, ...env };
+    const old = this.container;
+    this.container = undefined;
+    if (old === undefined) return;
+    const retire = setInterval(() => {
+      if (old.pending.size > 0) return;
+      clearInterval(retire);
+      this.kill(old);
+    }, 100);
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Runs the handler with `event`; rejects with FunctionError when it throws or times out. */
+  invoke(event: unknown): Promise<unknown> {
+    if (!this.options.serial) return this.run(event);
+    const run = this.queue.then(() => this.run(event));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** True while no invocation is queued or running (serial functions only). */
+  async idle(): Promise<void> {
+    await this.queue;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.container = undefined;
+    const pids = [...this.containers].map((c) => c.child.pid).filter((pid) => pid !== undefined);
+    this.containers.clear();
+    await Promise.all(pids.map((pid) => stopProcess(pid, 1000)));
+  }
+
+  private async run(event: unknown): Promise<unknown> {
+    if (this.stopped) throw new FunctionError(this.name, "Stopped", "the simulator is stopping");
+    this.invocations += 1;
+    const container = this.container ?? this.coldStart();
+    await container.ready;
+    const id = this.nextId++;
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await new Promise<Reply>((resolve) => {
+      container.pending.set(id, resolve);
+      timer = setTimeout(() => {
+        container.pending.delete(id);
+        this.kill(container);
+        resolve({
+          id,
+          error: { name: "Sandbox.Timedout", message: `Task timed out after ${this.options.timeoutMs} ms` },
+        });
+      }, this.options.timeoutMs);
+      container.child.send({
+        id,
+        event,
+        requestId: randomUUID(),
+        functionName: this.name,
+        timeoutMs: this.options.timeoutMs,
+      });
+    });
+    clearTimeout(timer);
+    if (reply.error) throw new FunctionError(this.name, reply.error.name, reply.error.message);
+    return reply.result;
+  }
+
+  private coldStart(): Container {
+    const log = openSync(this.options.logFile, "a");
+    const child = fork(join(__dirname, "lambda-worker.ts"), [this.options.bundle], {
+      execArgv: ["--require", require.resolve("tsx/cjs")],
+      env: this.env,
+      stdio: ["ignore", log, log, "ipc"],
+    });
+    closeSync(log);
+    if (child.pid !== undefined) trackProcess(child.pid);
+    const pending = new Map<number, (reply: Reply) => void>();
+    let container: Container;
+    const ready = new Promise<void>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", (code) =>
+        reject(
+          new FunctionError(
+            this.name,
+            "Runtime.ExitError",
+            `the bundle exited with ${code} at init; see ${this.options.logFile}`,
+          ),
+        ),
+      );
+      child.on("message", (message: Reply | { ready: true }) => {
+        if ("ready" in message) resolve();
+        else {
+          pending.get(message.id)?.(message);
+          pending.delete(message.id);
+        }
+      });
+    });
+    child.once("exit", (code, sig) => {
+      if (this.container?.child === child) this.container = undefined;
+      this.containers.delete(container);
+      if (child.pid !== undefined) untrackProcess(child.pid);
+      for (const [id, resolve] of pending) {
+        resolve({
+          id,
+          error: { name: "Runtime.ExitError", message: `the container exited (${code ?? sig})` },
+        });
+      }
+    });
+    // Awaited by every invocation; this only keeps a container killed while starting from
+    // raising an unhandled rejection when no invocation waits on it.
+    ready.catch(() => undefined);
+    container = { child, ready, pending };
+    this.container = container;
+    this.containers.add(container);
+    return container;
+  }
+
+  private kill(container: Container): void {
+    if (this.container === container) this.container = undefined;
+    if (container.child.pid !== undefined) void stopProcess(container.child.pid, 0);
+  }
+}

@@ -1,0 +1,188 @@
+// A simulated EC2 instance: its IMDSv2 server on the instance's own 127.0.x.y address serving the
+// instance-role credentials the simulator issued, the REAL boot script run as user-data
+// (`-o start`) with a systemctl stand-in that starts the real etcd, and that etcd's PID. It can be
+// terminated (etcd gets SIGTERM, then SIGKILL), its etcd killed with -9 or frozen and continued.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ImdsServer } from "../imds/imds-server";
+import type { IssuedCredentials } from "./function-url";
+import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
+
+const BOOT_SCRIPT = resolve(__dirname, "../../bootstrap-script/etcd-asg-boot.sh");
+const BIN_DIR = resolve(__dirname, "bin");
+
+export interface NodeOptions {
+  readonly instanceId: string;
+  readonly privateIp: string;
+  readonly availabilityZone: string;
+  readonly region: string;
+  readonly account: string;
+  readonly roleName: string;
+  readonly nodeApiUrl: string;
+  /** This instance's disk: data dir, drop-in dir and logs live under it. */
+  readonly root: string;
+  /** Extra etcd settings as KEY=value (e.g. faster raft timers). */
+  readonly etcdEnv: readonly string[];
+  /** The boot script's overall deadline. */
+  readonly bootDeadlineSeconds: number;
+  /** False: the instance starts but its user-data never runs (a node that never boots). */
+  readonly boot: boolean;
+}
+
+export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
+
+export class SimulatedNode {
+  readonly credentials: IssuedCredentials;
+  readonly imds: ImdsServer;
+  private bootProcess: ChildProcess | undefined;
+  private stopped: Promise<void> | undefined;
+  bootState: BootState = "booting";
+  bootExitCode: number | null = null;
+
+  constructor(readonly options: NodeOptions) {
+    this.credentials = {
+      instanceId: options.instanceId,
+      roleName: options.roleName,
+      accessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString("base64"),
+      sessionToken: randomBytes(48).toString("base64"),
+    };
+    this.imds = new ImdsServer({
+      instanceId: options.instanceId,
+      privateIp: options.privateIp,
+      region: options.region,
+      availabilityZone: options.availabilityZone,
+      roleName: options.roleName,
+      accountId: options.account,
+      credentials: {
+        AccessKeyId: this.credentials.accessKeyId,
+        SecretAccessKey: this.credentials.secretAccessKey,
+        Token: this.credentials.sessionToken,
+        Expiration: new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      },
+    });
+  }
+
+  get id(): string {
+    return this.options.instanceId;
+  }
+
+  get clientUrl(): string {
+    return `http://${this.options.privateIp}:2379`;
+  }
+
+  get etcdLog(): string {
+    return join(this.options.root, "etcd.log");
+  }
+
+  get bootLog(): string {
+    return join(this.options.root, "boot.log");
+  }
+
+  private get pidFile(): string {
+    return join(this.options.root, "etcd.pid");
+  }
+
+  /** The running etcd's PID, if the boot script has started one (never once the instance is
+   * terminated: the PID may belong to another process by then). */
+  etcdPid(): number | undefined {
+    if (this.stopped !== undefined || !existsSync(this.pidFile)) return undefined;
+    const pid = Number(readFileSync(this.pidFile, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
+  etcdRunning(): boolean {
+    const pid = this.etcdPid();
+    return pid !== undefined && isRunning(pid);
+  }
+
+  /** Starts IMDS, then runs the boot script (unless this instance never boots). */
+  async start(): Promise<void> {
+    mkdirSync(this.options.root, { recursive: true });
+    await this.imds.start({ host: this.options.privateIp });
+    if (!this.options.boot) {
+      this.bootState = "skipped";
+      return;
+    }
+    const log = openSync(this.bootLog, "a");
+    const child = spawn("bash", [BOOT_SCRIPT, "-o", "start"], {
+      // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: {
+        PATH: `${BIN_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+        HOME: this.options.root,
+        ETCD_ASG_NODE_API_URL: this.options.nodeApiUrl,
+        ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
+        ETCD_ASG_DATA_DIR: join(this.options.root, "data"),
+        ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
+        ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
+        ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
+        ETCD_ASG_BACKOFF_INITIAL_MS: "250",
+        ETCD_ASG_BACKOFF_MAX_MS: "2000",
+        SIM_ETCD_PIDFILE: this.pidFile,
+        SIM_ETCD_LOG: this.etcdLog,
+        SIM_ETCD_EXTRA_ENV: this.options.etcdEnv.join(" "),
+      },
+    });
+    closeSync(log);
+    const pid = child.pid;
+    if (pid !== undefined) trackProcess(pid);
+    this.bootProcess = child;
+    child.once("exit", (code) => {
+      if (pid !== undefined) untrackProcess(pid);
+      this.bootExitCode = code;
+      if (this.bootState === "booting") this.bootState = code === 0 ? "ready" : "failed";
+      // etcd outlives the boot script (systemd owns it); track it from now on.
+      const etcd = this.etcdPid();
+      if (etcd !== undefined && isRunning(etcd)) trackProcess(etcd);
+    });
+    // Track etcd as soon as the stand-in starts it, so an early exit of the simulator ends it too.
+    const watch = setInterval(() => {
+      const etcd = this.etcdPid();
+      if (etcd !== undefined) {
+        trackProcess(etcd);
+        clearInterval(watch);
+      }
+      if (this.bootState !== "booting") clearInterval(watch);
+    }, 100);
+    watch.unref();
+  }
+
+  /** kill -9 of the node's etcd. */
+  killEtcd(): boolean {
+    const pid = this.etcdPid();
+    return pid !== undefined && signal(pid, "SIGKILL");
+  }
+
+  /** SIGSTOP: etcd stops answering but keeps its sockets (a hung process or a frozen VM). */
+  freezeEtcd(): boolean {
+    const pid = this.etcdPid();
+    return pid !== undefined && signal(pid, "SIGSTOP");
+  }
+
+  thawEtcd(): boolean {
+    const pid = this.etcdPid();
+    return pid !== undefined && signal(pid, "SIGCONT");
+  }
+
+  /** The instance terminates: its boot script, etcd (SIGTERM, then -9; at once when not
+   * `graceful`, as when the whole simulator goes down) and IMDS stop. */
+  stop(graceful = true): Promise<void> {
+    if (this.stopped !== undefined) return this.stopped;
+    const etcd = this.etcdPid();
+    this.stopped = (async () => {
+      this.bootState = this.bootState === "booting" ? "stopped" : this.bootState;
+      const boot = this.bootProcess;
+      if (boot?.pid !== undefined && boot.exitCode === null) {
+        signal(-boot.pid, "SIGKILL");
+        await stopProcess(boot.pid, 0);
+      }
+      if (etcd !== undefined) await stopProcess(etcd, graceful ? 5000 : 0);
+      await this.imds.stop();
+    })();
+    return this.stopped;
+  }
+}

@@ -1,0 +1,87 @@
+// The scenarios `npm run local` can run on a simulator. Each drives the group the way AWS would
+// (capacity changes, health replacement, lost events) and waits until etcd's member list follows;
+// the caller then checks the end state (every key readable, no lifecycle action timed out).
+import type { Simulator } from "./simulator";
+
+export interface Scenario {
+  readonly summary: string;
+  run(sim: Simulator): Promise<void>;
+}
+
+async function bootstrap(sim: Simulator): Promise<void> {
+  await sim.waitConverged(120_000);
+  await sim.writeKeys("demo/bootstrap", 20);
+}
+
+async function scaleOutAndIn(sim: Simulator): Promise<void> {
+  // CLUSTER_SIZE caps the voters, so growing the cluster is a configuration deploy plus a capacity
+  // change, and shrinking it the reverse.
+  // At the largest size (7) the cluster goes down to 5 and back up instead.
+  const size = sim.size;
+  const other = size === 7 ? 5 : size + 2;
+  if (other > size) sim.setClusterSize(other);
+  sim.setDesiredCapacity(other);
+  await sim.waitConverged(120_000);
+  await sim.writeKeys(`demo/at-${other}`, 10);
+  sim.setDesiredCapacity(size);
+  await sim.waitConverged(120_000);
+  if (other > size) sim.setClusterSize(size);
+}
+
+/** kill -9 of one node's etcd; the group's health check marks the instance unhealthy and replaces it. */
+async function killAndReplace(sim: Simulator): Promise<void> {
+  const [victim] = sim.instances("InService");
+  if (victim === undefined) throw new Error("no InService instance to kill");
+  sim.timeline.add("fault", `kill -9 etcd on ${victim.id} (${victim.privateIp})`);
+  sim.node(victim.id).killEtcd();
+  await sim.writeKeys("demo/after-kill", 10);
+  sim.timeline.add("fault", `health check: ${victim.id} is Unhealthy, the group replaces it`);
+  sim.group.markUnhealthy(victim.id);
+  await sim.waitConverged(120_000);
+}
+
+/** The terminate event of a scale-in is lost; the reconciler finishes the removal. */
+async function lostTerminateEvent(sim: Simulator): Promise<void> {
+  sim.events.injectFaults((event) =>
+    event["detail-type"] === "EC2 Instance-terminate Lifecycle Action" ? { drop: true } : undefined,
+  );
+  sim.setDesiredCapacity(sim.size + 1);
+  await sim.waitConverged(120_000);
+  sim.setDesiredCapacity(sim.size);
+  await sim.waitConverged(120_000);
+  sim.events.injectFaults(undefined);
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  demo: {
+    summary:
+      "bootstrap, write keys, scale out by 2 (7: in by 2) and back, kill -9 a node and let the group replace it",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await scaleOutAndIn(sim);
+      await killAndReplace(sim);
+    },
+  },
+  bootstrap: { summary: "bootstrap the cluster and write keys", run: bootstrap },
+  scale: {
+    summary: "bootstrap, then scale out by 2 and back in (7: in by 2 and back out)",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await scaleOutAndIn(sim);
+    },
+  },
+  replace: {
+    summary: "bootstrap, then kill -9 a node's etcd and let the group replace it",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await killAndReplace(sim);
+    },
+  },
+  "lost-event": {
+    summary: "bootstrap, then scale out by 1 and in again with every terminate event lost",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await lostTerminateEvent(sim);
+    },
+  },
+};

@@ -1,0 +1,89 @@
+// End to end on the simulator: what the reconciler and the learner timeout repair — a lost
+// terminate event, a node that never boots (its learner removed, the launch ABANDONed, the
+// instance replaced) and an IP address reused while a stale member still holds it.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { TERMINATE_HOOK } from "../../local/simulator/simulator";
+import { assertEndState, startSimulator } from "./simulator-bed";
+
+const dropTerminates = (event: { "detail-type": string }) =>
+  event["detail-type"] === "EC2 Instance-terminate Lifecycle Action" ? { drop: true } : undefined;
+
+test("repairs lost events, a node that never boots and a reused IP", async (t) => {
+  const sim = await startSimulator(t, {
+    size: 3,
+    maxSize: 6,
+    learnerReadyTimeoutSeconds: 10,
+    terminateHeartbeatTimeoutMs: 15_000,
+  });
+  await sim.waitConverged(120_000);
+  await sim.writeKeys("bootstrap", 10);
+  const provoked: Array<{ instanceId: string; hookName: string; result: "CONTINUE" }> = [];
+
+  await t.test(
+    "a reused IP: the stale member holding the peer URL is removed before the new node joins",
+    async () => {
+      // The terminate event is lost and nothing repairs it, so the hook times out (CONTINUE) and the
+      // instance goes with its member still in etcd; its address is then handed to the next launch.
+      sim.pauseReconciler(true);
+      sim.events.injectFaults(dropTerminates);
+      // First, while the addresses are still contiguous: the lowest address goes, so it is the
+      // lowest free one the next launch gets (the pool hands out the lowest first).
+      const byIp = (ip: string) => Number(ip.split(".")[3]);
+      const oldest = sim.instances("InService").sort((a, b) => byIp(a.privateIp) - byIp(b.privateIp))[0];
+      assert.ok(oldest);
+      sim.note(`scale in: terminate ${oldest.id} (${oldest.privateIp}) with its terminate event lost`);
+      sim.group.terminateInstance(oldest.id, true);
+      await sim.waitFor(
+        "the scaled-in instance to go",
+        () => !sim.instances().some((i) => i.id === oldest.id),
+        60_000,
+      );
+      provoked.push({ instanceId: oldest.id, hookName: TERMINATE_HOOK, result: "CONTINUE" });
+      assert.ok(
+        (await sim.members()).some((m) => m.name === oldest.id),
+        "the stale member is still listed",
+      );
+      sim.events.injectFaults(undefined);
+      sim.setDesiredCapacity(3);
+      await sim.waitFor("a launch on the reused IP", () =>
+        sim.instances().some((i) => i.privateIp === oldest.privateIp && i.id !== oldest.id),
+      );
+      sim.pauseReconciler(false);
+      await assertEndState(sim, provoked);
+      assert.ok(!(await sim.members()).some((m) => m.name === oldest.id));
+    },
+  );
+
+  await t.test(
+    "a lost terminate event: the reconciler removes the member and completes the action",
+    async () => {
+      sim.setClusterSize(5);
+      sim.setDesiredCapacity(4);
+      await sim.waitConverged(120_000);
+      sim.events.injectFaults(dropTerminates);
+      sim.setDesiredCapacity(3);
+      await sim.waitConverged(120_000);
+      sim.events.injectFaults(undefined);
+      assert.ok(sim.events.records.some((r) => r.outcome === "dropped"));
+      await assertEndState(sim, provoked);
+    },
+  );
+
+  await t.test("a node that never boots: learner removed, launch ABANDONed, instance replaced", async () => {
+    sim.skipBoots(1);
+    const [victim] = sim.instances("InService");
+    assert.ok(victim);
+    const before = new Set(sim.instances().map((i) => i.id));
+    sim.group.markUnhealthy(victim.id);
+    await sim.waitFor("the replacement to launch", () => sim.instances().some((i) => !before.has(i.id)));
+    const neverBoots = sim.instances().find((i) => !before.has(i.id));
+    assert.ok(neverBoots);
+    await sim.waitFor(
+      "the instance that never booted to be abandoned",
+      () => !sim.instances().some((i) => i.id === neverBoots.id),
+      90_000,
+    );
+    await assertEndState(sim, provoked);
+  });
+});
