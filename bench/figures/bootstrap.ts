@@ -1,0 +1,59 @@
+// Figure 1: forming a cluster of 3 and of 5 from instances already running, until every member is
+// a healthy voter — etcd-asg's whole flow on the simulator, against the same etcd started with a
+// static --initial-cluster (the floor) and with etcd's own v2 discovery.
+
+import { EtcdBed } from "../floor/etcd-bed";
+import { discoveryBootstrap, staticBootstrap } from "../floor/flows";
+import { describePhases, type Phases } from "../phases";
+import { type Check, type Figure, ratioCheck, row } from "../report";
+import { simBootstrap } from "../sim-flows";
+import type { FigureContext } from "./context";
+
+export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
+  const bed = EtcdBed.create();
+  try {
+    const store = bed.reserve();
+    bed.startDiscoveryStore(store);
+    await bed.waitHealthy([store]);
+    const rows = [];
+    const checks: Check[] = [];
+    for (const size of [3, 5]) {
+      const floor: number[] = [];
+      const discovery: number[] = [];
+      const etcdAsg: number[] = [];
+      const phases: Phases[] = [];
+      for (let rep = 1; rep <= ctx.reps; rep++) {
+        const formed = await staticBootstrap(bed, size);
+        floor.push(formed.ms);
+        for (const member of formed.cluster.members) await bed.kill(member.name);
+        discovery.push(await discoveryBootstrap(bed, store, size));
+        await bed.killAllBut([store]);
+        const timed = await simBootstrap(size);
+        etcdAsg.push(timed.ms);
+        phases.push(timed.phases);
+        ctx.progress(
+          `bootstrap ${size} rep ${rep}: floor ${ms(floor)}, discovery ${ms(discovery)}, etcd-asg ${ms(etcdAsg)}`,
+        );
+      }
+      const floorRow = row(`${size} nodes: static --initial-cluster (floor)`, "ms", floor);
+      const discoveryRow = row(`${size} nodes: etcd v2 discovery`, "ms", discovery);
+      const etcdAsgRow = row(`${size} nodes: etcd-asg (simulator)`, "ms", etcdAsg, describePhases(phases));
+      rows.push(floorRow, discoveryRow, etcdAsgRow);
+      checks.push(ratioCheck(`${size} nodes: etcd-asg / floor`, etcdAsgRow, floorRow, 1.5));
+      const vsDiscovery = ratioCheck(`${size} nodes: etcd-asg / discovery`, etcdAsgRow, discoveryRow, 1);
+      checks.push({ ...vsDiscovery, target: "< 1× (faster)", pass: vsDiscovery.value < 1 });
+    }
+    return {
+      id: "bootstrap",
+      title: "1. Bootstrap (instances running → all members healthy voters)",
+      rows,
+      checks,
+    };
+  } finally {
+    await bed.stop();
+  }
+}
+
+function ms(samples: readonly number[]): string {
+  return `${Math.round(samples.at(-1) ?? 0)} ms`;
+}

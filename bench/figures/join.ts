@@ -1,0 +1,55 @@
+// Figure 2: one node joins a running 3-node cluster (launch → promoted voter): etcd-asg scaling the
+// group out by one on the simulator, against `member add --learner`, start and `member promote` by
+// hand. The simulator's cluster is configured for 5 (so the join has room) and brought to 3 voters
+// first; after each rep the new instance is scaled in again, untimed.
+import type { Simulator } from "../../local/simulator/simulator";
+import { EtcdBed } from "../floor/etcd-bed";
+import { manualJoin, removeMember, staticBootstrap } from "../floor/flows";
+import { now } from "../measure";
+import { describePhases, type Phases } from "../phases";
+import { type Figure, ratioCheck, row } from "../report";
+import { settle, simJoin, startSimulator, stopSimulator, waitConverged } from "../sim-flows";
+import type { FigureContext } from "./context";
+
+export async function joinFigure(ctx: FigureContext): Promise<Figure> {
+  const bed = EtcdBed.create();
+  let sim: Simulator | undefined;
+  let failure: unknown;
+  try {
+    const { cluster } = await staticBootstrap(bed, 3);
+    sim = await startSimulator(5);
+    for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
+    await waitConverged(sim, "scale-in to 3");
+    let lastChange = now();
+    const floor: number[] = [];
+    const etcdAsg: number[] = [];
+    const phases: Phases[] = [];
+    for (let rep = 1; rep <= ctx.reps; rep++) {
+      await settle(lastChange);
+      const joined = await manualJoin(bed, cluster);
+      floor.push(joined.ms);
+      await removeMember(bed, cluster, joined.joined);
+      const timed = await simJoin(sim);
+      etcdAsg.push(timed.ms);
+      phases.push(timed.phases);
+      lastChange = now();
+      ctx.progress(
+        `join rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(etcdAsg.at(-1) ?? 0)} ms`,
+      );
+    }
+    const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
+    const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
+    return {
+      id: "join",
+      title: "2. Join one node to a running 3-node cluster (launch → promoted voter)",
+      rows: [floorRow, etcdAsgRow],
+      checks: [ratioCheck("etcd-asg / floor", etcdAsgRow, floorRow, 1.5)],
+    };
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    await stopSimulator(sim, failure);
+    await bed.stop();
+  }
+}

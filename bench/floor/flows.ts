@@ -1,0 +1,134 @@
+// The baselines, timed: what the same etcd binary does when an operator with perfect knowledge runs
+// it — a static `--initial-cluster`, etcd's own v2 discovery, and learner joins and replacements
+// by hand (member add --learner, start, member promote once etcd says the learner is in sync).
+// Each step that etcd may refuse for a passing reason (an election, a learner catching up) is
+// retried every POLL_MS, as fast as an operator's script would.
+import { randomBytes } from "node:crypto";
+import type { Etcd3 } from "etcd3";
+import { now, retry, since } from "../measure";
+import { type BenchMember, type EtcdBed, initialCluster } from "./etcd-bed";
+
+const STEP_TIMEOUT_MS = 30_000;
+
+/** A running cluster formed statically, for the join and replace baselines. */
+export interface FloorCluster {
+  readonly members: BenchMember[];
+  readonly token: string;
+}
+
+/** Starts `size` members with a static --initial-cluster; ms from the first spawn to all healthy. */
+export async function staticBootstrap(
+  bed: EtcdBed,
+  size: number,
+): Promise<{ ms: number; cluster: FloorCluster }> {
+  const members = Array.from({ length: size }, () => bed.reserve());
+  const token = `bench-${randomBytes(6).toString("hex")}`;
+  const flags = [
+    `--initial-cluster=${initialCluster(members)}`,
+    "--initial-cluster-state=new",
+    `--initial-cluster-token=${token}`,
+  ];
+  const start = now();
+  for (const member of members) bed.start(member, flags);
+  await bed.waitHealthy(members);
+  return { ms: since(start), cluster: { members, token } };
+}
+
+/**
+ * etcd's v2 discovery protocol against a local discovery store (an etcd with --enable-v2): the size
+ * key is created first (what `curl https://discovery.etcd.io/new?size=N` does), then every member
+ * starts with --discovery. ms from the first member's spawn to all healthy.
+ */
+export async function discoveryBootstrap(bed: EtcdBed, store: BenchMember, size: number): Promise<number> {
+  const token = randomBytes(8).toString("hex");
+  const url = `${store.clientUrl}/v2/keys/discovery/${token}`;
+  const created = await fetch(`${url}/_config/size`, {
+    method: "PUT",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: `value=${size}`,
+  });
+  if (!created.ok) throw new Error(`discovery store answered ${created.status} to the size key`);
+  const members = Array.from({ length: size }, () => bed.reserve());
+  const start = now();
+  for (const member of members) bed.start(member, [`--discovery=${url}`]);
+  await bed.waitHealthy(members);
+  return since(start);
+}
+
+/** member add --learner, start, member promote: ms until the new member is a healthy voter. */
+export async function manualJoin(
+  bed: EtcdBed,
+  cluster: FloorCluster,
+): Promise<{ ms: number; joined: BenchMember }> {
+  const client = bed.client(cluster.members);
+  try {
+    const start = now();
+    const joined = await addStartPromote(bed, client, cluster);
+    return { ms: since(start), joined };
+  } finally {
+    client.close();
+  }
+}
+
+/** Removes `member` again (untimed), so the next join starts from the same cluster. */
+export async function removeMember(bed: EtcdBed, cluster: FloorCluster, member: BenchMember): Promise<void> {
+  const client = bed.client(cluster.members);
+  try {
+    const id = await memberId(client, member);
+    await retry(`remove ${member.name}`, () => client.cluster.memberRemove({ ID: id }), STEP_TIMEOUT_MS);
+    await bed.kill(member.name);
+    cluster.members.splice(cluster.members.indexOf(member), 1);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The member `victim` was killed with -9 (before the clock starts): remove it, add a learner,
+ * start it, promote it. ms until the new member is a healthy voter.
+ */
+export async function manualReplace(
+  bed: EtcdBed,
+  cluster: FloorCluster,
+  victim: BenchMember,
+): Promise<number> {
+  const survivors = cluster.members.filter((m) => m !== victim);
+  const client = bed.client(survivors);
+  try {
+    const start = now();
+    const id = await retry(`find ${victim.name}`, () => memberId(client, victim), STEP_TIMEOUT_MS);
+    await retry(`remove ${victim.name}`, () => client.cluster.memberRemove({ ID: id }), STEP_TIMEOUT_MS);
+    cluster.members.splice(cluster.members.indexOf(victim), 1);
+    await addStartPromote(bed, client, cluster);
+    return since(start);
+  } finally {
+    client.close();
+  }
+}
+
+async function addStartPromote(bed: EtcdBed, client: Etcd3, cluster: FloorCluster): Promise<BenchMember> {
+  const joining = bed.reserve();
+  const added = await retry(
+    `add ${joining.name} as a learner`,
+    () => client.cluster.memberAdd({ peerURLs: [joining.peerUrl], isLearner: true }),
+    STEP_TIMEOUT_MS,
+  );
+  const id = added.member?.ID;
+  if (id === undefined) throw new Error(`member add of ${joining.name} returned no member ID`);
+  bed.start(joining, [
+    `--initial-cluster=${initialCluster([...cluster.members, joining])}`,
+    "--initial-cluster-state=existing",
+    `--initial-cluster-token=${cluster.token}`,
+  ]);
+  await bed.waitHealthy([joining]);
+  await retry(`promote ${joining.name}`, () => client.cluster.memberPromote({ ID: id }), STEP_TIMEOUT_MS);
+  cluster.members.push(joining);
+  return joining;
+}
+
+async function memberId(client: Etcd3, member: BenchMember): Promise<string> {
+  const { members } = await client.cluster.memberList({});
+  const found = members.find((m) => m.peerURLs.includes(member.peerUrl));
+  if (found === undefined) throw new Error(`${member.name} (${member.peerUrl}) is not in the member list`);
+  return found.ID;
+}

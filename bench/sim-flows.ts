@@ -1,0 +1,151 @@
+// etcd-asg's side of the time figures, on the local simulator (real bundles, real boot script, real
+// etcd per instance): each flow is driven the way Auto Scaling drives it and timed until the group
+// and etcd agree again — every instance InService, every one a started voter at its own address,
+// every member answering /health.
+import { setTimeout as sleep } from "node:timers/promises";
+import { Simulator } from "../local/simulator/simulator";
+import { isHealthy } from "../test/helpers/etcd/health";
+import { pickVictim } from "./leader";
+import { now, pollUntil, since } from "./measure";
+import { mark, type Phases, phasesSince } from "./phases";
+
+const CONVERGE_TIMEOUT_MS = 120_000;
+/** etcd refuses to add a member until every voter has been connected for 5 s; reps start after it. */
+export const SETTLE_MS = 5500;
+
+export async function startSimulator(size: number, capacity = size): Promise<Simulator> {
+  const sim = await Simulator.start({ size, capacity, maxSize: size + 2 });
+  try {
+    await waitConverged(sim, "the initial cluster");
+  } catch (error) {
+    await stopSimulator(sim, error);
+    throw error;
+  }
+  return sim;
+}
+
+/** Why the group and etcd do not agree yet, or undefined once they do and every member is healthy. */
+export async function divergence(sim: Simulator): Promise<string | undefined> {
+  const reason = await sim.divergence();
+  if (reason !== undefined) return reason;
+  const urls = sim.clientUrls();
+  const unhealthy = (
+    await Promise.all(urls.map(async (url) => ((await isHealthy(url)) ? [] : [url])))
+  ).flat();
+  return unhealthy.length > 0 ? `not healthy: ${unhealthy.join(", ")}` : undefined;
+}
+
+/** Polls until converged; on timeout the error carries the last reason and where the logs are kept. */
+export async function waitConverged(sim: Simulator, what: string): Promise<void> {
+  let reason: string | undefined = "not checked yet";
+  try {
+    await pollUntil(
+      `${what}: group and etcd in agreement`,
+      async () => {
+        reason = await divergence(sim);
+        return reason === undefined;
+      },
+      CONVERGE_TIMEOUT_MS,
+    );
+  } catch (error) {
+    throw new SimulatorStuckError(sim.root, `${(error as Error).message}; last: ${reason}`, { cause: error });
+  }
+}
+
+/** A simulator flow did not converge: the simulator's files are kept for a look. */
+export class SimulatorStuckError extends Error {
+  override readonly name = "SimulatorStuckError";
+  constructor(
+    readonly root: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${message} (logs kept in ${root}: lambda-logs/, instances/<id>/boot.log and etcd.log)`, options);
+  }
+}
+
+/** Stops the simulator, keeping its files when `error` says it got stuck. */
+export function stopSimulator(sim: Simulator | undefined, error: unknown): Promise<void> {
+  return sim?.stop(error instanceof SimulatorStuckError) ?? Promise.resolve();
+}
+
+export interface Timed {
+  readonly ms: number;
+  readonly phases: Phases;
+}
+
+/** A new group of `size` instances: ms from the group's creation to every member a healthy voter. */
+export async function simBootstrap(size: number): Promise<Timed> {
+  const sim = await Simulator.start({ size, maxSize: size + 2 });
+  let failure: unknown;
+  try {
+    // start() returns right after it created the group; the instances launch from the next tick.
+    const start = now();
+    const marked = mark(sim, `bootstrap of ${size}`);
+    await waitConverged(sim, `bootstrap of ${size}`);
+    return { ms: since(start), phases: phasesSince(sim, marked) };
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    await stopSimulator(sim, failure);
+  }
+}
+
+/** Scale out by one: ms from the capacity change to the new instance InService as a voter. Then
+ * the new instance is terminated again (untimed) so the next rep starts from the same cluster. */
+export async function simJoin(sim: Simulator): Promise<Timed> {
+  const before = new Set(sim.instances().map((i) => i.id));
+  const marked = mark(sim, "join");
+  const start = now();
+  sim.setDesiredCapacity(sim.group.desiredCapacity + 1);
+  await waitConverged(sim, "join");
+  const timed = { ms: since(start), phases: phasesSince(sim, marked) };
+  const added = sim.instances().find((i) => !before.has(i.id));
+  if (added === undefined) throw new Error("scale-out converged without a new instance");
+  sim.group.terminateInstance(added.id, true);
+  await waitConverged(sim, "scale-in after the join");
+  return timed;
+}
+
+/** kill -9 of a member's etcd (untimed), then the health check replaces the instance: ms from the
+ * replacement's start to the new member a healthy voter. */
+export async function simReplaceKilled(sim: Simulator): Promise<Timed> {
+  const victim = await pickVictim(members(sim));
+  sim.node(victim.name).killEtcd();
+  const marked = mark(sim, "replacement");
+  const start = now();
+  sim.group.markUnhealthy(victim.name);
+  await waitConverged(sim, `replacement of killed ${victim.name}`);
+  return { ms: since(start), phases: phasesSince(sim, marked) };
+}
+
+/** Terminate one instance (no capacity change, as an instance refresh does): ms until converged. */
+export async function simReplaceOne(sim: Simulator, instanceId: string): Promise<Timed> {
+  const marked = mark(sim, "replacement");
+  const start = now();
+  sim.group.terminateInstance(instanceId, false);
+  await waitConverged(sim, `replacement of ${instanceId}`);
+  return { ms: since(start), phases: phasesSince(sim, marked) };
+}
+
+/** An instance refresh: every instance replaced in turn, oldest first, each once the last settled. */
+export async function simRollingReplace(sim: Simulator): Promise<number> {
+  const start = now();
+  for (const instance of sim.instances()) {
+    sim.group.terminateInstance(instance.id, false);
+    await waitConverged(sim, `rolling replacement of ${instance.id}`);
+  }
+  return since(start);
+}
+
+/** The group's members oldest first, as pickVictim wants them. */
+export function members(sim: Simulator): { name: string; clientUrl: string }[] {
+  return sim.instances().map((i) => ({ name: i.id, clientUrl: sim.node(i.id).clientUrl }));
+}
+
+/** Waits out the rest of etcd's 5 s connection window since `lastChangeEnded` (a now() value). */
+export async function settle(lastChangeEnded: number): Promise<void> {
+  const rest = SETTLE_MS - since(lastChangeEnded);
+  if (rest > 0) await sleep(rest);
+}
