@@ -94,7 +94,8 @@ async function replaceOne(bed: ControlPlaneBed, count: Count): Promise<void> {
   const members = (await bed.members()).filter((m) => inService.has(m.name));
   const victim = (await pickVictim(members.map((m) => ({ name: m.name, clientUrl: m.clientUrls[0] ?? "" }))))
     .name;
-  const known = new Set(bed.instanceIds());
+  // Every instance seen so far: a terminated one leaves the group but keeps its old launch event.
+  const known = new Set([...bed.instanceIds(), ...bed.events.map((e) => e.detail.EC2InstanceId)]);
   // The health check's replacement: terminate and launch at once, as after a failed instance.
   bed.group.markUnhealthy(victim);
   const terminate = await eventually("the terminate event", () => bed.eventsFor("terminate", victim)[0]);

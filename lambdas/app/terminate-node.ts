@@ -36,7 +36,9 @@ export async function terminateNode(
   if (ledger.nodes.some((n) => n.instanceId === instanceId))
     await forget(rt, instanceId, ledger.cluster === undefined);
   await rt.group.complete(target, "CONTINUE");
-  return { status: "completed", reason: decision.reason };
+  // Report the removal this invocation made, not the settled re-check that followed it.
+  const removal = outcome.changes.at(-1);
+  return { status: "completed", reason: removal?.reason ?? decision.reason };
 }
 
 /** Before the cluster exists a registration is deleted (the next registrant takes its place). */

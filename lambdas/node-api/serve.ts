@@ -71,7 +71,8 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
  * `existing`.
  */
 function published(node: LedgerNode | undefined): NodeConfig | undefined {
-  if (node?.config === undefined) return undefined;
+  // A removed node's last answer is history, not its configuration.
+  if (node?.config === undefined || node.phase === "removed") return undefined;
   const parsed = storedConfigSchema.safeParse(node.config);
   if (!parsed.success || !FINAL_ROLES.has(parsed.data.role)) return undefined;
   if (parsed.data.etcd?.initialClusterState === "new") return undefined;

@@ -34,6 +34,8 @@ describe("control plane: membership changes", () => {
     await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
     await bed.killEtcd(victim);
     assert.deepEqual(await memberNames(bed), ids.slice(0, 2).sort());
+    // The removed node is not handed its old member configuration again.
+    assert.equal((await bed.nodeApi("config", victim)).statusCode, 404);
 
     const replacement = await newInstance(bed, ids);
     const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", replacement)));
