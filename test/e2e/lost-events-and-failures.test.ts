@@ -25,31 +25,38 @@ test("repairs lost events, a node that never boots and a reused IP", async (t) =
     async () => {
       // The terminate event is lost and nothing repairs it, so the hook times out (CONTINUE) and the
       // instance goes with its member still in etcd; its address is then handed to the next launch.
-      sim.pauseReconciler(true);
-      sim.events.injectFaults(dropTerminates);
       // First, while the addresses are still contiguous: the lowest address goes, so it is the
       // lowest free one the next launch gets (the pool hands out the lowest first).
       const byIp = (ip: string) => Number(ip.split(".")[3]);
       const oldest = sim.instances("InService").sort((a, b) => byIp(a.privateIp) - byIp(b.privateIp))[0];
       assert.ok(oldest);
-      sim.note(`scale in: terminate ${oldest.id} (${oldest.privateIp}) with its terminate event lost`);
-      sim.group.terminateInstance(oldest.id, true);
-      await sim.waitFor(
-        "the scaled-in instance to go",
-        () => !sim.instances().some((i) => i.id === oldest.id),
-        60_000,
-      );
-      provoked.push({ instanceId: oldest.id, hookName: TERMINATE_HOOK, result: "CONTINUE" });
-      assert.ok(
-        (await sim.members()).some((m) => m.name === oldest.id),
-        "the stale member is still listed",
-      );
-      sim.events.injectFaults(undefined);
-      sim.setDesiredCapacity(3);
-      await sim.waitFor("a launch on the reused IP", () =>
-        sim.instances().some((i) => i.privateIp === oldest.privateIp && i.id !== oldest.id),
-      );
-      sim.pauseReconciler(false);
+      sim.pauseReconciler(true);
+      // Pausing stops future passes; one already running would repair the loss: let it finish
+      // (the reconciler runs one invocation at a time, so this queues behind it).
+      await sim.reconcile();
+      sim.events.injectFaults(dropTerminates);
+      try {
+        sim.note(`scale in: terminate ${oldest.id} (${oldest.privateIp}) with its terminate event lost`);
+        sim.group.terminateInstance(oldest.id, true);
+        await sim.waitFor(
+          "the scaled-in instance to go",
+          () => !sim.instances().some((i) => i.id === oldest.id),
+          60_000,
+        );
+        provoked.push({ instanceId: oldest.id, hookName: TERMINATE_HOOK, result: "CONTINUE" });
+        assert.ok(
+          (await sim.members()).some((m) => m.name === oldest.id),
+          "the stale member is still listed",
+        );
+        sim.events.injectFaults(undefined);
+        sim.setDesiredCapacity(3);
+        await sim.waitFor("a launch on the reused IP", () =>
+          sim.instances().some((i) => i.privateIp === oldest.privateIp && i.id !== oldest.id),
+        );
+      } finally {
+        sim.events.injectFaults(undefined);
+        sim.pauseReconciler(false);
+      }
       await assertEndState(sim, provoked);
       assert.ok(!(await sim.members()).some((m) => m.name === oldest.id));
     },
