@@ -1,0 +1,144 @@
+// Plays one episode of a schedule on a running simulator: drives the group the way AWS would
+// (capacity changes, health replacement, instance refresh), kills or freezes etcd, and waits until
+// etcd's member list follows. The faults that accompany the episode are armed by the caller.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { TimedOutAction } from "../local/aws/auto-scaling-group";
+import type { EmulatedInstance } from "../local/aws/types";
+import { type Simulator, TERMINATE_HOOK } from "../local/simulator/simulator";
+import type { FaultInjection } from "./faults";
+import type { Episode } from "./schedule";
+
+export type ExpectedTimeout = Pick<TimedOutAction, "instanceId" | "hookName" | "result">;
+
+export interface EpisodeContext {
+  readonly sim: Simulator;
+  readonly faults: FaultInjection;
+  /** How long the cluster may take to follow each change. */
+  readonly convergeMs: number;
+  /** Lifecycle actions the episode times out on purpose are added here. */
+  readonly expectedTimeouts: ExpectedTimeout[];
+}
+
+export async function playEpisode(ctx: EpisodeContext, episode: Episode): Promise<void> {
+  const freezing = episode.freeze ? freezeFor(ctx, episode.freeze) : Promise.resolve();
+  try {
+    await PLAYERS[episode.kind](ctx, episode);
+  } finally {
+    await freezing;
+  }
+  await ctx.sim.waitConverged(ctx.convergeMs);
+}
+
+const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) => Promise<void>> = {
+  "scale-out-in": async (ctx) => {
+    await scaleOut(ctx);
+    await scaleIn(ctx);
+  },
+  "kill-and-replace": async (ctx, episode) => {
+    const { sim, faults } = ctx;
+    const victim = target(sim, episode.target);
+    sim.timeline.add("fault", `kill -9 etcd on ${victim.id}`);
+    if (sim.node(victim.id).killEtcd()) faults.count("kill-9");
+    await sleep(episode.killToHealthCheckMs);
+    await replaceUnhealthy(ctx, victim);
+  },
+  freeze: async () => {
+    // The freeze itself runs beside the episode (see playEpisode); nothing else happens.
+  },
+  "health-replacement": async (ctx, episode) => {
+    await replaceUnhealthy(ctx, target(ctx.sim, episode.target));
+  },
+  "instance-refresh": async (ctx, episode) => {
+    const { sim, faults } = ctx;
+    faults.count("instance-refresh");
+    const originals = sim.instances("InService").sort(byLaunchTime);
+    for (const instance of originals) {
+      sim.note(`instance refresh (${episode.refreshOrder}): replace ${instance.id}`);
+      if (episode.refreshOrder === "terminate-first") sim.group.markUnhealthy(instance.id);
+      else sim.group.replaceInstance(instance.id);
+      await sim.waitFor(`${instance.id} to leave`, () => !present(sim, instance.id), ctx.convergeMs);
+      await sim.waitConverged(ctx.convergeMs);
+    }
+  },
+  "terminate-hook-timeout": async (ctx) => {
+    // Scale in with the terminate event lost and the reconciler paused: the hook times out
+    // (CONTINUE), the instance goes with its member still listed, and the reconciler, resumed,
+    // must remove that member.
+    const { sim, faults } = ctx;
+    await scaleOut(ctx);
+    const leaving = sim.instances("InService").sort(byLaunchTime)[0];
+    if (leaving === undefined) throw new Error("no InService instance to scale in");
+    sim.pauseReconciler(true);
+    faults.loseTerminates(true);
+    try {
+      faults.count("scale-in");
+      sim.setDesiredCapacity(sim.size);
+      await sim.waitFor(
+        `${leaving.id}'s terminate hook to time out`,
+        () => !present(sim, leaving.id),
+        ctx.convergeMs,
+      );
+      faults.count("hook-timeout");
+      ctx.expectedTimeouts.push({ instanceId: leaving.id, hookName: TERMINATE_HOOK, result: "CONTINUE" });
+    } finally {
+      faults.loseTerminates(false);
+      sim.pauseReconciler(false);
+    }
+    await sim.waitConverged(ctx.convergeMs);
+    sim.setClusterSize(sim.size);
+  },
+};
+
+/** CLUSTER_SIZE caps the voters, so growing is a configuration deploy plus a capacity change. */
+async function scaleOut(ctx: EpisodeContext): Promise<void> {
+  const { sim, faults } = ctx;
+  sim.setClusterSize(sim.size + 2);
+  faults.count("scale-out");
+  sim.setDesiredCapacity(sim.size + 1);
+  await sim.waitConverged(ctx.convergeMs);
+}
+
+async function scaleIn(ctx: EpisodeContext): Promise<void> {
+  const { sim, faults } = ctx;
+  faults.count("scale-in");
+  sim.setDesiredCapacity(sim.size);
+  await sim.waitConverged(ctx.convergeMs);
+  sim.setClusterSize(sim.size);
+}
+
+/** The health check fails: the group terminates the instance and launches a replacement at once. */
+async function replaceUnhealthy(ctx: EpisodeContext, victim: EmulatedInstance): Promise<void> {
+  const { sim, faults } = ctx;
+  sim.timeline.add("fault", `health check: ${victim.id} is Unhealthy`);
+  sim.group.markUnhealthy(victim.id);
+  faults.count("parallel-terminate-launch");
+  await sim.waitFor(`${victim.id} to leave`, () => !present(sim, victim.id), ctx.convergeMs);
+}
+
+async function freezeFor(ctx: EpisodeContext, freeze: NonNullable<Episode["freeze"]>): Promise<void> {
+  const { sim, faults } = ctx;
+  await sleep(freeze.afterMs);
+  const victim = target(sim, freeze.target);
+  const node = sim.node(victim.id);
+  if (!node.freezeEtcd()) return;
+  faults.count("freeze");
+  sim.timeline.add("fault", `SIGSTOP etcd on ${victim.id} for ${freeze.forMs} ms`);
+  await sleep(freeze.forMs);
+  node.thawEtcd();
+  sim.timeline.add("fault", `SIGCONT etcd on ${victim.id}`);
+}
+
+function target(sim: Simulator, index: number): EmulatedInstance {
+  const inService = sim.instances("InService").sort(byLaunchTime);
+  const instance = inService[index % Math.max(inService.length, 1)];
+  if (instance === undefined) throw new Error("no InService instance to act on");
+  return instance;
+}
+
+function present(sim: Simulator, instanceId: string): boolean {
+  return sim.instances().some((i) => i.id === instanceId);
+}
+
+function byLaunchTime(a: EmulatedInstance, b: EmulatedInstance): number {
+  return a.launchTime - b.launchTime;
+}

@@ -1,0 +1,143 @@
+// Arms an episode's faults on a running simulator and counts every fault actually injected, by
+// kind. Each decision (an event's fate, an API call's fault) comes from a stream derived from the
+// seed, the episode and the ordinal of that event or call, so the same seed injects the same
+// faults in the same places as far as the real processes keep the same order.
+import type { ApiCall, InjectedFault } from "../local/aws/emulator";
+import type { LifecycleEvent } from "../local/aws/types";
+import type { DeliveryPlan } from "../local/simulator/event-delivery";
+import { LAUNCH_HOOK, type Simulator, TERMINATE_HOOK } from "../local/simulator/simulator";
+import { crashFunction } from "./lambda-crash";
+import { Prng } from "./prng";
+import type { Episode } from "./schedule";
+
+export const FAULT_KINDS = [
+  "scale-out",
+  "scale-in",
+  "kill-9",
+  "freeze",
+  "parallel-terminate-launch",
+  "instance-refresh",
+  "hook-timeout",
+  "event-duplicated",
+  "event-delayed",
+  "event-lost",
+  "aws-throttling",
+  "aws-5xx",
+  "lambda-crash",
+  "ledger-race",
+] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultCounts = Record<FaultKind, number>;
+
+export function noFaults(): FaultCounts {
+  return Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as FaultCounts;
+}
+
+/** Which function completes a lifecycle action with CONTINUE after its etcd change. */
+const COMPLETER: Record<string, string> = {
+  [LAUNCH_HOOK]: "node-api", // after promoting the learner (node-ready)
+  [TERMINATE_HOOK]: "terminate-hook", // after removing the member
+};
+
+export class FaultInjection {
+  readonly counts = noFaults();
+  private losingTerminates = false;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly seed: number,
+  ) {}
+
+  count(kind: FaultKind, by = 1): void {
+    this.counts[kind] += by;
+  }
+
+  /** Applies `episode`'s event and API faults from now on. */
+  arm(episode: Episode, index: number): void {
+    const ordinals = new Map<string, number>();
+    const next = (key: string) => {
+      const n = (ordinals.get(key) ?? 0) + 1;
+      ordinals.set(key, n);
+      return n;
+    };
+    this.sim.events.injectFaults((event) => this.planEvent(event, episode, index, next));
+    this.sim.emulator.injectFaults((call) => this.faultCall(call, episode, index, next));
+  }
+
+  /** Loses every terminate event while on (a hook left to time out); no other event is lost then,
+   * since the reconciler that would repair it is paused. */
+  loseTerminates(on: boolean): void {
+    this.losingTerminates = on;
+  }
+
+  disarm(): void {
+    this.sim.events.injectFaults(undefined);
+    this.sim.emulator.injectFaults(undefined);
+  }
+
+  private planEvent(
+    event: LifecycleEvent,
+    episode: Episode,
+    index: number,
+    next: (key: string) => number,
+  ): DeliveryPlan | undefined {
+    const type = event["detail-type"];
+    const ordinal = next(`event:${type}`);
+    const all = next("event");
+    if (this.losingTerminates && type === "EC2 Instance-terminate Lifecycle Action") {
+      this.count("event-lost");
+      return { drop: true };
+    }
+    const prng = Prng.derive(this.seed, `episode ${index}:${type}:${ordinal}`);
+    const { duplicate, delay, drop } = episode.events;
+    const plan = {
+      drop: prng.chance(drop) && !this.losingTerminates,
+      copies: prng.chance(duplicate) ? prng.int(2, 3) : 1,
+      delayMs: prng.chance(delay) ? prng.int(500, 4000) : 0,
+    };
+    if (episode.raceAtEvent === all) {
+      // The event's function and an on-demand reconcile pass start at once and contend for the
+      // ledger's lock with conditional writes; a copy makes the event's own function go twice.
+      this.count("ledger-race");
+      void this.sim.reconcile().catch(() => undefined);
+      return { copies: 2, delayMs: 0 };
+    }
+    if (plan.drop) {
+      this.count("event-lost");
+      return { drop: true };
+    }
+    if (plan.copies > 1) this.count("event-duplicated");
+    if (plan.delayMs > 0) this.count("event-delayed");
+    return { copies: plan.copies, delayMs: plan.delayMs };
+  }
+
+  private faultCall(
+    call: ApiCall,
+    episode: Episode,
+    index: number,
+    next: (key: string) => number,
+  ): InjectedFault | undefined {
+    if (
+      call.action === "CompleteLifecycleAction" &&
+      call.params.get("LifecycleActionResult") === "CONTINUE" &&
+      next("completion") === episode.crashAtCompletion
+    ) {
+      // The etcd change this completion follows is made; the function dies before completing.
+      const fn = COMPLETER[call.params.get("LifecycleHookName") ?? ""];
+      const crashed = fn !== undefined && crashFunction(fn) > 0;
+      this.count(crashed ? "lambda-crash" : "aws-5xx");
+      return "server-error";
+    }
+    const prng = Prng.derive(this.seed, `episode ${index}:aws:${call.action}:${next(`call:${call.action}`)}`);
+    if (prng.chance(episode.aws.throttling)) {
+      this.count("aws-throttling");
+      return "throttling";
+    }
+    if (prng.chance(episode.aws.serverError)) {
+      this.count("aws-5xx");
+      return "server-error";
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,121 @@
+// One chaos run: a fresh simulator of the schedule's size, the cluster bootstrapped, a client
+// writing with quorum and a monitor watching cluster IDs and learners throughout, the episodes
+// played with their faults armed, then the faults cleared, the reconciler run and the invariants
+// checked. The simulator is stopped whatever happens; its files are kept when the run fails.
+import { Simulator } from "../local/simulator/simulator";
+import { type ExpectedTimeout, playEpisode } from "./episodes";
+import { type FaultCounts, FaultInjection } from "./faults";
+import { checkInvariants, type Violation } from "./invariants";
+import { membershipChanges } from "./membership-changes";
+import { ClusterMonitor } from "./monitor";
+import type { Schedule } from "./schedule";
+import { QuorumWriter } from "./writer";
+
+export interface RunOptions {
+  /** How long the cluster may take to follow each change. @default 120000 */
+  readonly convergeMs?: number;
+  /** Simulator progress lines. */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunResult {
+  readonly schedule: Schedule;
+  readonly faults: FaultCounts;
+  readonly writesAttempted: number;
+  readonly writesAcknowledged: number;
+  readonly writesVerified: number;
+  readonly membershipChanges: Record<string, number>;
+  /** Distinct cluster IDs the members reported (1 unless `one-cluster-id` is violated). */
+  readonly clusterIdsSeen: number;
+  /** The most learners one sample of the member list showed. */
+  readonly maxLearners: number;
+  readonly violations: readonly Violation[];
+  readonly durationMs: number;
+  /** Where the failed run's files (etcd, boot and Lambda logs) were kept. */
+  readonly keptFiles?: string;
+  /** A failed run's membership timeline (steps, faults, instances, members, control-plane answers). */
+  readonly timeline?: readonly string[];
+}
+
+/** The terminate hook's heartbeat timeout: short (production defaults to 10 min, AWS allows 30 s), so a
+ * hook deliberately left to time out costs little, yet longer than a handler waiting for the lock. */
+const TERMINATE_HEARTBEAT_TIMEOUT_MS = 45_000;
+
+export async function runSchedule(schedule: Schedule, options: RunOptions = {}): Promise<RunResult> {
+  const startedAt = Date.now();
+  const convergeMs = options.convergeMs ?? 120_000;
+  const sim = await Simulator.start({
+    size: schedule.size,
+    maxSize: schedule.size + 3,
+    terminateHeartbeatTimeoutMs: TERMINATE_HEARTBEAT_TIMEOUT_MS,
+    log: options.log,
+  });
+  const faults = new FaultInjection(sim, schedule.seed);
+  const writer = new QuorumWriter(sim, `chaos-${schedule.seed}`);
+  const monitor = new ClusterMonitor(sim);
+  const expectedTimeouts: ExpectedTimeout[] = [];
+  const violations: Violation[] = [];
+  let writesVerified = 0;
+  let changes: Record<string, number> = {};
+  try {
+    let divergence: string | undefined;
+    try {
+      monitor.start(); // from the first launch: a split bootstrap shows as a second cluster ID
+      await sim.waitConverged(convergeMs);
+      writer.start();
+      for (const [index, episode] of schedule.episodes.entries()) {
+        sim.note(`chaos episode ${index + 1}: ${episode.kind}`);
+        faults.arm(episode, index);
+        try {
+          await playEpisode({ sim, faults, convergeMs, expectedTimeouts }, episode);
+        } finally {
+          faults.disarm();
+        }
+      }
+      divergence = await settle(sim, convergeMs);
+    } catch (error) {
+      // An episode that never converged: the end-state check says why.
+      sim.note(`chaos: ${(error as Error).message}`);
+      faults.disarm();
+      divergence = (await settle(sim, convergeMs)) ?? `recovered after: ${(error as Error).message}`;
+    }
+    await writer.stop();
+    await monitor.stop();
+    await monitor.sample();
+    const verdict = await checkInvariants({ sim, writer, monitor, expectedTimeouts, divergence, startedAt });
+    violations.push(...verdict.violations);
+    writesVerified = verdict.writesVerified;
+    changes = membershipChanges(sim.root);
+  } finally {
+    await writer.stop();
+    await monitor.stop();
+    await sim.stop(violations.length > 0);
+  }
+  return {
+    schedule,
+    faults: faults.counts,
+    writesAttempted: writer.attempts,
+    writesAcknowledged: writer.acknowledged.size,
+    writesVerified,
+    membershipChanges: changes,
+    clusterIdsSeen: monitor.clusterIds.size,
+    maxLearners: monitor.maxLearners,
+    violations,
+    durationMs: Date.now() - startedAt,
+    keptFiles: violations.length > 0 ? sim.root : undefined,
+    timeline: violations.length > 0 ? sim.timeline.render() : undefined,
+  };
+}
+
+/** Faults cleared, the reconciler run on demand, then the end state: undefined when converged. */
+async function settle(sim: Simulator, convergeMs: number): Promise<string | undefined> {
+  sim.pauseReconciler(false);
+  for (const node of sim.nodes.values()) node.thawEtcd();
+  await sim.reconcile().catch(() => undefined);
+  try {
+    await sim.waitConverged(convergeMs);
+    return undefined;
+  } catch {
+    return (await sim.divergence()) ?? undefined;
+  }
+}
