@@ -2,11 +2,15 @@
 // anything, take the ledger's membership lock, decide again under it, apply, and repeat until the
 // engine answers with something that is not a change. Reads need no lock; every write holds it,
 // and the lock's lease is renewed (fenced by its version) right before each change.
+//
+// The ledger and etcd are read afresh for every decision. The group is read once per call (our own
+// changes do not move it) and again after waiting for another actor's lock, when time has passed.
+// That keeps an event within a handful of AWS API calls.
 import { LockHeldError, LockLostError } from "../adapters/ledger/errors";
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { changesMembership, type Decision } from "../domain/decision";
 import { decide } from "../domain/engine";
-import type { MembershipLock, Snapshot, Subject } from "../domain/snapshot";
+import type { Instance, MembershipLock, Snapshot, Subject } from "../domain/snapshot";
 import { EtcdAsgError } from "../errors";
 import { applyDecision } from "./apply-decision";
 import { loadSnapshot } from "./load-snapshot";
@@ -30,26 +34,33 @@ export class TooManyChangesError extends EtcdAsgError {
   override readonly name = "TooManyChangesError";
 }
 
-export async function changeMembership(rt: Runtime, subject: Subject): Promise<ChangeOutcome> {
+/** `instances`: the group as the caller has just read it, if it has. */
+export async function changeMembership(
+  rt: Runtime,
+  subject: Subject,
+  instances?: readonly Instance[],
+): Promise<ChangeOutcome> {
   const changes: Decision[] = [];
+  let group = instances;
   let lock: MembershipLock | undefined;
   const lockDeadline = rt.now() + rt.config.lockWaitMs;
   const changeDeadline = rt.now() + rt.config.refusalWaitMs;
   try {
     for (;;) {
-      const { snapshot, ledger } = await loadSnapshot(rt, subject);
+      const { snapshot, ledger } = await loadSnapshot(rt, subject, group);
+      group = snapshot.instances;
       const decision = decide(snapshot);
       rt.logger.info("decision", { subject, decision: summary(decision), held: lock !== undefined });
       if (!changesMembership(decision) || isFixed(decision, snapshot)) {
         // Another actor is changing membership: wait for its lock, then look again.
         if (lock === undefined && heldByOther(snapshot) && rt.now() < lockDeadline) {
-          lock = await acquire(rt, lockDeadline);
+          ({ lock, group } = await acquire(rt, lockDeadline, group));
           continue;
         }
         return { decision, snapshot, ledger, changes };
       }
       if (lock === undefined) {
-        lock = await acquire(rt, lockDeadline);
+        ({ lock, group } = await acquire(rt, lockDeadline, group));
         continue; // decide again under the lock: the world may have moved while we waited
       }
       if (changes.length >= MAX_CHANGES) {
@@ -87,12 +98,19 @@ function heldByOther(snapshot: Snapshot): boolean {
   return lock !== undefined && lock.holder !== snapshot.actor && lock.expiresAt > snapshot.now;
 }
 
-async function acquire(rt: Runtime, deadline: number): Promise<MembershipLock> {
+/** The lock, and the group reading still to use: none (read again) if we had to wait for the lock. */
+async function acquire(
+  rt: Runtime,
+  deadline: number,
+  group: readonly Instance[] | undefined,
+): Promise<{ lock: MembershipLock; group: readonly Instance[] | undefined }> {
+  let reading = group;
   for (;;) {
     try {
-      return await rt.ledger.acquireLock(rt.actor(), rt.config.lockTtlMs, rt.now());
+      return { lock: await rt.ledger.acquireLock(rt.actor(), rt.config.lockTtlMs, rt.now()), group: reading };
     } catch (error) {
       if (!(error instanceof LockHeldError) || rt.now() >= deadline) throw error;
+      reading = undefined;
       await rt.sleep(LOCK_POLL_MS);
     }
   }

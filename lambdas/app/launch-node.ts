@@ -27,11 +27,12 @@ export interface LaunchResult {
 }
 
 export async function launchNode(rt: Runtime, instanceId: string, token?: string): Promise<LaunchResult> {
-  const instance = (await rt.group.instances()).find((i) => i.id === instanceId);
+  const instances = await rt.group.instances();
+  const instance = instances.find((i) => i.id === instanceId);
   if (instance === undefined) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   if (instance.privateIp === undefined) throw new NoPrivateIpYetError(instanceId);
   await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now());
-  const outcome = await changeMembership(rt, { event: "launch", instanceId });
+  const outcome = await changeMembership(rt, { event: "launch", instanceId }, instances);
   const config = await publish(rt, instanceId, outcome);
   if (config.role === "not-a-member") {
     await rt.group.complete({ hookName: rt.config.launchHookName, instanceId, token }, "CONTINUE");

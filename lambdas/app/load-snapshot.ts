@@ -14,14 +14,19 @@ export interface LoadedSnapshot {
 
 const RUNS_ETCD = new Set(["bootstrapping", "joining", "member"]);
 
-export async function loadSnapshot(rt: Runtime, subject: Subject): Promise<LoadedSnapshot> {
-  const [instances, ledger] = await Promise.all([rt.group.instances(), rt.ledger.loadState()]);
-  const members =
-    ledger.cluster === undefined ? [] : await readMembers(rt, etcdEndpoints(rt, instances, ledger));
+/** `instances`, when given, is a reading of the group this invocation already made: the group
+ * changes only by Auto Scaling's actions, not by the membership changes the invocation makes. */
+export async function loadSnapshot(
+  rt: Runtime,
+  subject: Subject,
+  instances?: readonly Instance[],
+): Promise<LoadedSnapshot> {
+  const [group, ledger] = await Promise.all([instances ?? rt.group.instances(), rt.ledger.loadState()]);
+  const members = ledger.cluster === undefined ? [] : await readMembers(rt, etcdEndpoints(rt, group, ledger));
   const snapshot: Snapshot = {
     policy: rt.config.policy,
     subject,
-    instances,
+    instances: group,
     members,
     ledger,
     now: rt.now(),

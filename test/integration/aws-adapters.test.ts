@@ -132,6 +132,30 @@ describe("Auto Scaling group adapter", () => {
     );
   });
 
+  test("asks EC2 only about instances it has not yet seen with a private IP", async () => {
+    const { group, adapter } = newGroup({ desiredCapacity: 2 });
+    passIpDelay();
+    emulator.resetCallCounts();
+    const first = await adapter.instances();
+    assert.deepEqual(emulator.callCounts(), { DescribeAutoScalingGroups: 1, DescribeInstances: 1 });
+
+    emulator.resetCallCounts();
+    assert.deepEqual(await adapter.instances(), first, "the same instances, from memory");
+    assert.deepEqual(emulator.callCounts(), { DescribeAutoScalingGroups: 1 });
+
+    group.setDesiredCapacity(3);
+    emulator.resetCallCounts();
+    const third = (await adapter.instances()).find((i) => !first.some((f) => f.id === i.id));
+    assert.equal(third?.privateIp, undefined, "the new instance has no IP yet");
+    assert.deepEqual(emulator.callCounts(), { DescribeAutoScalingGroups: 1, DescribeInstances: 1 });
+
+    passIpDelay();
+    emulator.resetCallCounts();
+    const later = await adapter.instances();
+    assert.equal(later.find((i) => i.id === third?.id)?.privateIp, group.instances()[2]?.privateIp);
+    assert.deepEqual(emulator.callCounts(), { DescribeAutoScalingGroups: 1, DescribeInstances: 1 });
+  });
+
   test("an unknown group is an AutoScalingGroupNotFoundError", async () => {
     const adapter = new AutoScalingGroupAdapter(clients, "no-such-group");
     await assert.rejects(

@@ -2,6 +2,10 @@
 // Scaling, private IP and launch time from EC2) and its lifecycle actions (complete, heartbeat).
 // "No active Lifecycle Action found" means the action is already over, which is success for an
 // idempotent handler. SDK clients are built once per container by the caller and passed in.
+//
+// An instance's primary private IP and launch time never change while it lives, so the adapter
+// remembers them (per container, for the group's current instances): EC2 is asked only about
+// instances it has not seen with an IP yet, and a warm function reads the group with one call.
 import {
   type AutoScalingClient,
   CompleteLifecycleActionCommand,
@@ -10,7 +14,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { Instance } from "../../domain/snapshot";
-import { describeInstanceDetails } from "./ec2";
+import { describeInstanceDetails, type Ec2InstanceDetails } from "./ec2";
 import { AutoScalingGroupNotFoundError, InstanceNotYetVisibleError } from "./errors";
 import { isNoActiveLifecycleAction, translateAwsError } from "./translate";
 
@@ -29,6 +33,9 @@ export interface LifecycleActionTarget {
 export type LifecycleActionResult = "CONTINUE" | "ABANDON";
 
 export class AutoScalingGroupAdapter {
+  /** EC2 details of the group's instances that already have their private IP, by instance ID. */
+  private readonly known = new Map<string, Ec2InstanceDetails>();
+
   constructor(
     private readonly clients: AwsClients,
     readonly groupName: string,
@@ -49,10 +56,7 @@ export class AutoScalingGroupAdapter {
     const members = (group.Instances ?? []).flatMap((instance) =>
       instance.InstanceId ? [{ id: instance.InstanceId, lifecycleState: instance.LifecycleState ?? "" }] : [],
     );
-    const details = await describeInstanceDetails(
-      this.clients.ec2,
-      members.map((member) => member.id),
-    );
+    const details = await this.details(members.map((member) => member.id));
     const invisible = members.filter((member) => !details.has(member.id)).map((member) => member.id);
     if (invisible.length > 0) throw new InstanceNotYetVisibleError(invisible);
     return members
@@ -61,6 +65,16 @@ export class AutoScalingGroupAdapter {
         return { ...member, privateIp: ec2?.privateIp, launchTime: ec2?.launchTime ?? 0 };
       })
       .sort((a, b) => a.launchTime - b.launchTime);
+  }
+
+  /** Details of these instances: remembered ones as they were, the others from EC2. */
+  private async details(instanceIds: readonly string[]): Promise<Map<string, Ec2InstanceDetails>> {
+    for (const id of this.known.keys()) if (!instanceIds.includes(id)) this.known.delete(id);
+    const unknown = instanceIds.filter((id) => !this.known.has(id));
+    const fetched =
+      unknown.length === 0 ? new Map() : await describeInstanceDetails(this.clients.ec2, unknown);
+    for (const [id, details] of fetched) if (details.privateIp !== undefined) this.known.set(id, details);
+    return new Map([...this.known, ...fetched]);
   }
 
   /** "already-done" when Auto Scaling has no active action for the target any more. */
