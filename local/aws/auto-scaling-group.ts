@@ -83,8 +83,8 @@ export class EmulatedAutoScalingGroup {
   private readonly actions = new Map<string, ActiveAction>();
   /** Instances to terminate once a replacement is InService (launch before terminate). */
   private readonly toReplace = new Set<string>();
-  /** Actions whose heartbeat timeout expired, so DefaultResult applied instead of a completion. */
-  private readonly timeouts: TimedOutAction[] = [];
+  /** Actions completed through the API or ended by their heartbeat timeout, in the order they ended. */
+  private readonly finished: FinishedLifecycleAction[] = [];
   private nextZone = 0;
   private stopped = false;
 
@@ -125,9 +125,15 @@ export class EmulatedAutoScalingGroup {
     }));
   }
 
+  /** Every lifecycle action that ended by a completion or a timeout, oldest first. Actions cut short
+   * because their instance was terminated, or another hook's action was abandoned, are not listed. */
+  finishedLifecycleActions(): readonly FinishedLifecycleAction[] {
+    return [...this.finished];
+  }
+
   /** Every lifecycle action that timed out (DefaultResult applied), oldest first. */
   timedOutActions(): TimedOutAction[] {
-    return [...this.timeouts];
+    return this.finished.filter((action): action is TimedOutAction => action.by === "timeout");
   }
 
   setDesiredCapacity(desired: number): void {
@@ -180,7 +186,7 @@ export class EmulatedAutoScalingGroup {
 
   completeLifecycleAction(request: ActionLookup & { result: LifecycleActionResult }): void {
     const action = this.findAction(request);
-    this.finishAction(action, request.result);
+    this.finishAction(action, request.result, "api");
   }
 
   recordLifecycleActionHeartbeat(request: ActionLookup): void {
@@ -303,29 +309,33 @@ export class EmulatedAutoScalingGroup {
     const { clock } = this.context;
     if (action.timer) clock.clearTimer(action.timer);
     action.timeoutAt = clock.now() + action.hook.heartbeatTimeoutMs;
-    action.timer = clock.setTimer(() => {
-      const result = action.hook.defaultResult ?? "ABANDON";
-      if (!this.stopped && this.actions.has(action.token)) {
-        this.timeouts.push({
-          instanceId: action.instance.id,
-          hookName: action.hook.name,
-          result,
-          at: clock.now(),
-        });
-      }
-      this.finishAction(action, result);
-    }, action.hook.heartbeatTimeoutMs);
+    action.timer = clock.setTimer(
+      () => this.finishAction(action, action.hook.defaultResult ?? "ABANDON", "timeout"),
+      action.hook.heartbeatTimeoutMs,
+    );
   }
 
-  private finishAction(action: ActiveAction, result: LifecycleActionResult): void {
+  private finishAction(
+    action: ActiveAction,
+    result: LifecycleActionResult,
+    by: FinishedLifecycleAction["by"],
+  ): void {
     if (this.stopped || !this.actions.has(action.token)) return;
     if (action.timer) this.context.clock.clearTimer(action.timer);
     this.actions.delete(action.token);
-    const { instance } = action;
+    const { instance, hook } = action;
+    this.finished.push({
+      instanceId: instance.id,
+      hookName: hook.name,
+      transition: hook.transition,
+      result,
+      by,
+      at: this.context.clock.now(),
+    });
     // ABANDON ends the other hooks' actions too; CONTINUE waits for all of them.
     if (result === "ABANDON") this.cancelActions(instance);
     else if ([...this.actions.values()].some((other) => other.instance === instance)) return;
-    this.proceed(instance, action.hook.transition, result);
+    this.proceed(instance, hook.transition, result);
   }
 
   private cancelActions(instance: MutableInstance): void {
@@ -394,13 +404,20 @@ export class EmulatedAutoScalingGroup {
   }
 }
 
-/** A lifecycle action nobody completed or heartbeated in time. */
-export interface TimedOutAction {
+/** How a lifecycle action ended. */
+export interface FinishedLifecycleAction {
   readonly instanceId: string;
   readonly hookName: string;
+  readonly transition: LifecycleTransition;
   readonly result: LifecycleActionResult;
+  /** "api": CompleteLifecycleAction; "timeout": no completion or heartbeat in time, DefaultResult applied. */
+  readonly by: "api" | "timeout";
+  /** When it ended (epoch ms). */
   readonly at: number;
 }
+
+/** A lifecycle action nobody completed or heartbeated in time. */
+export type TimedOutAction = FinishedLifecycleAction & { readonly by: "timeout" };
 
 /** How CompleteLifecycleAction and RecordLifecycleActionHeartbeat name an action: by token, or by
  * instance ID when no token is given. */

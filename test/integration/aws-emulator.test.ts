@@ -242,6 +242,65 @@ describe("AWS emulator through the SDK", () => {
     group.stop();
   });
 
+  test("records how each lifecycle action ended: CONTINUE or ABANDON, through the API or by timeout", async () => {
+    const group = newGroup({
+      desiredCapacity: 2,
+      lifecycleHooks: [LAUNCH_HOOK, { ...TERMINATE_HOOK, heartbeatTimeoutMs: 50 }],
+    });
+    const [kept, abandoned] = group.instances();
+    assert.ok(kept && abandoned);
+    const keptToken = (await eventFor(kept.id, "LAUNCHING")).detail.LifecycleActionToken;
+    await autoScaling.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: group.name,
+        LifecycleHookName: "launch",
+        LifecycleActionToken: keptToken,
+        LifecycleActionResult: "CONTINUE",
+      }),
+    );
+    await autoScaling.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: group.name,
+        LifecycleHookName: "launch",
+        InstanceId: abandoned.id,
+        LifecycleActionResult: "ABANDON",
+      }),
+    );
+    await until("abandoned instance terminated", () => stateOf(group, abandoned.id) === "gone");
+    const finished = group.finishedLifecycleActions();
+    assert.deepEqual(
+      finished.map(({ at: _, ...action }) => action),
+      [
+        {
+          instanceId: kept.id,
+          hookName: "launch",
+          transition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          result: "CONTINUE",
+          by: "api",
+        },
+        {
+          instanceId: abandoned.id,
+          hookName: "launch",
+          transition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          result: "ABANDON",
+          by: "api",
+        },
+        {
+          instanceId: abandoned.id,
+          hookName: "terminate",
+          transition: "autoscaling:EC2_INSTANCE_TERMINATING",
+          result: "CONTINUE",
+          by: "timeout",
+        },
+      ],
+    );
+    assert.ok(
+      finished.every((action, i) => i === 0 || action.at >= (finished[i - 1]?.at ?? 0)),
+      "in the order they ended",
+    );
+    assert.deepEqual(group.timedOutActions(), [finished[2]]);
+  });
+
   test("a heartbeat restarts the timeout", async () => {
     const group = newGroup({
       lifecycleHooks: [{ ...LAUNCH_HOOK, heartbeatTimeoutMs: 500, defaultResult: "CONTINUE" }],
