@@ -15,10 +15,13 @@ export interface AutoScalingBackend {
   now(): number;
 }
 
-type Handler = (params: QueryParams, backend: AutoScalingBackend) => string;
+export type AutoScalingHandler = (params: QueryParams, backend: AutoScalingBackend) => string;
+
+/** What the emulator reports as the group's HealthCheckGracePeriod (seconds). */
+export const HEALTH_CHECK_GRACE_PERIOD_SECONDS = 300;
 
 /** The `…Result` element's content for each supported action. */
-export const AUTO_SCALING_ACTIONS: Readonly<Record<string, Handler>> = {
+export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> = {
   DescribeAutoScalingGroups(params, backend) {
     const names = memberList(params, "AutoScalingGroupNames");
     const groups = backend.groups().filter((group) => names.length === 0 || names.includes(group.name));
@@ -105,7 +108,7 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, Handler>> = {
   },
 };
 
-function requireGroup(backend: AutoScalingBackend, params: QueryParams): EmulatedAutoScalingGroup {
+export function requireGroup(backend: AutoScalingBackend, params: QueryParams): EmulatedAutoScalingGroup {
   const name = requireParam(params, "AutoScalingGroupName");
   const group = backend.groups().find((candidate) => candidate.name === name);
   if (!group) {
@@ -150,7 +153,8 @@ function renderGroup(group: EmulatedAutoScalingGroup): string {
     list("LoadBalancerNames", "member", []),
     list("TargetGroupARNs", "member", []),
     leaf("HealthCheckType", "EC2"),
-    leaf("HealthCheckGracePeriod", 300),
+    leaf("HealthCheckGracePeriod", HEALTH_CHECK_GRACE_PERIOD_SECONDS),
+    leaf("DefaultInstanceWarmup", group.config.defaultInstanceWarmupSeconds),
     list("Instances", "member", group.instances().map(renderGroupInstance)),
     leaf("CreatedTime", isoTime(group.createdTime)),
     list("SuspendedProcesses", "member", []),

@@ -1,10 +1,12 @@
 // One emulated Auto Scaling group as a small state machine: capacity (min/max/desired), launches and
 // terminations through lifecycle hooks (Pending:Wait / Terminating:Wait with tokens, heartbeat
-// timeouts and DefaultResult), scale-in by termination policy, health replacement and
-// launch-before-terminate replacement. The API layer and tests drive it through its methods.
+// timeouts and DefaultResult), scale-in by termination policy, health replacement,
+// launch-before-terminate replacement and instance refreshes (instance-refresh.ts). The API layer and
+// tests drive it through its methods.
 import { randomBytes, randomUUID } from "node:crypto";
 import { AwsApiError } from "./api-error";
 import type { Clock } from "./clock";
+import { InstanceRefreshes } from "./instance-refresh";
 import type { IpPool } from "./ip-pool";
 import type {
   AutoScalingGroupConfig,
@@ -78,6 +80,7 @@ export class EmulatedAutoScalingGroup {
   readonly createdTime: number;
   readonly minSize: number;
   readonly maxSize: number;
+  readonly instanceRefreshes: InstanceRefreshes;
   private desired: number;
   private readonly members: MutableInstance[] = [];
   private readonly actions = new Map<string, ActiveAction>();
@@ -99,6 +102,7 @@ export class EmulatedAutoScalingGroup {
     this.desired = config.desiredCapacity;
     this.createdTime = context.clock.now();
     this.arn = `arn:aws:autoscaling:${context.region}:${context.account}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${config.name}`;
+    this.instanceRefreshes = new InstanceRefreshes(this, context.clock);
     this.reconcileCapacity();
   }
 
@@ -197,6 +201,7 @@ export class EmulatedAutoScalingGroup {
   /** Cancels every timer; the group does nothing more. */
   stop(): void {
     this.stopped = true;
+    this.instanceRefreshes.stop();
     for (const action of this.actions.values()) {
       if (action.timer) this.context.clock.clearTimer(action.timer);
     }
@@ -359,6 +364,7 @@ export class EmulatedAutoScalingGroup {
       }
       instance.lifecycleState = "InService";
       this.retireOneReplaced();
+      this.instanceRefreshes.groupChanged();
       return;
     }
     instance.lifecycleState = "Terminated";
@@ -366,6 +372,7 @@ export class EmulatedAutoScalingGroup {
     this.context.ipPool.release(instance.privateIp);
     this.context.instanceTerminated({ ...instance });
     this.reconcileCapacity();
+    this.instanceRefreshes.groupChanged();
   }
 
   /** A replacement reached InService: terminate the oldest instance waiting to be replaced. */

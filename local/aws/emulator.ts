@@ -1,8 +1,8 @@
 // The local AWS emulator: one HTTP server on 127.0.0.1 speaking the Auto Scaling and EC2 Query
 // protocols (dispatch on Version), so the real AWS SDK v3 clients and the real `aws` CLI work
 // against it through endpoint overrides. Holds the emulated groups and instances, delivers
-// lifecycle events and instance launch/terminate notifications to subscribers, counts calls per
-// action and lets a test inject throttling or server errors.
+// lifecycle events and instance launch/terminate notifications to subscribers, runs the groups' EC2
+// health check, counts calls per action and lets a test inject throttling or server errors.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +11,8 @@ import { AUTO_SCALING_ACTIONS, AUTO_SCALING_NAMESPACE, AUTO_SCALING_VERSION } fr
 import { EmulatedAutoScalingGroup, type GroupContext } from "./auto-scaling-group";
 import { type Clock, realClock } from "./clock";
 import { EC2_ACTIONS, EC2_NAMESPACE, EC2_VERSION } from "./ec2-api";
+import { Ec2HealthCheck } from "./ec2-health-check";
+import { INSTANCE_REFRESH_ACTIONS } from "./instance-refresh-api";
 import { IpPool, type IpRange } from "./ip-pool";
 import { parseQueryParams, type QueryParams } from "./query-params";
 import type { AutoScalingGroupConfig, EmulatedInstance, LifecycleEvent } from "./types";
@@ -37,6 +39,8 @@ export interface AwsEmulatorOptions {
   readonly privateIps?: IpRange;
   /** EC2 shows no private IP (state `pending`) for this long after launch. @default 0 */
   readonly privateIpDelayMs?: number;
+  /** How long after an instance fails its EC2 status checks its group marks it Unhealthy. @default 3000 */
+  readonly healthCheckDelayMs?: number;
   /** @default real time and timers */
   readonly clock?: Clock;
   /** Where errors thrown by subscribers go. @default console.error */
@@ -50,6 +54,7 @@ export class AwsEmulator {
   readonly account: string;
   private readonly clock: Clock;
   private readonly context: GroupContext;
+  private readonly healthCheck: Ec2HealthCheck;
   private readonly groupsByName = new Map<string, EmulatedAutoScalingGroup>();
   /** Every instance ever launched, by ID (EC2 keeps showing terminated ones). */
   private readonly ec2Instances = new Map<string, EmulatedInstance>();
@@ -78,6 +83,9 @@ export class AwsEmulator {
       instanceTerminated: (instance) => this.deliver(this.terminateListeners, instance),
       lifecycleActionStarted: (event) => this.deliver(this.lifecycleListeners, event),
     };
+    this.healthCheck = new Ec2HealthCheck(this.clock, options.healthCheckDelayMs ?? 3000, (instanceId) =>
+      [...this.groupsByName.values()].find((group) => group.instances().some((i) => i.id === instanceId)),
+    );
   }
 
   /** Starts serving; resolves to the endpoint URL (`http://127.0.0.1:<port>`). */
@@ -105,6 +113,7 @@ export class AwsEmulator {
 
   /** Stops serving and cancels every group's timers. */
   async stop(): Promise<void> {
+    this.healthCheck.stop();
     for (const group of this.groupsByName.values()) group.stop();
     const server = this.server;
     this.server = undefined;
@@ -127,6 +136,13 @@ export class AwsEmulator {
     const group = this.groupsByName.get(name);
     if (!group) throw new Error(`no emulated Auto Scaling group named ${name}`);
     return group;
+  }
+
+  /** The instance's EC2 status checks fail from now on (its machine is gone): its group's EC2 health
+   * check marks it Unhealthy after `healthCheckDelayMs`, once it is InService, and replaces it. */
+  failStatusChecks(instanceId: string): void {
+    if (!this.ec2Instances.has(instanceId)) throw new Error(`no EC2 instance ${instanceId}`);
+    this.healthCheck.statusChecksFailed(instanceId);
   }
 
   /** Every instance EC2 knows, terminated ones included. */
@@ -220,7 +236,7 @@ export class AwsEmulator {
         account: this.account,
       });
     }
-    const handler = AUTO_SCALING_ACTIONS[call.action];
+    const handler = AUTO_SCALING_ACTIONS[call.action] ?? INSTANCE_REFRESH_ACTIONS[call.action];
     if (!handler) throw invalidAction(call.action);
     return handler(call.params, {
       groups: () => [...this.groupsByName.values()],

@@ -50,6 +50,16 @@ export function booleanParam(params: QueryParams, name: string): boolean {
 
 export function integerParam(params: QueryParams, name: string): number {
   const value = requireParam(params, name);
+  return toInteger(value, name);
+}
+
+/** An integer parameter that may be left out. */
+export function optionalIntegerParam(params: QueryParams, name: string): number | undefined {
+  const value = params.get(name);
+  return value === undefined ? undefined : toInteger(value, name);
+}
+
+function toInteger(value: string, name: string): number {
   if (!/^-?\d+$/.test(value)) {
     throw new AwsApiError("ValidationError", `Value '${value}' at '${name}' must be an integer`);
   }

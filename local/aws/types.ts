@@ -40,6 +40,9 @@ export interface AutoScalingGroupConfig {
   readonly terminationPolicy?: "OldestInstance" | "NewestInstance";
   /** @default "t3.small" */
   readonly instanceType?: string;
+  /** DefaultInstanceWarmup: how long an instance refresh lets a new instance warm up unless told.
+   * @default unset: the refresh then waits the health check grace period (300 s), as AWS does */
+  readonly defaultInstanceWarmupSeconds?: number;
 }
 
 /** An instance as the emulator tracks it; a read-only copy is what callers get. */

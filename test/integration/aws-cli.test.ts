@@ -1,5 +1,6 @@
 // The local AWS emulator driven by the real `aws` CLI (botocore's own Query-protocol parsers), as the
-// boot script and operators would call it: answers and errors must come out AWS-shaped.
+// boot script and operators would call it: answers and errors must come out AWS-shaped, instance
+// refreshes included.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -113,5 +114,43 @@ describe("AWS emulator through the aws CLI", { skip }, () => {
         `An error occurred \\(ValidationError\\) when calling the CompleteLifecycleAction operation: No active Lifecycle Action found with instance ID ${instance.id}`,
       ),
     );
+  });
+
+  test("start-instance-refresh and describe-instance-refreshes answer like AWS", async () => {
+    const group = emulator.createAutoScalingGroup({
+      name: "cli-refresh-group",
+      minSize: 0,
+      maxSize: 3,
+      desiredCapacity: 1,
+      availabilityZones: ["us-east-1a"],
+    });
+    const [original] = group.instances();
+    assert.ok(original);
+    const name = ["--auto-scaling-group-name", "cli-refresh-group"];
+    const started = await aws(
+      "autoscaling",
+      "start-instance-refresh",
+      ...name,
+      "--preferences",
+      '{"MinHealthyPercentage":100,"MaxHealthyPercentage":200,"InstanceWarmup":0}',
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const { InstanceRefreshId } = JSON.parse(started.stdout);
+    let refresh: Record<string, unknown> = {};
+    for (const deadline = Date.now() + 5000; refresh.Status !== "Successful" && Date.now() < deadline; ) {
+      const described = await aws("autoscaling", "describe-instance-refreshes", ...name);
+      assert.equal(described.code, 0, described.stderr);
+      [refresh] = JSON.parse(described.stdout).InstanceRefreshes;
+    }
+    assert.equal(refresh.InstanceRefreshId, InstanceRefreshId);
+    assert.equal(refresh.Status, "Successful");
+    assert.equal(refresh.PercentageComplete, 100);
+    assert.deepEqual(refresh.Preferences, {
+      MinHealthyPercentage: 100,
+      MaxHealthyPercentage: 200,
+      InstanceWarmup: 0,
+      SkipMatching: false,
+    });
+    assert.ok(!group.instances().some((i) => i.id === original.id), "the original instance was replaced");
   });
 });

@@ -1,15 +1,20 @@
 // The local AWS emulator driven by the real AWS SDK v3 clients: every supported call, and the
-// Auto Scaling state machine (lifecycle hooks, timeouts, ABANDON, IP reuse, scaling, replacement).
+// Auto Scaling state machine (lifecycle hooks, timeouts, ABANDON, IP reuse, scaling, replacement,
+// instance refresh, the EC2 health check).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   AutoScalingClient,
+  CancelInstanceRefreshCommand,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
+  DescribeInstanceRefreshesCommand,
   DescribeLifecycleHooksCommand,
+  type InstanceRefresh,
   RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
+  StartInstanceRefreshCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
@@ -37,7 +42,10 @@ let events: LifecycleEvent[];
 let groupCount = 0;
 
 before(async () => {
-  emulator = new AwsEmulator({ privateIps: { first: "127.0.41.1", last: "127.0.41.200" } });
+  emulator = new AwsEmulator({
+    privateIps: { first: "127.0.41.1", last: "127.0.41.200" },
+    healthCheckDelayMs: 100,
+  });
   emulator.onLifecycleEvent((event) => {
     events.push(event);
   });
@@ -575,5 +583,229 @@ describe("AWS emulator through the SDK", () => {
       stopLaunch();
       stopTerminate();
     }
+  });
+});
+
+/** Completes every lifecycle action of the group with CONTINUE through the SDK, as a control plane
+ * would, a few milliseconds after its event. Returns the unsubscribe function. */
+function continueEveryAction(group: ReturnType<typeof newGroup>): () => void {
+  return emulator.onLifecycleEvent(async (event) => {
+    if (event.detail.AutoScalingGroupName !== group.name) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await autoScaling.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: group.name,
+        LifecycleHookName: event.detail.LifecycleHookName,
+        LifecycleActionToken: event.detail.LifecycleActionToken,
+        LifecycleActionResult: "CONTINUE",
+      }),
+    );
+  });
+}
+
+async function describeRefresh(group: ReturnType<typeof newGroup>, id: string): Promise<InstanceRefresh> {
+  const answer = await autoScaling.send(
+    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group.name, InstanceRefreshIds: [id] }),
+  );
+  const [refresh] = answer.InstanceRefreshes ?? [];
+  assert.ok(refresh, `instance refresh ${id} described`);
+  return refresh;
+}
+
+/** Samples the group every 2 ms until stopped, keeping what each sample saw. */
+function sampleGroup<T>(
+  group: ReturnType<typeof newGroup>,
+  read: (instances: ReturnType<typeof group.instances>) => T,
+) {
+  const samples: Array<{ at: number; value: T }> = [];
+  const timer = setInterval(() => samples.push({ at: Date.now(), value: read(group.instances()) }), 2);
+  return { samples, stop: () => clearInterval(timer) };
+}
+
+describe("instance refresh and the EC2 health check through the SDK", () => {
+  test("StartInstanceRefresh replaces every instance in batches of desired minus MinHealthyPercentage, through the hooks", async () => {
+    const group = newGroup({ desiredCapacity: 4, maxSize: 8 });
+    const unsubscribe = continueEveryAction(group);
+    try {
+      await until("all InService", () => group.instances().every((i) => i.lifecycleState === "InService"));
+      const originals = group.instances().map((i) => i.id);
+      const sampler = sampleGroup(
+        group,
+        (instances) =>
+          instances.filter((i) => originals.includes(i.id) && i.lifecycleState !== "InService").length,
+      );
+      const { InstanceRefreshId: id } = await autoScaling.send(
+        new StartInstanceRefreshCommand({
+          AutoScalingGroupName: group.name,
+          Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 0 },
+        }),
+      );
+      assert.ok(id);
+      assert.match((await describeRefresh(group, id)).Status ?? "", /^(Pending|InProgress)$/);
+      await until(
+        "refresh Successful",
+        async () => (await describeRefresh(group, id)).Status === "Successful",
+      );
+      sampler.stop();
+      const refresh = await describeRefresh(group, id);
+      assert.deepEqual(
+        {
+          percentage: refresh.PercentageComplete,
+          toUpdate: refresh.InstancesToUpdate,
+          preferences: refresh.Preferences,
+          strategy: refresh.Strategy,
+        },
+        {
+          percentage: 100,
+          toUpdate: 0,
+          preferences: {
+            MinHealthyPercentage: 50,
+            MaxHealthyPercentage: 100,
+            InstanceWarmup: 0,
+            SkipMatching: false,
+          },
+          strategy: "Rolling",
+        },
+      );
+      assert.ok(refresh.EndTime && refresh.StartTime && refresh.EndTime >= refresh.StartTime);
+      assert.equal(
+        Math.max(...sampler.samples.map((s) => s.value)),
+        2,
+        "two of four replaced at a time (4 - 50%)",
+      );
+      assert.equal(group.instances().filter((i) => originals.includes(i.id)).length, 0);
+      assert.equal(group.instances().length, 4);
+      for (const id of originals) await eventFor(id, "TERMINATING");
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  test("MaxHealthyPercentage above 100 launches each replacement first and waits out its warmup", async () => {
+    const group = newGroup({ desiredCapacity: 2, defaultInstanceWarmupSeconds: 1 });
+    const unsubscribe = continueEveryAction(group);
+    try {
+      await until("all InService", () => group.instances().every((i) => i.lifecycleState === "InService"));
+      const originals = group.instances().map((i) => i.id);
+      const sampler = sampleGroup(group, (instances) => ({
+        inService: instances.filter((i) => i.lifecycleState === "InService").length,
+        total: instances.length,
+        fresh: instances
+          .filter((i) => !originals.includes(i.id))
+          .map((i) => [i.id, i.lifecycleState] as const),
+      }));
+      const { InstanceRefreshId: id } = await autoScaling.send(
+        new StartInstanceRefreshCommand({
+          AutoScalingGroupName: group.name,
+          Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 },
+        }),
+      );
+      assert.ok(id);
+      await until(
+        "refresh Successful",
+        async () => (await describeRefresh(group, id)).Status === "Successful",
+        5000,
+      );
+      sampler.stop();
+      assert.equal((await describeRefresh(group, id)).Preferences?.InstanceWarmup, 1, "the group's default");
+      const values = sampler.samples.map((s) => s.value);
+      assert.equal(Math.min(...values.map((v) => v.inService)), 2, "never fewer than desired InService");
+      assert.equal(Math.max(...values.map((v) => v.total)), 3, "one extra instance at a time");
+      const firstInService = sampler.samples.find((s) =>
+        s.value.fresh.some(([, state]) => state === "InService"),
+      );
+      const secondLaunch = sampler.samples.find((s) => s.value.fresh.length === 2);
+      assert.ok(firstInService && secondLaunch);
+      assert.ok(
+        secondLaunch.at - firstInService.at >= 950,
+        `the next batch waited for the warmup (${secondLaunch.at - firstInService.at} ms)`,
+      );
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  test("CancelInstanceRefresh lets the batch under way finish; refusals answer like AWS", async () => {
+    const group = newGroup({ desiredCapacity: 2, lifecycleHooks: [LAUNCH_HOOK] });
+    for (const { id } of group.instances()) {
+      group.completeLifecycleAction({ hookName: "launch", instanceId: id, result: "CONTINUE" });
+    }
+    const start = new StartInstanceRefreshCommand({
+      AutoScalingGroupName: group.name,
+      Preferences: { InstanceWarmup: 0 },
+    });
+    const { InstanceRefreshId: id } = await autoScaling.send(start);
+    assert.ok(id);
+    await assert.rejects(autoScaling.send(start), {
+      name: "InstanceRefreshInProgressFault",
+      message:
+        "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.",
+    });
+    const replacement = await until("the first replacement", () =>
+      group.instances().find((i) => i.lifecycleState === "Pending:Wait"),
+    );
+    const cancel = new CancelInstanceRefreshCommand({ AutoScalingGroupName: group.name });
+    assert.equal((await autoScaling.send(cancel)).InstanceRefreshId, id);
+    assert.equal((await describeRefresh(group, id)).Status, "Cancelling");
+    group.completeLifecycleAction({ hookName: "launch", instanceId: replacement.id, result: "CONTINUE" });
+    await until("Cancelled", async () => (await describeRefresh(group, id)).Status === "Cancelled");
+    const cancelled = await describeRefresh(group, id);
+    assert.deepEqual([cancelled.PercentageComplete, cancelled.InstancesToUpdate], [50, 1]);
+    await assert.rejects(autoScaling.send(cancel), {
+      name: "ActiveInstanceRefreshNotFoundFault",
+      message: `No in progress or pending Instance Refresh found for Auto Scaling group ${group.name}`,
+    });
+    await assert.rejects(
+      autoScaling.send(
+        new StartInstanceRefreshCommand({
+          AutoScalingGroupName: group.name,
+          Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 100 },
+        }),
+      ),
+      { name: "ValidationError" },
+    );
+  });
+
+  test("an instance refresh fails when the launch of its replacement is abandoned", async () => {
+    const group = newGroup({ lifecycleHooks: [LAUNCH_HOOK] });
+    const [original] = group.instances();
+    assert.ok(original);
+    group.completeLifecycleAction({ hookName: "launch", instanceId: original.id, result: "CONTINUE" });
+    const { InstanceRefreshId: id } = await autoScaling.send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: group.name,
+        Preferences: { InstanceWarmup: 0 },
+      }),
+    );
+    assert.ok(id);
+    const replacement = await until("the replacement", () =>
+      group.instances().find((i) => i.lifecycleState === "Pending:Wait"),
+    );
+    group.completeLifecycleAction({ hookName: "launch", instanceId: replacement.id, result: "ABANDON" });
+    await until("Failed", async () => (await describeRefresh(group, id)).Status === "Failed");
+    assert.match((await describeRefresh(group, id)).StatusReason ?? "", new RegExp(replacement.id));
+    group.stop();
+  });
+
+  test("the EC2 health check replaces an instance whose status checks fail, once it is InService", async () => {
+    const group = newGroup({ desiredCapacity: 2 });
+    const [running, launching] = group.instances();
+    assert.ok(running && launching);
+    group.completeLifecycleAction({ hookName: "launch", instanceId: running.id, result: "CONTINUE" });
+    emulator.failStatusChecks(running.id);
+    emulator.failStatusChecks(launching.id);
+    await until("the InService instance marked Unhealthy", () =>
+      group.instances().find((i) => i.id === running.id && i.healthStatus === "Unhealthy"),
+    );
+    assert.equal(stateOf(group, running.id), "Terminating:Wait");
+    assert.equal(group.instances().length, 3, "a replacement launches at once");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(stateOf(group, launching.id), "Pending:Wait", "not checked before it is InService");
+    group.completeLifecycleAction({ hookName: "launch", instanceId: launching.id, result: "CONTINUE" });
+    await until(
+      "the second instance marked Unhealthy",
+      () => stateOf(group, launching.id) === "Terminating:Wait",
+    );
+    group.stop();
   });
 });
