@@ -21,10 +21,12 @@ export class EtcdAsgStack extends Stack {
     this.cluster = new EtcdCluster(this, "Cluster", props.cluster);
     const { autoScalingGroupName } = this.cluster;
 
-    // Nodes have no fixed addresses (the group replaces them), so the client endpoints are an
-    // answer to a query, not a value CloudFormation can hold.
+    // Not the endpoints: a command that lists them. The nodes have only private IPs, which change
+    // whenever the group replaces an instance, and nothing (DNS name, load balancer) stands in front
+    // of them, so the endpoints are the answer to a query, not a value CloudFormation can hold.
     new CfnOutput(this, "ClientEndpointsCommand", {
-      description: "Run it to list the etcd client URLs (one per running node)",
+      description:
+        "Not the endpoints: a command that prints the etcd client URL of each running node now (IPs change on replacement)",
       value:
         `aws ec2 describe-instances --region ${this.region} ` +
         `--filters Name=tag:aws:autoscaling:groupName,Values=${autoScalingGroupName} Name=instance-state-name,Values=running ` +

@@ -47,6 +47,13 @@ export class EtcdCluster extends Construct {
     // each other: a generated name would make a dependency cycle.
     const autoScalingGroupName = config.clusterName;
 
+    // Created first: every function is told the node role's ARN (the node API answers only its
+    // sessions, and the shared configuration requires it).
+    const nodeRole = new iam.Role(this, "NodeRole", {
+      assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
+      description: `etcd-asg node of ${config.clusterName}: may call the node API and nothing else`,
+    });
+
     const controlPlane = new ControlPlane(this, "ControlPlane", {
       config,
       vpc: network.vpc,
@@ -55,17 +62,13 @@ export class EtcdCluster extends Construct {
       autoScalingGroupName,
       launchHookName: LAUNCH_HOOK_NAME,
       terminateHookName: TERMINATE_HOOK_NAME,
+      nodeRoleArn: nodeRole.roleArn,
     });
 
-    const nodeRole = new iam.Role(this, "NodeRole", {
-      assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-      description: `etcd-asg node of ${config.clusterName}: may call the node API and nothing else`,
-    });
-    // lambda:InvokeFunctionUrl (and lambda:InvokeFunction via the URL) on the node API only.
-    controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
-    // The node API answers only sessions of this role (partition, account and name pinned), whose
+    // lambda:InvokeFunctionUrl (and lambda:InvokeFunction via the URL) on the node API only. The
+    // node API answers only sessions of this role (partition, account and name pinned), whose
     // session name EC2 sets to the instance ID.
-    controlPlane.functions["node-api"].addEnvironment("INSTANCE_ROLE_ARN", nodeRole.roleArn);
+    controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
 
     const cpuType =
       config.instanceType.architecture === ec2.InstanceArchitecture.ARM_64
@@ -143,7 +146,7 @@ export class EtcdCluster extends Construct {
     // by the reconciler a minute later.
     this.autoScalingGroup.node.addDependency(controlPlane);
 
-    this.suspendAzRebalance(autoScalingGroupName, config.logRetention);
+    const suspendRole = this.suspendAzRebalance(autoScalingGroupName, config.logRetention);
 
     new ClusterAlarms(this, "Alarms", {
       clusterName: config.clusterName,
@@ -158,7 +161,13 @@ export class EtcdCluster extends Construct {
     this.vpc = network.vpc;
     this.nodeSecurityGroup = network.nodeSecurityGroup;
 
-    acknowledgeNagFindings(this, autoScalingGroupArn(this, autoScalingGroupName));
+    acknowledgeNagFindings({
+      functions: Object.values(controlPlane.functions),
+      describePolicy: controlPlane.describePolicy,
+      networkInterfacePolicy: controlPlane.networkInterfacePolicy,
+      groupArnRoles: [...Object.values(controlPlane.roles), suspendRole],
+      autoScalingGroupArn: autoScalingGroupArn(this, autoScalingGroupName),
+    });
   }
 
   /**
@@ -167,9 +176,9 @@ export class EtcdCluster extends Construct {
    * non-member, and the termination then takes a voter: the cluster shrinks by one each rebalance.
    * Suspended, the group stays unbalanced after an AZ outage until instances are replaced (which
    * launches in the short AZ first). CloudFormation has no property for suspended processes, hence
-   * the SDK call.
+   * the SDK call. Returns the call's role, whose statement names the group by its ARN.
    */
-  private suspendAzRebalance(autoScalingGroupName: string, retention: logs.RetentionDays): void {
+  private suspendAzRebalance(autoScalingGroupName: string, retention: logs.RetentionDays): iam.Role {
     const call: cr.AwsSdkCall = {
       service: "AutoScaling",
       action: "suspendProcesses",
@@ -206,5 +215,6 @@ export class EtcdCluster extends Construct {
       logGroup,
     });
     suspend.node.addDependency(this.autoScalingGroup);
+    return role;
   }
 }

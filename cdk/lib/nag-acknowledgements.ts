@@ -1,30 +1,74 @@
-// The cdk-nag AwsSolutions findings EtcdCluster accepts, each with the reason it holds. They are
-// acknowledged finding by finding (rule and resource), never a whole rule, so a new wildcard or a
-// new managed policy still fails the check.
-import { Stack, Validations } from "aws-cdk-lib";
-import type { Construct } from "constructs";
+// The cdk-nag AwsSolutions findings EtcdCluster accepts, each with the reason it holds. Each is
+// acknowledged on the one CloudFormation resource that needs it (never on a construct whose children
+// would inherit it) and, for IAM5, as the exact finding (`AwsSolutions-IAM5[Resource::*]`), so a
+// new wildcard on any role or policy, a new function on an old runtime, or a new managed policy is
+// still reported. test/cdk/checks.test.ts proves it by adding each and expecting the finding.
+import { type CfnResource, Stack, Validations } from "aws-cdk-lib";
+import type * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type { IConstruct } from "constructs";
 
-export function acknowledgeNagFindings(cluster: Construct, autoScalingGroupArn: string): void {
-  const validations = Validations.of(cluster);
-  validations.acknowledge({
-    id: "AwsSolutions-L1",
-    reason:
-      "The control-plane bundles are built and tested for Node 22; the runtime moves to a newer version " +
-      "together with the bundles and their tests, not ahead of them.",
-  });
-  validations.acknowledge({
+export interface NagAcknowledged {
+  /** The control-plane functions, on Node 22 (AwsSolutions-L1). */
+  readonly functions: readonly lambda.Function[];
+  /** autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances on "*" (IAM5 Resource::*). */
+  readonly describePolicy: iam.ManagedPolicy;
+  /** Lambda's VPC network-interface actions on "*" (IAM5 Resource::*). */
+  readonly networkInterfacePolicy: iam.ManagedPolicy;
+  /** Roles whose inline statements name the group by its ARN, whose UUID part is a wildcard. */
+  readonly groupArnRoles: readonly iam.Role[];
+  readonly autoScalingGroupArn: string;
+}
+
+export function acknowledgeNagFindings(acknowledged: NagAcknowledged): void {
+  for (const fn of acknowledged.functions) {
+    acknowledgeOn(fn, {
+      id: "AwsSolutions-L1",
+      reason:
+        "Node 22 is the runtime the control plane is deployed on, and a supported Lambda runtime. The " +
+        "bundles are compiled for node20 (scripts/build-lambdas.ts) and tested on the repository's Node; " +
+        "moving to a newer runtime is a change of its own with a test run on that Node version, not a " +
+        "side effect of one being released.",
+    });
+  }
+  acknowledgeOn(acknowledged.describePolicy, {
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:
-      "Only for actions with no resource type in the Service Authorization Reference: " +
-      "autoscaling:DescribeAutoScalingGroups, ec2:DescribeInstances, and the Lambda VPC network-interface " +
-      "actions (whose interfaces do not exist before Lambda creates them; AWSLambdaVPCAccessExecutionRole uses * too).",
+      "autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances have no resource type in the " +
+      "Service Authorization Reference, so '*' is the only resource IAM accepts for them. This policy " +
+      "holds those two read-only actions and nothing else (test/cdk/etcd-cluster.test.ts pins it).",
   });
-  validations.acknowledge({
-    id: `AwsSolutions-IAM5[Resource::${nagFlatten(Stack.of(cluster).resolve(autoScalingGroupArn))}]`,
+  acknowledgeOn(acknowledged.networkInterfacePolicy, {
+    id: "AwsSolutions-IAM5[Resource::*]",
     reason:
-      "The wildcard is the group's UUID, assigned at creation and exposed by no template attribute; " +
-      "the autoScalingGroupName part pins the statement to this cluster's group.",
+      "Lambda creates, describes and deletes a VPC function's network interfaces with its execution role: " +
+      "the interfaces' IDs do not exist at deploy, ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets " +
+      "have no resource type, and AWSLambdaVPCAccessExecutionRole grants the same six actions on '*'. " +
+      "This policy holds those actions and nothing else (test/cdk/etcd-cluster.test.ts pins it).",
   });
+  for (const role of acknowledged.groupArnRoles) {
+    acknowledgeOn(role, {
+      id: `AwsSolutions-IAM5[Resource::${nagFlatten(Stack.of(role).resolve(acknowledged.autoScalingGroupArn))}]`,
+      reason:
+        "The wildcard is the group's UUID, assigned at creation and exposed by no template attribute; " +
+        "the autoScalingGroupName part pins the statement to this cluster's group.",
+    });
+  }
+}
+
+/**
+ * On the construct's CloudFormation resource, not on the construct: cdk-nag honours an
+ * acknowledgement on a resource's ancestors, so one on the L2 role would also cover a policy added to
+ * it later (role/DefaultPolicy).
+ */
+function acknowledgeOn(construct: IConstruct, acknowledgement: { id: string; reason: string }): void {
+  const resource = construct.node.defaultChild as CfnResource | undefined;
+  if (resource === undefined) {
+    throw new Error(
+      `${construct.node.path} has no CloudFormation resource to acknowledge ${acknowledgement.id} on`,
+    );
+  }
+  Validations.of(resource).acknowledge(acknowledgement);
 }
 
 /** How cdk-nag prints a resolved ARN in a finding ID: strings as they are, Ref as <Name>, Join joined. */

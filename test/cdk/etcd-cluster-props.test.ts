@@ -10,6 +10,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
 import { type EtcdClusterProps, EtcdClusterPropsError } from "../../cdk/lib/etcd-cluster-props";
 import { nodeUserData } from "../../cdk/lib/node-user-data";
+import { ingressRules } from "./firewall";
 import { cdkJsonContext, type Fixture, makeFixture } from "./synth-fixture";
 
 let fixture: Fixture;
@@ -204,20 +205,26 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
         ]),
       }),
     });
-    template.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ CLUSTER_SIZE: "5", JOIN_STRATEGY: "prune" }) },
-    });
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")).filter(
+      (fn) => fn.Properties.Handler === "lib/index.handler",
+    );
+    assert.equal(functions.length, 4);
+    for (const fn of functions) {
+      assert.equal(fn.Properties.Environment.Variables.CLUSTER_SIZE, "5", fn.Properties.Description);
+      assert.equal(fn.Properties.Environment.Variables.JOIN_STRATEGY, "prune", fn.Properties.Description);
+    }
   });
 
-  test("admits the named client group and CIDR to 2379 only", () => {
-    template.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
-      FromPort: 2379,
-      ToPort: 2379,
-      SourceSecurityGroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^Clients"), "GroupId"] },
-    });
-    template.hasResourceProperties("AWS::EC2::SecurityGroup", {
-      GroupDescription: Match.stringLikeRegexp("^etcd nodes"),
-      SecurityGroupIngress: [Match.objectLike({ CidrIp: "10.20.0.0/16", FromPort: 2379, ToPort: 2379 })],
-    });
+  test("admits the named client group and CIDR to 2379 only, and 2380 still only from the nodes", () => {
+    const groups = Object.keys(template.findResources("AWS::EC2::SecurityGroup"));
+    const id = (prefix: string) => groups.find((g) => g.startsWith(prefix)) ?? `no ${prefix}`;
+    const nodes = id("ClusterNetworkNodeSecurityGroup");
+    assert.deepEqual(ingressRules(template, nodes), [
+      "tcp 2379 from 10.20.0.0/16",
+      `tcp 2379 from ${id("Clients")}`,
+      `tcp 2379 from ${id("ClusterNetworkLambdaSecurityGroup")}`,
+      `tcp 2379 from ${nodes}`,
+      `tcp 2380 from ${nodes}`,
+    ]);
   });
 });

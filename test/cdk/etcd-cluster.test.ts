@@ -5,6 +5,8 @@ import { after, before, describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { FUNCTION_NAMES } from "../../cdk/lib/etcd-cluster-props";
+import { loadConfig } from "../../lambdas/config";
+import { ingressRules } from "./firewall";
 import { FIXTURE_BOOT_SCRIPT, type Fixture, makeFixture, synthesize } from "./synth-fixture";
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
@@ -40,10 +42,7 @@ const only = (type: string): Resource => {
   return all[0] as Resource;
 };
 const functionId = (name: string): string =>
-  logicalId(
-    "AWS::Lambda::Function",
-    `ControlPlane${name.replace(/(^|-)([a-z])/g, (_, _d, l: string) => l.toUpperCase())}`,
-  );
+  logicalId("AWS::Lambda::Function", `ControlPlane${pascal(name)}`);
 
 describe("Auto Scaling Group", () => {
   test("declares both lifecycle hooks on the group, with explicit DefaultResult and heartbeat", () => {
@@ -167,29 +166,15 @@ describe("security groups", () => {
     "Fn::GetAtt": [logicalId("AWS::EC2::SecurityGroup", "LambdaSecurityGroup"), "GroupId"],
   });
 
-  test("admit the peer port 2380 only from the node group", () => {
-    const peerRules = Object.values(resources("AWS::EC2::SecurityGroupIngress")).filter(
-      (r) => r.Properties.FromPort === 2380 || r.Properties.ToPort === 2380,
-    );
-    assert.equal(peerRules.length, 1);
-    assert.deepEqual(peerRules[0]?.Properties.SourceSecurityGroupId, nodeGroup());
-    assert.equal(peerRules[0]?.Properties.ToPort, 2380);
-  });
-
-  test("admit the client port 2379 from the node group and the Lambda group only", () => {
-    const clientRules = Object.values(resources("AWS::EC2::SecurityGroupIngress")).filter(
-      (r) => r.Properties.FromPort === 2379,
-    );
-    assert.deepEqual(
-      clientRules
-        .map((r) => r.Properties.SourceSecurityGroupId)
-        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-      [nodeGroup(), lambdaGroup()].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-    );
-    for (const rule of clientRules) {
-      assert.deepEqual(rule.Properties.GroupId, nodeGroup());
-      assert.equal(rule.Properties.ToPort, 2379);
-    }
+  test("admit 2380 only from the node group, and 2379 only from the node group and the Lambdas", () => {
+    const nodes = logicalId("AWS::EC2::SecurityGroup", "NodeSecurityGroup");
+    const lambdas = logicalId("AWS::EC2::SecurityGroup", "LambdaSecurityGroup");
+    assert.deepEqual(ingressRules(template, nodes), [
+      `tcp 2379 from ${lambdas}`,
+      `tcp 2379 from ${nodes}`,
+      `tcp 2380 from ${nodes}`,
+    ]);
+    assert.deepEqual(ingressRules(template, lambdas), []);
   });
 
   test("admit nothing from 0.0.0.0/0 or ::/0", () => {
@@ -218,33 +203,141 @@ describe("security groups", () => {
 });
 
 describe("IAM", () => {
-  test("scopes lifecycle actions to this group's ARN and Describe* to * only", () => {
-    for (const name of FUNCTION_NAMES) {
+  const GROUP_ARN =
+    "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/EtcdAsg-Cluster";
+  const getAtt = (type: string, fragment: string, attribute = "Arn") => ({
+    "Fn::GetAtt": [logicalId(type, fragment), attribute],
+  });
+  const describePolicy = () => logicalId("AWS::IAM::ManagedPolicy", "DescribeGroupAndInstances");
+  const networkInterfacePolicy = () => logicalId("AWS::IAM::ManagedPolicy", "NetworkInterfacesInTheVpc");
+
+  for (const name of FUNCTION_NAMES) {
+    test(`gives ${name} its own role: this group's lifecycle actions, its own logs, the ledger`, () => {
       const role = functionRole(name);
-      const statements = inlineStatements(role);
-      const lifecycle = statements.find((s) => s.Sid === "CompleteLifecycleActionsOfThisGroup");
-      assert.deepEqual(lifecycle?.Action, [
-        "autoscaling:CompleteLifecycleAction",
-        "autoscaling:RecordLifecycleActionHeartbeat",
+      assert.deepEqual(inlineStatements(role), [
+        {
+          Sid: "CompleteLifecycleActionsOfThisGroup",
+          Effect: "Allow",
+          Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+          Resource: GROUP_ARN,
+        },
+        {
+          Sid: "WriteOwnLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: getAtt("AWS::Logs::LogGroup", `ControlPlane${pascal(name)}Logs`),
+        },
+        {
+          Sid: "ReadWriteLedger",
+          Effect: "Allow",
+          Action: [
+            "dynamodb:BatchGetItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+          ],
+          Resource: getAtt("AWS::DynamoDB::Table", "Ledger"),
+        },
       ]);
-      assert.equal(
-        lifecycle?.Resource,
-        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/EtcdAsg-Cluster",
+      assert.deepEqual(role.Properties.ManagedPolicyArns, [
+        { Ref: describePolicy() },
+        { Ref: networkInterfacePolicy() },
+      ]);
+      // Lambda sends a failed asynchronous invocation to the function's dead-letter queue itself,
+      // with the function's role: only the two lifecycle functions have one.
+      const attached = attachedStatements(functionRoleId(name));
+      assert.deepEqual(
+        attached,
+        name === "launch-hook" || name === "terminate-hook"
+          ? [
+              {
+                Effect: "Allow",
+                Action: "sqs:SendMessage",
+                Resource: getAtt("AWS::SQS::Queue", "DeadLetterQueue"),
+              },
+            ]
+          : [],
       );
-      for (const statement of statements.filter((s) => s.Resource === "*")) {
-        for (const action of [statement.Action].flat()) {
-          assert.match(
-            String(action),
-            /^(autoscaling:Describe|ec2:Describe|ec2:(Create|Delete)NetworkInterface$|ec2:(Assign|Unassign)PrivateIpAddresses$)/,
-            `${action} on * in ${name}'s role`,
-          );
+    });
+  }
+
+  test("holds the Describe actions on * in a policy of their own, and nothing else", () => {
+    assert.deepEqual(managedPolicyStatements(describePolicy()), [
+      {
+        Sid: "DescribeGroupAndInstances",
+        Effect: "Allow",
+        Action: ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"],
+        Resource: "*",
+      },
+    ]);
+  });
+
+  test("holds Lambda's VPC network-interface actions on * in a policy of their own, and nothing else", () => {
+    assert.deepEqual(managedPolicyStatements(networkInterfacePolicy()), [
+      {
+        Sid: "NetworkInterfacesInTheVpc",
+        Effect: "Allow",
+        Action: [
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:CreateNetworkInterface",
+          "ec2:DeleteNetworkInterface",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSubnets",
+          "ec2:UnassignPrivateIpAddresses",
+        ],
+        Resource: "*",
+      },
+    ]);
+  });
+
+  test("grants a wildcard nowhere else: no role or policy in the template, CDK's own included", () => {
+    const wildcards: string[] = [];
+    const collect = (owner: string, statements: Statement[]) => {
+      for (const statement of statements.filter((s) => s.Effect === "Allow")) {
+        const actions = [statement.Action].flat().map(String);
+        const targets = [statement.Resource].flat().map(renderJoin);
+        if ([...actions, ...targets].some((x) => x.includes("*"))) {
+          wildcards.push(`${owner}: ${actions.join(", ")} on ${targets.join(", ")}`);
         }
       }
-      const ledger = statements.find((s) => s.Sid === "ReadWriteLedger");
-      assert.deepEqual(ledger?.Resource, {
-        "Fn::GetAtt": [logicalId("AWS::DynamoDB::Table", "Ledger"), "Arn"],
-      });
+    };
+    for (const [id, role] of Object.entries(resources("AWS::IAM::Role"))) {
+      collect(id, inlineStatements(role));
     }
+    for (const type of ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"]) {
+      for (const [id, policy] of Object.entries(resources(type))) {
+        collect(id, (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+      }
+    }
+    const lifecycle = "autoscaling:CompleteLifecycleAction, autoscaling:RecordLifecycleActionHeartbeat";
+    assert.deepEqual(
+      wildcards.sort(),
+      [
+        `${describePolicy()}: autoscaling:DescribeAutoScalingGroups, ec2:DescribeInstances on *`,
+        `${networkInterfacePolicy()}: ec2:AssignPrivateIpAddresses, ec2:CreateNetworkInterface, ` +
+          "ec2:DeleteNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DescribeSubnets, " +
+          "ec2:UnassignPrivateIpAddresses on *",
+        ...FUNCTION_NAMES.map((name) => `${functionRoleId(name)}: ${lifecycle} on ${GROUP_ARN}`),
+        `${logicalId("AWS::IAM::Role", "SuspendAzRebalanceRole")}: autoscaling:SuspendProcesses on ${GROUP_ARN}`,
+      ].sort(),
+    );
+  });
+
+  test("suspends AZRebalance with a role for this group and its own logs only", () => {
+    const role = resource("AWS::IAM::Role", logicalId("AWS::IAM::Role", "SuspendAzRebalanceRole"));
+    assert.deepEqual(inlineStatements(role), [
+      { Effect: "Allow", Action: "autoscaling:SuspendProcesses", Resource: GROUP_ARN },
+      {
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: getAtt("AWS::Logs::LogGroup", "SuspendAzRebalanceLogs"),
+      },
+    ]);
+    assert.equal(role.Properties.ManagedPolicyArns, undefined);
   });
 
   test("lets the nodes invoke the node API's URL and nothing else", () => {
@@ -268,67 +361,85 @@ describe("IAM", () => {
         ],
       },
     });
+    assert.equal(attachedStatements(logicalId("AWS::IAM::Role", "NodeRole")).length, 2);
     const nodeRole = resources("AWS::IAM::Role")[logicalId("AWS::IAM::Role", "NodeRole")];
     assert.equal(nodeRole?.Properties.ManagedPolicyArns, undefined);
     assert.equal(nodeRole?.Properties.Policies, undefined);
   });
 
-  test("attaches no AWS managed policy to any role", () => {
+  test("attaches no AWS managed policy to any of its roles", () => {
     for (const [id, role] of Object.entries(resources("AWS::IAM::Role"))) {
-      if (id.startsWith("CustomVpcRestrictDefaultSG")) continue; // CDK's own provider, inline policies only
-      assert.equal(role.Properties.ManagedPolicyArns, undefined, `${id} has managed policies`);
+      // CDK's own provider for the VPC's default security group: AWSLambdaBasicExecutionRole.
+      if (id.startsWith("CustomVpcRestrictDefaultSG")) continue;
+      for (const arn of (role.Properties.ManagedPolicyArns as unknown[] | undefined) ?? []) {
+        assert.doesNotMatch(renderJoin(arn), /:iam::aws:policy\//, `${id} has an AWS managed policy`);
+      }
     }
   });
 });
 
 describe("Lambdas", () => {
-  test("run Node 22 from the bundles' lib/index.handler with the shared environment, in the VPC", () => {
-    for (const name of FUNCTION_NAMES) {
+  const environment = (name: string): Record<string, unknown> =>
+    (
+      resource("AWS::Lambda::Function", functionId(name)).Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+
+  for (const name of FUNCTION_NAMES) {
+    test(`${name} runs Node 22 on arm64 from its bundle, in the VPC's private subnets, with its own role`, () => {
       const fn = resource("AWS::Lambda::Function", functionId(name));
       assert.equal(fn.Properties.Runtime, "nodejs22.x");
+      assert.deepEqual(fn.Properties.Architectures, ["arm64"]);
       assert.equal(fn.Properties.Handler, "lib/index.handler");
+      assert.deepEqual(fn.Properties.Role, { "Fn::GetAtt": [functionRoleId(name), "Arn"] });
+      const vpcConfig = fn.Properties.VpcConfig as {
+        SubnetIds: { Ref: string }[];
+        SecurityGroupIds: unknown[];
+      };
       assert.deepEqual(
-        Object.keys((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).sort(),
-        [
-          "ASG_NAME",
-          "CLUSTER_NAME",
-          "CLUSTER_SIZE",
-          "ETCD_CLIENT_PORT",
-          "ETCD_PEER_PORT",
-          "JOIN_STRATEGY",
-          "LAUNCH_HOOK_NAME",
-          "LEDGER_TABLE",
-          "POWERTOOLS_LOG_LEVEL",
-          "POWERTOOLS_SERVICE_NAME",
-          "TERMINATE_HOOK_NAME",
-          ...(name === "node-api" ? ["INSTANCE_ROLE_ARN"] : []),
-        ].sort(),
+        vpcConfig.SubnetIds.map((s) => s.Ref.replace(/Subnet[0-9A-F]{8}$/, "")),
+        [1, 2, 3].map((n) => `ClusterNetworkVpcprivateSubnet${n}`),
       );
-      const vpcConfig = fn.Properties.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
-      assert.equal(vpcConfig.SubnetIds.length, 3);
       assert.deepEqual(vpcConfig.SecurityGroupIds, [
         { "Fn::GetAtt": [logicalId("AWS::EC2::SecurityGroup", "LambdaSecurityGroup"), "GroupId"] },
       ]);
-    }
-    template.hasResourceProperties("AWS::Lambda::Function", {
-      Handler: "lib/index.handler",
-      Environment: {
-        Variables: {
-          CLUSTER_NAME: "EtcdAsg-Cluster",
-          ASG_NAME: "EtcdAsg-Cluster",
-          LEDGER_TABLE: { Ref: logicalId("AWS::DynamoDB::Table", "Ledger") },
-          CLUSTER_SIZE: "3",
-          JOIN_STRATEGY: "replace",
-          LAUNCH_HOOK_NAME: "etcd-asg-launch",
-          TERMINATE_HOOK_NAME: "etcd-asg-terminate",
-          ETCD_CLIENT_PORT: "2379",
-          ETCD_PEER_PORT: "2380",
-          POWERTOOLS_SERVICE_NAME: "etcd-asg",
-          POWERTOOLS_LOG_LEVEL: "INFO",
-        },
-      },
     });
-  });
+
+    test(`${name} is told this group, its hooks, the ledger, the cluster size, the strategy and the node role`, () => {
+      assert.deepEqual(environment(name), {
+        CLUSTER_NAME: "EtcdAsg-Cluster",
+        ASG_NAME: "EtcdAsg-Cluster",
+        LEDGER_TABLE: { Ref: logicalId("AWS::DynamoDB::Table", "Ledger") },
+        CLUSTER_SIZE: "3",
+        JOIN_STRATEGY: "replace",
+        LAUNCH_HOOK_NAME: "etcd-asg-launch",
+        TERMINATE_HOOK_NAME: "etcd-asg-terminate",
+        ETCD_CLIENT_PORT: "2379",
+        ETCD_PEER_PORT: "2380",
+        INSTANCE_ROLE_ARN: { "Fn::GetAtt": [logicalId("AWS::IAM::Role", "NodeRole"), "Arn"] },
+        POWERTOOLS_SERVICE_NAME: "etcd-asg",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+      });
+    });
+
+    test(`${name}'s environment passes the control plane's own configuration check`, () => {
+      // As CloudFormation will render it: the table's name and the role's ARN in their real shapes.
+      const rendered = Object.fromEntries(
+        Object.entries(environment(name)).map(([key, value]) => [
+          key,
+          typeof value === "string"
+            ? value
+            : (value as { Ref?: string }).Ref !== undefined
+              ? "EtcdAsg-ClusterControlPlaneLedger-1ABCDEFGHIJK"
+              : "arn:aws:iam::123456789012:role/EtcdAsg-ClusterNodeRole-1ABCDEFGHIJK",
+        ]),
+      );
+      const config = loadConfig(rendered);
+      assert.equal(config.asgName, "EtcdAsg-Cluster");
+      assert.equal(config.policy.clusterSize, 3);
+    });
+  }
 
   test("serialise the membership-changing functions with a reserved concurrency of 1", () => {
     for (const name of ["launch-hook", "terminate-hook", "reconciler"]) {
@@ -348,15 +459,6 @@ describe("Lambdas", () => {
     template.hasResourceProperties("AWS::Lambda::Url", {
       AuthType: "AWS_IAM",
       TargetFunctionArn: { "Fn::GetAtt": [functionId("node-api"), "Arn"] },
-    });
-  });
-
-  test("the node API accepts only sessions of the node role", () => {
-    const env = resource("AWS::Lambda::Function", functionId("node-api")).Properties.Environment as {
-      Variables: Record<string, unknown>;
-    };
-    assert.deepEqual(env.Variables.INSTANCE_ROLE_ARN, {
-      "Fn::GetAtt": [logicalId("AWS::IAM::Role", "NodeRole"), "Arn"],
     });
   });
 
@@ -391,16 +493,26 @@ describe("event delivery", () => {
           }),
         ],
       });
-      template.hasResourceProperties("AWS::Lambda::Function", {
-        Handler: "lib/index.handler",
-        DeadLetterConfig: { TargetArn: dlqArn() },
-        ReservedConcurrentExecutions: 1,
-        Timeout: 60,
-      });
+      const fn = resource("AWS::Lambda::Function", functionId(name));
+      assert.deepEqual(fn.Properties.DeadLetterConfig, { TargetArn: dlqArn() });
+      assert.equal(fn.Properties.Timeout, 60);
+      // Lambda retries a failed asynchronous invocation twice, then sends it to the queue.
+      assert.equal(invokeConfig(name).MaximumRetryAttempts, 2);
     });
   }
 
   test("runs the reconciler every minute, with retries and the dead-letter queue", () => {
+    // A pass that fails is not retried by Lambda: the next one a minute later does the same work.
+    assert.equal(
+      resource("AWS::Lambda::Function", functionId("reconciler")).Properties.DeadLetterConfig,
+      undefined,
+    );
+    assert.deepEqual(invokeConfig("reconciler"), {
+      FunctionName: { Ref: functionId("reconciler") },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      Qualifier: "$LATEST",
+    });
     template.hasResourceProperties("AWS::Events::Rule", {
       ScheduleExpression: "rate(1 minute)",
       Targets: [
@@ -512,17 +624,41 @@ function renderJoin(value: unknown): string {
   return `<${JSON.stringify(value)}>`;
 }
 
-function functionRole(name: string): Resource {
-  const fn = resource("AWS::Lambda::Function", functionId(name));
-  const roleId = (fn.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
-  const role = resources("AWS::IAM::Role")[roleId];
-  assert.ok(role, `${name}'s role`);
-  return role;
+type Statement = { Sid?: string; Effect: string; Action: unknown; Resource: unknown };
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, _d, l: string) => l.toUpperCase());
 }
 
-function inlineStatements(role: Resource): { Sid?: string; Action: unknown; Resource: unknown }[] {
-  const policies = role.Properties.Policies as {
-    PolicyDocument: { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] };
-  }[];
+function functionRoleId(name: string): string {
+  return logicalId("AWS::IAM::Role", `ControlPlane${pascal(name)}Role`);
+}
+
+function functionRole(name: string): Resource {
+  return resource("AWS::IAM::Role", functionRoleId(name));
+}
+
+function inlineStatements(role: Resource): Statement[] {
+  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
   return policies.flatMap((p) => p.PolicyDocument.Statement);
+}
+
+/** Statements of the separate AWS::IAM::Policy resources attached to the role. */
+function attachedStatements(roleId: string): Statement[] {
+  return Object.values(resources("AWS::IAM::Policy"))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+function managedPolicyStatements(id: string): Statement[] {
+  return (resource("AWS::IAM::ManagedPolicy", id).Properties.PolicyDocument as { Statement: Statement[] })
+    .Statement;
+}
+
+function invokeConfig(name: string): Record<string, unknown> {
+  const configs = Object.values(resources("AWS::Lambda::EventInvokeConfig")).filter(
+    (c) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: functionId(name) }),
+  );
+  assert.equal(configs.length, 1, `one EventInvokeConfig for ${name}`);
+  return (configs[0] as Resource).Properties;
 }

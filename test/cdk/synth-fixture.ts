@@ -57,8 +57,13 @@ export interface Synthesized {
   readonly templatePath: string;
 }
 
-/** Builds the app into `fixture.dir/cdk.out` and synthesizes it once. */
-export function synthesize(fixture: Fixture, cluster: EtcdAsgStackProps["cluster"] = {}): Synthesized {
+export interface Built {
+  readonly app: App;
+  readonly stack: EtcdAsgStack;
+}
+
+/** Builds the app (writing to `fixture.dir/cdk.out` when synthesized) without synthesizing it. */
+export function build(fixture: Fixture, cluster: EtcdAsgStackProps["cluster"] = {}): Built {
   const context = cdkJsonContext();
   // Stack traces and tree metadata halve the synth time and no test reads them.
   const app = new App({
@@ -78,6 +83,12 @@ export function synthesize(fixture: Fixture, cluster: EtcdAsgStackProps["cluster
       ...cluster,
     },
   });
+  return { app, stack };
+}
+
+/** Builds the app into `fixture.dir/cdk.out` and synthesizes it once. */
+export function synthesize(fixture: Fixture, cluster: EtcdAsgStackProps["cluster"] = {}): Synthesized {
+  const { app, stack } = build(fixture, cluster);
   const assembly = app.synth();
   return {
     app,
