@@ -1,6 +1,7 @@
 // Takes one snapshot for the engine: the group's instances, the ledger, and etcd's members with
 // their health, read through the client URLs of the nodes the ledger says run etcd.
 import type { LedgerContents } from "../adapters/ledger/ledger";
+import { readsMembers } from "../domain/engine";
 import type { Instance, Member, Snapshot, Subject } from "../domain/snapshot";
 import { clientUrlOf } from "../domain/urls";
 import { isLive } from "../domain/view";
@@ -22,7 +23,9 @@ export async function loadSnapshot(
   instances?: readonly Instance[],
 ): Promise<LoadedSnapshot> {
   const [group, ledger] = await Promise.all([instances ?? rt.group.instances(), rt.ledger.loadState()]);
-  const members = ledger.cluster === undefined ? [] : await readMembers(rt, etcdEndpoints(rt, group, ledger));
+  const members = readsMembers(subject, ledger.cluster)
+    ? await readMembers(rt, etcdEndpoints(rt, group, ledger))
+    : [];
   const snapshot: Snapshot = {
     policy: rt.config.policy,
     subject,

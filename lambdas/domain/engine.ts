@@ -4,7 +4,7 @@ import type { Decision } from "./decision";
 import { decideLaunch } from "./launch";
 import { decideReady } from "./ready";
 import { decideReconcile } from "./reconcile";
-import type { Snapshot } from "./snapshot";
+import type { ClusterRecord, Snapshot, Subject } from "./snapshot";
 import { decideTerminate } from "./terminate";
 import { ClusterView } from "./view";
 
@@ -21,4 +21,15 @@ export function decide(snapshot: Snapshot): Decision {
     case "reconcile":
       return decideReconcile(view);
   }
+}
+
+/**
+ * Whether deciding about `subject` needs etcd's member list. A launch while the cluster is absent or
+ * still forming is decided from the ledger alone (the initial set is fixed there), so its snapshot
+ * skips reading etcd: members that have started but not yet met quorum do not answer, and waiting
+ * for them would delay every node of the initial set.
+ */
+export function readsMembers(subject: Subject, cluster: ClusterRecord | undefined): boolean {
+  if (cluster === undefined) return false;
+  return !(subject.event === "launch" && cluster.state === "forming");
 }
