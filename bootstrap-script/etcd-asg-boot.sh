@@ -14,7 +14,8 @@
 # Steps: read the instance ID, private IP, region and role credentials from IMDSv2; GET the
 # node's published configuration from the node API (SigV4-signed with the instance role's
 # credentials; retried with backoff and jitter while it is not published yet or on 429/5xx, within
-# one overall deadline); check the existing data dir against it; print or apply it.
+# one overall deadline); check the existing data dir against it (joining an existing cluster, also
+# against etcd's member list on a peer); print or apply it.
 #
 # Environment:
 #   ETCD_ASG_NODE_API_URL      required. Base URL of the node API (a Lambda function URL with IAM
@@ -399,11 +400,34 @@ check_data_dir() {
     why="it belongs to another cluster (token ${marker[ETCD_INITIAL_CLUSTER_TOKEN]}, published ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]})"
   elif [[ ${marker[ETCD_NAME]} != "${ANSWER[ETCD_NAME]}" ]]; then
     why="it belongs to another member (${marker[ETCD_NAME]})"
+  elif [[ ${ANSWER[ETCD_INITIAL_CLUSTER_STATE]} == existing ]] && ! member_started_in_cluster; then
+    # The name is the instance ID, so a member removed and added again has the same marker; etcd
+    # refuses a removed member's data dir for good, while the new entry waits for a fresh start.
+    why="its member was removed from the cluster: $MEMBERS_PEER lists no started member $INSTANCE_ID"
   else
     DATA_DIR_STATE=initialised
     return
   fi
   move_data_dir_aside "$why"
+}
+
+# False when a peer of the published cluster answers etcd's peer /members list without a started
+# member named $INSTANCE_ID (MEMBERS_PEER names that peer). True when one lists it, or when no peer
+# answers (TLS peers, all down): the data dir is then kept, as the marker says.
+member_started_in_cluster() {
+  local entry url body started="\"name\"[[:space:]]*:[[:space:]]*\"$INSTANCE_ID\""
+  local -a entries
+  IFS=, read -r -a entries <<<"${ANSWER[ETCD_INITIAL_CLUSTER]}"
+  for entry in "${entries[@]}"; do
+    url=${entry#*=}
+    [[ ,${ANSWER[ETCD_INITIAL_ADVERTISE_PEER_URLS]}, == *",$url,"* ]] && continue
+    body=$(curl -sS -f --connect-timeout 2 --max-time "$(request_timeout 5)" "$url/members" 2>/dev/null) || continue
+    [[ $body == '['*'"peerURLs"'* ]] || continue
+    MEMBERS_PEER=$url
+    [[ $body =~ $started ]]
+    return
+  done
+  warn "no peer of $INSTANCE_ID answered on /members: keeping data dir $DATA_DIR as its marker says"
 }
 
 move_data_dir_aside() {

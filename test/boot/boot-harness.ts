@@ -3,7 +3,7 @@
 // signature), fake executables on PATH, and cleanup of everything it started.
 import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,6 +29,13 @@ export interface ApiAnswer {
 
 /** Answers the n-th request (0-based) to the node API. */
 export type ApiHandler = (request: ApiRequest, n: number) => ApiAnswer;
+
+/** What the stand-in systemctl needs in the script's env, and a stop for the etcd it started. */
+export interface FakeSystemctl {
+  readonly env: { readonly FAKE_SYSTEMCTL_LOG: string; readonly FAKE_SYSTEMCTL_PIDFILE: string };
+  /** SIGTERM to the etcd it started (SIGKILL after 5 s); nothing when none runs. */
+  stopEtcd(): Promise<void>;
+}
 
 export interface RunResult {
   readonly code: number | null;
@@ -115,6 +122,38 @@ export class BootCase {
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => `${key}="${value}"\n`)
       .join("");
+  }
+
+  /**
+   * Puts test/boot/fixtures/fake-systemctl.sh on PATH as systemctl: `restart etcd` runs the real
+   * etcd from the script's drop-in, as systemd would.
+   */
+  async fakeSystemctl(): Promise<FakeSystemctl> {
+    await mkdir(this.binDir, { recursive: true });
+    await copyFile(join(__dirname, "fixtures/fake-systemctl.sh"), join(this.binDir, "systemctl"));
+    const env = {
+      FAKE_SYSTEMCTL_LOG: join(this.root, "systemctl.log"),
+      FAKE_SYSTEMCTL_PIDFILE: join(this.root, "etcd.pid"),
+    };
+    const stopEtcd = async () => {
+      const pid = Number(await readFile(env.FAKE_SYSTEMCTL_PIDFILE, "utf8").catch(() => ""));
+      if (!pid) return;
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        return; // already gone
+      }
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return;
+        }
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      process.kill(pid, "SIGKILL");
+    };
+    return { env, stopEtcd };
   }
 
   /** Puts an executable script named `name` first on the script's PATH. */

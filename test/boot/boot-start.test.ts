@@ -1,10 +1,10 @@
 // The boot script's start mode: writes the drop-in, starts a real etcd through a stand-in
 // systemctl, waits for it to answer on its client URL and reports "ready" to the node API.
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type BootCase, withBootCase } from "./boot-harness";
+import { withBootCase } from "./boot-harness";
 
 const ready = {
   waiting: {
@@ -14,39 +14,10 @@ const ready = {
   member: { status: 200, body: 'ETCD_ASG_STATUS="member"\n' },
 };
 
-/** Puts the stand-in systemctl on PATH; returns the env it needs and a stop for the etcd it starts. */
-async function withFakeSystemctl(c: BootCase) {
-  await mkdir(c.binDir, { recursive: true });
-  await copyFile(join(__dirname, "fixtures/fake-systemctl.sh"), join(c.binDir, "systemctl"));
-  const env = {
-    FAKE_SYSTEMCTL_LOG: join(c.root, "systemctl.log"),
-    FAKE_SYSTEMCTL_PIDFILE: join(c.root, "etcd.pid"),
-  };
-  const stopEtcd = async () => {
-    const pid = Number(await readFile(env.FAKE_SYSTEMCTL_PIDFILE, "utf8").catch(() => ""));
-    if (!pid) return;
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      return; // already gone
-    }
-    for (let i = 0; i < 50; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return;
-      }
-      await new Promise((done) => setTimeout(done, 100));
-    }
-    process.kill(pid, "SIGKILL");
-  };
-  return { env, stopEtcd };
-}
-
 describe("boot script start mode", () => {
   it("stands by while the cluster is full and starts etcd once a slot frees", async () => {
     await withBootCase(async (c) => {
-      const { env, stopEtcd } = await withFakeSystemctl(c);
+      const { env, stopEtcd } = await c.fakeSystemctl();
       try {
         const full = {
           status: 200,
@@ -72,7 +43,7 @@ describe("boot script start mode", () => {
 
   it("starts etcd from the drop-in, reports ready until the node API confirms, and restarts as is", async () => {
     await withBootCase(async (c) => {
-      const { env, stopEtcd } = await withFakeSystemctl(c);
+      const { env, stopEtcd } = await c.fakeSystemctl();
       try {
         c.onApi((request, n) => {
           if (request.method === "GET") return { status: 200, body: c.config() };
@@ -113,7 +84,7 @@ describe("boot script start mode", () => {
 
   it("exits 7 when etcd does not answer healthy before the deadline", async () => {
     await withBootCase(async (c) => {
-      const { env } = await withFakeSystemctl(c);
+      const { env } = await c.fakeSystemctl();
       c.onApi(() => ({ status: 200, body: c.config() }));
       const result = await c.run(["-o", "start"], {
         ...env,
@@ -131,7 +102,7 @@ describe("boot script start mode", () => {
 
   it("exits 1 when the node API has not confirmed membership by the deadline", async () => {
     await withBootCase(async (c) => {
-      const { env, stopEtcd } = await withFakeSystemctl(c);
+      const { env, stopEtcd } = await c.fakeSystemctl();
       try {
         c.onApi((request) => (request.method === "GET" ? { status: 200, body: c.config() } : ready.waiting));
         const result = await c.run(["-o", "start"], { ...env, ETCD_ASG_DEADLINE_SECONDS: "4" });
