@@ -41,7 +41,7 @@
 #     with -o start only once the deadline has passed without a free slot)
 #   1 transient failure until the deadline (IMDS or node API unreachable, not yet published, 429, 5xx)
 #   2 bad usage or bad environment          3 identity refused (403, no instance role)
-#   4 request rejected by the node API (400, 404)   5 malformed answer from the node API or IMDS
+#   4 request rejected by the node API (400, 404, 409)   5 malformed answer from the node API or IMDS
 #   6 data-dir conflict                      7 etcd did not become healthy in time
 #   8 missing prerequisite (curl too old, etcd not installable)
 set -euo pipefail
@@ -252,6 +252,7 @@ classify_api_failure() {
   case $HTTP_STATUS in
     403) fatal "$EXIT_IDENTITY_REFUSED" "the node API refused $what for instance $INSTANCE_ID (403): the caller is not that instance or its role may not call the API. ${body}" ;;
     400 | 404) fatal "$EXIT_REQUEST_REJECTED" "the node API rejected $what for instance $INSTANCE_ID ($HTTP_STATUS): ${body}" ;;
+    409) fatal "$EXIT_REQUEST_REJECTED" "the node API refused $what for instance $INSTANCE_ID as a conflict with the cluster's state (409): ${body}" ;;
     000) LAST_FAILURE="the node API at $NODE_API_URL is unreachable" ;;
     429 | 5??) LAST_FAILURE="the node API answered $HTTP_STATUS to $what: ${body}" ;;
     *) fatal "$EXIT_REQUEST_REJECTED" "the node API answered an unexpected $HTTP_STATUS to $what: ${body}" ;;

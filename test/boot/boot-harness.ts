@@ -1,10 +1,11 @@
 // Runs the real boot script for one test case: a fresh temp root, an IMDSv2 server for a simulated
-// instance, a local node API answering as the case scripts it (and checking every request's SigV4
-// signature), fake executables on PATH, and cleanup of everything it started.
+// instance (with answers the case may replace, for the instance IMDS would describe otherwise), a
+// local node API answering as the case scripts it (and checking every request's SigV4 signature),
+// fake executables on PATH, and cleanup of everything it started.
 import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -60,6 +61,7 @@ export class BootCase {
   dataDir = "";
   dropinDir = "";
   private api: Server | undefined;
+  private imdsFront: Server | undefined;
   private apiUrl = "";
   /** Kept after the IMDS server stops, for the "IMDS down" cases. */
   imdsEndpoint = "";
@@ -122,6 +124,42 @@ export class BootCase {
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => `${key}="${value}"\n`)
       .join("");
+  }
+
+  /**
+   * IMDS answers these paths (with a valid token) as given instead of as the instance: the script
+   * then talks to a front on the instance's address that passes everything else to the real IMDS.
+   */
+  async replaceImdsAnswers(answers: Record<string, ApiAnswer>): Promise<void> {
+    const upstream = new URL(this.imds.endpoint);
+    const front = createServer((req, res) => {
+      const forwarded = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (answer) => {
+          const replaced = answers[req.url ?? ""];
+          // A 401 (no or expired token) stays a 401: the handshake is the real IMDS's.
+          if (replaced === undefined || answer.statusCode !== 200) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          answer.resume();
+          res.writeHead(replaced.status, { "content-type": "text/plain" });
+          res.end(replaced.body ?? "");
+        },
+      );
+      forwarded.on("error", () => res.destroy());
+      req.pipe(forwarded);
+    });
+    this.imdsFront = front;
+    await new Promise<void>((done) => front.listen(0, this.privateIp, done));
+    this.imdsEndpoint = `http://${this.privateIp}:${(front.address() as AddressInfo).port}`;
   }
 
   /**
@@ -194,6 +232,11 @@ export class BootCase {
   }
 
   async cleanup(): Promise<void> {
+    const front = this.imdsFront;
+    if (front) {
+      front.closeAllConnections();
+      await new Promise<void>((done) => front.close(() => done()));
+    }
     await this.imds.stop();
     const api = this.api;
     if (api) {

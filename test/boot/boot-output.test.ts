@@ -197,6 +197,101 @@ describe("boot script refusals", () => {
     });
   }
 
+  it("exits 4 naming the conflict when the node API answers 409, writing nothing", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ({ status: 409, body: "a membership change for this instance is in progress" }));
+      const result = await c.run(["-o", "start"]);
+      assert.equal(result.code, 4);
+      assert.match(
+        result.stderr,
+        /refused the configuration request for instance i-\w+ as a conflict with the cluster's state \(409\): a membership change for this instance is in progress/,
+      );
+      assert.equal(c.requests.length, 1, "a conflict is not retried");
+      assert.equal(result.stdout, "");
+      assert.deepEqual(await readdir(c.root), [], "no marker, data dir or drop-in");
+    });
+  });
+
+  it("exits 3 when IMDS lists no instance role, naming the missing instance profile, writing nothing", async () => {
+    await withBootCase(async (c) => {
+      // What IMDS answers on an instance launched without an instance profile.
+      await c.replaceImdsAnswers({
+        "/latest/meta-data/iam/security-credentials/": { status: 404, body: "" },
+      });
+      c.onApi(() => ok(c.config()));
+      const result = await c.run(["-o", "start"]);
+      assert.equal(result.code, 3);
+      assert.match(
+        result.stderr,
+        /IMDS has no \/latest\/meta-data\/iam\/security-credentials\/: the instance has no instance profile \(IAM role\) attached/,
+      );
+      assert.equal(c.requests.length, 0, "no unsigned request to the node API");
+      assert.equal(result.stdout, "");
+      assert.deepEqual(await readdir(c.root), []);
+    });
+  });
+
+  it("exits 3 when IMDS says the role's credentials are not usable, naming IMDS's code", async () => {
+    await withBootCase(async (c) => {
+      const document = JSON.stringify({
+        Code: "AssumeRoleUnauthorizedAccess",
+        Message: "EC2 cannot assume the role",
+      });
+      await c.replaceImdsAnswers({
+        "/latest/meta-data/iam/security-credentials/etcd-asg-node": { status: 200, body: document },
+      });
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 3);
+      assert.match(
+        result.stderr,
+        /IMDS credentials for role etcd-asg-node are not usable \(Code "AssumeRoleUnauthorizedAccess"\)/,
+      );
+      assert.equal(c.requests.length, 0);
+      assert.deepEqual(await readdir(c.root), []);
+    });
+  });
+
+  const malformedImds: Array<[string, string, { status: number; body: string }, RegExp]> = [
+    [
+      "an instance ID that is not one",
+      "/latest/meta-data/instance-id",
+      { status: 200, body: "<html><body>Service Unavailable</body></html>" },
+      /IMDS answered "<html><body>Service Unavailable<\/body><\/html>" for \/latest\/meta-data\/instance-id, which is not a valid value/,
+    ],
+    [
+      "an empty private IP",
+      "/latest/meta-data/local-ipv4",
+      { status: 200, body: "" },
+      /IMDS answered "" for \/latest\/meta-data\/local-ipv4, which is not a valid value/,
+    ],
+    [
+      "no region (404)",
+      "/latest/meta-data/placement/region",
+      { status: 404, body: "" },
+      /IMDS has no \/latest\/meta-data\/placement\/region \(404\)/,
+    ],
+    [
+      "a credentials document without keys",
+      "/latest/meta-data/iam/security-credentials/etcd-asg-node",
+      { status: 200, body: '{"Code":"Success","Type":"AWS-HMAC"}' },
+      /IMDS credentials document for role etcd-asg-node lacks AccessKeyId, SecretAccessKey or Token/,
+    ],
+  ];
+  for (const [what, path, answer, message] of malformedImds) {
+    it(`exits 5 when IMDS answers ${what}, naming the path and writing nothing`, async () => {
+      await withBootCase(async (c) => {
+        await c.replaceImdsAnswers({ [path]: answer });
+        c.onApi(() => ok(c.config()));
+        const result = await c.run(["-o", "start"]);
+        assert.equal(result.code, 5, result.stderr);
+        assert.match(result.stderr, message);
+        assert.equal(c.requests.length, 0, "the node API is never asked");
+        assert.equal(result.stdout, "");
+        assert.deepEqual(await readdir(c.root), [], "no marker, data dir or drop-in");
+      });
+    });
+  }
+
   const malformed: Array<[string, (c: BootCase) => string, RegExp]> = [
     [
       "a command substitution",

@@ -82,6 +82,35 @@ describe("boot script start mode", () => {
     });
   });
 
+  it("exits 4 naming the refusal when the node API answers the ready report with 409", async () => {
+    await withBootCase(async (c) => {
+      const { env, stopEtcd } = await c.fakeSystemctl();
+      try {
+        c.onApi((request) =>
+          request.method === "GET"
+            ? { status: 200, body: c.config() }
+            : {
+                status: 409,
+                body: 'ETCD_ASG_STATUS="refused"\nETCD_ASG_REASON="quorum is lost (1 of 3 voters healthy); adding it needs an operator"\n',
+              },
+        );
+        const result = await c.run(["-o", "start"], env);
+        assert.equal(result.code, 4, result.stderr);
+        assert.match(
+          result.stderr,
+          /refused the ready report for instance i-\w+ as a conflict with the cluster's state \(409\): ETCD_ASG_STATUS="refused" ETCD_ASG_REASON="quorum is lost/,
+        );
+        assert.deepEqual(
+          c.requests.map((r) => r.method),
+          ["GET", "POST"],
+          "a refused ready report is not retried",
+        );
+      } finally {
+        await stopEtcd();
+      }
+    });
+  });
+
   it("exits 7 when etcd does not answer healthy before the deadline", async () => {
     await withBootCase(async (c) => {
       const { env } = await c.fakeSystemctl();
