@@ -1,15 +1,18 @@
-// `npm run chaos -- --runs N --seed S [--size 3|5] [--episodes E]`: N chaos runs, one after the
-// other, run i drawing its schedule from seed S+i (each on a fresh simulator with real etcd). Prints
-// a line per run, a failing run's seed, violations and replay command, and the totals; exits 1 on
-// any violation. Every process a run starts is stopped when it ends, also on Ctrl-C.
+// `npm run chaos -- --runs N --seed S [--size 3|5] [--episodes E] [--parallel P]`: N chaos runs, P
+// at a time, run i drawing its schedule from seed S+i (each on a fresh simulator with real etcd, on
+// its own 127.0.X.0/24 block). Prints a line per run as it ends, a failing run's seed, violations
+// and replay command, and the totals; exits 1 on any violation. Every process a run starts is
+// stopped when it ends, also on Ctrl-C.
 import { randomInt } from "node:crypto";
 import { parseArgs } from "node:util";
 import { failureReport, replayCommand, runLine, summary } from "./report";
 import { type RunResult, runSchedule } from "./run";
 import { describeSchedule, drawSchedule } from "./schedule";
 
-const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5] [--episodes E] [--minutes M] [--verbose]
-  --runs      runs, one after the other (default 1)
+const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5] [--episodes E] [--parallel P] [--minutes M] [--verbose]
+  --runs      runs (default 1)
+  --parallel  runs at a time, each on its own simulator (default 1; a run mostly waits on timers
+              and hook timeouts, so 3-4 fit on 2 cores)
   --minutes   start no new run after this many minutes (default: no limit)
   --seed      32-bit integer; run i uses seed S+i, and the same seed replays the same schedule
               (default: random, printed)
@@ -41,6 +44,7 @@ function parse(argv: string[]) {
       size: { type: "string" },
       episodes: { type: "string" },
       minutes: { type: "string" },
+      parallel: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -57,6 +61,7 @@ function parse(argv: string[]) {
     size: size as 3 | 5 | undefined,
     episodes: integer("episodes", values.episodes, 1, 20),
     minutes: integer("minutes", values.minutes, 1, 100_000),
+    parallel: integer("parallel", values.parallel, 1, 16) ?? 1,
   };
 }
 
@@ -72,51 +77,59 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  console.log(`chaos: ${args.runs} run(s) from seed ${args.seed}`);
+  console.log(`chaos: ${args.runs} run(s) from seed ${args.seed}, ${args.parallel} at a time`);
   const started = Date.now();
   const results: RunResult[] = [];
   let harnessErrors = 0;
-  // Ctrl-C: print what the finished runs found, then exit, so the simulator's exit hook kills
-  // every process the current run started.
+  // Ctrl-C: print what the finished runs found, then exit, so each simulator's exit hook kills
+  // every process its run started.
   const interrupted = (code: number) => {
-    console.log(
-      `\ninterrupted during run ${results.length + 1}; totals of the ${results.length} finished runs:`,
-    );
+    console.log(`\ninterrupted; totals of the ${results.length} finished runs:`);
     for (const line of summary(results, Date.now() - started)) console.log(line);
     process.exit(code);
   };
   process.once("SIGINT", () => interrupted(130));
   process.once("SIGTERM", () => interrupted(143));
-  for (let i = 0; i < args.runs; i++) {
-    if (args.minutes !== undefined && Date.now() - started > args.minutes * 60_000) {
-      console.log(`time budget of ${args.minutes} min spent: stopping after ${i} of ${args.runs} runs`);
-      break;
+  let next = 0;
+  let budgetNoted = false;
+  const worker = async () => {
+    for (let i = next++; i < args.runs; i = next++) {
+      if (args.minutes !== undefined && Date.now() - started > args.minutes * 60_000) {
+        if (!budgetNoted) console.log(`time budget of ${args.minutes} min spent: starting no new run`);
+        budgetNoted = true;
+        return;
+      }
+      const outcome = await playRun(args, i);
+      if (outcome === undefined) harnessErrors += 1;
+      else results.push(outcome);
     }
-    const schedule = drawSchedule((args.seed + i) >>> 0, { size: args.size, episodes: args.episodes });
-    if (args.verbose) for (const line of describeSchedule(schedule)) console.log(`  ${line}`);
-    let result: RunResult;
-    try {
-      result = await runSchedule(schedule, {
-        log: args.verbose ? (line) => console.log(`    ${line}`) : undefined,
-      });
-    } catch (error) {
-      // The harness itself failed (the simulator did not start, etcd unreachable at the end):
-      // no verdict for this seed, which still fails the command.
-      console.log(
-        `run ${i + 1}/${args.runs} seed ${schedule.seed}: ERROR ${(error as Error).stack ?? error}`,
-      );
-      console.log(`  replay: ${replayCommand(schedule)}`);
-      harnessErrors += 1;
-      continue;
-    }
-    results.push(result);
-    console.log(runLine(result, i, args.runs));
-    if (result.violations.length > 0) for (const line of failureReport(result)) console.log(line);
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(args.parallel, args.runs) }, worker));
   console.log("");
   for (const line of summary(results, Date.now() - started)) console.log(line);
   if (harnessErrors > 0) console.log(`runs that ended in a harness error (no verdict): ${harnessErrors}`);
   return harnessErrors > 0 || results.some((r) => r.violations.length > 0) ? 1 : 0;
+}
+
+/** Plays run `i` and prints its line; undefined when the harness itself failed (no verdict). */
+async function playRun(args: ReturnType<typeof parse>, i: number): Promise<RunResult | undefined> {
+  const schedule = drawSchedule((args.seed + i) >>> 0, { size: args.size, episodes: args.episodes });
+  if (args.verbose) for (const line of describeSchedule(schedule)) console.log(`  ${line}`);
+  let result: RunResult;
+  try {
+    result = await runSchedule(schedule, {
+      log: args.verbose ? (line) => console.log(`    ${line}`) : undefined,
+    });
+  } catch (error) {
+    // The harness itself failed (the simulator did not start, etcd unreachable at the end): no
+    // verdict for this seed, which still fails the command.
+    console.log(`run ${i + 1}/${args.runs} seed ${schedule.seed}: ERROR ${(error as Error).stack ?? error}`);
+    console.log(`  replay: ${replayCommand(schedule)}`);
+    return undefined;
+  }
+  console.log(runLine(result, i, args.runs));
+  if (result.violations.length > 0) for (const line of failureReport(result)) console.log(line);
+  return result;
 }
 
 main().then(
