@@ -1,7 +1,8 @@
 // A simulated EC2 instance: its IMDSv2 server on the instance's own 127.0.x.y address serving the
 // instance-role credentials the simulator issued, the REAL boot script run as user-data
 // (`-o start`) with a systemctl stand-in that starts the real etcd, and that etcd's PID. It can be
-// terminated (etcd gets SIGTERM, then SIGKILL), its etcd killed with -9 or frozen and continued.
+// terminated (etcd gets SIGTERM, then SIGKILL), killed as a whole with -9 (the machine is gone), or
+// its etcd alone killed with -9 or frozen and continued.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
@@ -149,6 +150,13 @@ export class SimulatedNode {
       if (this.bootState !== "booting") clearInterval(watch);
     }, 100);
     watch.unref();
+  }
+
+  /** kill -9 of the whole instance: etcd, the boot script and IMDS are gone at once, with no
+   * graceful step (a machine failure). */
+  kill(): Promise<void> {
+    this.killEtcd();
+    return this.stop(false);
   }
 
   /** kill -9 of the node's etcd. */

@@ -1,6 +1,8 @@
 // The scenarios `npm run local` can run on a simulator. Each drives the group the way AWS would
-// (capacity changes, health replacement, lost events) and waits until etcd's member list follows;
-// the caller then checks the end state (every key readable, no lifecycle action timed out).
+// (capacity changes, health replacement, instance refresh, lost events) and waits until etcd's
+// member list follows; the caller then checks the end state (every key readable, no lifecycle
+// action timed out).
+import { runInstanceRefresh } from "./instance-refresh";
 import type { Simulator } from "./simulator";
 
 export interface Scenario {
@@ -28,15 +30,29 @@ async function scaleOutAndIn(sim: Simulator): Promise<void> {
   if (other > size) sim.setClusterSize(size);
 }
 
-/** kill -9 of one node's etcd; the group's health check marks the instance unhealthy and replaces it. */
+/** kill -9 of one instance; the group's EC2 health check marks it Unhealthy and replaces it. */
 async function killAndReplace(sim: Simulator): Promise<void> {
   const [victim] = sim.instances("InService");
   if (victim === undefined) throw new Error("no InService instance to kill");
-  sim.timeline.add("fault", `kill -9 etcd on ${victim.id} (${victim.privateIp})`);
-  sim.node(victim.id).killEtcd();
+  await sim.killInstance(victim.id);
   await sim.writeKeys("demo/after-kill", 10);
-  sim.timeline.add("fault", `health check: ${victim.id} is Unhealthy, the group replaces it`);
-  sim.group.markUnhealthy(victim.id);
+  await sim.waitFor(
+    `the health check to replace ${victim.id}`,
+    () => !sim.instances().some((i) => i.id === victim.id),
+    120_000,
+  );
+  await sim.waitConverged(120_000);
+}
+
+/** An operator refreshes every instance through the Auto Scaling API: one at a time, each
+ * replacement launched before its old instance terminates. */
+async function instanceRefresh(sim: Simulator): Promise<void> {
+  const status = await runInstanceRefresh(
+    sim,
+    { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 },
+    300_000,
+  );
+  if (status !== "Successful") throw new Error(`the instance refresh ended ${status}`);
   await sim.waitConverged(120_000);
 }
 
@@ -75,6 +91,13 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (sim) => {
       await bootstrap(sim);
       await killAndReplace(sim);
+    },
+  },
+  refresh: {
+    summary: "bootstrap, then refresh every instance (StartInstanceRefresh, launch before terminate)",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await instanceRefresh(sim);
     },
   },
   "lost-event": {

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import { AwsEmulator } from "../aws/emulator";
 import type { EmulatedInstance } from "../aws/types";
@@ -49,6 +50,11 @@ export interface SimulatorOptions {
   readonly learnerReadyTimeoutSeconds?: number;
   /** The reconcile schedule's period; 0 runs it only on demand. @default 5000 */
   readonly reconcileIntervalMs?: number;
+  /** How long after killInstance the group's EC2 health check marks the instance Unhealthy. @default 3000 */
+  readonly healthCheckDelayMs?: number;
+  /** The group's DefaultInstanceWarmup, what an instance refresh waits after each new instance is
+   * InService unless told otherwise. @default 2 */
+  readonly instanceWarmupSeconds?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
 }
@@ -133,6 +139,7 @@ export class Simulator {
       region: REGION,
       account: ACCOUNT,
       privateIps: { first: this.block.address(11), last: this.block.address(60) },
+      healthCheckDelayMs: this.options.healthCheckDelayMs ?? 3000,
       onListenerError: (error) => log(`simulator error: ${String(error)}`),
     });
     this.emulatorRef = emulator;
@@ -224,6 +231,7 @@ export class Simulator {
       maxSize: this.options.maxSize ?? 9,
       desiredCapacity: this.options.capacity ?? this.size,
       availabilityZones: [`${REGION}a`, `${REGION}b`, `${REGION}c`],
+      defaultInstanceWarmupSeconds: this.options.instanceWarmupSeconds ?? 2,
       lifecycleHooks: [
         {
           name: LAUNCH_HOOK,
@@ -317,6 +325,25 @@ export class Simulator {
   /** Stops (true) or restarts the reconcile schedule, e.g. to let a lost event stay lost. */
   pauseReconciler(paused: boolean): void {
     this.reconcilerPaused = paused;
+  }
+
+  /** A real Auto Scaling SDK client on the emulator, as an operator's tooling would point it (for
+   * StartInstanceRefresh and the like); the caller destroys it. */
+  autoScalingClient(): AutoScalingClient {
+    return new AutoScalingClient({
+      endpoint: this.emulator.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: "operator", secretAccessKey: "operator" },
+    });
+  }
+
+  /** kill -9 of the whole instance (its machine fails): every process of it is gone at once, and its
+   * EC2 status checks fail, so the group's health check replaces it after `healthCheckDelayMs`. */
+  async killInstance(instanceId: string): Promise<void> {
+    const node = this.node(instanceId);
+    this.timeline.add("fault", `kill -9 instance ${instanceId} (${node.options.privateIp})`);
+    await node.kill();
+    this.emulator.failStatusChecks(instanceId);
   }
 
   /** The next `count` instances launched never run their boot script. */

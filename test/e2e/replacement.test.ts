@@ -1,52 +1,48 @@
 // End to end on the simulator: the ways the group replaces instances of a healthy 3-node cluster —
-// health replacement after kill -9 (terminate and launch in parallel), launch before terminate
-// (AZ rebalance) and an instance refresh of every node — each ending with the member list equal to
-// the InService instances and no key lost.
+// its EC2 health check after kill -9 of an instance (terminate and launch in parallel), and an
+// instance refresh of every node started through the real SDK client, terminate-first and
+// launch-before-terminate — each ending with the member list equal to the InService instances and
+// no key lost.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { runInstanceRefresh } from "../../local/simulator/instance-refresh";
 import { assertEndState, startSimulator } from "./simulator-bed";
 
-test("replaces a killed node, rebalances launch-before-terminate and refreshes every instance", async (t) => {
-  const sim = await startSimulator(t, { size: 3, maxSize: 6 });
+test("replaces a killed instance and refreshes every instance, terminate-first and launch-first", async (t) => {
+  const sim = await startSimulator(t, { size: 3, maxSize: 6, healthCheckDelayMs: 1000 });
   await sim.waitConverged(120_000);
   await sim.writeKeys("bootstrap", 10);
 
-  await t.test("kill -9 of one of 3: the health check replaces it", async () => {
+  await t.test("kill -9 of one of 3: the group's EC2 health check replaces it", async () => {
     const [victim] = sim.instances("InService");
     assert.ok(victim);
-    sim.node(victim.id).killEtcd();
+    await sim.killInstance(victim.id);
     await sim.writeKeys("after-kill", 5);
-    sim.group.markUnhealthy(victim.id);
+    await sim.waitFor("the health check to mark the killed instance Unhealthy", () =>
+      sim.instances().some((i) => i.id === victim.id && i.healthStatus === "Unhealthy"),
+    );
     await sim.waitFor("the killed instance to leave", () => !sim.instances().some((i) => i.id === victim.id));
     await assertEndState(sim);
   });
 
-  await t.test("launch before terminate: the replacement joins before the old node leaves", async () => {
-    const [old] = sim.instances("InService");
-    assert.ok(old);
-    sim.group.replaceInstance(old.id);
-    await sim.waitFor(
-      "the replaced instance to leave",
-      () => !sim.instances().some((i) => i.id === old.id),
-      120_000,
+  for (const [order, maxHealthyPercentage] of [
+    ["terminate-first", 100],
+    ["launch-before-terminate", 110],
+  ] as const) {
+    await t.test(
+      `instance refresh ${order} (MaxHealthyPercentage ${maxHealthyPercentage}): every instance replaced`,
+      async () => {
+        const originals = sim.instances("InService").map((i) => i.id);
+        const preferences = { MaxHealthyPercentage: maxHealthyPercentage, InstanceWarmup: 2 };
+        assert.equal(await runInstanceRefresh(sim, preferences, 180_000), "Successful");
+        assert.deepEqual(
+          sim.instances().filter((i) => originals.includes(i.id)),
+          [],
+          "no original instance is left",
+        );
+        await sim.writeKeys(`after-${order}`, 5);
+        await assertEndState(sim);
+      },
     );
-    await sim.writeKeys("after-rebalance", 5);
-    await assertEndState(sim);
-  });
-
-  await t.test("instance refresh: every instance replaced, one at a time", async () => {
-    const originals = sim.instances("InService").map((i) => i.id);
-    for (const id of originals) {
-      sim.note(`instance refresh: replace ${id}`);
-      sim.group.markUnhealthy(id);
-      await sim.waitFor(`${id} to leave`, () => !sim.instances().some((i) => i.id === id), 120_000);
-      await sim.waitConverged(120_000);
-    }
-    assert.deepEqual(
-      sim.instances().filter((i) => originals.includes(i.id)),
-      [],
-      "no original instance is left",
-    );
-    await assertEndState(sim);
-  });
+  }
 });
