@@ -1,10 +1,11 @@
-// End to end on the simulator: a 3-node cluster bootstraps from simultaneous launches, grows to 5
-// one instance at a time after a CLUSTER_SIZE deploy, and shrinks back to 3 in one step.
+// End to end on the simulator: a 3-node cluster bootstraps from simultaneous launches; after a
+// CLUSTER_SIZE deploy it grows 3→5 in one capacity change, which the control plane itself
+// serialises (one learner at a time, 3→4→5 members); then it shrinks back to 3 in one step.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertEndState, startSimulator } from "./simulator-bed";
+import { assertEndState, startSimulator, watchMembers } from "./simulator-bed";
 
-test("bootstraps 3, scales out 3→5 one change at a time and in 5→3, keeping every key", async (t) => {
+test("bootstraps 3, scales out 3→5 in one change with one learner at a time, and in 5→3, keeping every key", async (t) => {
   const sim = await startSimulator(t, { size: 3, maxSize: 6 });
 
   await sim.waitConverged(120_000);
@@ -12,12 +13,15 @@ test("bootstraps 3, scales out 3→5 one change at a time and in 5→3, keeping 
   await sim.writeKeys("bootstrap", 10);
 
   sim.setClusterSize(5);
-  for (const desired of [4, 5]) {
-    sim.setDesiredCapacity(desired);
-    await sim.waitConverged(120_000);
-    assert.equal((await sim.members()).length, desired);
-    await sim.writeKeys(`at-${desired}`, 5);
-  }
+  const watch = watchMembers(sim, 100);
+  sim.setDesiredCapacity(5);
+  await sim.waitConverged(120_000);
+  const lists = await watch.stop();
+  const learners = Math.max(...lists.map((members) => members.filter((m) => m.isLearner).length));
+  assert.ok(learners <= 1, `at most one learner at any time, saw ${learners}`);
+  const counts = lists.map((members) => members.length).filter((n, i, all) => n !== all[i - 1]);
+  assert.deepEqual(counts, [3, 4, 5], "members went 3→4→5, one added at a time");
+  await sim.writeKeys("at-5", 5);
 
   sim.setDesiredCapacity(3);
   await sim.waitConverged(120_000);

@@ -3,11 +3,12 @@
 // instance replaced) and an IP address reused while a stale member still holds it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { TERMINATE_HOOK } from "../../local/simulator/simulator";
-import { assertEndState, startSimulator } from "./simulator-bed";
+import { LAUNCH_HOOK, TERMINATE_HOOK } from "../../local/simulator/simulator";
+import { assertEndState, startSimulator, watchMembers } from "./simulator-bed";
 
+const TERMINATE_EVENT = "EC2 Instance-terminate Lifecycle Action";
 const dropTerminates = (event: { "detail-type": string }) =>
-  event["detail-type"] === "EC2 Instance-terminate Lifecycle Action" ? { drop: true } : undefined;
+  event["detail-type"] === TERMINATE_EVENT ? { drop: true } : undefined;
 
 test("repairs lost events, a node that never boots and a reused IP", async (t) => {
   const sim = await startSimulator(t, {
@@ -70,9 +71,23 @@ test("repairs lost events, a node that never boots and a reused IP", async (t) =
       await sim.waitConverged(120_000);
       sim.events.injectFaults(dropTerminates);
       sim.setDesiredCapacity(3);
+      const [leaving] = sim.instances("Terminating:Wait");
+      assert.ok(leaving, "scale-in holds one instance in Terminating:Wait");
       await sim.waitConverged(120_000);
       sim.events.injectFaults(undefined);
-      assert.ok(sim.events.records.some((r) => r.outcome === "dropped"));
+      assert.ok(
+        sim.events.records.some(
+          (r) =>
+            r.outcome === "dropped" &&
+            r.event["detail-type"] === TERMINATE_EVENT &&
+            r.event.detail.EC2InstanceId === leaving.id,
+        ),
+        `the terminate event of ${leaving.id} was dropped`,
+      );
+      const action = sim.group
+        .finishedLifecycleActions()
+        .find((a) => a.instanceId === leaving.id && a.hookName === TERMINATE_HOOK);
+      assert.equal(action?.by, "api", "the reconciler completed the action, not its timeout");
       await assertEndState(sim, provoked);
     },
   );
@@ -82,6 +97,7 @@ test("repairs lost events, a node that never boots and a reused IP", async (t) =
     const [victim] = sim.instances("InService");
     assert.ok(victim);
     const before = new Set(sim.instances().map((i) => i.id));
+    const watch = watchMembers(sim, 250);
     sim.group.markUnhealthy(victim.id);
     await sim.waitFor("the replacement to launch", () => sim.instances().some((i) => !before.has(i.id)));
     const neverBoots = sim.instances().find((i) => !before.has(i.id));
@@ -91,6 +107,20 @@ test("repairs lost events, a node that never boots and a reused IP", async (t) =
       () => !sim.instances().some((i) => i.id === neverBoots.id),
       90_000,
     );
+    const lists = await watch.stop();
+    const learner = lists
+      .flat()
+      .find((m) => m.isLearner && m.peerUrls.some((url) => url.includes(`//${neverBoots.privateIp}:`)));
+    assert.ok(learner, `a learner was added for ${neverBoots.id} (${neverBoots.privateIp})`);
+    const launch = sim.group
+      .finishedLifecycleActions()
+      .find((a) => a.instanceId === neverBoots.id && a.hookName === LAUNCH_HOOK);
+    assert.deepEqual(
+      { result: launch?.result, by: launch?.by },
+      { result: "ABANDON", by: "api" },
+      "the control plane abandoned the launch",
+    );
     await assertEndState(sim, provoked);
+    assert.ok(!(await sim.members()).some((m) => m.id === learner.id), "the learner was removed");
   });
 });

@@ -1,9 +1,11 @@
 // The end-to-end tests' bed: a simulator per test file (local/simulator), stopped when the test
-// ends, whatever happened, with its progress printed when the test failed; and the end-state
-// assertions every scenario makes.
+// ends, whatever happened, with its progress printed when the test failed; a member-list watcher;
+// and the end-state assertions every scenario makes.
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TimedOutAction } from "../../local/aws/auto-scaling-group";
+import type { EtcdMember } from "../../local/simulator/etcd-client";
 import { Simulator, type SimulatorOptions } from "../../local/simulator/simulator";
 
 export async function startSimulator(t: TestContext, options: SimulatorOptions = {}): Promise<Simulator> {
@@ -20,6 +22,30 @@ export async function startSimulator(t: TestContext, options: SimulatorOptions =
     await sim.stop(failed);
   });
   return sim;
+}
+
+/** Reads etcd's member list every `intervalMs` until stopped; stop() resolves to every answer, in
+ * order (a read no member answered is left out). */
+export function watchMembers(sim: Simulator, intervalMs: number): { stop(): Promise<EtcdMember[][]> } {
+  const answers: EtcdMember[][] = [];
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      try {
+        answers.push(await sim.members());
+      } catch {
+        // An election or a member going away: the next read sees the list.
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      watching = false;
+      await loop;
+      return answers;
+    },
+  };
 }
 
 /**
