@@ -61,25 +61,39 @@ async function main(): Promise<number> {
   log(`scenario ${opts.name}: ${opts.scenario.summary} (cluster size ${opts.size})`);
 
   let sim: Simulator | undefined;
-  let interrupted = false;
+  const interruption = new AbortController();
+  let interruptedCode = 0;
   const interrupt = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
+    if (interruption.signal.aborted) return;
+    interruptedCode = sig === "SIGINT" ? 130 : 143;
     console.log(`\n${sig}: stopping everything`);
-    void (sim?.stop() ?? Promise.resolve()).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+    // While Simulator.start runs, the abort makes it stop what it launched and reject; main() then
+    // returns. Once it is up, the scenario may wait on a cluster that is going away: exit when stopped.
+    interruption.abort();
+    if (sim) void sim.stop().finally(() => process.exit(interruptedCode));
   };
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
 
   let failure: string | undefined;
   try {
-    sim = await Simulator.start({ size: opts.size, maxSize: opts.size + 4, log });
+    sim = await Simulator.start({
+      size: opts.size,
+      maxSize: opts.size + 4,
+      log,
+      signal: interruption.signal,
+    });
+    interruption.signal.throwIfAborted();
     await opts.scenario.run(sim);
     failure = await endStateProblem(sim);
   } catch (error) {
     failure = error instanceof Error ? error.message : String(error);
   }
-  if (interrupted) return 130;
+  if (interruption.signal.aborted) {
+    // Also when the signal came between the start's end and `sim` being set.
+    await sim?.stop();
+    return interruptedCode;
+  }
   if (sim) {
     console.log("\nMembership timeline:");
     for (const line of sim.timeline.render(["step", "fault", "instance", "member"])) console.log(line);

@@ -57,6 +57,8 @@ export interface SimulatorOptions {
   readonly instanceWarmupSeconds?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
+  /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
+  readonly signal?: AbortSignal;
 }
 
 export class SimulatorError extends Error {
@@ -113,8 +115,10 @@ export class Simulator {
     const size = options.size ?? 3;
     if (![1, 3, 5, 7].includes(size)) throw new SimulatorError(`size must be 1, 3, 5 or 7, got ${size}`);
     await ensureBundles(options.log);
+    options.signal?.throwIfAborted();
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
+    options.log?.(`simulator files in ${root}`);
     const sim = new Simulator(options, root, block);
     try {
       await sim.boot();
@@ -125,15 +129,20 @@ export class Simulator {
     return sim;
   }
 
+  /** Starts the parts one by one, each registered for stop() as soon as it runs; gives up between
+   * two parts once the start is aborted. */
   private async boot(): Promise<void> {
     const log = this.options.log ?? (() => {});
+    const aborted = () => this.options.signal?.throwIfAborted();
     this.cleanups.push(() => this.block.release());
     const dynamo: LocalDynamoDb = await startLocalDynamoDb();
     this.cleanups.push(() => dynamo.stop());
+    aborted();
     const tableName = "etcd-asg-ledger";
     const clients = localDynamoDbClients(dynamo.endpoint);
     await createLedgerTable(clients.client, tableName);
     clients.destroy();
+    aborted();
 
     const emulator = new AwsEmulator({
       region: REGION,
@@ -145,6 +154,7 @@ export class Simulator {
     this.emulatorRef = emulator;
     const awsEndpoint = await emulator.start();
     this.cleanups.push(() => emulator.stop());
+    aborted();
 
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -210,6 +220,7 @@ export class Simulator {
     });
     this.nodeApiUrl = await url.start();
     this.cleanups.push(() => url.stop());
+    aborted();
 
     emulator.onInstanceLaunch((instance) => this.launchNode(instance));
     emulator.onInstanceTerminate((instance) => this.nodes.get(instance.id)?.stop());
