@@ -1,7 +1,9 @@
 // Steps the boot script and Auto Scaling take, replayed against the control-plane test bed: deliver
 // events, ask for configurations until published, start etcd from them, report ready.
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ControlPlaneBed, parseEnv, settingsOf } from "./control-plane";
+import type { HookKind } from "../../lambdas/events/lifecycle-event";
+import type { LifecycleEvent } from "../../local/aws/types";
+import { type BedScope, ControlPlaneBed, parseEnv, settingsOf } from "./control-plane";
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
 export async function eventually<T>(
@@ -74,6 +76,42 @@ export async function formCluster(bed: ControlPlaneBed): Promise<string[]> {
   await Promise.all(members.map((id) => bed.waitEtcdHealthy(id)));
   for (const id of members) await reportReady(bed, id);
   return members;
+}
+
+/** A bed whose 3 instances formed a running 3-member cluster through the control plane. */
+export async function formedCluster(
+  t: BedScope,
+  env?: Record<string, string>,
+): Promise<{ bed: ControlPlaneBed; ids: string[] }> {
+  const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 3, env });
+  const ids = await formCluster(bed);
+  if (ids.length !== 3) throw new Error(`expected 3 initial members, formed ${ids.join(", ")}`);
+  return { bed, ids };
+}
+
+/** The first instance of the group not among `known`, once the group has launched one. */
+export function newInstance(bed: ControlPlaneBed, known: readonly string[]): Promise<string> {
+  return eventually("a new instance", () => bed.instanceIds().find((id) => !known.includes(id)));
+}
+
+/** The first lifecycle event of `kind` captured for `instanceId`, once there is one. */
+export function eventOf(bed: ControlPlaneBed, kind: HookKind, instanceId: string): Promise<LifecycleEvent> {
+  return eventually(`${kind} event of ${instanceId}`, () => bed.eventsFor(kind, instanceId)[0]);
+}
+
+/** Kills `victim`'s etcd and waits until the others of `members` have a leader again (it may have led). */
+export async function killMember(
+  bed: ControlPlaneBed,
+  members: readonly string[],
+  victim: string,
+): Promise<void> {
+  await bed.killEtcd(victim);
+  for (const id of members) if (id !== victim) await bed.waitEtcdHealthy(id);
+}
+
+/** Names of etcd's members, sorted. */
+export async function memberNames(bed: ControlPlaneBed): Promise<string[]> {
+  return (await bed.members()).map((m) => m.name).sort();
 }
 
 /** 200 answers as they are; a 202 (wait) as the env it carries. */

@@ -4,11 +4,13 @@
 // a Lambda container builds it, and real etcd processes started from the configurations the control
 // plane publishes — what the boot script would start. Lifecycle events are captured, not delivered:
 // each test delivers them itself, to duplicate, reorder or lose them on purpose.
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { forInvocation } from "../../lambdas/app/invocation";
 import { handleLifecycleEvent, type LifecycleHandled } from "../../lambdas/app/lifecycle-events";
 import type { Runtime } from "../../lambdas/app/ports";
@@ -18,7 +20,7 @@ import { isRetryable } from "../../lambdas/errors";
 import type { HookKind } from "../../lambdas/events/lifecycle-event";
 import { handleNodeApi } from "../../lambdas/node-api/respond";
 import type { HttpResponse } from "../../lambdas/node-api/serve";
-import type { EmulatedAutoScalingGroup } from "../../local/aws/auto-scaling-group";
+import type { EmulatedAutoScalingGroup, FinishedLifecycleAction } from "../../local/aws/auto-scaling-group";
 import { AwsEmulator } from "../../local/aws/emulator";
 import type { LifecycleEvent } from "../../local/aws/types";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
@@ -166,6 +168,14 @@ export class ControlPlaneBed {
     );
   }
 
+  /** How the lifecycle actions of `instanceId` ended so far, oldest first. */
+  endedActions(instanceId: string): Pick<FinishedLifecycleAction, "hookName" | "result" | "by">[] {
+    return this.group
+      .finishedLifecycleActions()
+      .filter((action) => action.instanceId === instanceId)
+      .map(({ hookName, result, by }) => ({ hookName, result, by }));
+  }
+
   instanceIds(state?: string): string[] {
     return this.group
       .instances()
@@ -204,6 +214,20 @@ export class ControlPlaneBed {
     await this.etcds.get(instanceId)?.process.kill();
   }
 
+  /** Runs etcdctl as an operator would, against the running members; resolves to its output. */
+  async etcdctl(...args: string[]): Promise<string> {
+    const endpoints = [...this.etcds.values()]
+      .filter((e) => e.process.exit === undefined)
+      .map((e) => e.clientUrl);
+    const { stdout } = await promisify(execFile)(
+      "etcdctl",
+      [`--endpoints=${endpoints.join(",")}`, "--command-timeout=10s", ...args],
+      // A clean environment: ETCDCTL_* variables of the caller would change what it does.
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ETCDCTL_API: "3" } },
+    );
+    return stdout;
+  }
+
   /** etcd's member list through any running member, once one answers (an election may be under way). */
   async members() {
     const deadline = Date.now() + 10_000;
@@ -238,6 +262,49 @@ export class ControlPlaneBed {
     this.block.release();
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** A CloudWatch metric as the embedded metric format carries it in a log line. */
+export interface EmittedMetric {
+  readonly namespace: string;
+  readonly name: string;
+  readonly value: number;
+  readonly dimensions: Record<string, string>;
+}
+
+/**
+ * Runs `work` and collects the metrics it emitted: embedded-metric-format lines on stdout, which is
+ * how a Lambda's metrics reach CloudWatch. The lines still reach stdout.
+ */
+export async function emittedMetrics<T>(work: () => Promise<T>): Promise<[T, EmittedMetric[]]> {
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    lines.push(String(chunk));
+    return Reflect.apply(write, process.stdout, [chunk, ...rest]);
+  }) as typeof process.stdout.write;
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    process.stdout.write = write;
+  }
+  return [result, lines.flatMap((chunk) => chunk.split("\n")).flatMap(metricsOf)];
+}
+
+function metricsOf(line: string): EmittedMetric[] {
+  if (!line.startsWith('{"_aws"')) return [];
+  const record = JSON.parse(line) as Record<string, unknown> & {
+    _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  };
+  return record._aws.CloudWatchMetrics.flatMap((directive) =>
+    directive.Metrics.map((metric) => ({
+      namespace: directive.Namespace,
+      name: metric.Name,
+      value: Number(record[metric.Name]),
+      dimensions: Object.fromEntries(directive.Dimensions.flat().map((key) => [key, String(record[key])])),
+    })),
+  );
 }
 
 /** Parses an env answer of the node API (`KEY="value"` lines). */

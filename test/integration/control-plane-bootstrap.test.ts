@@ -1,5 +1,6 @@
 // Bootstrap under AWS's real event semantics: simultaneous launches, more instances than the
-// cluster size, warm-pool events, and callers who are not the instance they ask about.
+// cluster size (handled per join strategy), warm-pool events, and callers who are not the instance
+// they ask about.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ControlPlaneBed } from "../helpers/control-plane";
@@ -8,12 +9,96 @@ import {
   deliverLaunches,
   eventually,
   formCluster,
+  killMember,
+  memberNames,
+  publishedConfig,
   publishedOrWaiting,
 } from "../helpers/control-plane-flows";
 
+interface OneMemberDead {
+  readonly bed: ControlPlaneBed;
+  /** The initial members still running. */
+  readonly survivors: readonly string[];
+  /** The initial member whose etcd died. */
+  readonly dead: string;
+  /** A node left out of the full cluster, asking for its configuration again. */
+  readonly standby: string;
+}
+
+/** The join strategies as README's "Join strategies" and elastic-etcd's README define them. */
+const STRATEGIES: ReadonlyArray<{
+  readonly strategy: string;
+  /** Why a node beyond a full, healthy cluster is left out. */
+  readonly leftOut: RegExp;
+  readonly whenAMemberDies: string;
+  readonly afterDeath: (scene: OneMemberDead) => Promise<void>;
+}> = [
+  {
+    strategy: "replace",
+    leftOut: /^cluster is full \(3 voters of 3\) and every member is healthy$/,
+    whenAMemberDies: "a standby removes the dead member and joins in its place",
+    afterDeath: joinsInPlaceOfTheDead,
+  },
+  {
+    strategy: "prune",
+    leftOut: /^cluster is full \(3 voters of 3\) and every member is healthy$/,
+    whenAMemberDies: "a standby removes the dead member and joins in its place",
+    afterDeath: joinsInPlaceOfTheDead,
+  },
+  {
+    strategy: "add",
+    leftOut: /^cluster is full \(3 voters of 3\); add never removes members$/,
+    whenAMemberDies: "a standby stays out and the dead member stays",
+    afterDeath: async ({ bed, survivors, dead, standby }) => {
+      const config = await publishedConfig(bed, standby);
+      assert.equal(config.ETCD_ASG_DECISION, "not-a-member", JSON.stringify(config));
+      assert.match(config.ETCD_ASG_REASON ?? "", /add never removes members/);
+      assert.deepEqual(await memberNames(bed), [...survivors, dead].sort());
+    },
+  },
+  {
+    strategy: "prepare",
+    leftOut: /^prepare strategy: no member entry was prepared for http:\/\/127\.0\.\d+\.\d+:2380$/,
+    whenAMemberDies: "a standby joins only once an operator replaces the dead member's entry with one for it",
+    afterDeath: async ({ bed, survivors, dead, standby }) => {
+      const unprepared = await publishedConfig(bed, standby);
+      assert.equal(unprepared.ETCD_ASG_DECISION, "not-a-member", JSON.stringify(unprepared));
+      assert.deepEqual(await memberNames(bed), [...survivors, dead].sort(), "nothing removed");
+      // The operator's part, as elastic-etcd's prepare strategy expects it.
+      const deadMember = (await bed.members()).find((m) => m.name === dead);
+      assert.ok(deadMember);
+      await bed.etcdctl("member", "remove", BigInt(deadMember.id).toString(16));
+      const ip = bed.group.instances().find((i) => i.id === standby)?.privateIp;
+      // etcd refuses an add until its (new) leader has been connected to every voter for 5 s; the operator
+      // retries.
+      await eventually("the prepared entry", () =>
+        bed.etcdctl("member", "add", standby, `--peer-urls=http://${ip}:2380`).catch((error: Error) => {
+          if (!error.message.includes("etcdserver: unhealthy cluster")) throw error;
+          return undefined;
+        }),
+      );
+      const config = await bootNode(bed, standby);
+      assert.equal(config.ETCD_ASG_DECISION, "member", JSON.stringify(config));
+      assert.equal(config.ETCD_INITIAL_CLUSTER_STATE, "existing");
+      const members = await bed.members();
+      assert.deepEqual(members.map((m) => m.name).sort(), [...survivors, standby].sort());
+      assert.ok(members.every((m) => !m.isLearner));
+    },
+  },
+];
+
+/** `replace` and `prune` alike, in a size-3 cluster: one dead member is all quorum allows. */
+async function joinsInPlaceOfTheDead({ bed, survivors, standby }: OneMemberDead): Promise<void> {
+  const config = await bootNode(bed, standby);
+  assert.equal(config.ETCD_ASG_DECISION, "learner", JSON.stringify(config));
+  const members = await bed.members();
+  assert.deepEqual(members.map((m) => m.name).sort(), [...survivors, standby].sort());
+  assert.ok(members.every((m) => !m.isLearner));
+}
+
 describe("control plane: bootstrap", () => {
-  for (const strategy of ["replace", "add"]) {
-    test(`5 launches at once for a size-3 cluster: one initial set, the same flags for its 3, the other 2 left out (${strategy})`, async (t) => {
+  for (const { strategy, leftOut, whenAMemberDies, afterDeath } of STRATEGIES) {
+    test(`5 launches at once for a size-3 cluster: one initial set, the same flags for its 3, the other 2 left out; when a member dies ${whenAMemberDies} (${strategy})`, async (t) => {
       const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 5, strategy });
       await eventually("5 launch events", () => (bed.eventsFor("launch").length === 5 ? true : undefined));
       await deliverLaunches(bed);
@@ -37,12 +122,19 @@ describe("control plane: bootstrap", () => {
       for (const id of others) {
         const config = await bootNode(bed, id);
         assert.equal(config.ETCD_ASG_DECISION, "not-a-member", JSON.stringify(config));
+        assert.match(config.ETCD_ASG_REASON ?? "", leftOut);
       }
       assert.deepEqual((await bed.members()).map((m) => m.name).sort(), formed.sort());
       await eventually("every instance in service", () =>
         bed.instanceIds("InService").length === 5 ? true : undefined,
       );
       assert.equal((await bed.runtime.ledger.loadState()).cluster?.state, "running");
+
+      const [dead, ...survivors] = formed;
+      const [standby] = others;
+      assert.ok(dead && standby);
+      await killMember(bed, formed, dead);
+      await afterDeath({ bed, survivors: survivors.sort(), dead, standby });
     });
   }
 

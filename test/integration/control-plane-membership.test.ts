@@ -4,41 +4,37 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { reconcile } from "../../lambdas/app/reconcile";
-import { ControlPlaneBed, LAUNCH_HOOK, parseEnv, TERMINATE_HOOK } from "../helpers/control-plane";
-import { bootNode, eventually, formCluster, publishedConfig } from "../helpers/control-plane-flows";
-
-async function formed(t: Parameters<typeof ControlPlaneBed.start>[0], env?: Record<string, string>) {
-  const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 3, env });
-  const ids = await formCluster(bed);
-  assert.equal(ids.length, 3);
-  return { bed, ids };
-}
-
-async function memberNames(bed: ControlPlaneBed): Promise<string[]> {
-  return (await bed.members()).map((m) => m.name).sort();
-}
-
-function newInstance(bed: ControlPlaneBed, known: readonly string[]): Promise<string> {
-  return eventually("a new instance", () => bed.instanceIds().find((id) => !known.includes(id)));
-}
+import type { Member } from "../../lambdas/domain/snapshot";
+import { LAUNCH_HOOK, TERMINATE_HOOK } from "../helpers/control-plane";
+import {
+  bootNode,
+  eventOf,
+  eventually,
+  formedCluster,
+  memberNames,
+  newInstance,
+  publishedConfig,
+} from "../helpers/control-plane-flows";
 
 describe("control plane: membership changes", () => {
   test("a terminate event removes the member and completes with CONTINUE; the replacement joins once despite a duplicated launch event", async (t) => {
-    const { bed, ids } = await formed(t);
+    const { bed, ids } = await formedCluster(t);
     const victim = ids[2] as string;
     bed.group.terminateInstance(victim, false);
-    const [terminate] = await eventually("terminate event", () =>
-      nonEmpty(bed.eventsFor("terminate", victim)),
-    );
+    const terminate = await eventOf(bed, "terminate", victim);
     assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
     await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
     await bed.killEtcd(victim);
     assert.deepEqual(await memberNames(bed), ids.slice(0, 2).sort());
+    assert.deepEqual(bed.endedActions(victim), [
+      { hookName: LAUNCH_HOOK, result: "CONTINUE", by: "api" },
+      { hookName: TERMINATE_HOOK, result: "CONTINUE", by: "api" },
+    ]);
     // The removed node is not handed its old member configuration again.
     assert.equal((await bed.nodeApi("config", victim)).statusCode, 404);
 
     const replacement = await newInstance(bed, ids);
-    const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", replacement)));
+    const launch = await eventOf(bed, "launch", replacement);
     await Promise.all([bed.deliver("launch", launch), bed.deliver("launch", launch)]);
     await bed.deliver("launch", launch);
     const learners = (await bed.members()).filter((m) => m.isLearner);
@@ -54,7 +50,7 @@ describe("control plane: membership changes", () => {
   });
 
   test("terminating 2 of 3 at once removes one and holds the other, never below quorum", async (t) => {
-    const { bed, ids } = await formed(t);
+    const { bed, ids } = await formedCluster(t);
     const [a, b] = ids as [string, string];
     bed.group.terminateInstance(a, true);
     bed.group.terminateInstance(b, true);
@@ -72,14 +68,12 @@ describe("control plane: membership changes", () => {
   });
 
   test("a terminate event delivered before its launch event converges", async (t) => {
-    const { bed, ids } = await formed(t);
+    const { bed, ids } = await formedCluster(t);
     bed.group.setDesiredCapacity(4);
     const extra = await newInstance(bed, ids);
-    const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", extra)));
+    const launch = await eventOf(bed, "launch", extra);
     bed.group.terminateInstance(extra, true);
-    const [terminate] = await eventually("terminate event", () =>
-      nonEmpty(bed.eventsFor("terminate", extra)),
-    );
+    const terminate = await eventOf(bed, "terminate", extra);
     assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
     await eventually("extra terminated", () => (bed.instanceIds().includes(extra) ? undefined : true));
     const late = await bed.deliver("launch", launch);
@@ -90,7 +84,7 @@ describe("control plane: membership changes", () => {
   });
 
   test("a lost terminate event: the reconciler removes the member and completes the action", async (t) => {
-    const { bed, ids } = await formed(t);
+    const { bed, ids } = await formedCluster(t);
     const victim = ids[0] as string;
     bed.group.terminateInstance(victim, true);
     await eventually("victim waiting", () =>
@@ -100,10 +94,15 @@ describe("control plane: membership changes", () => {
     assert.equal(report.terminations, 1);
     await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
     assert.deepEqual(await memberNames(bed), ids.slice(1).sort());
+    assert.deepEqual(bed.endedActions(victim).at(-1), {
+      hookName: TERMINATE_HOOK,
+      result: "CONTINUE",
+      by: "api",
+    });
   });
 
   test("a reused IP: the stale member holding it is removed before the new instance joins", async (t) => {
-    const { bed, ids } = await formed(t);
+    const { bed, ids } = await formedCluster(t);
     const victim = ids[2] as string;
     const victimIp = bed.group.instances().find((i) => i.id === victim)?.privateIp;
     // The victim dies and its terminate event is lost; the action ends without the control plane.
@@ -126,17 +125,17 @@ describe("control plane: membership changes", () => {
   });
 
   test("launch before terminate: the replacement stands by out of the full cluster, then joins once its predecessor is removed", async (t) => {
-    const { bed, ids } = await formed(t);
+    const { bed, ids } = await formedCluster(t);
     const old = ids[0] as string;
     bed.group.replaceInstance(old);
     const successor = await newInstance(bed, ids);
-    const [launch] = await eventually("launch event", () => nonEmpty(bed.eventsFor("launch", successor)));
+    const launch = await eventOf(bed, "launch", successor);
     assert.equal((await bed.deliver("launch", launch)).status, "completed");
     // In service, the group now terminates the instance it replaces: the next decision for the
     // successor may already replace the leaving member, or wait for the terminate event to.
     const first = await publishedConfig(bed, successor);
     assert.ok(["not-a-member", "learner"].includes(first.ETCD_ASG_DECISION ?? ""), JSON.stringify(first));
-    const [terminate] = await eventually("terminate event", () => nonEmpty(bed.eventsFor("terminate", old)));
+    const terminate = await eventOf(bed, "terminate", old);
     assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
     await bed.killEtcd(old);
     const config = await bootNode(bed, successor);
@@ -144,40 +143,26 @@ describe("control plane: membership changes", () => {
     assert.deepEqual(await memberNames(bed), [...ids.slice(1), successor].sort());
   });
 
-  test("a node that never boots: the reconciler removes its learner and abandons its launch", async (t) => {
-    const { bed, ids } = await formed(t, { LEARNER_READY_TIMEOUT_SECONDS: "1" });
+  test("a node that never boots: the reconciler removes its learner and completes its launch with ABANDON", async (t) => {
+    const { bed, ids } = await formedCluster(t, { LEARNER_READY_TIMEOUT_SECONDS: "1" });
     bed.group.setDesiredCapacity(4);
     const silent = await newInstance(bed, ids);
     // Under `replace` a full healthy cluster leaves a 4th node out; make room by losing a member.
     const victim = ids[0] as string;
     bed.group.terminateInstance(victim, true);
-    const [terminate] = await eventually("terminate event", () =>
-      nonEmpty(bed.eventsFor("terminate", victim)),
-    );
+    const terminate = await eventOf(bed, "terminate", victim);
     assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
-    const config = parseEnv((await publishedConfigOrLearner(bed, silent)).body);
+    const config = await publishedConfig(bed, silent);
     assert.equal(config.ETCD_ASG_DECISION, "learner");
-    await new Promise((resolve) => setTimeout(resolve, 1500));
     const silentPeer = `http://${bed.group.instances().find((i) => i.id === silent)?.privateIp}:2380`;
+    const learnerOfSilent = (members: readonly Member[]) =>
+      members.find((m) => m.peerUrls.includes(silentPeer));
+    assert.equal(learnerOfSilent(await bed.members())?.isLearner, true, "its learner was added");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     await reconcile(bed.invocation());
     const members = await bed.members();
-    assert.ok(!members.some((m) => m.peerUrls.includes(silentPeer)), JSON.stringify(members));
-    await eventually("silent instance abandoned", () =>
-      bed.instanceIds("Pending:Wait").includes(silent) ? undefined : true,
-    );
-    assert.ok(
-      !bed.group.activeLifecycleActions().some((a) => a.instanceId === silent && a.hookName === LAUNCH_HOOK),
-    );
+    assert.equal(learnerOfSilent(members), undefined, JSON.stringify(members));
+    assert.deepEqual(bed.endedActions(silent), [{ hookName: LAUNCH_HOOK, result: "ABANDON", by: "api" }]);
+    assert.equal(bed.group.instances().find((i) => i.id === silent)?.lifecycleState, "Terminating:Wait");
   });
 });
-
-function nonEmpty<T>(items: T[]): T[] | undefined {
-  return items.length > 0 ? items : undefined;
-}
-
-async function publishedConfigOrLearner(bed: ControlPlaneBed, instanceId: string) {
-  return eventually(`learner configuration of ${instanceId}`, async () => {
-    const answer = await bed.nodeApi("config", instanceId);
-    return answer.statusCode === 200 ? answer : undefined;
-  });
-}
