@@ -13,9 +13,10 @@
 #
 # Steps: read the instance ID, private IP, region and role credentials from IMDSv2; GET the
 # node's published configuration from the node API (SigV4-signed with the instance role's
-# credentials; retried with backoff and jitter while it is not published yet or on 429/5xx, within
-# one overall deadline); check the existing data dir against it (joining an existing cluster, also
-# against etcd's member list on a peer); print or apply it.
+# credentials; the API holds a not-yet-published answer up to 10 s; retried with backoff and jitter
+# while it is not published yet or on 429/5xx, within one overall deadline); check the existing data
+# dir against it (joining an existing cluster, also against etcd's member list on a peer); print or
+# apply it (start mode polls the local etcd's health every 100 ms).
 #
 # Environment:
 #   ETCD_ASG_NODE_API_URL      required. Base URL of the node API (a Lambda function URL with IAM
@@ -56,6 +57,9 @@ readonly EXIT_UNHEALTHY=7
 readonly EXIT_PREREQUISITE=8
 
 readonly DROPIN_NAME=20-etcd-asg.conf
+# Seconds the node API may hold a configuration request that is not answered yet (its maximum).
+readonly CONFIG_WAIT_SECONDS=10
+readonly HEALTH_POLL_MS=100
 readonly PINNED_ETCD_VERSION=3.5.6
 readonly PINNED_ETCD_SHA256_AMD64=4db32e3bc06dd0999e2171f76a87c1cffed8369475ec7aa7abee9023635670fb
 # etcd's own keys, in the order they are printed; ETCD_ASG_* keys describe the decision.
@@ -301,7 +305,8 @@ fetch_config() {
   info "asking the node API for the configuration of $INSTANCE_ID"
   BACKOFF_MS=$BACKOFF_INITIAL_MS
   while :; do
-    node_api GET "/v1/nodes/$INSTANCE_ID/config?format=env"
+    # wait: the node API holds a "not published yet" answer until the ledger moves (long polling).
+    node_api GET "/v1/nodes/$INSTANCE_ID/config?format=env&wait=$CONFIG_WAIT_SECONDS"
     case $HTTP_STATUS in
       200)
         # Starting, a node left out of a full cluster stands by: a slot frees when a member leaves
@@ -553,12 +558,13 @@ start_etcd() {
   info "started etcd"
 }
 
+# etcd is local: it is asked every HEALTH_POLL_MS, not on the node API's backoff.
 wait_until_healthy() {
   local url=${ANSWER[ETCD_ADVERTISE_CLIENT_URLS]%%,*}/health body
   info "waiting for etcd to answer on $url"
-  BACKOFF_MS=$BACKOFF_INITIAL_MS
   until body=$(curl -sS --max-time "$(request_timeout 5)" "$url" 2>/dev/null) && [[ $body == *'"health":"true"'* ]]; do
-    backoff_or_give_up || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
+    (($(remaining_ms) > HEALTH_POLL_MS)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
+    sleep "0.$(printf '%03d' "$HEALTH_POLL_MS")"
   done
   info "etcd is healthy on $url"
 }

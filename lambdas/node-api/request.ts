@@ -1,5 +1,6 @@
 // Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
-// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json, POST /v1/nodes/{instanceId}/ready.
+// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10,
+// POST /v1/nodes/{instanceId}/ready.
 import { z } from "zod";
 import { EtcdAsgError } from "../errors";
 import { FORMATS, type Format } from "./render";
@@ -16,6 +17,8 @@ export class BadRequestError extends EtcdAsgError {
 
 const ROUTE = /^\/v1\/nodes\/([^/]{1,64})\/(config|ready)$/;
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+/** The longest a config request may wait for its answer: well inside the function's timeout. */
+export const MAX_WAIT_SECONDS = 10;
 
 const eventSchema = z.object({
   rawPath: z.string().max(256),
@@ -33,6 +36,8 @@ export type NodeRequest =
       readonly route: "config";
       readonly instanceId: string;
       readonly format: Format;
+      /** How long to hold a "wait" answer for the ledger to move (long polling); 0 answers at once. */
+      readonly waitMs: number;
       readonly callerArn: string | undefined;
     }
   | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined };
@@ -67,7 +72,24 @@ export function parseNodeRequest(event: unknown): NodeRequest {
       `format must be one of ${FORMATS.join(", ")}; received ${JSON.stringify(format)}`,
     );
   }
-  return { route: "config", instanceId, format, callerArn };
+  return {
+    route: "config",
+    instanceId,
+    format,
+    waitMs: waitSeconds(queryStringParameters?.wait) * 1000,
+    callerArn,
+  };
+}
+
+function waitSeconds(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const seconds = /^\d{1,2}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds <= MAX_WAIT_SECONDS)) {
+    throw new BadRequestError(
+      `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}; received ${JSON.stringify(value)}`,
+    );
+  }
+  return seconds;
 }
 
 function isFormat(value: string): value is Format {

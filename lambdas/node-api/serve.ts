@@ -1,13 +1,13 @@
 // The node API's behaviour: after the caller is proven to be the instance it asks about, serve its
 // published configuration (deciding it first when none is published yet or the last answer was
-// "wait"), or handle its "ready".
+// "wait", and holding a "wait" up to the request's `wait` seconds), or handle its "ready".
 
 import { z } from "zod";
 import type { LedgerNode } from "../adapters/ledger/items";
-import { launchNode } from "../app/launch-node";
 import { nodeReady } from "../app/node-ready";
 import type { Runtime } from "../app/ports";
 import type { NodeConfig } from "../domain/node-config";
+import { awaitConfig } from "./await-config";
 import { callerInstance, parseNodeRole, requireSelf } from "./identity";
 import { render, safeValue } from "./render";
 import type { NodeRequest } from "./request";
@@ -56,7 +56,7 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
   }
   const config =
     published(await rt.ledger.getNode(request.instanceId)) ??
-    (await launchNode(rt, request.instanceId)).config;
+    (await awaitConfig(rt, request.instanceId, request.waitMs));
   const rendered = render(config, request.format);
   return {
     statusCode: config.role === "wait" ? 202 : 200,

@@ -37,7 +37,7 @@ describe("boot script output modes", () => {
       );
       assert.deepEqual(
         c.requests.map((r) => `${r.method} ${r.url}`),
-        [`GET /v1/nodes/${c.instanceId}/config?format=env`],
+        [`GET /v1/nodes/${c.instanceId}/config?format=env&wait=10`],
       );
       assertAllSigned(c);
     });

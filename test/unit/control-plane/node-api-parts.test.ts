@@ -92,8 +92,14 @@ describe("node API requests", () => {
       route: "config",
       instanceId: ID,
       format: "env",
+      waitMs: 0,
       callerArn: ARN,
     });
+  });
+
+  test("wait holds a config request up to 10 s", () => {
+    const parsed = parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { wait: "10" }));
+    assert.equal(parsed.route === "config" && parsed.waitMs, 10_000);
   });
 
   test("ready is a POST", () => {

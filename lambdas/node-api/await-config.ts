@@ -1,0 +1,38 @@
+// Long polling for a node's configuration: a "wait" answer is held while nothing it depends on has
+// moved in the ledger (registrations, the cluster record, node phases, the membership lock), and
+// decided again as soon as something has, so a booting node learns its configuration the moment it
+// is fixed instead of one backoff step later. Reading the ledger costs one DynamoDB query; no AWS
+// or etcd call is made while nothing moves.
+import type { LedgerContents } from "../adapters/ledger/ledger";
+import { launchNode } from "../app/launch-node";
+import type { Runtime } from "../app/ports";
+import type { NodeConfig } from "../domain/node-config";
+
+const LEDGER_POLL_MS = 100;
+
+/** The node's configuration, decided now and again each time the ledger moves, until it is not
+ * "wait" or `waitMs` has passed. */
+export async function awaitConfig(rt: Runtime, instanceId: string, waitMs: number): Promise<NodeConfig> {
+  const deadline = rt.now() + waitMs;
+  for (;;) {
+    const { outcome, config } = await launchNode(rt, instanceId);
+    if (config.role !== "wait" || rt.now() >= deadline) return config;
+    if (!(await ledgerMoves(rt, fingerprint(outcome.ledger), deadline))) return config;
+  }
+}
+
+/** Polls the ledger until it differs from `seen` (true) or the deadline passes (false). */
+async function ledgerMoves(rt: Runtime, seen: string, deadline: number): Promise<boolean> {
+  while (rt.now() < deadline) {
+    await rt.sleep(Math.min(LEDGER_POLL_MS, deadline - rt.now()));
+    if (fingerprint(await rt.ledger.loadState()) !== seen) return true;
+  }
+  return false;
+}
+
+/** What a decision reads from the ledger; a node's published answer and timestamps left out. */
+function fingerprint(ledger: LedgerContents): string {
+  const { cluster, lock } = ledger;
+  const nodes = ledger.nodes.map((n) => `${n.instanceId}:${n.phase}:${n.memberId ?? ""}`).sort();
+  return JSON.stringify([cluster?.token, cluster?.state, nodes, lock?.holder]);
+}

@@ -1,0 +1,78 @@
+// The node API holds a configuration request that would answer "wait" (long polling, `?wait=S`)
+// until the ledger moves, then decides again: a booting node learns its configuration the moment
+// the initial cluster is fixed, not one backoff step later. Real runtime, dynalite and emulator.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { describe, test } from "node:test";
+import { handleNodeApi } from "../../lambdas/node-api/respond";
+import type { HttpResponse } from "../../lambdas/node-api/serve";
+import { ControlPlaneBed, parseEnv } from "../helpers/control-plane";
+import { eventOf, eventually } from "../helpers/control-plane-flows";
+
+function askConfig(bed: ControlPlaneBed, instanceId: string, wait: string): Promise<HttpResponse> {
+  const role = bed.runtime.config.instanceRoleArn
+    .replace(":iam::", ":sts::")
+    .replace(":role/", ":assumed-role/");
+  return handleNodeApi(
+    bed.runtime,
+    {
+      version: "2.0",
+      rawPath: `/v1/nodes/${instanceId}/config`,
+      queryStringParameters: { format: "env", wait },
+      requestContext: { http: { method: "GET" }, authorizer: { iam: { userArn: `${role}/${instanceId}` } } },
+    },
+    { awsRequestId: randomUUID() },
+  );
+}
+
+/** A size-3 bed whose three instances are launching, the first two registered by their launch events. */
+async function twoOfThreeRegistered(t: Parameters<typeof ControlPlaneBed.start>[0]) {
+  const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 3 });
+  await eventually("three launch events", () => (bed.eventsFor("launch").length === 3 ? true : undefined));
+  const [first, second, third] = bed.instanceIds();
+  assert.ok(first && second && third);
+  for (const id of [first, second]) await bed.deliver("launch", await eventOf(bed, "launch", id));
+  return { bed, first, third };
+}
+
+describe("node API long polling", () => {
+  test("a held request answers with the configuration as soon as the initial cluster is fixed", async (t) => {
+    const { bed, first, third } = await twoOfThreeRegistered(t);
+    const started = Date.now();
+    const held = askConfig(bed, first, "10");
+    let answered = false;
+    void held.then(() => {
+      answered = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(answered, false, "still held while only 2 of 3 are registered");
+    await bed.deliver("launch", await eventOf(bed, "launch", third));
+    const answer = await held;
+    assert.equal(answer.statusCode, 200, answer.body);
+    const config = parseEnv(answer.body);
+    assert.equal(config.ETCD_ASG_DECISION, "member");
+    assert.equal(config.ETCD_INITIAL_CLUSTER_STATE, "new");
+    assert.ok(Date.now() - started < 8_000, "answered before its 10 s wait ran out");
+  });
+
+  test("without a wait, or when nothing moves, a wait answer comes back as 202", async (t) => {
+    const { bed, first } = await twoOfThreeRegistered(t);
+    const immediate = await askConfig(bed, first, "0");
+    assert.equal(immediate.statusCode, 202);
+    assert.match(immediate.body, /2 of 3 instances registered/);
+    const started = Date.now();
+    const held = await askConfig(bed, first, "1");
+    assert.equal(held.statusCode, 202);
+    assert.ok(Date.now() - started >= 900, "held for its wait");
+  });
+
+  test("a wait outside 0..10 seconds is a 400 naming the value", async (t) => {
+    const { bed, first } = await twoOfThreeRegistered(t);
+    for (const wait of ["11", "-1", "1.5", "soon"]) {
+      const answer = await askConfig(bed, first, wait);
+      assert.equal(answer.statusCode, 400);
+      // The body carries the message with its quotes taken out (safeValue), as the boot script shows it.
+      assert.ok(answer.body.includes(`from 0 to 10; received ${wait}`), answer.body);
+    }
+  });
+});
