@@ -5,7 +5,7 @@ import type { Decision } from "./decision";
 import { quorum } from "./quorum";
 import type { Member } from "./snapshot";
 import { memberHasIp } from "./urls";
-import { type ClusterView, describeMember, isLive } from "./view";
+import { type ClusterView, describeMember, isHealthy, isLive } from "./view";
 
 export function decideLaunch(view: ClusterView, instanceId: string): Decision {
   const { snapshot } = view;
@@ -123,6 +123,15 @@ function join(view: ClusterView, instanceId: string, ip: string, why: string): D
   const learner = view.learners[0];
   if (learner !== undefined) return oneLearner(learner);
   if (!view.additionKeepsQuorum(undefined)) return quorumHeld(view, `adding ${instanceId}`);
+  // etcd (strict reconfiguration, its default) adds no member, learner or voter, unless its leader
+  // reaches every voter: while one does not answer, the add is refused however often it is tried.
+  const silent = view.voters.find((m) => !isHealthy(m));
+  if (silent !== undefined) {
+    return {
+      kind: "not-a-member",
+      reason: `${why} but voter ${describeMember(silent)} does not answer, and etcd adds no member while a voter is unreachable; standing by until it answers or is removed`,
+    };
+  }
   return {
     kind: "join",
     removeFirst: undefined,

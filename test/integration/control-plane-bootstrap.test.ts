@@ -3,7 +3,7 @@
 // they ask about.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ControlPlaneBed } from "../helpers/control-plane";
+import { type BedScope, ControlPlaneBed, LAUNCH_HOOK } from "../helpers/control-plane";
 import {
   bootNode,
   deliverLaunches,
@@ -87,6 +87,19 @@ const STRATEGIES: ReadonlyArray<{
   },
 ];
 
+/** A running 5-member cluster with a sixth instance standing by, then two members' etcd dead. */
+async function twoOfFiveDead(t: BedScope, strategy: string) {
+  const bed = await ControlPlaneBed.start(t, { clusterSize: 5, capacity: 6, strategy });
+  const formed = (await formCluster(bed)).sort();
+  assert.equal(formed.length, 5);
+  const [standby] = bed.instanceIds().filter((id) => !formed.includes(id));
+  assert.ok(standby);
+  const [first, second, ...survivors] = formed as [string, string, ...string[]];
+  await killMember(bed, formed, first);
+  await killMember(bed, [...survivors, second], second);
+  return { bed, standby, dead: [first, second] as const, survivors };
+}
+
 /** `replace` and `prune` alike, in a size-3 cluster: one dead member is all quorum allows. */
 async function joinsInPlaceOfTheDead({ bed, survivors, standby }: OneMemberDead): Promise<void> {
   const config = await bootNode(bed, standby);
@@ -137,6 +150,24 @@ describe("control plane: bootstrap", () => {
       await afterDeath({ bed, survivors: survivors.sort(), dead, standby });
     });
   }
+
+  test("two of five members dead under prune: a standby removes both, one change at a time, then joins", async (t) => {
+    const { bed, standby, survivors } = await twoOfFiveDead(t, "prune");
+    const config = await bootNode(bed, standby);
+    assert.equal(config.ETCD_ASG_DECISION, "learner", JSON.stringify(config));
+    assert.deepEqual(await memberNames(bed), [...survivors, standby].sort());
+  });
+
+  test("two of five members dead under replace: a standby stands by instead of waiting forever on an add etcd refuses while a dead voter remains", async (t) => {
+    const { bed, standby, dead, survivors } = await twoOfFiveDead(t, "replace");
+    const config = await publishedConfig(bed, standby);
+    assert.equal(config.ETCD_ASG_DECISION, "not-a-member", JSON.stringify(config));
+    assert.match(config.ETCD_ASG_REASON ?? "", new RegExp(`voter ${dead[1]} .*does not answer`));
+    // The full cluster let it replace one dead member; the other is left for its instance to go.
+    assert.deepEqual(await memberNames(bed), [...survivors, dead[1]].sort());
+    assert.equal((await bed.runtime.ledger.getNode(standby))?.phase, "not-a-member");
+    assert.deepEqual(bed.endedActions(standby), [{ hookName: LAUNCH_HOOK, result: "CONTINUE", by: "api" }]);
+  });
 
   test("a duplicated launch event registers once and publishes the same answer", async (t) => {
     const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 3 });
