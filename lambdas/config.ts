@@ -1,9 +1,9 @@
 // The control plane's configuration, read from the environment once at init and validated: a
 // missing or malformed variable fails the cold start with its name, never a later invocation.
-import { z } from "zod";
 import { InvalidPolicyError, validatePolicy } from "./domain/policy";
 import type { Policy } from "./domain/snapshot";
 import { EtcdAsgError } from "./errors";
+import * as z from "./schema";
 
 export class ConfigError extends EtcdAsgError {
   override readonly name = "ConfigError";
@@ -28,29 +28,33 @@ export interface Config {
   readonly instanceRoleArn: string;
 }
 
-const name = z.string().trim().min(1).max(255);
-const integer = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(255));
+const integer = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
 
 const envSchema = z.object({
-  CLUSTER_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "letters, digits, '.', '_' or '-', at most 128"),
+  CLUSTER_NAME: z
+    .string()
+    .check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, "letters, digits, '.', '_' or '-', at most 128")),
   ASG_NAME: name,
   LEDGER_TABLE: name,
   LAUNCH_HOOK_NAME: name,
   TERMINATE_HOOK_NAME: name,
-  CLUSTER_SIZE: z.coerce.number().int(),
-  JOIN_STRATEGY: z.string().default("replace"),
+  CLUSTER_SIZE: z.coerce.number().check(z.int()),
+  JOIN_STRATEGY: z._default(z.string(), "replace"),
   ETCD_CLIENT_PORT: integer(2379),
   ETCD_PEER_PORT: integer(2380),
-  ETCD_DATA_DIR: z.string().startsWith("/").default("/var/lib/etcd"),
+  ETCD_DATA_DIR: z._default(z.string().check(z.startsWith("/")), "/var/lib/etcd"),
   LEARNER_READY_TIMEOUT_SECONDS: integer(600),
   LOCK_TTL_SECONDS: integer(60),
   LOCK_WAIT_SECONDS: integer(20),
   REFUSAL_WAIT_SECONDS: integer(15),
   INSTANCE_ROLE_ARN: z
     .string()
-    .regex(
-      /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/,
-      "the node role's ARN, e.g. arn:aws:iam::123456789012:role/etcd-node",
+    .check(
+      z.regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/,
+        "the node role's ARN, e.g. arn:aws:iam::123456789012:role/etcd-node",
+      ),
     ),
 });
 

@@ -1,8 +1,8 @@
 // Parses the EventBridge events Auto Scaling sends for lifecycle hooks, and decides whether this
 // control plane acts on one: only this group's hooks, and only moves into (or out of) the group
 // itself — warm-pool moves are left alone.
-import { z } from "zod";
 import { EtcdAsgError } from "../errors";
+import * as z from "../schema";
 
 export class InvalidEventError extends EtcdAsgError {
   override readonly name = "InvalidEventError";
@@ -18,22 +18,25 @@ const TRANSITIONS = {
 
 export type HookKind = keyof typeof TRANSITIONS;
 
-const bounded = (max: number) => z.string().min(1).max(max);
+const bounded = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+const place = () => z.optional(z.enum(["EC2", "AutoScalingGroup", "WarmPool"]));
 
 const lifecycleEventSchema = z.object({
   "detail-type": z.enum([LAUNCH_DETAIL_TYPE, TERMINATE_DETAIL_TYPE]),
   source: z.literal("aws.autoscaling"),
   detail: z.object({
-    LifecycleActionToken: z.string().regex(/^[0-9a-fA-F-]{36}$/, "a lifecycle action token is a UUID"),
+    LifecycleActionToken: z
+      .string()
+      .check(z.regex(/^[0-9a-fA-F-]{36}$/, "a lifecycle action token is a UUID")),
     AutoScalingGroupName: bounded(255),
     LifecycleHookName: bounded(255),
     EC2InstanceId: z
       .string()
-      .regex(/^i-[0-9a-f]{8,17}$/, "an EC2 instance ID looks like i-0123456789abcdef0"),
+      .check(z.regex(/^i-[0-9a-f]{8,17}$/, "an EC2 instance ID looks like i-0123456789abcdef0")),
     LifecycleTransition: z.enum([TRANSITIONS.launch.transition, TRANSITIONS.terminate.transition]),
-    NotificationMetadata: z.string().max(1023).optional(),
-    Origin: z.enum(["EC2", "AutoScalingGroup", "WarmPool"]).optional(),
-    Destination: z.enum(["EC2", "AutoScalingGroup", "WarmPool"]).optional(),
+    NotificationMetadata: z.optional(z.string().check(z.maxLength(1023))),
+    Origin: place(),
+    Destination: place(),
   }),
 });
 

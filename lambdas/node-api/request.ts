@@ -1,8 +1,8 @@
 // Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
 // GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10,
 // POST /v1/nodes/{instanceId}/ready.
-import { z } from "zod";
 import { EtcdAsgError } from "../errors";
+import * as z from "../schema";
 import { FORMATS, type Format } from "./render";
 
 export class BadRequestError extends EtcdAsgError {
@@ -20,14 +20,14 @@ const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 /** The longest a config request may wait for its answer: well inside the function's timeout. */
 export const MAX_WAIT_SECONDS = 10;
 
+const upTo = (max: number) => z.string().check(z.maxLength(max));
+
 const eventSchema = z.object({
-  rawPath: z.string().max(256),
-  queryStringParameters: z.record(z.string(), z.string().max(64)).optional(),
+  rawPath: upTo(256),
+  queryStringParameters: z.optional(z.record(z.string(), upTo(64))),
   requestContext: z.object({
-    http: z.object({ method: z.string().max(16) }),
-    authorizer: z
-      .object({ iam: z.object({ userArn: z.string().max(2048).optional() }).optional() })
-      .optional(),
+    http: z.object({ method: upTo(16) }),
+    authorizer: z.optional(z.object({ iam: z.optional(z.object({ userArn: z.optional(upTo(2048)) })) })),
   }),
 });
 

@@ -2,11 +2,11 @@
 // published configuration (deciding it first when none is published yet or the last answer was
 // "wait", and holding a "wait" up to the request's `wait` seconds), or handle its "ready".
 
-import { z } from "zod";
 import type { LedgerNode } from "../adapters/ledger/items";
 import { nodeReady } from "../app/node-ready";
 import type { Runtime } from "../app/ports";
 import type { NodeConfig } from "../domain/node-config";
+import * as z from "../schema";
 import { awaitConfig } from "./await-config";
 import { callerInstance, parseNodeRole, requireSelf } from "./identity";
 import { render, safeValue } from "./render";
@@ -25,8 +25,8 @@ const FINAL_ROLES = new Set(["member", "learner"]);
 const storedConfigSchema = z.object({
   role: z.enum(["member", "learner", "not-a-member", "wait"]),
   reason: z.string(),
-  etcd: z
-    .object({
+  etcd: z.optional(
+    z.object({
       name: z.string(),
       initialCluster: z.string(),
       initialClusterState: z.enum(["new", "existing"]),
@@ -36,8 +36,8 @@ const storedConfigSchema = z.object({
       listenClientUrls: z.string(),
       advertiseClientUrls: z.string(),
       dataDir: z.string(),
-    })
-    .optional(),
+    }),
+  ),
 });
 
 export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promise<HttpResponse> {

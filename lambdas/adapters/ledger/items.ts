@@ -9,8 +9,8 @@
 //
 // Tokens have their own partition: they are not part of the state the engine reads, and there may
 // be many of them until their TTL removes them.
-import { z } from "zod";
 import { type ClusterRecord, type MembershipLock, NODE_PHASES, type NodeRecord } from "../../domain/snapshot";
+import * as z from "../../schema";
 import { LedgerCorruptItemError } from "./errors";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -48,45 +48,48 @@ export function isNodeSortKey(sk: string): boolean {
 
 export const nodeConfigSchema = z.record(z.string(), z.json());
 
-const memberIdSchema = z.string().regex(/^\d+$/, "etcd member IDs are decimal strings");
+const memberIdSchema = z.string().check(z.regex(/^\d+$/, "etcd member IDs are decimal strings"));
+const text = () => z.string().check(z.minLength(1));
+const atLeast = (min: number) => z.int().check(z.gte(min));
 
 export const clusterRecordSchema = z.object({
-  token: z.string().min(1),
-  generation: z.int().min(1),
-  size: z.int().min(1),
-  initialMembers: z
-    .array(z.object({ instanceId: z.string().min(1), peerUrl: z.string().min(1) }))
-    .min(1)
-    .refine((members) => new Set(members.map((m) => m.instanceId)).size === members.length, {
-      message: "an instance appears twice in the initial members",
-    }),
+  token: text(),
+  generation: atLeast(1),
+  size: atLeast(1),
+  initialMembers: z.array(z.object({ instanceId: text(), peerUrl: text() })).check(
+    z.minLength(1),
+    z.refine(
+      (members) => new Set(members.map((m) => m.instanceId)).size === members.length,
+      "an instance appears twice in the initial members",
+    ),
+  ),
   state: z.enum(["forming", "running"]),
 });
 
 const nodeItemSchema = z.object({
-  instanceId: z.string().min(1),
-  privateIp: z.string().min(1),
-  registration: z.int().min(1),
+  instanceId: text(),
+  privateIp: text(),
+  registration: atLeast(1),
   phase: z.enum(NODE_PHASES),
-  phaseSince: z.int().min(0),
-  memberId: memberIdSchema.optional(),
+  phaseSince: atLeast(0),
+  memberId: z.optional(memberIdSchema),
   // Stored as a JSON string so the round trip is exact whatever marshalling options the caller's
   // DocumentClient has (undefined values, empty sets, number wrapping).
-  configJson: z.string().optional(),
+  configJson: z.optional(z.string()),
 });
 
 /** The lock item stays after release (no holder) so its version keeps counting up. */
 const lockItemSchema = z.object({
-  version: z.int().min(1),
-  holder: z.string().min(1).optional(),
-  leaseUntil: z.int().optional(),
+  version: atLeast(1),
+  holder: z.optional(text()),
+  leaseUntil: z.optional(z.int()),
 });
 
-const tokenItemSchema = z.object({ outcome: z.string().min(1) });
+const tokenItemSchema = z.object({ outcome: text() });
 
 type Item = Record<string, unknown>;
 
-function parseItem<T>(schema: z.ZodType<T>, item: Item, key: { pk: string; sk: string }): T {
+function parseItem<T>(schema: z.ZodMiniType<T>, item: Item, key: { pk: string; sk: string }): T {
   const result = schema.safeParse(item);
   if (!result.success) throw new LedgerCorruptItemError(key, z.prettifyError(result.error));
   return result.data;
@@ -129,7 +132,7 @@ export function lockFromItem(item: Item): MembershipLock | undefined {
 }
 
 export function registrationFromCounterItem(item: Item): number {
-  return parseItem(z.object({ value: z.int().min(1) }), item, keyOf(item)).value;
+  return parseItem(z.object({ value: atLeast(1) }), item, keyOf(item)).value;
 }
 
 export function tokenOutcomeFromItem(item: Item): string {

@@ -7,7 +7,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
 import {
   type ClusterRecord,
   type LedgerState,
@@ -15,6 +14,7 @@ import {
   NODE_PHASES,
   type NodePhase,
 } from "../../domain/snapshot";
+import * as z from "../../schema";
 import {
   ClusterGenerationMismatchError,
   InvalidLedgerInputError,
