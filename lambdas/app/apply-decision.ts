@@ -1,7 +1,12 @@
 // Applies one engine decision: the etcd change and the ledger records that go with it. A change
 // etcd refuses for a passing reason (a voter not yet connected for 5 s, a learner not yet in sync,
-// a second learner) becomes a "wait" with etcd's reason instead of an error.
-import { LearnerNotReadyError, TooManyLearnersError, UnhealthyClusterError } from "../adapters/etcd";
+// a second learner, an election under way) becomes a "wait" with etcd's reason instead of an error.
+import {
+  LearnerNotReadyError,
+  NoLeaderError,
+  TooManyLearnersError,
+  UnhealthyClusterError,
+} from "../adapters/etcd";
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import type { Decision } from "../domain/decision";
 import type { Snapshot } from "../domain/snapshot";
@@ -11,7 +16,7 @@ import type { Runtime } from "./ports";
 
 export type Applied = { readonly done: true } | { readonly done: false; readonly wait: string };
 
-const PASSING_REFUSALS = [UnhealthyClusterError, LearnerNotReadyError, TooManyLearnersError];
+const PASSING_REFUSALS = [UnhealthyClusterError, LearnerNotReadyError, TooManyLearnersError, NoLeaderError];
 
 export async function applyDecision(
   rt: Runtime,

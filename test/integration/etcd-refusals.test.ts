@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   LearnerNotReadyError,
+  NoLeaderError,
   TooManyLearnersError,
   UnhealthyClusterError,
 } from "../../lambdas/adapters/etcd";
@@ -34,6 +35,30 @@ describe("etcd refusals on a real cluster", { concurrency: true }, () => {
       assert.ok(error instanceof UnhealthyClusterError, String(error));
       assert.equal(error.retryable, true);
       assert.match(error.message, /unhealthy cluster/);
+      return true;
+    });
+    assert.equal((await membership.listMembers()).length, 3);
+  });
+
+  test("reports a change while no member knows a leader as a retryable NoLeaderError, sending nothing", async (t) => {
+    const cluster = await startEtcdCluster(t, { size: 3 });
+    const membership = membershipFor(t, cluster.clientUrls);
+    const [survivor, ...others] = cluster.members;
+    assert.ok(survivor);
+    for (const member of others) await cluster.kill(member.name);
+    // The survivor loses its leader once its election timeout passes without a quorum.
+    let status = await membership.endpointStatus(survivor.clientUrl);
+    for (let tries = 0; status.leaderId !== "0" && tries < 50; tries++) {
+      await sleep(200);
+      status = await membership.endpointStatus(survivor.clientUrl);
+    }
+    assert.equal(status.leaderId, "0", "the survivor knows no leader");
+    const spare = await cluster.reserveMember();
+
+    await assert.rejects(membership.addLearner(spare.peerUrl), (error: unknown) => {
+      assert.ok(error instanceof NoLeaderError, String(error));
+      assert.equal(error.retryable, true);
+      assert.match(error.message, /no leader among .*an election may be under way/);
       return true;
     });
     assert.equal((await membership.listMembers()).length, 3);

@@ -11,10 +11,18 @@ export class EtcdAdapterError extends EtcdAsgError {
  * inside etcd. A membership change that failed this way may still have been applied: re-read the list.
  */
 export class EtcdUnavailableError extends EtcdAdapterError {
-  override readonly name = "EtcdUnavailableError";
+  override readonly name: string = "EtcdUnavailableError";
   constructor(message: string, options: Omit<EtcdAsgErrorOptions, "retryable"> = {}) {
     super(message, { ...options, retryable: true });
   }
+}
+
+/**
+ * No member that answered knows a leader (an election is under way, or quorum is lost). Thrown
+ * before a change is sent, so nothing was applied: looking again shortly is safe.
+ */
+export class NoLeaderError extends EtcdUnavailableError {
+  override readonly name = "NoLeaderError";
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   MemberAlreadyExistsError,
   MemberNotFoundError,
   MemberNotLearnerError,
+  NoLeaderError,
 } from "./errors";
 
 export interface EtcdMembershipOptions {
@@ -192,9 +193,7 @@ export class EtcdMembership {
       if (url !== undefined) leader = (await this.probe([url])).find(isLeader);
     }
     if (leader === undefined) {
-      throw new EtcdUnavailableError(
-        `no leader among ${describeProbes(probes)} (an election may be under way)`,
-      );
+      throw new NoLeaderError(`no leader among ${describeProbes(probes)} (an election may be under way)`);
     }
     return this.endpoint(leader.endpoint);
   }
