@@ -302,11 +302,15 @@ parse_answer() {
 }
 
 fetch_config() {
+  local standby_query=
+  [[ $MODE == start ]] && standby_query='&standby=1'
   info "asking the node API for the configuration of $INSTANCE_ID"
   BACKOFF_MS=$BACKOFF_INITIAL_MS
   while :; do
-    # wait: the node API holds a "not published yet" answer until the ledger moves (long polling).
-    node_api GET "/v1/nodes/$INSTANCE_ID/config?format=env&wait=$CONFIG_WAIT_SECONDS"
+    # wait: the node API holds a "not published yet" answer until the ledger moves (long polling);
+    # standby (start mode): it holds a "not a member" answer too, while this node stands by.
+    # Parameters in sorted order: curl signs the query as written, SigV4 verifies it sorted.
+    node_api GET "/v1/nodes/$INSTANCE_ID/config?format=env${standby_query}&wait=$CONFIG_WAIT_SECONDS"
     case $HTTP_STATUS in
       200)
         # Starting, a node left out of a full cluster stands by: a slot frees when a member leaves

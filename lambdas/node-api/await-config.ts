@@ -1,5 +1,5 @@
-// Long polling for a node's configuration: a "wait" answer is held while nothing it depends on has
-// moved in the ledger (registrations, the cluster record, node phases, the membership lock), and
+// Long polling for a node's configuration: a "wait" answer (and, for a node standing by for a slot,
+// a "not-a-member" one) is held while nothing it depends on has moved in the ledger (registrations, the cluster record, node phases, the membership lock), and
 // decided again as soon as something has, so a booting node learns its configuration the moment it
 // is fixed instead of one backoff step later. Reading the ledger costs one DynamoDB query; no AWS
 // or etcd call is made while nothing moves.
@@ -10,13 +10,20 @@ import type { NodeConfig } from "../domain/node-config";
 
 const LEDGER_POLL_MS = 100;
 
-/** The node's configuration, decided now and again each time the ledger moves, until it is not
- * "wait" or `waitMs` has passed. */
-export async function awaitConfig(rt: Runtime, instanceId: string, waitMs: number): Promise<NodeConfig> {
+/** The node's configuration, decided now and again each time the ledger moves, until it is one the
+ * caller does not wait past (not "wait"; with `standby`, not "not-a-member" either) or `waitMs` has
+ * passed. */
+export async function awaitConfig(
+  rt: Runtime,
+  instanceId: string,
+  waitMs: number,
+  standby: boolean,
+): Promise<NodeConfig> {
   const deadline = rt.now() + waitMs;
+  const held = (role: NodeConfig["role"]) => role === "wait" || (standby && role === "not-a-member");
   for (;;) {
     const { outcome, config } = await launchNode(rt, instanceId);
-    if (config.role !== "wait" || rt.now() >= deadline) return config;
+    if (!held(config.role) || rt.now() >= deadline) return config;
     if (!(await ledgerMoves(rt, fingerprint(outcome.ledger), deadline))) return config;
   }
 }

@@ -1,5 +1,5 @@
 // Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
-// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10,
+// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10&standby=0|1,
 // POST /v1/nodes/{instanceId}/ready.
 import { EtcdAsgError } from "../errors";
 import * as z from "../schema";
@@ -38,6 +38,8 @@ export type NodeRequest =
       readonly format: Format;
       /** How long to hold a "wait" answer for the ledger to move (long polling); 0 answers at once. */
       readonly waitMs: number;
+      /** The caller stands by for a slot: a "not-a-member" answer is held like a "wait". */
+      readonly standby: boolean;
       readonly callerArn: string | undefined;
     }
   | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined };
@@ -77,6 +79,7 @@ export function parseNodeRequest(event: unknown): NodeRequest {
     instanceId,
     format,
     waitMs: waitSeconds(queryStringParameters?.wait) * 1000,
+    standby: flag("standby", queryStringParameters?.standby),
     callerArn,
   };
 }
@@ -94,4 +97,10 @@ function waitSeconds(value: string | undefined): number {
 
 function isFormat(value: string): value is Format {
   return FORMATS.some((f) => f === value);
+}
+
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "0") return false;
+  if (value === "1") return true;
+  throw new BadRequestError(`${name} must be 0 or 1; received ${JSON.stringify(value)}`);
 }

@@ -56,7 +56,7 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
   }
   const config =
     published(await rt.ledger.getNode(request.instanceId)) ??
-    (await awaitConfig(rt, request.instanceId, request.waitMs));
+    (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby));
   const rendered = render(config, request.format);
   return {
     statusCode: config.role === "wait" ? 202 : 200,

@@ -7,9 +7,14 @@ import { describe, test } from "node:test";
 import { handleNodeApi } from "../../lambdas/node-api/respond";
 import type { HttpResponse } from "../../lambdas/node-api/serve";
 import { ControlPlaneBed, parseEnv } from "../helpers/control-plane";
-import { eventOf, eventually } from "../helpers/control-plane-flows";
+import { eventOf, eventually, formedCluster, newInstance } from "../helpers/control-plane-flows";
 
-function askConfig(bed: ControlPlaneBed, instanceId: string, wait: string): Promise<HttpResponse> {
+function askConfig(
+  bed: ControlPlaneBed,
+  instanceId: string,
+  wait: string,
+  extra: Record<string, string> = {},
+): Promise<HttpResponse> {
   const role = bed.runtime.config.instanceRoleArn
     .replace(":iam::", ":sts::")
     .replace(":role/", ":assumed-role/");
@@ -18,7 +23,7 @@ function askConfig(bed: ControlPlaneBed, instanceId: string, wait: string): Prom
     {
       version: "2.0",
       rawPath: `/v1/nodes/${instanceId}/config`,
-      queryStringParameters: { format: "env", wait },
+      queryStringParameters: { format: "env", wait, ...extra },
       requestContext: { http: { method: "GET" }, authorizer: { iam: { userArn: `${role}/${instanceId}` } } },
     },
     { awsRequestId: randomUUID() },
@@ -64,6 +69,26 @@ describe("node API long polling", () => {
     const held = await askConfig(bed, first, "1");
     assert.equal(held.statusCode, 202);
     assert.ok(Date.now() - started >= 900, "held for its wait");
+  });
+
+  test("a node standing by is held while not a member and answered as a learner once a slot frees", async (t) => {
+    const { bed, ids } = await formedCluster(t);
+    bed.group.setDesiredCapacity(4);
+    const standby = await newInstance(bed, ids);
+    await bed.deliver("launch", await eventOf(bed, "launch", standby));
+    const outside = parseEnv((await askConfig(bed, standby, "0", { standby: "1" })).body);
+    assert.equal(outside.ETCD_ASG_DECISION, "not-a-member", "the full, healthy cluster leaves it out");
+
+    const held = askConfig(bed, standby, "10", { standby: "1" });
+    const [leaving] = ids;
+    assert.ok(leaving);
+    bed.group.terminateInstance(leaving, true);
+    await bed.deliver("terminate", await eventOf(bed, "terminate", leaving));
+    const answer = await held;
+    assert.equal(answer.statusCode, 200, answer.body);
+    const config = parseEnv(answer.body);
+    assert.equal(config.ETCD_ASG_DECISION, "learner", config.ETCD_ASG_REASON);
+    assert.equal(config.ETCD_INITIAL_CLUSTER_STATE, "existing");
   });
 
   test("a wait outside 0..10 seconds is a 400 naming the value", async (t) => {

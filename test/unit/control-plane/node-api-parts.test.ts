@@ -93,13 +93,19 @@ describe("node API requests", () => {
       instanceId: ID,
       format: "env",
       waitMs: 0,
+      standby: false,
       callerArn: ARN,
     });
   });
 
-  test("wait holds a config request up to 10 s", () => {
-    const parsed = parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { wait: "10" }));
+  test("wait holds a config request up to 10 s; standby holds a not-a-member answer too", () => {
+    const parsed = parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { wait: "10", standby: "1" }));
     assert.equal(parsed.route === "config" && parsed.waitMs, 10_000);
+    assert.equal(parsed.route === "config" && parsed.standby, true);
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { standby: "yes" })),
+      /standby must be 0 or 1; received "yes"/,
+    );
   });
 
   test("ready is a POST", () => {
