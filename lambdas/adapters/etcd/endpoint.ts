@@ -2,8 +2,11 @@
 // of this member" needs a client that knows only that member. Fault handling is switched off: the
 // default opens a circuit breaker after 3 errors that then fails unrelated calls for 5 s, and retries
 // calls on other hosts; this adapter owns the retry policy instead (none: it re-reads and reports).
-import { noop } from "cockatiel";
-import { Etcd3 } from "etcd3";
+//
+// etcd3 and @grpc/grpc-js under it load on the first call, not at a Lambda's init: an invocation
+// that never reaches etcd (a node API answer already in the ledger, a launch before the initial
+// cluster runs) does not pay for them. Once loaded, Node's module cache keeps them for the container.
+import type { Etcd3 } from "etcd3";
 import { InvalidEtcdInputError } from "./errors";
 import { translateEtcdError } from "./translate";
 
@@ -23,7 +26,7 @@ export interface EndpointStatus {
 }
 
 export class EtcdEndpoint {
-  private readonly client: Etcd3;
+  private client: Promise<Etcd3> | undefined;
 
   constructor(
     readonly url: string,
@@ -31,12 +34,12 @@ export class EtcdEndpoint {
     private readonly callTimeoutMs: number,
   ) {
     assertClientUrl(url);
-    this.client = new Etcd3({ hosts: url, faultHandling: { host: () => noop, global: noop } });
   }
 
   /**
    * Runs one call with a deadline `timeoutMs` (the endpoint's call timeout by default) from now, and
-   * translates what it throws.
+   * translates what it throws. The deadline starts once the client exists, so loading etcd3 does
+   * not eat into the first call's time.
    */
   async call<T>(
     operation: string,
@@ -44,7 +47,8 @@ export class EtcdEndpoint {
     timeoutMs?: number,
   ): Promise<T> {
     try {
-      return await run(this.client, { deadline: new Date(Date.now() + (timeoutMs ?? this.callTimeoutMs)) });
+      const client = await this.connect();
+      return await run(client, { deadline: new Date(Date.now() + (timeoutMs ?? this.callTimeoutMs)) });
     } catch (error) {
       throw translateEtcdError(error, operation, this.url);
     }
@@ -69,8 +73,21 @@ export class EtcdEndpoint {
     };
   }
 
+  /** Closes the client if a call opened one. */
   close(): void {
-    this.client.close();
+    // A client that failed to load was reported by the call that asked for it.
+    this.client?.then(
+      (client) => client.close(),
+      () => undefined,
+    );
+  }
+
+  private connect(): Promise<Etcd3> {
+    this.client ??= Promise.all([import("etcd3"), import("cockatiel")]).then(
+      ([{ Etcd3 }, { noop }]) =>
+        new Etcd3({ hosts: this.url, faultHandling: { host: () => noop, global: noop } }),
+    );
+    return this.client;
   }
 }
 

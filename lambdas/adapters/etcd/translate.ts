@@ -1,8 +1,9 @@
 // The one place where errors from etcd3 (gRPC status errors and etcd's own refusals) become the
 // adapter's typed errors. etcd's refusals are recognised by etcd's own message text, which etcd3 keeps
 // in the message while it drops the gRPC status code; etcd3's "recoverable" tag marks the transport
-// failures (unavailable, deadline exceeded, cancelled...).
-import { isRecoverableError } from "etcd3";
+// failures (unavailable, deadline exceeded, cancelled...). The tag is read from etcd3's errors module
+// alone (no dependencies, the same module etcd3 itself uses) so that this file does not load etcd3.
+import { isRecoverableError } from "etcd3/lib/errors";
 import {
   EtcdAdapterError,
   EtcdRequestError,
