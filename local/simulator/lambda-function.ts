@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { join } from "node:path";
+import { workerScript } from "./bundles";
 import { stopProcess, trackProcess, untrackProcess } from "./processes";
 
 export interface LambdaFunctionOptions {
@@ -135,8 +135,8 @@ export class LambdaFunction {
 
   private coldStart(): Container {
     const log = openSync(this.options.logFile, "a");
-    const child = fork(join(__dirname, "lambda-worker.ts"), [this.options.bundle], {
-      execArgv: ["--require", require.resolve("tsx/cjs")],
+    const child = fork(workerScript(), [this.options.bundle], {
+      execArgv: [], // not the parent's (tsx's loader): a plain node, as Lambda runs
       env: this.env,
       stdio: ["ignore", log, log, "ipc"],
     });
