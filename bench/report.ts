@@ -28,6 +28,8 @@ export interface Figure {
   readonly title: string;
   readonly rows: readonly Row[];
   readonly checks: readonly Check[];
+  /** How to read the figure as a whole (what a check is measured on, and why). */
+  readonly notes?: readonly string[];
   /** Why the figure could not be measured; its rows and checks are then empty. */
   readonly error?: string;
 }
@@ -76,8 +78,9 @@ export function renderTable(figures: readonly Figure[]): string {
         lines.push(`| ${c.label} | ${format(c.value, c.unit)} | ${c.target} | ${c.pass ? "pass" : "MISS"} |`);
       }
     }
-    if (notes.length > 0) {
+    if (notes.length > 0 || figure.notes !== undefined) {
       lines.push("");
+      for (const note of figure.notes ?? []) lines.push(`- ${note}`);
       for (const r of notes) lines.push(`- ${r.label}: ${r.note}`);
     }
     lines.push("");

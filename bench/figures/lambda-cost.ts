@@ -1,20 +1,28 @@
-// Figure 5: what each Lambda costs — its size as deployed (≤ 1 MB) with what fills it, and its cold
-// init in a fresh `node` process against a baseline handler that only builds the same AWS SDK
-// clients (≤ 1.5×). Each bundle then handles one real event of its kind against local servers;
-// that first invocation is shown too (it makes real calls, the baseline makes none, so it has no
-// target).
+// Figure 5: what each Lambda costs. Its size as deployed, zipped (checked, ≤ 1 MB) and unzipped with
+// what fills it; and its cold start in a fresh `node` process, loading the bundle and handling one
+// event, against a baseline handler that only builds the same AWS SDK clients (checked, ≤ 1.5×).
 import { buildBaseline, contributors, deployedBundles, deployedSize } from "../lambda/bundles";
 import { type ColdStart, coldStart } from "../lambda/cold-init";
 import { startLocalServers } from "../lambda/local-servers";
-import { type Check, type Figure, type Row, ratioCheck, row } from "../report";
+import { median } from "../measure";
+import { type Check, type Figure, format, type Row, ratioCheck, row } from "../report";
 import type { FigureContext } from "./context";
 
 const MAX_BYTES = 1_000_000;
 
+const NOTES = [
+  "size: the 1 MB target is checked on the deployment package, the zip of lib/ + proto/ that CDK " +
+    "uploads: it is what Lambda stores and reports as the function's CodeSize. The unzipped size " +
+    "(what /var/task holds) is shown next to it.",
+  "cold start: a fresh node process loads the bundle (module scope: config, logger, SDK clients) and " +
+    "handles one event; the bundle's is a real event of its kind answered with real calls to local " +
+    "servers, the baseline's an empty event its handler ignores. The target is checked on init + " +
+    "first event, as the issue defines cold init; init alone is shown with its ratio, not checked.",
+];
+
 export async function lambdaCostFigure(ctx: FigureContext): Promise<Figure> {
   const bundles = await deployedBundles();
   const baseline = await buildBaseline();
-  const servers = await startLocalServers();
   try {
     const rows: Row[] = [];
     const checks: Check[] = [];
@@ -23,58 +31,72 @@ export async function lambdaCostFigure(ctx: FigureContext): Promise<Figure> {
       ["baseline", []],
       ...names.map((n) => [n, []] as [string, ColdStart[]]),
     ]);
-    // Interleaved, so that background load hits every bundle alike.
+    // Interleaved, so that background load hits every bundle alike. Fresh servers for each
+    // repetition: an event the ledger has already seen takes the shorter, idempotent path.
     for (let rep = 1; rep <= ctx.reps; rep++) {
-      runs.get("baseline")?.push(await coldStart(baseline.file, {}, servers.env));
-      for (const name of names)
-        runs.get(name)?.push(await coldStart(bundles[name], servers.events[name], servers.env));
+      const servers = await startLocalServers();
+      try {
+        runs.get("baseline")?.push(await coldStart(baseline.file, {}, servers.env));
+        for (const name of names)
+          runs.get(name)?.push(await coldStart(bundles[name], servers.events[name], servers.env));
+      } finally {
+        await servers.stop();
+      }
       ctx.progress(`cold starts rep ${rep} done`);
     }
-    const init = (name: string) => (runs.get(name) ?? []).map((r) => r.initMs);
-    const baselineRow = row(
-      `baseline (SDK clients only, ${Math.round(baseline.bytes / 1000)} KB): cold init`,
+    const samples = (name: string, pick: (run: ColdStart) => number) => (runs.get(name) ?? []).map(pick);
+    const { zipped, unzipped } = baseline.size;
+    const what = `SDK clients only, ${format(zipped, "bytes")} zipped, ${format(unzipped, "bytes")} unzipped`;
+    const baselineInit = row(`baseline (${what}): init`, "ms", samples("baseline", initOf));
+    const baselineCold = row(
+      "baseline: cold start (init + an empty event)",
       "ms",
-      init("baseline"),
+      samples("baseline", coldOf),
     );
-    rows.push(baselineRow);
+    rows.push(baselineInit, baselineCold);
     for (const name of names) {
       const size = deployedSize(name);
-      const sizeRow = row(
-        `${name}: size as deployed (lib ${kb(size.lib)} + proto ${kb(size.proto)})`,
-        "bytes",
-        [size.total],
-        `largest parts of lib/index.js: ${await contributors(name)}`,
+      const init = samples(name, initOf);
+      const initRatio = format(median(init) / baselineInit.median, "×");
+      const coldRow = row(`${name}: cold start (init + first event)`, "ms", samples(name, coldOf));
+      rows.push(
+        row(`${name}: deployment package (zip)`, "bytes", [size.zipped]),
+        row(
+          `${name}: unzipped (${size.parts})`,
+          "bytes",
+          [size.unzipped],
+          `largest parts of lib/index.js: ${await contributors(name)}`,
+        ),
+        row(`${name}: init`, "ms", init, `${initRatio} the baseline's init (not checked)`),
+        row(
+          `${name}: first event, real calls to local servers`,
+          "ms",
+          samples(name, (r) => r.invokeMs),
+        ),
+        coldRow,
       );
-      const initRow = row(`${name}: cold init`, "ms", init(name));
-      const invokeRow = row(
-        `${name}: first event, real calls to local servers`,
-        "ms",
-        (runs.get(name) ?? []).map((r) => r.invokeMs),
-      );
-      rows.push(sizeRow, initRow, invokeRow);
       checks.push(
         {
-          label: `${name}: size`,
-          value: size.total,
+          label: `${name}: deployment package (zip)`,
+          value: size.zipped,
           unit: "bytes",
           target: "≤ 1.00 MB",
-          pass: size.total <= MAX_BYTES,
+          pass: size.zipped <= MAX_BYTES,
         },
-        ratioCheck(`${name}: cold init / baseline`, initRow, baselineRow, 1.5),
+        ratioCheck(`${name}: cold start / baseline cold start`, coldRow, baselineCold, 1.5),
       );
     }
     return {
       id: "lambda",
-      title: "5. Lambda cost (size as deployed, cold init in a fresh node process)",
+      title: "5. Lambda cost (size as deployed, cold start in a fresh node process)",
       rows,
       checks,
+      notes: NOTES,
     };
   } finally {
-    await servers.stop();
     baseline.remove();
   }
 }
 
-function kb(bytes: number): string {
-  return `${Math.round(bytes / 1000)} KB`;
-}
+const initOf = (run: ColdStart) => run.initMs;
+const coldOf = (run: ColdStart) => run.initMs + run.invokeMs;

@@ -1,13 +1,15 @@
-// The Lambda bundles as deployed (dist/lambdas/<name>: lib/index.js and etcd3's proto/), what
-// fills them (esbuild's metafile, per package), and the baseline: a handler that only builds the
-// same AWS SDK clients at module scope, bundled with the same esbuild options.
+// The Lambda bundles as deployed (dist/lambdas/<name>: lib/index.js and etcd3's proto/), their
+// size zipped and unzipped, what fills them (esbuild's metafile, per package), and the baseline: a
+// handler that only builds the same AWS SDK clients at module scope, bundled with the same esbuild
+// options.
 
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type BuildOptions, build, type Metafile } from "esbuild";
 import { bundlePath, ensureBundles, type FunctionName } from "../../local/simulator/bundles";
 import { ESBUILD_OPTIONS, HANDLERS } from "../../scripts/build-lambdas";
+import { filesUnder, zipDirectory } from "./deployment-zip";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -19,12 +21,31 @@ export async function deployedBundles(): Promise<Record<FunctionName, string>> {
   return Object.fromEntries(HANDLERS.map((name) => [name, bundlePath(name)])) as Record<FunctionName, string>;
 }
 
-/** Bytes of dist/lambdas/<name> as deployed: lib/ and proto/. */
-export function deployedSize(name: FunctionName): { total: number; lib: number; proto: number } {
-  const dir = join(ROOT, "dist/lambdas", name);
-  const lib = dirSize(join(dir, "lib"));
-  const proto = dirSize(join(dir, "proto"));
-  return { total: lib + proto, lib, proto };
+export interface PackageSize {
+  /** The zip CDK uploads: what Lambda counts as the function's CodeSize. */
+  readonly zipped: number;
+  /** The files' bytes once unzipped in the function's /var/task. */
+  readonly unzipped: number;
+  /** Unzipped bytes by top folder, e.g. "lib 1569 KB + proto 38 KB". */
+  readonly parts: string;
+}
+
+/** A bundle folder's size as deployed: dist/lambdas/<name> holds lib/ and proto/. */
+export function packageSize(dir: string): PackageSize {
+  const byFolder = new Map<string, number>();
+  for (const path of filesUnder(dir)) {
+    const folder = path.split("/")[0] ?? path;
+    byFolder.set(folder, (byFolder.get(folder) ?? 0) + statSync(join(dir, path)).size);
+  }
+  return {
+    zipped: zipDirectory(dir).length,
+    unzipped: [...byFolder.values()].reduce((sum, bytes) => sum + bytes, 0),
+    parts: [...byFolder].map(([folder, bytes]) => `${folder} ${Math.round(bytes / 1000)} KB`).join(" + "),
+  };
+}
+
+export function deployedSize(name: FunctionName): PackageSize {
+  return packageSize(join(ROOT, "dist/lambdas", name));
 }
 
 /** The largest contributors to the handler's bundle, by package, with their share of it. */
@@ -63,7 +84,7 @@ function packageOf(path: string): string {
 
 export interface Baseline {
   readonly file: string;
-  readonly bytes: number;
+  readonly size: PackageSize;
   remove(): void;
 }
 
@@ -76,7 +97,11 @@ export async function buildBaseline(): Promise<Baseline> {
     stdin: { contents: BASELINE_SOURCE, resolveDir: ROOT, sourcefile: "baseline.ts", loader: "ts" },
     outfile: file,
   });
-  return { file, bytes: statSync(file).size, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    file,
+    size: packageSize(dir),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Mirrors lambdas/app/runtime.ts's clients: same packages, same endpoint and region options. */
@@ -96,12 +121,3 @@ export const clients = {
 };
 export const handler = async () => ({ ok: true });
 `;
-
-function dirSize(dir: string): number {
-  let bytes = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    bytes += entry.isDirectory() ? dirSize(path) : statSync(path).size;
-  }
-  return bytes;
-}

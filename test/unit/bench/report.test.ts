@@ -18,7 +18,7 @@ test("values print in the unit a reader expects", () => {
   assert.equal(format(1.234, "×"), "1.23×");
 });
 
-test("the table shows every row, every check with its result, and the notes", () => {
+test("the table shows every row, every check with its result, the figure's notes and the rows' notes", () => {
   const floor = row("floor", "ms", [100]);
   const measured = row("etcd-asg", "ms", [400], "launch handled 0.5 s");
   const table = renderTable([
@@ -27,9 +27,10 @@ test("the table shows every row, every check with its result, and the notes", ()
       title: "1. Figure",
       rows: [floor, measured],
       checks: [ratioCheck("ratio", measured, floor, 1.5)],
+      notes: ["the ratio is checked on medians"],
     },
   ]);
   assert.match(table, /\| etcd-asg \| 400 ms \| 400 ms \|/);
   assert.match(table, /\| ratio \| 4\.00× \| ≤ 1\.5× \| MISS \|/);
-  assert.match(table, /- etcd-asg: launch handled 0\.5 s/);
+  assert.match(table, /\n- the ratio is checked on medians\n- etcd-asg: launch handled 0\.5 s/);
 });
