@@ -3,6 +3,7 @@
 // and etcd agree again — every instance InService, every one a started voter at its own address,
 // every member answering /health.
 import { setTimeout as sleep } from "node:timers/promises";
+import { runInstanceRefresh } from "../local/simulator/instance-refresh";
 import { Simulator } from "../local/simulator/simulator";
 import { isHealthy } from "../test/helpers/etcd/health";
 import { pickVictim } from "./leader";
@@ -129,13 +130,14 @@ export async function simReplaceOne(sim: Simulator, instanceId: string): Promise
   return { ms: since(start), phases: phasesSince(sim, marked) };
 }
 
-/** An instance refresh: every instance replaced in turn, oldest first, each once the last settled. */
+/** An instance refresh through StartInstanceRefresh (MinHealthyPercentage 90, so one instance at a
+ * time, terminate first; no warmup, so back to back): ms until it succeeded and everything agrees. */
 export async function simRollingReplace(sim: Simulator): Promise<number> {
   const start = now();
-  for (const instance of sim.instances()) {
-    sim.group.terminateInstance(instance.id, false);
-    await waitConverged(sim, `rolling replacement of ${instance.id}`);
-  }
+  const preferences = { MinHealthyPercentage: 90, InstanceWarmup: 0 };
+  const status = await runInstanceRefresh(sim, preferences, CONVERGE_TIMEOUT_MS * sim.instances().length);
+  if (status !== "Successful") throw new SimulatorStuckError(sim.root, `instance refresh ended ${status}`);
+  await waitConverged(sim, "the instance refresh");
   return since(start);
 }
 
