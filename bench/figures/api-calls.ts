@@ -29,8 +29,8 @@ type Kind =
 
 export async function apiCallsFigure(ctx: FigureContext): Promise<Figure> {
   const counts = new Map<Kind, Record<string, number>[]>();
-  // A fresh bed per rep: the emulator hands a replacement the address its predecessor freed, and on
-  // this bed a second replacement in a row has been seen to go wrong (see docs/benchmarks.md).
+  // A fresh bed per rep, so every rep counts what a fresh container calls (the Auto Scaling adapter
+  // remembers instance IPs per container; a warm one skips DescribeInstances for known instances).
   for (let rep = 1; rep <= ctx.reps; rep++) {
     const { bed, stop } = await startBed();
     try {
