@@ -14,6 +14,9 @@ import {
 } from "./hostile-values";
 import { ghostInstanceId } from "./lifecycle-inputs";
 
+/** The values the node API accepts for its long-polling parameters (request.ts). */
+const ACCEPTED = { wait: /^(?:0?[0-9]|10)$/, standby: /^[01]$/ } as const;
+
 type Route = "config" | "ready";
 const METHOD: Record<Route, string> = { config: "GET", ready: "POST" };
 const FORMATS = ["env", "flags", "dropin", "json"];
@@ -262,6 +265,26 @@ export function nodeApiInputs(target: FuzzTarget): fc.Arbitrary<FuzzInput> {
         ),
     },
     {
+      weight: 2,
+      arbitrary: fc
+        .tuple(
+          ghost,
+          fc.constantFrom("wait", "standby"),
+          fc.oneof(
+            fc.constantFrom("11", "-1", "1.5", "99", "true", "yes", "", " 1", "0x1"),
+            injectionString(),
+          ),
+        )
+        .filter(([r, key, value]) => r.route === "config" && !ACCEPTED[key].test(value))
+        .map(([r, key, value]) =>
+          input(
+            "wrong wait or standby",
+            withPath(r.event, ["queryStringParameters"], { format: "env", [key]: value }),
+            new RegExp(`${key} must be`),
+          ),
+        ),
+    },
+    {
       weight: 3,
       arbitrary: request(target, fc.constantFrom(...target.instanceIds), (about) =>
         forgedCaller(target, about),
@@ -316,8 +339,9 @@ export function nodeApiInputs(target: FuzzTarget): fc.Arbitrary<FuzzInput> {
             ["requestContext"],
             withExtra(r.event.requestContext, context),
           );
-          // Extra query parameters are ignored; an extra `format` would be a wrong format instead.
-          const { format: _, ...otherQuery } = query;
+          // Extra query parameters are ignored; an extra `format`, `wait` or `standby` would be a
+          // wrong value of a known parameter instead.
+          const { format: _f, wait: _w, standby: _s, ...otherQuery } = query;
           if (r.route === "config")
             event = withPath(event, ["queryStringParameters"], {
               ...stringValues(otherQuery),
