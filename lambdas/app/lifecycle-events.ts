@@ -1,11 +1,15 @@
 // The lifecycle-hook handlers' shared straight line: parse and check the event (bad input is
 // logged once and changes nothing), skip an action already finished, run the flow, remember the
-// token once the action is complete.
+// token once the action is complete. A flow that fails for a passing reason (the membership lock
+// held by a holder that crashed until its lease runs out, etcd or AWS unavailable) records a
+// heartbeat on its action before the error goes back for Lambda's retry: the action waits for the
+// retry or the reconciler's next pass instead of timing out into its DefaultResult.
 import type { Context } from "aws-lambda";
+import { isRetryable } from "../errors";
 import { type HookKind, InvalidEventError, parseLifecycleEvent } from "../events/lifecycle-event";
 import { forInvocation } from "./invocation";
 import { launchNode, UnknownInstanceError } from "./launch-node";
-import type { Runtime } from "./ports";
+import type { LifecycleTarget, Runtime } from "./ports";
 import { terminateNode } from "./terminate-node";
 
 export type LifecycleHandled =
@@ -46,10 +50,11 @@ export async function handleLifecycleEvent(
     rt.logger.info("lifecycle action already handled", { outcome: seen });
     return { status: "duplicate", outcome: seen };
   }
+  const target = { hookName: action.hookName, instanceId: action.instanceId, token: action.token };
   if (kind === "launch") {
     let launched: Awaited<ReturnType<typeof launchNode>>;
     try {
-      launched = await launchNode(rt, action.instanceId, action.token);
+      launched = await keptAlive(rt, target, () => launchNode(rt, action.instanceId, action.token));
     } catch (error) {
       // A terminate event handled first (reordering) or a scale-in may have removed it already.
       if (!(error instanceof UnknownInstanceError)) throw error;
@@ -64,7 +69,7 @@ export async function handleLifecycleEvent(
   }
   let result: Awaited<ReturnType<typeof terminateNode>>;
   try {
-    result = await terminateNode(rt, action.instanceId, action.token);
+    result = await keptAlive(rt, target, () => terminateNode(rt, action.instanceId, action.token));
   } catch (error) {
     if (!(error instanceof UnknownInstanceError)) throw error;
     rt.logger.error("rejected lifecycle event", { error: error.message });
@@ -75,4 +80,19 @@ export async function handleLifecycleEvent(
     await rt.ledger.markTokenProcessed(action.token, "removed", rt.now(), TOKEN_TTL_SECONDS);
   }
   return result;
+}
+
+/** Runs `flow`; when it fails with a retryable error, records a heartbeat on the action first. */
+async function keptAlive<T>(rt: Runtime, target: LifecycleTarget, flow: () => Promise<T>): Promise<T> {
+  try {
+    return await flow();
+  } catch (error) {
+    if (isRetryable(error)) {
+      await rt.group.heartbeat(target).then(
+        (heartbeat) => rt.logger.warn("failed for now; the action waits for a retry", { error, heartbeat }),
+        (failure: unknown) => rt.logger.warn("failed for now, and so did the heartbeat", { error, failure }),
+      );
+    }
+    throw error;
+  }
 }
