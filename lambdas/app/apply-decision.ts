@@ -43,8 +43,10 @@ export async function applyDecision(
           await etcd.remove(decision.removeFirst.id);
           await markRemoved(rt, ledger, view.ownerOf(decision.removeFirst));
         }
-        // The intent is recorded first so the learner's ready timeout counts from the add.
-        await rt.ledger.setNodePhase(decision.add.name, { phase: "joining" }, rt.now());
+        // The intent is recorded first so the learner's ready timeout counts from the add. A join is
+        // decided only while etcd lists no member for the node, so an add retried after a crashed
+        // one starts the clock over: the node learns its configuration only now.
+        await rt.ledger.setNodePhase(decision.add.name, { phase: "joining", restartClock: true }, rt.now());
         const added = await etcd.addLearner(decision.add.peerUrl);
         await rt.ledger.setNodePhase(decision.add.name, { phase: "joining", memberId: added.id }, rt.now());
         return { done: true };

@@ -94,6 +94,20 @@ export function newInstance(bed: ControlPlaneBed, known: readonly string[]): Pro
   return eventually("a new instance", () => bed.instanceIds().find((id) => !known.includes(id)));
 }
 
+/**
+ * A 4th instance with room to join: under `replace` a full healthy cluster leaves a 4th node out, so
+ * the first of `ids` leaves (its terminate event removes its member). Returns the new instance.
+ */
+export async function fourthWithRoom(bed: ControlPlaneBed, ids: readonly string[]): Promise<string> {
+  bed.group.setDesiredCapacity(4);
+  const fourth = await newInstance(bed, ids);
+  const victim = ids[0] as string;
+  bed.group.terminateInstance(victim, true);
+  const terminate = await bed.deliver("terminate", await eventOf(bed, "terminate", victim));
+  if (terminate.status !== "completed") throw new Error(`terminate of ${victim}: ${terminate.status}`);
+  return fourth;
+}
+
 /** The first lifecycle event of `kind` captured for `instanceId`, once there is one. */
 export function eventOf(bed: ControlPlaneBed, kind: HookKind, instanceId: string): Promise<LifecycleEvent> {
   return eventually(`${kind} event of ${instanceId}`, () => bed.eventsFor(kind, instanceId)[0]);

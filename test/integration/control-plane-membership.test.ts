@@ -11,6 +11,7 @@ import {
   eventOf,
   eventually,
   formedCluster,
+  fourthWithRoom,
   killMember,
   memberNames,
   newInstance,
@@ -147,13 +148,7 @@ describe("control plane: membership changes", () => {
 
   test("a node that never boots: the reconciler removes its learner and completes its launch with ABANDON", async (t) => {
     const { bed, ids } = await formedCluster(t, { LEARNER_READY_TIMEOUT_SECONDS: "1" });
-    bed.group.setDesiredCapacity(4);
-    const silent = await newInstance(bed, ids);
-    // Under `replace` a full healthy cluster leaves a 4th node out; make room by losing a member.
-    const victim = ids[0] as string;
-    bed.group.terminateInstance(victim, true);
-    const terminate = await eventOf(bed, "terminate", victim);
-    assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    const silent = await fourthWithRoom(bed, ids);
     const config = await publishedConfig(bed, silent);
     assert.equal(config.ETCD_ASG_DECISION, "learner");
     const silentPeer = `http://${bed.group.instances().find((i) => i.id === silent)?.privateIp}:2380`;

@@ -65,6 +65,8 @@ export interface PhaseChange {
   readonly memberId?: string;
   /** Replaces the published configuration; left as it is when absent. */
   readonly config?: NodeConfig;
+  /** `phaseSince` becomes `now` even when the phase stays the same (a step of the phase starts over). */
+  readonly restartClock?: boolean;
 }
 
 export interface FixClusterResult {
@@ -248,8 +250,8 @@ export class Ledger {
 
   /**
    * Moves a registered node to `change.phase` (and records its member ID or configuration), only
-   * from `expectedPhase` when given. `phaseSince` becomes `now` only when the phase really changes,
-   * so re-publishing a configuration does not restart a phase's timeout.
+   * from `expectedPhase` when given. `phaseSince` becomes `now` only when the phase really changes
+   * (or `restartClock` says so), so re-publishing a configuration does not restart a phase's timeout.
    */
   async setNodePhase(
     instanceId: string,
@@ -279,7 +281,7 @@ export class Ledger {
       }
       const values: Record<string, unknown> = {
         ":phase": change.phase,
-        ":since": current.phase === change.phase ? current.phaseSince : now,
+        ":since": current.phase === change.phase && change.restartClock !== true ? current.phaseSince : now,
         ":observedPhase": current.phase,
         ":observedSince": current.phaseSince,
       };
