@@ -209,7 +209,7 @@ export class ControlPlane extends Construct {
    * One role per function, its policies in the role (inline, and the two "*" policies attached by
    * ARN) so they exist before the function is created (Lambda checks the network-interface rights
    * then). Every function loads the same snapshot (group, instances, ledger) and may complete the
-   * lifecycle actions it concerns.
+   * lifecycle actions it concerns; the reconciler may also mark an instance of the group Unhealthy.
    */
   private functionRole(name: FunctionName, autoScalingGroupName: string, logGroup: logs.ILogGroup): iam.Role {
     const statements = [
@@ -238,6 +238,17 @@ export class ControlPlane extends Construct {
         resources: [this.ledgerTable.tableArn],
       }),
     ];
+    if (name === "reconciler") {
+      // An in-service instance whose member was removed cannot serve again: the reconciler marks it
+      // Unhealthy and the group replaces it.
+      statements.push(
+        new iam.PolicyStatement({
+          sid: "ReplaceInstancesOfThisGroup",
+          actions: ["autoscaling:SetInstanceHealth"],
+          resources: [autoScalingGroupArn(this, autoScalingGroupName)],
+        }),
+      );
+    }
     return new iam.Role(this, `${pascal(name)}Role`, {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `etcd-asg ${name}: manage the etcd membership of ${autoScalingGroupName}`,

@@ -24,6 +24,8 @@ export interface GroupPort {
   complete(target: LifecycleTarget, result: LifecycleResult): Promise<"completed" | "already-done">;
   /** Restarts the action's heartbeat timeout; "not-active" when the action is already over. */
   heartbeat(target: LifecycleTarget): Promise<"recorded" | "not-active">;
+  /** Sets the instance Unhealthy so the group terminates and replaces it. */
+  markUnhealthy(instanceId: string): Promise<void>;
 }
 
 export interface Signals {

@@ -1,6 +1,7 @@
 // One reconcile pass: repair membership (stale and gone members, expired learners, promotions) one
 // change at a time, then finish the lifecycle work whose events were lost or held — terminations
-// waiting on a removal, launches never seen, launches whose completion was lost — and report drift.
+// waiting on a removal, launches never seen, launches whose completion was lost — replace in-service
+// instances whose member was removed, and report drift.
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
@@ -14,6 +15,7 @@ export interface ReconcileReport {
   readonly terminations: number;
   readonly launches: number;
   readonly completions: number;
+  readonly replacements: number;
   readonly drift: number;
 }
 
@@ -22,6 +24,7 @@ export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
   let terminations = 0;
   let launches = 0;
   let completions = 0;
+  let replacements = 0;
   const { snapshot, ledger } = outcome;
   for (const instance of snapshot.instances) {
     const node = ledger.nodes.find((n) => n.instanceId === instance.id);
@@ -41,12 +44,27 @@ export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
       completions += 1;
     } else if (instance.lifecycleState === "Pending:Wait" && node?.phase === "joining") {
       await rt.group.heartbeat({ hookName: rt.config.launchHookName, instanceId: instance.id });
+    } else if (instance.lifecycleState === "InService" && node?.phase === "removed") {
+      // Its member was removed (dead under `replace`, or a learner that never started after its
+      // launch action was over): its etcd stops for good and the node API no longer answers it.
+      rt.logger.warn("replacing an in-service instance whose member was removed", {
+        instanceId: instance.id,
+      });
+      await rt.group.markUnhealthy(instance.id);
+      replacements += 1;
     }
   }
   const drift = driftOf(snapshot);
   rt.signals.drift(drift.length);
   if (drift.length > 0) rt.logger.warn("membership drift", { drift });
-  return { membership: outcome.decision.reason, terminations, launches, completions, drift: drift.length };
+  return {
+    membership: outcome.decision.reason,
+    terminations,
+    launches,
+    completions,
+    replacements,
+    drift: drift.length,
+  };
 }
 
 /** Members without a live instance, and in-service instances that should be members but are not. */

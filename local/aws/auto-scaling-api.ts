@@ -94,19 +94,46 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> 
   TerminateInstanceInAutoScalingGroup(params, backend) {
     const instanceId = requireParam(params, "InstanceId");
     const decrement = booleanParam(params, "ShouldDecrementDesiredCapacity");
-    const group = backend
-      .groups()
-      .find((candidate) => candidate.instances().some((i) => i.id === instanceId));
-    if (!group) {
-      throw new AwsApiError(
-        "ValidationError",
-        `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
-      );
-    }
+    const group = groupOfInstance(backend, instanceId);
     const instance = group.terminateInstance(instanceId, decrement);
     return renderTerminationActivity(group, instance, backend.now());
   },
+
+  // Unhealthy: the group terminates the instance and launches a replacement (health replacement).
+  // While the grace period runs after launch, the call is ignored unless ShouldRespectGracePeriod is
+  // false, as AWS does.
+  SetInstanceHealth(params, backend) {
+    const instanceId = requireParam(params, "InstanceId");
+    const status = requireParam(params, "HealthStatus");
+    if (status !== "Healthy" && status !== "Unhealthy") {
+      throw new AwsApiError(
+        "ValidationError",
+        `Invalid HealthStatus ${status}: must be Healthy or Unhealthy`,
+      );
+    }
+    const respectGrace =
+      params.get("ShouldRespectGracePeriod") === undefined ||
+      booleanParam(params, "ShouldRespectGracePeriod");
+    const group = groupOfInstance(backend, instanceId);
+    const instance = group.instances().find((i) => i.id === instanceId);
+    const inGrace =
+      instance !== undefined &&
+      backend.now() - instance.launchTime < HEALTH_CHECK_GRACE_PERIOD_SECONDS * 1000;
+    if (status === "Unhealthy" && !(respectGrace && inGrace)) group.markUnhealthy(instanceId);
+    return "";
+  },
 };
+
+function groupOfInstance(backend: AutoScalingBackend, instanceId: string): EmulatedAutoScalingGroup {
+  const group = backend.groups().find((candidate) => candidate.instances().some((i) => i.id === instanceId));
+  if (!group) {
+    throw new AwsApiError(
+      "ValidationError",
+      `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+    );
+  }
+  return group;
+}
 
 export function requireGroup(backend: AutoScalingBackend, params: QueryParams): EmulatedAutoScalingGroup {
   const name = requireParam(params, "AutoScalingGroupName");

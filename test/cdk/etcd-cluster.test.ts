@@ -212,7 +212,7 @@ describe("IAM", () => {
   const networkInterfacePolicy = () => logicalId("AWS::IAM::ManagedPolicy", "NetworkInterfacesInTheVpc");
 
   for (const name of FUNCTION_NAMES) {
-    test(`gives ${name} its own role: this group's lifecycle actions, its own logs, the ledger`, () => {
+    test(`gives ${name} its own role: this group's lifecycle actions, its own logs, the ledger${name === "reconciler" ? ", the health of its instances" : ""}`, () => {
       const role = functionRole(name);
       assert.deepEqual(inlineStatements(role), [
         {
@@ -242,6 +242,17 @@ describe("IAM", () => {
           ],
           Resource: getAtt("AWS::DynamoDB::Table", "Ledger"),
         },
+        // Only the reconciler replaces an instance: one whose member was removed while in service.
+        ...(name === "reconciler"
+          ? [
+              {
+                Sid: "ReplaceInstancesOfThisGroup",
+                Effect: "Allow",
+                Action: "autoscaling:SetInstanceHealth",
+                Resource: GROUP_ARN,
+              },
+            ]
+          : []),
       ]);
       assert.deepEqual(role.Properties.ManagedPolicyArns, [
         { Ref: describePolicy() },
@@ -322,6 +333,7 @@ describe("IAM", () => {
           "ec2:DeleteNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DescribeSubnets, " +
           "ec2:UnassignPrivateIpAddresses on *",
         ...FUNCTION_NAMES.map((name) => `${functionRoleId(name)}: ${lifecycle} on ${GROUP_ARN}`),
+        `${functionRoleId("reconciler")}: autoscaling:SetInstanceHealth on ${GROUP_ARN}`,
         `${logicalId("AWS::IAM::Role", "SuspendAzRebalanceRole")}: autoscaling:SuspendProcesses on ${GROUP_ARN}`,
       ].sort(),
     );

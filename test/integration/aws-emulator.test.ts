@@ -1,6 +1,6 @@
 // The local AWS emulator driven by the real AWS SDK v3 clients: every supported call, and the
 // Auto Scaling state machine (lifecycle hooks, timeouts, ABANDON, IP reuse, scaling, replacement,
-// instance refresh, the EC2 health check).
+// SetInstanceHealth, instance refresh, the EC2 health check).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
@@ -14,6 +14,7 @@ import {
   type InstanceRefresh,
   RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
+  SetInstanceHealthCommand,
   StartInstanceRefreshCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -441,6 +442,36 @@ describe("AWS emulator through the SDK", () => {
       [false, "Pending:Wait"],
     ]);
     assert.equal(group.instances()[0]?.healthStatus, "Unhealthy");
+  });
+
+  test("SetInstanceHealth Unhealthy replaces the instance, respecting the grace period unless told not to", async () => {
+    const group = newGroup({ lifecycleHooks: [] });
+    const [sick] = group.instances();
+    assert.ok(sick);
+    const unhealthy = (respect?: boolean) =>
+      autoScaling.send(
+        new SetInstanceHealthCommand({
+          InstanceId: sick.id,
+          HealthStatus: "Unhealthy",
+          ...(respect === undefined ? {} : { ShouldRespectGracePeriod: respect }),
+        }),
+      );
+    await unhealthy();
+    assert.equal(stateOf(group, sick.id), "InService", "just launched: inside the grace period");
+    await unhealthy(false);
+    assert.equal(stateOf(group, sick.id), "gone");
+    assert.equal(group.instances().length, 1, "a replacement took its place");
+    await assert.rejects(
+      autoScaling.send(new SetInstanceHealthCommand({ InstanceId: "i-nobody", HealthStatus: "Unhealthy" })),
+      { name: "ValidationError", message: /No managed instance found for instance ID: i-nobody/ },
+    );
+    const [other] = group.instances();
+    assert.ok(other);
+    await assert.rejects(
+      autoScaling.send(new SetInstanceHealthCommand({ InstanceId: other.id, HealthStatus: "Sick" })),
+      { name: "ValidationError", message: "Invalid HealthStatus Sick: must be Healthy or Unhealthy" },
+    );
+    assert.equal(stateOf(group, other.id), "InService", "a refused call changes nothing");
   });
 
   test("launch-before-terminate replacement terminates the old instance once the new one is InService", async () => {

@@ -1,5 +1,6 @@
 // The Auto Scaling group as the control plane sees it: its instances (lifecycle state from Auto
-// Scaling, private IP and launch time from EC2) and its lifecycle actions (complete, heartbeat).
+// Scaling, private IP and launch time from EC2), its lifecycle actions (complete, heartbeat), and
+// the health of an instance that can no longer serve (set Unhealthy, so the group replaces it).
 // "No active Lifecycle Action found" means the action is already over, which is success for an
 // idempotent handler. SDK clients are built once per container by the caller and passed in.
 //
@@ -11,6 +12,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
+  SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { Instance } from "../../domain/snapshot";
@@ -104,6 +106,21 @@ export class AutoScalingGroupAdapter {
       if (isNoActiveLifecycleAction(error)) return "not-active";
       throw translateAwsError(error, "RecordLifecycleActionHeartbeat");
     }
+  }
+
+  /** Marks the instance Unhealthy at once (no grace period): the group terminates and replaces it. */
+  async markUnhealthy(instanceId: string): Promise<void> {
+    await this.clients.autoScaling
+      .send(
+        new SetInstanceHealthCommand({
+          InstanceId: instanceId,
+          HealthStatus: "Unhealthy",
+          ShouldRespectGracePeriod: false,
+        }),
+      )
+      .catch((error: unknown) => {
+        throw translateAwsError(error, "SetInstanceHealth");
+      });
   }
 
   private actionParams(target: LifecycleActionTarget) {
