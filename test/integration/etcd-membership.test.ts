@@ -61,7 +61,7 @@ describe("etcd membership on a real cluster", { concurrency: true }, () => {
 
     const paused = cluster.members[2];
     assert.ok(paused);
-    cluster.pause(paused.name);
+    await cluster.pause(paused.name);
     const started = Date.now();
     const members = await membership.readMembers();
     const elapsed = Date.now() - started;

@@ -143,8 +143,9 @@ export class EtcdTestCluster {
   }
 
   /** SIGSTOP: the process keeps its sockets open but answers nothing, like a hung machine. */
-  pause(name: string): void {
-    this.process(name).signal("SIGSTOP");
+  /** SIGSTOP, resolved once the member is really stopped (it answers nothing from then on). */
+  pause(name: string): Promise<void> {
+    return this.process(name).stop();
   }
 
   resume(name: string): void {

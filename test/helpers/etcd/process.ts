@@ -2,7 +2,8 @@
 // signals and waits for it to exit. Every live process is also killed if the test process itself exits,
 // so a crashed test run leaves no etcd behind.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const live = new Set<ChildProcess>();
 process.on("exit", () => {
@@ -56,6 +57,22 @@ export class EtcdProcess {
     if (this.exitStatus === undefined) this.child.kill(signal);
   }
 
+  /**
+   * SIGSTOP, then waits until every thread is stopped: a multi-threaded process runs on for a moment
+   * after kill(2) returns (until one of its threads takes the signal), long enough on a loaded
+   * machine to answer one more request.
+   */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.signal("SIGSTOP");
+    const pid = this.child.pid;
+    const deadline = Date.now() + timeoutMs;
+    while (pid !== undefined && !allThreadsStopped(pid)) {
+      if (Date.now() > deadline)
+        throw new Error(`etcd (pid ${pid}) not stopped ${timeoutMs} ms after SIGSTOP`);
+      await sleep(5);
+    }
+  }
+
   /** SIGKILL (also works on a stopped process) and wait until the kernel has reaped it. */
   async kill(): Promise<ExitStatus> {
     this.signal("SIGKILL");
@@ -70,4 +87,16 @@ export function tail(logFile: string, lines: number): string {
   } catch (error) {
     return `(no log at ${logFile}: ${(error as Error).message})`;
   }
+}
+
+/** Every thread of `pid` is in state T (stopped); a thread that is gone counts as stopped. */
+function allThreadsStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+    } catch {
+      return true;
+    }
+  });
 }
