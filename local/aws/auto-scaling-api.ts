@@ -94,7 +94,7 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> 
   TerminateInstanceInAutoScalingGroup(params, backend) {
     const instanceId = requireParam(params, "InstanceId");
     const decrement = booleanParam(params, "ShouldDecrementDesiredCapacity");
-    const group = groupOfInstance(backend, instanceId);
+    const { group } = findInstance(backend, instanceId);
     const instance = group.terminateInstance(instanceId, decrement);
     return renderTerminationActivity(group, instance, backend.now());
   },
@@ -114,25 +114,23 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> 
     const respectGrace =
       params.get("ShouldRespectGracePeriod") === undefined ||
       booleanParam(params, "ShouldRespectGracePeriod");
-    const group = groupOfInstance(backend, instanceId);
-    const instance = group.instances().find((i) => i.id === instanceId);
-    const inGrace =
-      instance !== undefined &&
-      backend.now() - instance.launchTime < HEALTH_CHECK_GRACE_PERIOD_SECONDS * 1000;
+    const { group, instance } = findInstance(backend, instanceId);
+    const inGrace = backend.now() - instance.launchTime < HEALTH_CHECK_GRACE_PERIOD_SECONDS * 1000;
     if (status === "Unhealthy" && !(respectGrace && inGrace)) group.markUnhealthy(instanceId);
     return "";
   },
 };
 
-function groupOfInstance(backend: AutoScalingBackend, instanceId: string): EmulatedAutoScalingGroup {
-  const group = backend.groups().find((candidate) => candidate.instances().some((i) => i.id === instanceId));
-  if (!group) {
-    throw new AwsApiError(
-      "ValidationError",
-      `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
-    );
+/** The instance and its group, or the ValidationError AWS gives for an instance no group manages. */
+function findInstance(backend: AutoScalingBackend, instanceId: string) {
+  for (const group of backend.groups()) {
+    const instance = group.instances().find((i) => i.id === instanceId);
+    if (instance !== undefined) return { group, instance };
   }
-  return group;
+  throw new AwsApiError(
+    "ValidationError",
+    `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+  );
 }
 
 export function requireGroup(backend: AutoScalingBackend, params: QueryParams): EmulatedAutoScalingGroup {

@@ -142,8 +142,8 @@ export class EtcdTestCluster {
     return this.process(name).kill();
   }
 
-  /** SIGSTOP: the process keeps its sockets open but answers nothing, like a hung machine. */
-  /** SIGSTOP, resolved once the member is really stopped (it answers nothing from then on). */
+  /** SIGSTOP: the process keeps its sockets open but answers nothing, like a hung machine. Resolves
+   * once every thread is stopped, so nothing is answered from then on. */
   pause(name: string): Promise<void> {
     return this.process(name).stop();
   }
