@@ -16,7 +16,9 @@ const root = resolve(__dirname, "..");
 export const ESBUILD_OPTIONS = {
   bundle: true,
   platform: "node",
-  target: "node20",
+  // Lambda's nodejs24.x runtime (cdk/lib/control-plane.ts); test/integration/lambda-runtime.test.ts
+  // checks that template, bundles and simulator agree.
+  target: "node24",
   format: "cjs",
   // The ES builds of the AWS SDK let esbuild drop the commands and shapes never used (half the size).
   mainFields: ["module", "main"],

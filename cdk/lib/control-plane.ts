@@ -4,7 +4,7 @@
 // only statements on Resource "*" sit in two policies of their own, so cdk-nag's wildcard check can
 // accept exactly those and still report a "*" anywhere else.
 import * as path from "node:path";
-import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
@@ -16,6 +16,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
+import { FUNCTION_TAG } from "./function-tag";
 
 export interface ControlPlaneProps {
   readonly config: ResolvedProps;
@@ -121,9 +122,11 @@ export class ControlPlane extends Construct {
       });
       const role = this.functionRole(name, props.autoScalingGroupName, logGroup);
       roles[name] = role;
-      return new lambda.Function(this, pascal(name), {
+      const created = new lambda.Function(this, pascal(name), {
         description: `etcd-asg ${name} for cluster ${config.clusterName}`,
-        runtime: lambda.Runtime.NODEJS_22_X,
+        // Node 24: Node 22 leaves maintenance in April 2027 and Lambda deprecates a runtime soon after;
+        // the bundles target it (scripts/build-lambdas.ts) and the simulator runs them on it.
+        runtime: lambda.Runtime.NODEJS_24_X,
         // The bundles are plain JavaScript (etcd3 uses the pure-JS gRPC client): Graviton is cheaper.
         architecture: lambda.Architecture.ARM_64,
         code: lambda.Code.fromAsset(path.join(config.lambdaBundlesDir, name)),
@@ -137,6 +140,10 @@ export class ControlPlane extends Construct {
         role,
         ...options,
       });
+      // Which control-plane function this is, for operators and tools (and the simulator, which runs
+      // the functions so tagged).
+      Tags.of(created).add(FUNCTION_TAG, name);
+      return created;
     };
 
     // Membership changes are serialised: one launch, one terminate and one reconcile at a time.

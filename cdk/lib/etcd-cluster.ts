@@ -8,6 +8,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as cr from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
@@ -51,7 +52,7 @@ export class EtcdCluster extends Construct {
     // sessions, and the shared configuration requires it).
     const nodeRole = new iam.Role(this, "NodeRole", {
       assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-      description: `etcd-asg node of ${config.clusterName}: may call the node API and nothing else`,
+      description: `etcd-asg node of ${config.clusterName}: may call the node API and read its boot script`,
     });
 
     const controlPlane = new ControlPlane(this, "ControlPlane", {
@@ -70,6 +71,16 @@ export class EtcdCluster extends Construct {
     // session name EC2 sets to the instance ID.
     controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
 
+    // The boot script reaches the nodes as a file asset; the node role may read that one object.
+    const bootScript = new s3assets.Asset(this, "BootScript", { path: config.bootScriptPath });
+    nodeRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ReadTheBootScript",
+        actions: ["s3:GetObject"],
+        resources: [bootScript.bucket.arnForObjects(bootScript.s3ObjectKey)],
+      }),
+    );
+
     const cpuType =
       config.instanceType.architecture === ec2.InstanceArchitecture.ARM_64
         ? ec2.AmazonLinuxCpuType.ARM_64
@@ -80,6 +91,7 @@ export class EtcdCluster extends Construct {
       role: nodeRole,
       securityGroup: network.nodeSecurityGroup,
       userData: nodeUserData({
+        bootScript,
         bootScriptPath: config.bootScriptPath,
         nodeApiUrl: controlPlane.nodeApiUrl.url,
         etcdVersion: config.etcdVersion,

@@ -1,8 +1,8 @@
 // What the synthesized EtcdAsg stack must hold: the hooks, the launch template, the firewall, IAM,
 // the Lambdas and their delivery (rules, retries, DLQ), the ledger table and the alarms.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { gunzipSync } from "node:zlib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { FUNCTION_NAMES } from "../../cdk/lib/etcd-cluster-props";
 import { loadConfig } from "../../lambdas/config";
@@ -134,27 +134,27 @@ describe("launch template", () => {
     );
   });
 
-  test("user data mounts the data volume, installs the boot script and starts it with the node API URL", () => {
+  test("user data mounts the data volume, fetches the boot script asset it pins by hash and runs it with the node API URL", () => {
     const data = only("AWS::EC2::LaunchTemplate").Properties.LaunchTemplateData as { UserData: unknown };
     const userData = renderJoin((data.UserData as { "Fn::Base64": unknown })["Fn::Base64"]);
-    const mount = userData.indexOf("mount /var/lib/etcd");
-    const install =
-      /^base64 -d <<'ETCD_ASG_BOOT_SCRIPT' \| gunzip > \/usr\/local\/sbin\/etcd-asg-boot\n([\s\S]*?)\nETCD_ASG_BOOT_SCRIPT$/m.exec(
+    const sha256 = createHash("sha256").update(FIXTURE_BOOT_SCRIPT).digest("hex");
+    assert.match(userData, /^export ETCD_ASG_NODE_API_URL='<\w+NodeApiFunctionUrl\w+\.FunctionUrl>'$/m);
+    assert.match(userData, /^export ETCD_ASG_ETCD_VERSION='3\.5\.21'$/m);
+    assert.match(
+      userData,
+      /^export ETCD_ASG_ETCD_SHA256='95bf6918623a097c0385b96f139d90248614485e781ec9bee4768dbb6c79c53f'$/m,
+    );
+    assert.match(userData, /^BOOT_SCRIPT_BUCKET='cdk-hnb659fds-assets-123456789012-us-east-1'$/m);
+    assert.match(userData, /^BOOT_SCRIPT_KEY='[0-9a-f]{64}\.sh'$/m);
+    assert.match(userData, new RegExp(`^BOOT_SCRIPT_SHA256='${sha256}'$`, "m"));
+    assert.doesNotMatch(userData, /@[A-Z_]+@/, "every placeholder is filled in");
+    const main =
+      /^main\(\) \{\n {2}mount_data_volume\n {2}fetch_boot_script (\S+)\n {2}exec (\S+) -o start\n\}$/m.exec(
         userData,
       );
-    const start =
-      /^ETCD_ASG_NODE_API_URL=<\w+NodeApiFunctionUrl\w+\.FunctionUrl> ETCD_ASG_ETCD_VERSION=3\.5\.21 ETCD_ASG_ETCD_SHA256=95bf6918623a097c0385b96f139d90248614485e781ec9bee4768dbb6c79c53f \/usr\/local\/sbin\/etcd-asg-boot -o start$/m.exec(
-        userData,
-      );
-    assert.ok(mount > 0, "mounts /var/lib/etcd");
+    assert.ok(main, "mounts, then fetches and installs the boot script, then runs it");
+    assert.equal(main[1], main[2]);
     assert.ok(userData.includes("mkfs.xfs"), "formats a blank volume");
-    assert.ok(install, "installs the boot script");
-    assert.ok(install.index > mount, "installs the boot script after mounting");
-    const script = gunzipSync(Buffer.from((install[1] ?? "").replace(/\n/g, ""), "base64")).toString("utf8");
-    assert.equal(script, FIXTURE_BOOT_SCRIPT);
-    assert.ok(userData.includes("chmod 755 /usr/local/sbin/etcd-asg-boot"));
-    assert.ok(start, "runs the boot script with the node API URL and the etcd release");
-    assert.ok(start.index > install.index, "runs the boot script after installing it");
   });
 });
 
@@ -352,28 +352,31 @@ describe("IAM", () => {
     assert.equal(role.Properties.ManagedPolicyArns, undefined);
   });
 
-  test("lets the nodes invoke the node API's URL and nothing else", () => {
+  test("lets the nodes invoke the node API's URL and read their boot script, and nothing else", () => {
     const nodeApiArn = { "Fn::GetAtt": [functionId("node-api"), "Arn"] };
-    template.hasResourceProperties("AWS::IAM::Policy", {
-      Roles: [{ Ref: logicalId("AWS::IAM::Role", "NodeRole") }],
-      PolicyDocument: {
-        Statement: [
-          {
-            Action: "lambda:InvokeFunctionUrl",
-            Effect: "Allow",
-            Resource: nodeApiArn,
-            Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } },
-          },
-          {
-            Action: "lambda:InvokeFunction",
-            Effect: "Allow",
-            Resource: nodeApiArn,
-            Condition: { Bool: { "lambda:InvokedViaFunctionUrl": true } },
-          },
-        ],
+    const statements = attachedStatements(logicalId("AWS::IAM::Role", "NodeRole"));
+    assert.deepEqual(statements.slice(0, 2), [
+      {
+        Action: "lambda:InvokeFunctionUrl",
+        Effect: "Allow",
+        Resource: nodeApiArn,
+        Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } },
       },
-    });
-    assert.equal(attachedStatements(logicalId("AWS::IAM::Role", "NodeRole")).length, 2);
+      {
+        Action: "lambda:InvokeFunction",
+        Effect: "Allow",
+        Resource: nodeApiArn,
+        Condition: { Bool: { "lambda:InvokedViaFunctionUrl": true } },
+      },
+    ]);
+    const read = statements[2];
+    assert.equal(statements.length, 3);
+    assert.equal(read?.Sid, "ReadTheBootScript");
+    assert.equal(read?.Action, "s3:GetObject");
+    assert.match(
+      renderJoin(read?.Resource),
+      /^arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1\/[0-9a-f]{64}\.sh$/,
+    );
     const nodeRole = resources("AWS::IAM::Role")[logicalId("AWS::IAM::Role", "NodeRole")];
     assert.equal(nodeRole?.Properties.ManagedPolicyArns, undefined);
     assert.equal(nodeRole?.Properties.Policies, undefined);
@@ -399,9 +402,10 @@ describe("Lambdas", () => {
     ).Variables;
 
   for (const name of FUNCTION_NAMES) {
-    test(`${name} runs Node 22 on arm64 from its bundle, in the VPC's private subnets, with its own role`, () => {
+    test(`${name} runs Node 24 on arm64 from its bundle, tagged with its name, in the VPC's private subnets, with its own role`, () => {
       const fn = resource("AWS::Lambda::Function", functionId(name));
-      assert.equal(fn.Properties.Runtime, "nodejs22.x");
+      assert.equal(fn.Properties.Runtime, "nodejs24.x");
+      assert.deepEqual(fn.Properties.Tags, [{ Key: "etcd-asg:function", Value: name }]);
       assert.deepEqual(fn.Properties.Architectures, ["arm64"]);
       assert.equal(fn.Properties.Handler, "lib/index.handler");
       assert.deepEqual(fn.Properties.Role, { "Fn::GetAtt": [functionRoleId(name), "Arn"] });

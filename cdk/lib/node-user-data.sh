@@ -1,0 +1,110 @@
+#!/bin/bash
+# etcd-asg node user data (filled in at synth by node-user-data.ts). Mounts the etcd data volume,
+# fetches the boot script — a CDK file asset in the stack's asset bucket, readable by the node role —
+# checks it against the SHA-256 pinned here, and runs it with the stack's parameters. Everything else
+# lives in the boot script, so the user data stays small under EC2's 16 KB limit whatever the boot
+# script grows to, and a changed boot script changes the launch template (and rolls the nodes).
+#
+# Sourced rather than run, it only sets its parameters and defines its functions: the local
+# simulator sources it and calls fetch_boot_script itself, where a real machine would also mount.
+# Honours ETCD_ASG_IMDS_ENDPOINT (IMDS base URL) and AWS_ENDPOINT_URL_S3 (an S3-compatible endpoint,
+# path-style) the way the boot script and the AWS SDKs do.
+set -euo pipefail
+
+export ETCD_ASG_NODE_API_URL='@NODE_API_URL@'
+export ETCD_ASG_ETCD_VERSION='@ETCD_VERSION@'
+export ETCD_ASG_ETCD_SHA256='@ETCD_SHA256@'
+BOOT_SCRIPT_BUCKET='@BOOT_SCRIPT_BUCKET@'
+BOOT_SCRIPT_KEY='@BOOT_SCRIPT_KEY@'
+BOOT_SCRIPT_SHA256='@BOOT_SCRIPT_SHA256@'
+DATA_DEVICE='@DATA_DEVICE@'
+# How long the boot script may be unreachable (IMDS or S3 not ready yet) before the node gives up.
+FETCH_DEADLINE_SECONDS=600
+
+fail() {
+  echo "etcd-asg user data: $*" >&2
+  exit 1
+}
+
+# On Nitro instances the volume appears as an NVMe device; Amazon Linux's udev rules link it to the
+# name in the block device mapping (/dev/sdf, or /dev/xvdf on Xen). A volume with a file system is
+# never reformatted: a rebooted node keeps its etcd data. XFS, because ext4's lost+found would make
+# the data dir look non-empty to etcd and to the boot script.
+mount_data_volume() {
+  local device="" candidate uuid
+  for _ in $(seq 1 120); do
+    for candidate in "$DATA_DEVICE" /dev/xvdf; do
+      if [[ -e $candidate ]]; then
+        device=$(readlink -f "$candidate")
+        break 2
+      fi
+    done
+    sleep 1
+  done
+  [[ -n $device ]] || fail "etcd data volume $DATA_DEVICE did not appear within 120 s"
+  blkid "$device" >/dev/null 2>&1 || mkfs.xfs -q -L etcd-data "$device"
+  mkdir -p /var/lib/etcd
+  uuid=$(blkid -s UUID -o value "$device")
+  grep -q "UUID=$uuid" /etc/fstab || echo "UUID=$uuid /var/lib/etcd xfs defaults,noatime,nofail 0 2" >>/etc/fstab
+  mountpoint -q /var/lib/etcd || mount /var/lib/etcd
+}
+
+# imds PATH — one IMDSv2 read.
+imds() {
+  local endpoint=${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254} token
+  token=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$endpoint/latest/api/token") &&
+    curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$endpoint$1"
+}
+
+# json_field KEY JSON — the string value of "KEY": "value".
+json_field() {
+  local pattern="\"$1\"[[:space:]]*:[[:space:]]*\"([^\"]+)\""
+  [[ $2 =~ $pattern ]] && printf '%s' "${BASH_REMATCH[1]}"
+}
+
+# download_boot_script FILE — one SigV4-signed GET of the asset with the instance role's credentials.
+download_boot_script() {
+  local region role creds key secret token url
+  region=$(imds /latest/meta-data/placement/region) &&
+    role=$(imds /latest/meta-data/iam/security-credentials/) &&
+    creds=$(imds "/latest/meta-data/iam/security-credentials/$role") &&
+    key=$(json_field AccessKeyId "$creds") &&
+    secret=$(json_field SecretAccessKey "$creds") &&
+    token=$(json_field Token "$creds") || return 1
+  if [[ -n ${AWS_ENDPOINT_URL_S3:-} ]]; then
+    url=${AWS_ENDPOINT_URL_S3%/}/$BOOT_SCRIPT_BUCKET/$BOOT_SCRIPT_KEY
+  else
+    url=https://$BOOT_SCRIPT_BUCKET.s3.$region.amazonaws.com/$BOOT_SCRIPT_KEY
+  fi
+  # Secrets go through a curl config on stdin so they never show in the process list.
+  curl -sSf --max-time 60 --aws-sigv4 "aws:amz:$region:s3" -K - -o "$1" "$url" <<CURL_CONFIG
+user = "$key:$secret"
+header = "x-amz-security-token: $token"
+CURL_CONFIG
+}
+
+# fetch_boot_script TARGET — downloads the boot script, retrying with backoff until the deadline, and
+# installs it at TARGET once its SHA-256 is the pinned one.
+fetch_boot_script() {
+  local target=$1 tmp delay=1 deadline=$((SECONDS + FETCH_DEADLINE_SECONDS))
+  tmp=$(mktemp)
+  until download_boot_script "$tmp"; do
+    ((SECONDS < deadline)) || fail "could not fetch s3://$BOOT_SCRIPT_BUCKET/$BOOT_SCRIPT_KEY within ${FETCH_DEADLINE_SECONDS} s"
+    sleep "$delay"
+    ((delay < 16)) && delay=$((delay * 2))
+  done
+  echo "$BOOT_SCRIPT_SHA256  $tmp" | sha256sum -c --status ||
+    fail "s3://$BOOT_SCRIPT_BUCKET/$BOOT_SCRIPT_KEY is not the boot script this launch template pins (SHA-256 $BOOT_SCRIPT_SHA256)"
+  install -m 755 "$tmp" "$target"
+  rm -f "$tmp"
+}
+
+main() {
+  mount_data_volume
+  fetch_boot_script /usr/local/sbin/etcd-asg-boot
+  exec /usr/local/sbin/etcd-asg-boot -o start
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main
+fi
