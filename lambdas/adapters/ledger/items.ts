@@ -5,6 +5,8 @@
 //                                        sk = registration-counter  last registration number given
 //                                        sk = lock                  the membership lock
 //                                        sk = node#<instance ID>    one node record per instance
+//                                        sk = ca#peer, ca#client    published CA certificates
+//                                                                   (certificate-authorities.ts)
 //   pk = cluster#<name>#lifecycle-tokens sk = <token>               processed lifecycle actions
 //
 // Tokens have their own partition: they are not part of the state the engine reads, and there may
