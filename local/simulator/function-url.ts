@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type SigningSecret, verifySigV4 } from "../iam/sigv4";
 import type { LambdaFunction } from "./lambda-function";
-import { type SigningSecret, verifySigV4 } from "./sigv4";
 
 /** Credentials the simulator issued to one instance's role session. */
 export interface IssuedCredentials extends SigningSecret {
