@@ -2,10 +2,16 @@
 // protocols (dispatch on Version), so the real AWS SDK v3 clients and the real `aws` CLI work
 // against it through endpoint overrides. Holds the emulated groups and instances, delivers
 // lifecycle events and instance launch/terminate notifications to subscribers, runs the groups' EC2
-// health check, counts calls per action and lets a test inject throttling or server errors.
+// health check, counts calls per action and lets a test inject throttling or server errors. With an
+// IAM gate it verifies each call's signature and authorizes it against the caller's policies first,
+// answering AccessDenied (UnauthorizedOperation for EC2) as AWS does.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { autoScalingFront } from "../iam/auto-scaling";
+import { ec2Front } from "../iam/ec2";
+import type { ServiceFront } from "../iam/front";
+import type { Gate } from "../iam/gate";
 import { AwsApiError } from "./api-error";
 import { AUTO_SCALING_ACTIONS, AUTO_SCALING_NAMESPACE, AUTO_SCALING_VERSION } from "./auto-scaling-api";
 import { EmulatedAutoScalingGroup, type GroupContext } from "./auto-scaling-group";
@@ -45,6 +51,11 @@ export interface AwsEmulatorOptions {
   readonly clock?: Clock;
   /** Where errors thrown by subscribers go. @default console.error */
   readonly onListenerError?: (error: unknown) => void;
+  /**
+   * Verifies and authorizes every call before serving it (local/iam/gate.ts).
+   * @default none: every call is served, signed or not
+   */
+  readonly gate?: Gate;
 }
 
 type Listener<T> = (value: T) => void | Promise<void>;
@@ -65,6 +76,9 @@ export class AwsEmulator {
   private faultInjector: FaultInjector | undefined;
   private server: Server | undefined;
   private readonly onListenerError: (error: unknown) => void;
+  private readonly gate:
+    | { readonly check: Gate; readonly fronts: Record<AwsService, ServiceFront> }
+    | undefined;
 
   constructor(options: AwsEmulatorOptions = {}) {
     this.region = options.region ?? "us-east-1";
@@ -84,8 +98,23 @@ export class AwsEmulator {
       lifecycleActionStarted: (event) => this.deliver(this.lifecycleListeners, event),
     };
     this.healthCheck = new Ec2HealthCheck(this.clock, options.healthCheckDelayMs ?? 3000, (instanceId) =>
-      [...this.groupsByName.values()].find((group) => group.instances().some((i) => i.id === instanceId)),
+      this.groupOfInstance(instanceId),
     );
+    const frontOptions = { region: this.region, account: this.account };
+    this.gate =
+      options.gate === undefined
+        ? undefined
+        : {
+            check: options.gate,
+            fronts: {
+              autoscaling: autoScalingFront({
+                ...frontOptions,
+                groupArn: (name) => this.groupsByName.get(name)?.arn,
+                groupOfInstance: (instanceId) => this.groupOfInstance(instanceId)?.name,
+              }),
+              ec2: ec2Front(frontOptions),
+            },
+          };
   }
 
   /** Starts serving; resolves to the endpoint URL (`http://127.0.0.1:<port>`). */
@@ -179,6 +208,12 @@ export class AwsEmulator {
     this.faultInjector = injector;
   }
 
+  private groupOfInstance(instanceId: string): EmulatedAutoScalingGroup | undefined {
+    return [...this.groupsByName.values()].find((group) =>
+      group.instances().some((i) => i.id === instanceId),
+    );
+  }
+
   private deliver<T>(listeners: Set<Listener<T>>, value: T): void {
     // Asynchronous like EventBridge: the state change is complete before anyone hears of it.
     setImmediate(() => {
@@ -193,12 +228,29 @@ export class AwsEmulator {
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
+    const payload = Buffer.concat(chunks);
     const url = new URL(request.url ?? "/", "http://localhost");
-    const params = parseQueryParams(Buffer.concat(chunks).toString("utf8"), url.search);
+    const params = parseQueryParams(payload.toString("utf8"), url.search);
     const service: AwsService = params.get("Version") === EC2_VERSION ? "ec2" : "autoscaling";
     const action = params.get("Action") ?? "";
-    const requestId = randomUUID();
     this.calls.set(action, (this.calls.get(action) ?? 0) + 1);
+    if (this.gate !== undefined) {
+      const verdict = await this.gate.check(
+        {
+          method: request.method ?? "POST",
+          url: request.url ?? "/",
+          headers: request.headers,
+          body: payload,
+        },
+        this.gate.fronts[service],
+      );
+      if (!verdict.ok) {
+        response.writeHead(verdict.response.status, verdict.response.headers);
+        response.end(verdict.response.body);
+        return;
+      }
+    }
+    const requestId = randomUUID();
     let status = 200;
     let body: string;
     try {
