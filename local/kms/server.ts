@@ -121,6 +121,16 @@ export class KmsEmulator {
     return this.store.find(keyId).policy;
   }
 
+  /** The ARN of the key `keyId` names (key ID, key ARN, alias name or alias ARN), or undefined when
+   * it names none: an IAM gate authorizes a request on the key an alias points at. */
+  keyArn(keyId: string): string | undefined {
+    try {
+      return this.store.find(keyId).arn;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every key's metadata. */
   keys(): KeyMetadata[] {
     return this.store.all().map((key) => key.metadata());
@@ -177,12 +187,7 @@ export class KmsEmulator {
   /** The ARN of the key a request names, if it names one that exists (for authorization). */
   private keyArnOf(params: Params): string | undefined {
     const keyId = params.KeyId ?? params.TargetKeyId;
-    if (typeof keyId !== "string") return undefined;
-    try {
-      return this.store.find(keyId).arn;
-    } catch {
-      return undefined;
-    }
+    return typeof keyId === "string" ? this.keyArn(keyId) : undefined;
   }
 }
 
