@@ -160,22 +160,30 @@ export class KmsEmulator {
         ? target.slice(KMS_TARGET_PREFIX.length)
         : "";
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
+    // As at AWS, the caller is checked before the request is read: a refused caller learns nothing
+    // about operations or keys.
+    let params: Params | KmsApiError;
+    try {
+      params = parseParams(body);
+    } catch (error) {
+      if (!(error instanceof KmsApiError)) throw error;
+      params = error;
+    }
+    const refusal = await this.authorize?.({
+      method: request.method ?? "",
+      url: request.url ?? "/",
+      headers: request.headers,
+      body,
+      operation,
+      action: `kms:${operation}`,
+      keyArn: params instanceof KmsApiError ? undefined : this.keyArnOf(params),
+    });
+    if (refusal !== undefined) return send(response, refusal);
     try {
       const handler = request.method === "POST" ? KMS_OPERATIONS[operation] : undefined;
       if (handler === undefined) throw new KmsApiError("UnknownOperationException", "");
-      const params = parseParams(body);
-      const keyArn = this.keyArnOf(params);
-      const refusal = await this.authorize?.({
-        method: request.method ?? "",
-        url: request.url ?? "/",
-        headers: request.headers,
-        body,
-        operation,
-        action: `kms:${operation}`,
-        keyArn,
-      });
-      if (refusal !== undefined) return send(response, refusal);
-      const fault = this.faultInjector?.({ operation, keyArn });
+      if (params instanceof KmsApiError) throw params;
+      const fault = this.faultInjector?.({ operation, keyArn: this.keyArnOf(params) });
       if (fault !== undefined) throw faultError(fault);
       send(response, { status: 200, body: JSON.stringify(handler(params, this.store)) });
     } catch (error) {

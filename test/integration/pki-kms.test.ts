@@ -268,7 +268,7 @@ describe("the local KMS, through the real SDK client", () => {
     assert.deepEqual(JSON.parse(request?.body.toString() ?? "{}").KeyId, key.id);
   });
 
-  test("an unknown operation is UnknownOperationException", async () => {
+  test("an unknown operation is UnknownOperationException, a body that is not JSON SerializationException", async () => {
     const response = await fetch(kms.emulator().endpoint, {
       method: "POST",
       headers: { "x-amz-target": "TrentService.Encrypt", "content-type": "application/x-amz-json-1.1" },
@@ -277,6 +277,13 @@ describe("the local KMS, through the real SDK client", () => {
     assert.equal(response.status, 400);
     assert.equal(response.headers.get("content-type"), "application/x-amz-json-1.1");
     assert.deepEqual(await response.json(), { __type: "UnknownOperationException" });
+    const garbled = await fetch(kms.emulator().endpoint, {
+      method: "POST",
+      headers: { "x-amz-target": "TrentService.Sign", "content-type": "application/x-amz-json-1.1" },
+      body: "{not json",
+    });
+    assert.equal(garbled.status, 400);
+    assert.equal(((await garbled.json()) as { __type: string }).__type, "SerializationException");
   });
 
   test("GetPublicKey answers a public key and nothing private", async () => {
