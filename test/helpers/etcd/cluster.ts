@@ -2,7 +2,7 @@
 // waits until every member answers /health, and lets a test kill, pause, wipe, restart and add members.
 // Everything is torn down when the test ends, pass or fail; on failure each member's log tail is printed.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -25,11 +25,25 @@ export interface TestMember {
   readonly peerUrl: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** The UID its etcd runs under, when the cluster was started with `memberUid`. */
+  readonly uid?: number;
 }
 
 export interface StartClusterOptions {
   /** Members of the initial cluster, 1 to 7. */
   readonly size: number;
+  /**
+   * Runs each member's etcd under its own numeric UID, `memberUid(ip)`, with its data dir owned by it,
+   * so that network faults can tell its packets from the others' (chaos/network). Needs root.
+   * @default undefined: every member runs as the test process's user
+   */
+  readonly memberUid?: (ip: string) => number;
+  /**
+   * Awaited before each start of a member's process (initial, added or restarted): where a test
+   * registers the member with a network-fault controller, which must know it before it connects.
+   * @default undefined
+   */
+  readonly beforeLaunch?: (member: TestMember) => Promise<void> | void;
 }
 
 export type InitialClusterState = "new" | "existing";
@@ -60,13 +74,22 @@ export class EtcdTestCluster {
   private constructor(
     private readonly block: LoopbackBlock,
     private readonly root: string,
+    private readonly memberUid: ((ip: string) => number) | undefined,
+    private readonly beforeLaunch: StartClusterOptions["beforeLaunch"],
   ) {}
 
   static async start(t: TestContext, options: StartClusterOptions): Promise<EtcdTestCluster> {
     if (!Number.isInteger(options.size) || options.size < 1 || options.size > 7) {
       throw new Error(`cluster size must be an integer from 1 to 7, got ${options.size}`);
     }
-    const cluster = new EtcdTestCluster(reserveLoopbackBlock(), mkdtempSync(join(tmpdir(), "etcd-asg-it-")));
+    const cluster = new EtcdTestCluster(
+      reserveLoopbackBlock(),
+      mkdtempSync(join(tmpdir(), "etcd-asg-it-")),
+      options.memberUid,
+      options.beforeLaunch,
+    );
+    // Members running under their own UIDs must get through the temp dir to their data dirs.
+    if (options.memberUid !== undefined) chmodSync(cluster.root, 0o711);
     t.after(async () => {
       // Node 20.20 sets `passed` before the after hooks run; @types/node 20 does not declare it yet.
       if ((t as TestContext & { readonly passed?: boolean }).passed !== true) cluster.printLogTails();
@@ -75,6 +98,7 @@ export class EtcdTestCluster {
     const members: TestMember[] = [];
     for (let i = 0; i < options.size; i++) members.push(await cluster.reserveMember());
     const initialCluster = formatInitialCluster(members);
+    for (const member of members) await cluster.beforeLaunch?.(member);
     for (const member of members) cluster.launch(member.name, initialCluster, "new");
     await Promise.all(members.map((member) => cluster.waitHealthy(member.name)));
     return cluster;
@@ -117,6 +141,7 @@ export class EtcdTestCluster {
       peerUrl: `http://${ip}:${await freePort(ip)}`,
       dataDir: join(this.root, `${name}.etcd`),
       logFile: join(this.root, `${name}.log`),
+      ...(this.memberUid === undefined ? {} : { uid: this.memberUid(ip) }),
     };
     this.slots.set(name, { member, process: undefined, initialCluster: "", state: "new" });
     return member;
@@ -133,6 +158,7 @@ export class EtcdTestCluster {
         `member ${added.name} was reserved with peer URL ${member.peerUrl}, not ${added.peerUrl}`,
       );
     }
+    await this.beforeLaunch?.(member);
     this.launch(added.name, added.initialCluster, "existing");
     await this.waitHealthy(added.name);
   }
@@ -170,6 +196,7 @@ export class EtcdTestCluster {
   ): Promise<void> {
     const slot = this.slot(name);
     if (isRunning(slot)) throw new Error(`restart ${name}: it is still running`);
+    await this.beforeLaunch?.(slot.member);
     this.launch(name, slot.initialCluster, options.initialClusterState ?? slot.state);
     if (options.waitHealthy ?? true) await this.waitHealthy(name);
   }
@@ -185,6 +212,11 @@ export class EtcdTestCluster {
     const { member } = slot;
     slot.initialCluster = initialCluster;
     slot.state = state;
+    if (member.uid !== undefined) {
+      // etcd makes its data dir itself, but not inside a directory it cannot write; 0700 as it wants.
+      mkdirSync(member.dataDir, { recursive: true, mode: 0o700 });
+      chownSync(member.dataDir, member.uid, member.uid);
+    }
     slot.process = EtcdProcess.start(
       [
         `--name=${member.name}`,
@@ -202,6 +234,7 @@ export class EtcdTestCluster {
         "--log-outputs=stderr",
       ],
       member.logFile,
+      { uid: member.uid },
     );
   }
 

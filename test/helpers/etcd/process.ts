@@ -29,13 +29,15 @@ export class EtcdProcess {
     });
   }
 
-  static start(args: readonly string[], logFile: string): EtcdProcess {
+  /** `uid`: run etcd under that numeric UID and GID (its data dir must be its own) instead of ours. */
+  static start(args: readonly string[], logFile: string, options: { uid?: number } = {}): EtcdProcess {
     const log = openSync(logFile, "a");
     try {
       // A clean environment: ETCD_* variables of the caller would override the flags.
       const child = spawn("etcd", args, {
         stdio: ["ignore", log, log],
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
       });
       live.add(child);
       return new EtcdProcess(child);
