@@ -133,18 +133,17 @@ export class NetworkFaults {
   /**
    * Makes the identities' new connections known to faults. Call it before their processes start: a
    * connection an identity opened earlier is not tagged with its initiator, and faults would miss the
-   * replies on it, so that case is refused.
+   * replies on it, so that case is refused. A UID registered again (an instance that took over a
+   * terminated one's address) keeps its tagging under the new name.
    */
   register(...identities: readonly NetworkIdentity[]): Promise<void> {
     return this.change(async () => {
       this.assertRunning();
-      const fresh = identities.filter((identity) => {
-        const known = this.identities.get(identity.uid);
-        if (known !== undefined && known.name !== identity.name) {
-          throw new InvalidFaultError(`uid ${identity.uid} is already ${known.name}, not ${identity.name}`);
-        }
-        return known === undefined;
-      });
+      const byUid = new Map(identities.map((identity) => [identity.uid, identity]));
+      const fresh = [...byUid.values()].filter((identity) => !this.identities.has(identity.uid));
+      for (const identity of identities) {
+        if (this.identities.has(identity.uid)) this.identities.set(identity.uid, identity);
+      }
       if (fresh.length === 0) return;
       const early = await openedConnections(fresh.map((identity) => identity.uid));
       if (early.length > 0) {

@@ -210,3 +210,14 @@ export function ruleDeletion(rule: string): string[] {
   if (words[0] !== "-A") throw new Error(`not an appended rule: ${rule}`);
   return ["-D", ...words.slice(1)];
 }
+
+/** The before-stop check of a run: what process `pid` owns that is still there (after its faults were
+ * stopped this must be empty), with every network namespace, loop device and qdisc on lo of ours,
+ * which no run may leave whoever made them. */
+export function runLeftovers(pid = process.pid): Leftover[] {
+  return findLeftovers().filter(
+    (leftover) =>
+      leftover.owner?.startsWith(`${pid}_`) === true ||
+      (leftover.owner === undefined && ["netns", "loop-device", "qdisc"].includes(leftover.kind)),
+  );
+}
