@@ -1,8 +1,13 @@
 // The local KMS driven by the real @aws-sdk/client-kms, and the KMS adapter over it: answers and
 // errors must come out as KMS words them, and the adapter must sort them into retryable or not.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { createHash, createPublicKey, verify } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { describe, test } from "node:test";
+import { promisify } from "node:util";
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -394,5 +399,64 @@ describe("the KMS adapter", () => {
     } finally {
       gone.destroy();
     }
+  });
+});
+
+const awsOnPath = (process.env.PATH ?? "").split(delimiter).some((dir) => existsSync(join(dir, "aws")));
+
+describe("the local KMS, through the aws CLI (botocore's parsers)", {
+  skip: awsOnPath ? false : "the `aws` CLI is not on PATH",
+}, () => {
+  /** `aws kms …` against the emulator with dummy credentials; resolves to stdout, or stderr on failure. */
+  async function aws(...args: string[]): Promise<string> {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_CONFIG_FILE: "/dev/null",
+      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      AWS_PAGER: "",
+    };
+    try {
+      const endpoint = ["--endpoint-url", kms.emulator().endpoint, "--region", "us-east-1"];
+      return (await promisify(execFile)("aws", ["kms", ...args, ...endpoint], { env })).stdout;
+    } catch (error) {
+      return String((error as { stderr?: unknown }).stderr);
+    }
+  }
+
+  test("creates a key, signs with it, and reports a missing alias as KMS does", async () => {
+    const created = JSON.parse(
+      await aws("create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY"),
+    );
+    const keyId = created.KeyMetadata.KeyId;
+    // fileb:// passes the bytes as they are in both CLI v1 and v2 (they read a blob argument differently).
+    const dir = mkdtempSync(join(tmpdir(), "etcd-asg-kms-cli-"));
+    let signed: { KeyId: string; Signature: string };
+    try {
+      writeFileSync(join(dir, "message"), "hello");
+      signed = JSON.parse(
+        await aws(
+          "sign",
+          "--key-id",
+          keyId,
+          "--message",
+          `fileb://${join(dir, "message")}`,
+          "--signing-algorithm",
+          "ECDSA_SHA_256",
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(signed.KeyId, created.KeyMetadata.Arn);
+    const der = JSON.parse(await aws("get-public-key", "--key-id", keyId)).PublicKey;
+    const publicKey = createPublicKey({ key: Buffer.from(der, "base64"), format: "der", type: "spki" });
+    assert.ok(verify("sha256", Buffer.from("hello"), publicKey, Buffer.from(signed.Signature, "base64")));
+    assert.match(
+      await aws("describe-key", "--key-id", "alias/nope"),
+      /NotFoundException\) when calling the DescribeKey operation: Alias .*alias\/nope is not found/,
+    );
   });
 });
