@@ -24,6 +24,8 @@ export interface AuthorizationRequest {
   readonly resource: string;
   /** Request context keys (`aws:SecureTransport`, `aws:CurrentTime`, service keys). */
   readonly context?: ContextValues;
+  /** The resource's policy when its server knows it better than the policy set (a key made at run time). */
+  readonly resourcePolicy?: PolicyDocument;
 }
 
 /** Which kind of policy refused, and whether by an explicit Deny or for want of an Allow. */
@@ -68,7 +70,7 @@ export async function authorize(
 ): Promise<AuthorizationResult> {
   const identity = policies.identity(request.principalArn);
   const account = identity?.account ?? request.principalArn.split(":")[4] ?? "";
-  const resourcePolicy = resourcePolicyFor(policies, request.resource, account);
+  const resourcePolicy = request.resourcePolicy ?? resourcePolicyFor(policies, request.resource, account);
   const simulation: Simulation = {
     request: {
       principal: request.principalArn,

@@ -184,7 +184,7 @@ export function s3Refusal(refusal: Refusal, method: string, requestId: string): 
  */
 export function functionUrlRefusal(refusal: Refusal, requestId: string): GateResponse {
   const headers = { "content-type": "application/json", "x-amzn-requestid": requestId };
-  if (refusal.kind === "denied" || refusal.problem === "missing") {
+  if (refusal.kind === "denied" || (refusal.kind === "signature" && refusal.problem === "missing")) {
     return {
       status: 403,
       headers: { ...headers, "x-amzn-errortype": "AccessDeniedException" },
@@ -206,6 +206,7 @@ function answer(
   deniedStatus: number,
 ): { code: string; status: number; message: string } {
   if (refusal.kind === "denied") return { code: deniedCode, status: deniedStatus, message: refusal.message };
+  if (refusal.kind === "body") return { code: refusal.code, status: 400, message: refusal.message };
   const entry = table[refusal.problem];
   return { code: entry.code, status: entry.status, message: entry.message ?? refusal.reason };
 }

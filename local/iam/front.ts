@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ContextValues, DenialReason } from "./authorize";
 import type { Principal } from "./credentials";
+import type { PolicyDocument } from "./policies";
 import type { SignatureProblem } from "./sigv4";
 
 export interface GateRequest {
@@ -22,6 +23,11 @@ export interface AuthorizationCheck {
   /** An ARN, or `*` for an action without resource types. */
   readonly resource: string;
   readonly context?: ContextValues;
+  /**
+   * The resource's policy as the server that holds the resource knows it (a key made at run time),
+   * taking precedence over the policy set's.
+   */
+  readonly resourcePolicy?: PolicyDocument;
 }
 
 export type Refusal =
@@ -31,6 +37,8 @@ export type Refusal =
       readonly reason: string;
       readonly accessKeyId?: string;
     }
+  /** A streamed body that breaks its own framing or checksum (S3: IncompleteBody, BadDigest). */
+  | { readonly kind: "body"; readonly code: string; readonly message: string }
   | {
       readonly kind: "denied";
       readonly principalArn: string;

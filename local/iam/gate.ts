@@ -70,6 +70,7 @@ export function createGate(config: GateConfig): Gate {
         action: check.action,
         resource: check.resource,
         context: { ...context, ...check.context },
+        ...(check.resourcePolicy === undefined ? {} : { resourcePolicy: check.resourcePolicy }),
       });
       if (!result.allowed) {
         return refuse({

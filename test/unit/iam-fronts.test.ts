@@ -160,7 +160,7 @@ describe("KMS front", () => {
   const front = kmsFront({
     region: REGION,
     account: ACCOUNT,
-    aliasTarget: (alias) => (alias === `arn:aws:kms:${REGION}:${ACCOUNT}:alias/peer-ca` ? key : undefined),
+    keyArn: (keyId) => (keyId === "alias/peer-ca" || keyId.endsWith("1234567890ab") ? key : undefined),
   });
   const call = (operation: string, input: unknown) =>
     request("POST", "/", JSON.stringify(input), { "x-amz-target": `TrentService.${operation}` });
@@ -181,6 +181,16 @@ describe("KMS front", () => {
     assert.equal(byAlias.resource, key);
     assert.equal(byAlias.context?.["kms:RequestAlias"], "alias/peer-ca");
     assert.equal((await only(front, call("GetPublicKey", { KeyId: key }))).resource, key);
+  });
+
+  test("a key's policy as the KMS server holds it goes with the check", async () => {
+    const keyPolicy = { Version: "2012-10-17", Statement: [] };
+    const withPolicies = kmsFront({
+      region: REGION,
+      account: ACCOUNT,
+      keyPolicy: (arn) => (arn === key ? keyPolicy : undefined),
+    });
+    assert.equal((await only(withPolicies, call("DescribeKey", { KeyId: key }))).resourcePolicy, keyPolicy);
   });
 
   test("CreateKey needs *; CreateAlias the alias and its key", async () => {
