@@ -50,7 +50,12 @@ export function compileEventPattern(pattern: unknown): EventPattern {
   }
   if (!isPlainObject(parsed)) throw new InvalidEventPatternError("Filter is not an object", "");
   const branches = compileObject(parsed, [], "", false);
-  return { matches: (event) => branches.some((branch) => matchesBranch(branch, leavesOf(event))) };
+  return {
+    matches: (event) => {
+      const leaves = leavesOf(event);
+      return branches.some((branch) => matchesBranch(branch, leaves));
+    },
+  };
 }
 
 /** One-shot form of `compileEventPattern(pattern).matches(event)`. */
