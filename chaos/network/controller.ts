@@ -1,20 +1,23 @@
 // Real network faults on etcd's traffic over loopback: isolation, partitions, one-way loss, added
 // latency and the control plane cut off from a node, each healed on demand and all of them at stop.
 //
-// Mechanism (chosen after prototyping the three candidates on this machine's kernel, 6.x, 2 cores):
-// every process whose packets a fault must tell apart runs under its own numeric UID (identity.ts);
+// Mechanism (chosen after prototyping the candidates on this machine: Debian 12, kernel 6.x, 2 cores).
+// Every process whose packets a fault must tell apart runs under its own numeric UID (identity.ts);
 // nftables matches the sender by that UID in the output hook and the receiver by its address and etcd
 // ports, or, for replies on a connection the receiver opened, by the initiator's UID stamped into the
 // conntrack mark (rules.ts). Drops happen on the receiving side of loopback; delays go through an
 // NFQUEUE to a small reader (delayer.py), because this kernel has no netem (nor the nft queue
-// statement, nor fw/prio classifiers), so `tc netem` cannot be used at all. Network namespaces per node
-// work here too, but would move each node's IMDS server, boot script and etcd inside a namespace and
-// the simulator's host-side clients behind routes; TCP proxies would change the addresses etcd
-// advertises, terminate TCP twice (so no packet loss, only stalls) and still need the sender's UID to
-// tell peers apart. Measured in the prototype: 100 ms added to a node's egress gave TCP connects of
-// 100.3-101.7 ms (0.02 ms untouched); 50% one-way drop let 93-114 of 200 datagrams through in that
-// direction and 200 of 200 the other way; an isolated leader was replaced within 0.6 s and its peers
-// logged "lost TCP streaming connection" within 4 s. One `nft -f` transaction takes about 6 ms.
+// statement, nor the fw and prio classifiers): `tc qdisc add dev lo root netem` says "unknown qdisc".
+// Rejected: a cgroup v2 per node (`socket cgroupv2` matches here, even on the receiving side) needs
+// cgroup directories created, filled before exec and swept, and a writable cgroup2 mount; a network
+// namespace per node would move each node's IMDS server, boot script and etcd inside it and put the
+// simulator's host-side clients behind routes; TCP proxies change the addresses etcd advertises,
+// terminate TCP twice (stalls, never packet loss) and still need the UID to tell peers apart. A UID
+// needs only `spawn({ uid, gid })` (or setpriv) and a data dir owned by it, and leaves nothing behind.
+// Measured in the prototype: 100 ms added to a node's egress gave TCP connects of 100.3-101.7 ms
+// (0.02 ms untouched); 50% one-way drop let 93-114 of 200 datagrams through in that direction and 200
+// of 200 the other way; an isolated leader was replaced within 0.6 s and its peers logged "lost TCP
+// streaming connection" within 5 s (etcd's stream read timeout); one `nft -f` transaction takes ~6 ms.
 //
 // Crash safety: every table, rule, queue reader and tag lock carries the owner's `<pid>_<start>`;
 // `stop()` removes them, an exit hook does so synchronously if the process ends without it, and
@@ -258,9 +261,17 @@ export class NetworkFaults {
   }
 
   /** Packets the fault has matched so far (dropped or delayed; for a partial drop, the dropped ones): a
-   * fault whose count stays 0 while its nodes talk did nothing. */
+   * fault whose count stays 0 while its nodes talk did nothing. Throws for a delay whose queue reader
+   * died, since its packets then pass undelayed. */
   async counters(id: FaultId): Promise<PacketCount> {
-    if (!this.faults.has(id)) throw new InvalidFaultError(`no active network fault ${id}`);
+    const fault = this.faults.get(id);
+    if (fault === undefined) throw new InvalidFaultError(`no active network fault ${id}`);
+    if (fault.kind === "delay" && this.reader?.running !== true) {
+      // Packets are still marked and counted, but pass undelayed (--queue-bypass): not a delay.
+      throw new NetworkFaultsError(
+        `delay ${id} is not applied: the queue reader ${this.reader?.ended ?? "is gone"}`,
+      );
+    }
     const listing = JSON.parse(await run("nft", ["-j", "list", "chain", "inet", this.name, `f${id}`])) as {
       nftables: { rule?: { expr: { counter?: PacketCount }[] } }[];
     };

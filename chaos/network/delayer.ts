@@ -9,6 +9,9 @@ import { NetworkFaultsError } from "./system";
 const READY_TIMEOUT_MS = 5000;
 
 export class QueueReader {
+  /** How the reader ended, once it has: its delays are no longer applied. */
+  ended: string | undefined;
+
   private constructor(private readonly child: ChildProcess) {}
 
   /** Starts the reader of `queue` and waits until it is bound. */
@@ -41,7 +44,11 @@ export class QueueReader {
         for (const stream of [child.stdin, child.stdout, child.stderr]) {
           (stream as unknown as { unref?: () => void } | null)?.unref?.();
         }
-        resolve(new QueueReader(child));
+        const reader = new QueueReader(child);
+        child.once("exit", (code, signal) => {
+          reader.ended = `exited with ${code ?? signal}${stderr === "" ? "" : `: ${stderr.trim()}`}`;
+        });
+        resolve(reader);
       });
     });
   }

@@ -13,7 +13,7 @@
 // receiving side. A marked drop is done in prerouting, so the sender's stack believes the packet left
 // (as on a real network; a drop in output would fail the sender's send with EPERM). A marked delay is
 // handed to an NFQUEUE (this kernel has no netem) whose reader holds it for the time in the mark.
-import { isNodeIdentity, type NetworkIdentity } from "./identity";
+import { isNodeIdentity, type NetworkIdentity, type NodeIdentity } from "./identity";
 
 /** Packet mark layout: the controller's tag, a drop bit, jitter ms, delay ms. The tag keeps the marks of
  * controllers running at the same time apart; the delay and jitter travel in the mark so the queue
@@ -109,7 +109,7 @@ export function edgeMatches(edge: Edge): string[] {
   return parts;
 }
 
-function listening(node: NetworkIdentity & { ip: string; clientPort: number; peerPort: number }): string {
+function listening(node: NodeIdentity): string {
   return `ip daddr ${node.ip} th dport { ${node.clientPort}, ${node.peerPort} }`;
 }
 
