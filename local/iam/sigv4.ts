@@ -385,7 +385,7 @@ function formatAmzDate(epochMs: number): string {
     .replace(/\.\d{3}/, "");
 }
 
-export function sha256(data: string | Buffer): string {
+function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
