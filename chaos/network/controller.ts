@@ -286,18 +286,25 @@ export class NetworkFaults {
     return { packets, bytes };
   }
 
-  /** Heals everything and removes the table, the queue rule, the reader and the tag lock. */
+  /** Heals everything and removes the table, the queue rule, the reader and the tag lock; each step is
+   * tried whatever the others did, and the first failure is thrown at the end. */
   stop(): Promise<void> {
     return this.change(async () => {
       if (this.stopped) return;
       this.stopped = true;
       live.delete(this);
       this.faults.clear();
-      // The queue rule goes before the reader, so no packet is queued with nobody left to release it.
-      if (this.queueRule !== undefined) await iptables(["-t", "mangle", "-D", ...this.queueRule]);
-      await this.reader?.stop();
-      await run("nft", ["delete", "table", "inet", this.name]);
-      releaseTag(this.tag, this.owner);
+      const failures: unknown[] = [];
+      const steps: (() => Promise<unknown> | undefined)[] = [
+        // The queue rule goes before the reader, so no packet is queued with nobody left to release it.
+        () =>
+          this.queueRule === undefined ? undefined : iptables(["-t", "mangle", "-D", ...this.queueRule]),
+        () => this.reader?.stop(),
+        () => run("nft", ["delete", "table", "inet", this.name]),
+        async () => releaseTag(this.tag, this.owner),
+      ];
+      for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
       this.log("network: stopped, no rule left");
     });
   }
@@ -325,7 +332,7 @@ export class NetworkFaults {
 
   /** This controller's own leftovers on the machine (its table, rule, reader, lock): empty after stop. */
   leftovers(): ReturnType<typeof findLeftovers> {
-    return findLeftovers().filter((leftover) => leftover.owner === this.owner);
+    return findLeftovers().filter((leftover) => leftover.label === this.name);
   }
 
   private get owner(): string {

@@ -32,6 +32,8 @@ export interface Leftover {
   readonly name: string;
   /** `<pid>_<start>` of the process that made it, when its name says. */
   readonly owner?: string;
+  /** The `etcdasg_<pid>_<start>_t<tag>` of the controller that made it, when known. */
+  readonly label?: string;
   /** False when the owner is known to be dead: the sweeper removes it. */
   readonly ownerAlive: boolean;
 }
@@ -39,7 +41,7 @@ export interface Leftover {
 function owned(kind: LeftoverKind, name: string, label: string): Leftover | undefined {
   const match = OWNED_NAME.exec(label);
   if (match?.[1] === undefined) return undefined;
-  return { kind, name, owner: match[1], ownerAlive: ownerAlive(match[1]) };
+  return { kind, name, owner: match[1], label, ownerAlive: ownerAlive(match[1]) };
 }
 
 function tryRun(command: string, args: readonly string[]): string {
@@ -97,7 +99,8 @@ function tagLocks(): Leftover[] {
     } catch {
       return [];
     }
-    return [{ kind: "tag-lock" as const, name: tag, owner: holder, ownerAlive: ownerAlive(holder) }];
+    const label = ownedName(holder, Number(tag));
+    return [{ kind: "tag-lock" as const, name: tag, owner: holder, label, ownerAlive: ownerAlive(holder) }];
   });
 }
 
