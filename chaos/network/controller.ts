@@ -77,6 +77,12 @@ export interface PacketCount {
 export interface NetworkFaultsOptions {
   /** Progress lines (faults armed and healed, leftovers swept). */
   readonly log?: (line: string) => void;
+  /**
+   * The Lambda workers' identity (`controlPlaneIdentity(block prefix)`), registered at start so that
+   * workers forked later under it are tagged, and the default of `cutFromControlPlane`.
+   * @default undefined: `cutFromControlPlane` must be given one
+   */
+  readonly controlPlane?: NetworkIdentity;
 }
 
 /** A delay's target: everything a node sends, or what one identity sends to another. */
@@ -104,6 +110,7 @@ export class NetworkFaults {
     readonly name: string,
     private readonly tag: number,
     private readonly log: (line: string) => void,
+    private readonly controlPlane: NetworkIdentity | undefined,
   ) {}
 
   /** Why faults cannot run on this machine ("unavailable: ..."), or undefined. */
@@ -121,7 +128,7 @@ export class NetworkFaults {
     if (swept.length > 0) log(`network: removed leftovers of dead runs:\n${describeLeftovers(swept)}`);
     const owner = ownerToken();
     const tag = lockTag(owner);
-    const controller = new NetworkFaults(ownedName(owner, tag), tag, log);
+    const controller = new NetworkFaults(ownedName(owner, tag), tag, log, options.controlPlane);
     try {
       await nft(`${tableScript(controller.name, tag)}\n${outChainScript(controller.name, [])}`);
     } catch (error) {
@@ -130,6 +137,7 @@ export class NetworkFaults {
     }
     live.add(controller);
     installExitHooks();
+    if (options.controlPlane !== undefined) await controller.register(options.controlPlane);
     return controller;
   }
 
@@ -169,7 +177,7 @@ export class NetworkFaults {
 
   /** Splits `a` from `b`: no packet between the groups, either way; each side still talks within itself
    * and to everything else (the test process, the control plane). */
-  partition(a: readonly NodeIdentity[], b: readonly NodeIdentity[]): Promise<FaultId> {
+  async partition(a: readonly NodeIdentity[], b: readonly NodeIdentity[]): Promise<FaultId> {
     if (a.length === 0 || b.length === 0)
       throw new InvalidFaultError("a partition needs a node on each side");
     const overlap = a.filter((x) => b.some((y) => y.uid === x.uid));
@@ -212,8 +220,12 @@ export class NetworkFaults {
     return this.add("delay", `delay ${who} by ${ms}±${jitterMs} ms`, action, [edge]);
   }
 
-  /** The Lambda workers (`controlPlane`) cannot reach `node`'s client port; its peers still can. */
-  cutFromControlPlane(node: NodeIdentity, controlPlane: NetworkIdentity): Promise<FaultId> {
+  /** The Lambda workers (`controlPlane`, by default the one given at start) cannot reach `node`'s client
+   * port; its peers still can. */
+  async cutFromControlPlane(node: NodeIdentity, controlPlane = this.controlPlane): Promise<FaultId> {
+    if (controlPlane === undefined) {
+      throw new InvalidFaultError("no control plane identity: pass one, or start with { controlPlane }");
+    }
     if (isNodeIdentity(controlPlane)) {
       throw new InvalidFaultError(
         `the control plane's identity is a client group, not a node (${controlPlane.name})`,
