@@ -174,7 +174,6 @@ export class EtcdCluster extends Construct {
     this.nodeSecurityGroup = network.nodeSecurityGroup;
 
     acknowledgeNagFindings({
-      functions: Object.values(controlPlane.functions),
       describePolicy: controlPlane.describePolicy,
       networkInterfacePolicy: controlPlane.networkInterfacePolicy,
       groupArnRoles: [...Object.values(controlPlane.roles), suspendRole],

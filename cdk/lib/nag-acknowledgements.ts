@@ -2,15 +2,13 @@
 // acknowledged on the one CloudFormation resource that needs it (never on a construct whose children
 // would inherit it) and, for IAM5, as the exact finding (`AwsSolutions-IAM5[Resource::*]`), so a
 // new wildcard on any role or policy, a new function on an old runtime, or a new managed policy is
-// still reported. test/cdk/checks.test.ts proves it by adding each and expecting the finding.
+// still reported. The functions run the latest Node.js runtime, so AwsSolutions-L1 needs none.
+// test/cdk/checks.test.ts proves it by adding each and expecting the finding.
 import { type CfnResource, Stack, Validations } from "aws-cdk-lib";
 import type * as iam from "aws-cdk-lib/aws-iam";
-import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
 
 export interface NagAcknowledged {
-  /** The control-plane functions, on Node 22 (AwsSolutions-L1). */
-  readonly functions: readonly lambda.Function[];
   /** autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances on "*" (IAM5 Resource::*). */
   readonly describePolicy: iam.ManagedPolicy;
   /** Lambda's VPC network-interface actions on "*" (IAM5 Resource::*). */
@@ -21,16 +19,6 @@ export interface NagAcknowledged {
 }
 
 export function acknowledgeNagFindings(acknowledged: NagAcknowledged): void {
-  for (const fn of acknowledged.functions) {
-    acknowledgeOn(fn, {
-      id: "AwsSolutions-L1",
-      reason:
-        "Node 22 is the runtime the control plane is deployed on, and a supported Lambda runtime. The " +
-        "bundles are compiled for node20 (scripts/build-lambdas.ts) and tested on the repository's Node; " +
-        "moving to a newer runtime is a change of its own with a test run on that Node version, not a " +
-        "side effect of one being released.",
-    });
-  }
   acknowledgeOn(acknowledged.describePolicy, {
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:

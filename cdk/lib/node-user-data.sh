@@ -18,6 +18,7 @@ BOOT_SCRIPT_BUCKET='@BOOT_SCRIPT_BUCKET@'
 BOOT_SCRIPT_KEY='@BOOT_SCRIPT_KEY@'
 BOOT_SCRIPT_SHA256='@BOOT_SCRIPT_SHA256@'
 DATA_DEVICE='@DATA_DEVICE@'
+EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 # How long the boot script may be unreachable (IMDS or S3 not ready yet) before the node gives up.
 FETCH_DEADLINE_SECONDS=600
 
@@ -76,10 +77,12 @@ download_boot_script() {
   else
     url=https://$BOOT_SCRIPT_BUCKET.s3.$region.amazonaws.com/$BOOT_SCRIPT_KEY
   fi
-  # Secrets go through a curl config on stdin so they never show in the process list.
+  # Secrets go through a curl config on stdin so they never show in the process list. S3 wants the
+  # payload's hash in a signed header; a GET's payload is empty.
   curl -sSf --max-time 60 --aws-sigv4 "aws:amz:$region:s3" -K - -o "$1" "$url" <<CURL_CONFIG
 user = "$key:$secret"
 header = "x-amz-security-token: $token"
+header = "x-amz-content-sha256: $EMPTY_SHA256"
 CURL_CONFIG
 }
 

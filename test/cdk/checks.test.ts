@@ -50,7 +50,6 @@ test("acknowledges each AwsSolutions finding on the one resource that needs it, 
   assert.deepEqual(
     acknowledged.map((a) => a.at).sort(),
     [
-      ...FUNCTIONS.map((f) => `AwsSolutions-L1 ${CONTROL_PLANE}/${f}/Resource`),
       `AwsSolutions-IAM5[Resource::*] ${CONTROL_PLANE}/DescribeGroupAndInstances/Resource`,
       `AwsSolutions-IAM5[Resource::*] ${CONTROL_PLANE}/NetworkInterfacesInTheVpc/Resource`,
       ...FUNCTIONS.map((f) => `AwsSolutions-IAM5[Resource::${GROUP_ARN}] ${CONTROL_PLANE}/${f}Role/Resource`),
