@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TimedOutAction } from "../local/aws/auto-scaling-group";
 import type { EmulatedInstance } from "../local/aws/types";
-import { type Simulator, TERMINATE_HOOK } from "../local/simulator/simulator";
+import type { Simulator } from "../local/simulator/simulator";
 import type { FaultInjection } from "./faults";
 import type { Episode } from "./schedule";
 
@@ -61,49 +61,56 @@ const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) =
     }
   },
   "terminate-hook-timeout": async (ctx) => {
-    // Scale in with the terminate event lost and the reconciler paused: the hook times out
-    // (CONTINUE), the instance goes with its member still listed, and the reconciler, resumed,
-    // must remove that member.
+    // Scale in with the terminate events lost and the reconciler paused: the hooks time out
+    // (CONTINUE), the instances go with their members still listed, and the reconciler, resumed,
+    // must remove those members.
     const { sim, faults } = ctx;
     await scaleOut(ctx);
-    const leaving = sim.instances("InService").sort(byLaunchTime)[0];
-    if (leaving === undefined) throw new Error("no InService instance to scale in");
+    // The group's termination policy takes the oldest instances first.
+    const leaving = sim
+      .instances("InService")
+      .sort(byLaunchTime)
+      .slice(0, sim.instances().length - sim.size);
     sim.pauseReconciler(true);
     faults.loseTerminates(true);
     try {
       faults.count("scale-in");
-      sim.setDesiredCapacity(sim.size);
-      await sim.waitFor(
-        `${leaving.id}'s terminate hook to time out`,
-        () => !present(sim, leaving.id),
-        ctx.convergeMs,
-      );
-      faults.count("hook-timeout");
-      ctx.expectedTimeouts.push({ instanceId: leaving.id, hookName: TERMINATE_HOOK, result: "CONTINUE" });
+      await sim.setClusterSize(sim.size);
+      for (const instance of leaving) {
+        await sim.waitFor(
+          `${instance.id}'s terminate hook to time out`,
+          () => !present(sim, instance.id),
+          ctx.convergeMs,
+        );
+        faults.count("hook-timeout");
+        ctx.expectedTimeouts.push({
+          instanceId: instance.id,
+          hookName: sim.hookName("terminate"),
+          result: "CONTINUE",
+        });
+      }
     } finally {
       faults.loseTerminates(false);
       sim.pauseReconciler(false);
     }
     await sim.waitConverged(ctx.convergeMs);
-    sim.setClusterSize(sim.size);
   },
 };
 
-/** CLUSTER_SIZE caps the voters, so growing is a configuration deploy plus a capacity change. */
+/** CLUSTER_SIZE caps the voters and the group's size follows it: growing is a deploy of a larger
+ * cluster size, which raises the group's MinSize and MaxSize, and so its desired capacity. */
 async function scaleOut(ctx: EpisodeContext): Promise<void> {
   const { sim, faults } = ctx;
-  sim.setClusterSize(sim.size + 2);
   faults.count("scale-out");
-  sim.setDesiredCapacity(sim.size + 1);
+  await sim.setClusterSize(sim.size + 2);
   await sim.waitConverged(ctx.convergeMs);
 }
 
 async function scaleIn(ctx: EpisodeContext): Promise<void> {
   const { sim, faults } = ctx;
   faults.count("scale-in");
-  sim.setDesiredCapacity(sim.size);
+  await sim.setClusterSize(sim.size);
   await sim.waitConverged(ctx.convergeMs);
-  sim.setClusterSize(sim.size);
 }
 
 /** The health check fails: the group terminates the instance and launches a replacement at once. */

@@ -5,7 +5,7 @@
 import type { ApiCall, InjectedFault } from "../local/aws/emulator";
 import type { LifecycleEvent } from "../local/aws/types";
 import type { DeliveryPlan } from "../local/simulator/event-delivery";
-import { LAUNCH_HOOK, type Simulator, TERMINATE_HOOK } from "../local/simulator/simulator";
+import type { Simulator } from "../local/simulator/simulator";
 import { crashFunction } from "./lambda-crash";
 import { Prng } from "./prng";
 import type { Episode } from "./schedule";
@@ -34,11 +34,13 @@ export function noFaults(): FaultCounts {
   return Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as FaultCounts;
 }
 
-/** Which function completes a lifecycle action with CONTINUE after its etcd change. */
-const COMPLETER: Record<string, string> = {
-  [LAUNCH_HOOK]: "node-api", // after promoting the learner (node-ready)
-  [TERMINATE_HOOK]: "terminate-hook", // after removing the member
-};
+/** Which function completes a lifecycle action with CONTINUE after its etcd change: the node API
+ * after promoting the learner (node-ready), the terminate hook after removing the member. */
+function completer(sim: Simulator, hookName: string): string | undefined {
+  if (hookName === sim.hookName("launch")) return "node-api";
+  if (hookName === sim.hookName("terminate")) return "terminate-hook";
+  return undefined;
+}
 
 export class FaultInjection {
   readonly counts = noFaults();
@@ -124,7 +126,7 @@ export class FaultInjection {
       next("completion") === episode.crashAtCompletion
     ) {
       // The etcd change this completion follows is made; the function dies before completing.
-      const fn = COMPLETER[call.params.get("LifecycleHookName") ?? ""];
+      const fn = completer(this.sim, call.params.get("LifecycleHookName") ?? "");
       const crashed = fn !== undefined && crashFunction(fn) > 0;
       this.count(crashed ? "lambda-crash" : "aws-5xx");
       return "server-error";

@@ -4,14 +4,18 @@
 // converged, every key written is readable and no lifecycle action timed out; otherwise 1 with the
 // reason. Nothing it started is left running, also on Ctrl-C.
 //
-// Usage: npm run local -- [--size 3|5|7] [--scenario NAME] [--keep] [--help]
+// Usage: npm run local -- [--size 3|5|7] [--scenario NAME] [--template PATH [--assets DIR]] [--keep] [--help]
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SCENARIOS } from "./simulator/scenarios";
 import { Simulator } from "./simulator/simulator";
 
-const USAGE = `Usage: npm run local -- [--size 3|5|7] [--scenario NAME] [--keep]
+const USAGE = `Usage: npm run local -- [--size 3|5|7] [--scenario NAME] [--template PATH] [--keep]
 
-  --size N         etcd cluster size and initial group capacity (default 3)
+  --size N         the cluster size the app is synthesized with (context etcd-asg:clusterSize;
+                   default 3); also the group's size
+  --template PATH  run this synthesized template instead of synthesizing the app (its assets,
+                   asset.<hash>/, are looked up next to it; --assets DIR to look elsewhere)
   --scenario NAME  what to play (default demo):
 ${Object.entries(SCENARIOS)
   .map(([name, s]) => `                     ${name.padEnd(11)} ${s.summary}`)
@@ -29,6 +33,8 @@ function options() {
       size: { type: "string", default: "3" },
       scenario: { type: "string", default: "demo" },
       keep: { type: "boolean", default: false },
+      template: { type: "string" },
+      assets: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -40,7 +46,21 @@ function options() {
       `unknown --scenario "${values.scenario}"; one of ${Object.keys(SCENARIOS).join(", ")}`,
     );
   }
-  return { size, name: values.scenario, scenario, keep: values.keep, help: values.help };
+  if (values.assets !== undefined && values.template === undefined) {
+    throw new UsageError("--assets goes with --template");
+  }
+  if (values.template !== undefined && !existsSync(values.template)) {
+    throw new UsageError(`--template ${values.template} does not exist`);
+  }
+  return {
+    size,
+    name: values.scenario,
+    scenario,
+    keep: values.keep,
+    help: values.help,
+    template: values.template,
+    assets: values.assets,
+  };
 }
 
 async function main(): Promise<number> {
@@ -79,7 +99,8 @@ async function main(): Promise<number> {
   try {
     sim = await Simulator.start({
       size: opts.size,
-      maxSize: opts.size + 4,
+      ...(opts.template === undefined ? {} : { template: opts.template }),
+      ...(opts.assets === undefined ? {} : { assetsDir: opts.assets }),
       log,
       signal: interruption.signal,
     });

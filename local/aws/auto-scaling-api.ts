@@ -3,7 +3,14 @@
 import { randomUUID } from "node:crypto";
 import { AwsApiError } from "./api-error";
 import type { EmulatedAutoScalingGroup } from "./auto-scaling-group";
-import { booleanParam, integerParam, memberList, type QueryParams, requireParam } from "./query-params";
+import {
+  booleanParam,
+  integerParam,
+  memberList,
+  optionalIntegerParam,
+  type QueryParams,
+  requireParam,
+} from "./query-params";
 import type { EmulatedInstance, LifecycleActionResult } from "./types";
 import { isoTime, leaf, list, node } from "./xml";
 
@@ -83,6 +90,16 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> 
 
   RecordLifecycleActionHeartbeat(params, backend) {
     requireGroup(backend, params).recordLifecycleActionHeartbeat(actionLookup(params));
+    return "";
+  },
+
+  UpdateAutoScalingGroup(params, backend) {
+    const group = requireGroup(backend, params);
+    group.update({
+      minSize: optionalIntegerParam(params, "MinSize"),
+      maxSize: optionalIntegerParam(params, "MaxSize"),
+      desiredCapacity: optionalIntegerParam(params, "DesiredCapacity"),
+    });
     return "";
   },
 

@@ -78,8 +78,8 @@ export class EmulatedAutoScalingGroup {
   readonly name: string;
   readonly arn: string;
   readonly createdTime: number;
-  readonly minSize: number;
-  readonly maxSize: number;
+  private min: number;
+  private max: number;
   readonly instanceRefreshes: InstanceRefreshes;
   private desired: number;
   private readonly members: MutableInstance[] = [];
@@ -97,8 +97,8 @@ export class EmulatedAutoScalingGroup {
   ) {
     validate(config);
     this.name = config.name;
-    this.minSize = config.minSize;
-    this.maxSize = config.maxSize;
+    this.min = config.minSize;
+    this.max = config.maxSize;
     this.desired = config.desiredCapacity;
     this.createdTime = context.clock.now();
     this.arn = `arn:aws:autoscaling:${context.region}:${context.account}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${config.name}`;
@@ -108,6 +108,38 @@ export class EmulatedAutoScalingGroup {
 
   get desiredCapacity(): number {
     return this.desired;
+  }
+
+  get minSize(): number {
+    return this.min;
+  }
+
+  get maxSize(): number {
+    return this.max;
+  }
+
+  /**
+   * UpdateAutoScalingGroup (an operator's, or CloudFormation's on a deploy): new sizes, and a desired
+   * capacity moved into [min, max] when it falls outside and none is given, as AWS moves it.
+   */
+  update(sizes: {
+    readonly minSize?: number;
+    readonly maxSize?: number;
+    readonly desiredCapacity?: number;
+  }): void {
+    const min = sizes.minSize ?? this.min;
+    const max = sizes.maxSize ?? this.max;
+    const desired = sizes.desiredCapacity ?? Math.min(max, Math.max(min, this.desired));
+    if (!(min >= 0 && min <= desired && desired <= max)) {
+      throw new AwsApiError(
+        "ValidationError",
+        `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
+      );
+    }
+    this.min = min;
+    this.max = max;
+    this.desired = desired;
+    this.reconcileCapacity();
   }
 
   get lifecycleHooks(): readonly LifecycleHookConfig[] {

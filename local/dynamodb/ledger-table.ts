@@ -17,26 +17,30 @@ export interface CreatedLedgerTable {
   readonly timeToLive: boolean;
 }
 
+export interface LedgerTableSchema {
+  readonly partitionKey: string;
+  readonly sortKey?: string | undefined;
+  readonly timeToLiveAttribute?: string | undefined;
+}
+
+/** Creates the table with `schema`: the stack's (from the template) in the simulator, the code's in tests. */
 export async function createLedgerTable(
   client: DynamoDBClient,
   tableName: string,
+  schema: LedgerTableSchema = LEDGER_TABLE_SCHEMA,
 ): Promise<CreatedLedgerTable> {
-  const { partitionKey, sortKey, timeToLiveAttribute } = LEDGER_TABLE_SCHEMA;
+  const { partitionKey, sortKey, timeToLiveAttribute } = schema;
+  const keys = sortKey === undefined ? [partitionKey] : [partitionKey, sortKey];
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: partitionKey, AttributeType: "S" },
-        { AttributeName: sortKey, AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: partitionKey, KeyType: "HASH" },
-        { AttributeName: sortKey, KeyType: "RANGE" },
-      ],
+      AttributeDefinitions: keys.map((name) => ({ AttributeName: name, AttributeType: "S" })),
+      KeySchema: keys.map((name, i) => ({ AttributeName: name, KeyType: i === 0 ? "HASH" : "RANGE" })),
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: tableName });
+  if (timeToLiveAttribute === undefined) return { timeToLive: false };
   try {
     await client.send(
       new UpdateTimeToLiveCommand({

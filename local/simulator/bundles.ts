@@ -8,20 +8,20 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { transformSync } from "esbuild";
 import { buildLambdas, HANDLERS } from "../../scripts/build-lambdas";
+import { withDirLock } from "../dir-lock";
 
 export type FunctionName = (typeof HANDLERS)[number];
 
 const ROOT = resolve(__dirname, "../..");
 const DIST = join(ROOT, "dist/lambdas");
-const LOCK = join(ROOT, "dist/.build-lock");
+/** Held while anything builds into dist/ (the bundles, a synthesis that builds them first). */
+export const BUILD_LOCK = join(ROOT, "dist/.build-lock");
 
 export function bundlePath(name: FunctionName): string {
   return join(DIST, name, "lib/index.js");
@@ -31,14 +31,11 @@ export function bundlePath(name: FunctionName): string {
 export async function ensureBundles(log: (line: string) => void = () => {}): Promise<void> {
   if (!stale()) return;
   mkdirSync(join(ROOT, "dist"), { recursive: true });
-  await acquireLock();
-  try {
+  await withDirLock(BUILD_LOCK, async () => {
     if (!stale()) return;
     log("building the Lambda bundles (npm run build)");
     await buildLambdas(DIST);
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
-  }
+  });
 }
 
 let worker: string | undefined;
@@ -53,7 +50,7 @@ export function workerScript(): string {
   const { code } = transformSync(readFileSync(join(__dirname, "lambda-worker.ts"), "utf8"), {
     loader: "ts",
     format: "cjs",
-    target: "node20",
+    target: "node24",
   });
   const out = join(ROOT, "dist/simulator/lambda-worker.js");
   mkdirSync(join(ROOT, "dist/simulator"), { recursive: true });
@@ -77,24 +74,4 @@ function newestSource(dir: string): number {
     newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
   }
   return newest;
-}
-
-async function acquireLock(): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    // A lock older than any build is left by a process that died mid-build.
-    const lockedAt = statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-    if (Date.now() - lockedAt > 120_000) {
-      rmSync(LOCK, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`another build holds ${LOCK} for over two minutes`);
-    await sleep(200);
-  }
 }

@@ -1,26 +1,29 @@
-// A Lambda function URL with AWS_IAM auth in front of the node-api function: verifies each
-// request's SigV4 signature (service `lambda`) against the instance-role credentials the simulator
-// issued, refuses a bad one with 403 as AWS does, and passes a good one to the function as a
-// payload-2.0 event whose requestContext.authorizer.iam names the verified caller — the
-// assumed-role session of the instance (`.../assumed-role/<role>/<instance-id>`).
+// A Lambda function URL in front of its function (the template's AWS::Lambda::Url). With AWS_IAM
+// auth every request goes through the simulator's IAM gate as AWS checks it — a valid SigV4
+// signature (service `lambda`) of credentials the simulator issued, and both lambda:InvokeFunctionUrl
+// and lambda:InvokeFunction (through the URL) allowed to the caller on the function — and is refused
+// in AWS's words otherwise. A request let through reaches the function as a payload-2.0 event whose
+// requestContext.authorizer.iam names the verified caller: for an instance, the assumed-role session
+// of its role (`.../assumed-role/<role>/<instance-id>`). With NONE no caller is named.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type SigningSecret, verifySigV4 } from "../iam/sigv4";
+import type { Principal } from "../iam/credentials";
+import type { Gate } from "../iam/gate";
+import { functionUrlFront } from "../iam/lambda-url";
 import type { LambdaFunction } from "./lambda-function";
 
-/** Credentials the simulator issued to one instance's role session. */
-export interface IssuedCredentials extends SigningSecret {
-  readonly accessKeyId: string;
-  readonly instanceId: string;
-  readonly roleName: string;
+export interface FunctionUrlTarget {
+  readonly fn: LambdaFunction;
+  readonly functionArn: string;
+  readonly authType: "AWS_IAM" | "NONE";
 }
 
 export interface FunctionUrlOptions {
-  readonly fn: LambdaFunction;
+  /** The URL's function and auth type (looked up per request: a deploy may replace them). */
+  readonly target: () => FunctionUrlTarget | undefined;
   readonly region: string;
-  readonly account: string;
-  readonly credentials: (accessKeyId: string) => IssuedCredentials | undefined;
+  readonly gate: Gate;
 }
 
 export class FunctionUrl {
@@ -64,26 +67,28 @@ export class FunctionUrl {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const { region, account } = this.options;
-    const verdict = verifySigV4(
-      { method: request.method ?? "GET", url: request.url ?? "/", headers: request.headers, body },
-      { region, service: "lambda" },
-      this.options.credentials,
-    );
-    if (!verdict.ok) {
-      this.refused += 1;
-      response.writeHead(403, {
-        "content-type": "application/json",
-        "x-amzn-errortype": "AccessDeniedException",
-      });
-      response.end(JSON.stringify({ Message: verdict.reason }));
-      return;
+    const target = this.options.target();
+    if (target === undefined) throw new Error("the function URL has no function");
+    let caller: { principal: Principal; accessKeyId: string } | undefined;
+    if (target.authType === "AWS_IAM") {
+      const { region } = this.options;
+      const head = { method: request.method ?? "GET", url: request.url ?? "/", headers: request.headers };
+      const verdict = await this.options.gate(
+        { ...head, body },
+        functionUrlFront({ region, functionArn: target.functionArn }),
+      );
+      if (!verdict.ok) {
+        this.refused += 1;
+        response.writeHead(verdict.response.status, verdict.response.headers);
+        response.end(verdict.response.body);
+        return;
+      }
+      const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(request.headers.authorization))?.[1] ?? "";
+      caller = { principal: verdict.principal, accessKeyId };
     }
-    const caller = this.options.credentials(verdict.accessKeyId);
-    if (caller === undefined) throw new Error(`credentials ${verdict.accessKeyId} vanished`);
     let result: unknown;
     try {
-      result = await this.options.fn.invoke(this.event(request, body, caller, account));
+      result = await target.fn.invoke(this.event(request, body, caller));
     } catch (error) {
       // A function error reaches the caller as 502, as with a real function URL.
       response.writeHead(502, { "content-type": "application/json" });
@@ -95,14 +100,18 @@ export class FunctionUrl {
     response.end(answer.body ?? "");
   }
 
-  private event(request: IncomingMessage, body: Buffer, caller: IssuedCredentials, account: string): unknown {
+  private event(
+    request: IncomingMessage,
+    body: Buffer,
+    caller: { principal: Principal; accessKeyId: string } | undefined,
+  ): unknown {
     const url = new URL(request.url ?? "/", "http://localhost");
     const query = Object.fromEntries(url.searchParams);
     const headers = Object.fromEntries(
       Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : (v ?? "")]),
     );
     const now = new Date();
-    const userArn = `arn:aws:sts::${account}:assumed-role/${caller.roleName}/${caller.instanceId}`;
+
     return {
       version: "2.0",
       routeKey: "$default",
@@ -113,17 +122,21 @@ export class FunctionUrl {
       requestContext: {
         accountId: "anonymous",
         apiId: "simulator",
-        authorizer: {
-          iam: {
-            accessKey: caller.accessKeyId,
-            accountId: account,
-            callerId: `AROA0000000000000000:${caller.instanceId}`,
-            cognitoIdentity: null,
-            principalOrgId: null,
-            userArn,
-            userId: `AROA0000000000000000:${caller.instanceId}`,
-          },
-        },
+        ...(caller === undefined
+          ? {}
+          : {
+              authorizer: {
+                iam: {
+                  accessKey: caller.accessKeyId,
+                  accountId: caller.principal.account,
+                  callerId: caller.principal.userId,
+                  cognitoIdentity: null,
+                  principalOrgId: null,
+                  userArn: caller.principal.arn,
+                  userId: caller.principal.userId,
+                },
+              },
+            }),
         domainName: headers.host ?? "127.0.0.1",
         domainPrefix: "simulator",
         http: {

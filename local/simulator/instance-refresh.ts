@@ -5,7 +5,7 @@ import {
   type RefreshPreferences,
   StartInstanceRefreshCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { ASG_NAME, type Simulator } from "./simulator";
+import type { Simulator } from "./simulator";
 
 /** Resolves to the refresh's final status (Successful, Failed or Cancelled). */
 export async function runInstanceRefresh(
@@ -17,7 +17,7 @@ export async function runInstanceRefresh(
   try {
     sim.note(`StartInstanceRefresh ${JSON.stringify(preferences)}`);
     const { InstanceRefreshId } = await autoScaling.send(
-      new StartInstanceRefreshCommand({ AutoScalingGroupName: ASG_NAME, Preferences: preferences }),
+      new StartInstanceRefreshCommand({ AutoScalingGroupName: sim.group.name, Preferences: preferences }),
     );
     let status: string | undefined;
     await sim.waitFor(
@@ -25,7 +25,7 @@ export async function runInstanceRefresh(
       async () => {
         const { InstanceRefreshes } = await autoScaling.send(
           new DescribeInstanceRefreshesCommand({
-            AutoScalingGroupName: ASG_NAME,
+            AutoScalingGroupName: sim.group.name,
             InstanceRefreshIds: InstanceRefreshId === undefined ? [] : [InstanceRefreshId],
           }),
         );

@@ -1,26 +1,39 @@
-// A Lambda function of the simulator: the real bundle in a worker process (lambda-worker.ts) with
-// the function's environment, invoked like Lambda invokes it. With reserved concurrency 1 the
-// invocations queue and run one at a time; without it they run at once in the same container
-// (simpler than one container each, and the handlers share nothing but module-scope clients). A
-// run past the timeout is ended as Lambda ends it: the container is killed and the next
-// invocation starts a fresh one (a cold start).
+// A Lambda function of the simulator: the function's code from the cloud assembly in a worker
+// process (lambda-worker.ts) run by the Node.js of the function's runtime, with the function's
+// environment, invoked like Lambda invokes it. With reserved concurrency 1 the invocations queue and
+// run one at a time; without it they run at once in the same container (simpler than one container
+// each, and the handlers share nothing but module-scope clients). A run past the timeout is ended as
+// Lambda ends it: the container is killed and the next invocation starts a fresh one (a cold start).
+// So is a container whose memory outgrows the function's MemorySize (Runtime.OutOfMemory); the
+// peak is kept for the reports.
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { workerScript } from "./bundles";
 import { stopProcess, trackProcess, untrackProcess } from "./processes";
 
 export interface LambdaFunctionOptions {
+  /** The function's name in the timeline and logs (its `etcd-asg:function` tag). */
   readonly name: string;
-  /** dist/lambdas/<name>/lib/index.js */
-  readonly bundle: string;
+  readonly arn: string;
+  /** The unzipped code (what Lambda extracts to /var/task). */
+  readonly codeDir: string;
+  /** The template's Handler, `file.export` relative to codeDir, e.g. `lib/index.handler`. */
+  readonly handler: string;
+  /** The Node.js binary of the function's runtime. */
+  readonly node: string;
   readonly env: Record<string, string>;
   readonly timeoutMs: number;
+  /** The function's MemorySize: a container whose resident memory outgrows it is killed. */
+  readonly memoryMb: number;
   /** One invocation at a time (reservedConcurrentExecutions: 1). */
   readonly serial: boolean;
   /** The function's log stream goes here. */
   readonly logFile: string;
 }
+
+/** How often a container's resident memory is compared with the function's MemorySize. */
+const MEMORY_CHECK_MS = 100;
 
 /** The function threw (or timed out): what Lambda reports as a function error. */
 export class FunctionError extends Error {
@@ -44,6 +57,7 @@ interface Container {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
   readonly pending: Map<number, (reply: Reply) => void>;
+  outOfMemory: boolean;
 }
 
 export class LambdaFunction {
@@ -55,19 +69,21 @@ export class LambdaFunction {
   private stopped = false;
   /** Invocations started, for tests and the CLI's summary. */
   invocations = 0;
+  /** The highest resident memory any of its containers reached, in MiB (VmHWM). */
+  peakMemoryMb = 0;
 
-  private env: Record<string, string>;
+  constructor(private options: LambdaFunctionOptions) {}
 
-  constructor(private readonly options: LambdaFunctionOptions) {
-    this.env = options.env;
+  private get env(): Record<string, string> {
+    return this.options.env;
   }
 
   /**
-   * A configuration deploy (UpdateFunctionConfiguration): invocations from now on run in fresh
-   * containers with `env`; the current container finishes what it runs and is then stopped.
+   * A deploy of the function's code or configuration: invocations from now on run in fresh
+   * containers with `options`; the current container finishes what it runs and is then stopped.
    */
-  updateEnvironment(env: Record<string, string>): void {
-    this.env = { ...this.env, ...env };
+  deploy(options: LambdaFunctionOptions): void {
+    this.options = options;
     const old = this.container;
     this.container = undefined;
     if (old === undefined) return;
@@ -124,7 +140,8 @@ export class LambdaFunction {
         id,
         event,
         requestId: randomUUID(),
-        functionName: this.name,
+        functionName: this.env.AWS_LAMBDA_FUNCTION_NAME ?? this.name,
+        functionArn: this.options.arn,
         timeoutMs: this.options.timeoutMs,
       });
     });
@@ -135,7 +152,8 @@ export class LambdaFunction {
 
   private coldStart(): Container {
     const log = openSync(this.options.logFile, "a");
-    const child = fork(workerScript(), [this.options.bundle], {
+    const child = fork(workerScript(), [this.options.codeDir, this.options.handler], {
+      execPath: this.options.node,
       execArgv: [], // not the parent's (tsx's loader): a plain node, as Lambda runs
       env: this.env,
       stdio: ["ignore", log, log, "ipc"],
@@ -163,24 +181,45 @@ export class LambdaFunction {
         }
       });
     });
+    const memory = setInterval(() => this.checkMemory(container), MEMORY_CHECK_MS);
     child.once("exit", (code, sig) => {
+      clearInterval(memory);
       if (this.container?.child === child) this.container = undefined;
       this.containers.delete(container);
       if (child.pid !== undefined) untrackProcess(child.pid);
       for (const [id, resolve] of pending) {
         resolve({
           id,
-          error: { name: "Runtime.ExitError", message: `the container exited (${code ?? sig})` },
+          error: container.outOfMemory
+            ? { name: "Runtime.OutOfMemory", message: `the container outgrew ${this.options.memoryMb} MB` }
+            : { name: "Runtime.ExitError", message: `the container exited (${code ?? sig})` },
         });
       }
     });
     // Awaited by every invocation; this only keeps a container killed while starting from
     // raising an unhandled rejection when no invocation waits on it.
     ready.catch(() => undefined);
-    container = { child, ready, pending };
+    container = { child, ready, pending, outOfMemory: false };
     this.container = container;
     this.containers.add(container);
     return container;
+  }
+
+  /** Records the container's peak resident memory, and kills it once that passes MemorySize. */
+  private checkMemory(container: Container): void {
+    const pid = container.child.pid;
+    if (pid === undefined) return;
+    let peakKb: number;
+    try {
+      peakKb = Number(/^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      return; // exited between two checks
+    }
+    this.peakMemoryMb = Math.max(this.peakMemoryMb, Math.ceil(peakKb / 1024));
+    if (peakKb > this.options.memoryMb * 1024 && !container.outOfMemory) {
+      container.outOfMemory = true;
+      this.kill(container);
+    }
   }
 
   private kill(container: Container): void {

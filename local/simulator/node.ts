@@ -1,18 +1,23 @@
 // A simulated EC2 instance: its IMDSv2 server on the instance's own 127.0.x.y address serving the
-// instance-role credentials the simulator issued, the REAL boot script run as user-data
-// (`-o start`) with a systemctl stand-in that starts the real etcd, and that etcd's PID. It can be
-// terminated (etcd gets SIGTERM, then SIGKILL), killed as a whole with -9 (the machine is gone), or
-// its etcd alone killed with -9 or frozen and continued.
+// credentials of the instance role's session the simulator issued, the template's user data (which
+// fetches the REAL boot script from the asset bucket and runs it with `-o start`) with a systemctl
+// stand-in that starts the real etcd, and that etcd's PID. It can be terminated (etcd gets SIGTERM,
+// then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9 or
+// frozen and continued.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ImdsServer } from "../imds/imds-server";
-import type { IssuedCredentials } from "./function-url";
 import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
 
-const BOOT_SCRIPT = resolve(__dirname, "../../bootstrap-script/etcd-asg-boot.sh");
 const BIN_DIR = resolve(__dirname, "bin");
+
+/** Temporary credentials of the instance role's session (its name is the instance ID). */
+export interface InstanceCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+}
 
 export interface NodeOptions {
   readonly instanceId: string;
@@ -21,7 +26,11 @@ export interface NodeOptions {
   readonly region: string;
   readonly account: string;
   readonly roleName: string;
-  readonly nodeApiUrl: string;
+  readonly credentials: InstanceCredentials;
+  /** The launch template's user data, as the instance receives it. */
+  readonly userData: string;
+  /** Where the user data fetches the boot script from (AWS_ENDPOINT_URL_S3). */
+  readonly s3Endpoint: string;
   /** This instance's disk: data dir, drop-in dir and logs live under it. */
   readonly root: string;
   /** Extra etcd settings as KEY=value (e.g. faster raft timers). */
@@ -35,7 +44,6 @@ export interface NodeOptions {
 export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
 
 export class SimulatedNode {
-  readonly credentials: IssuedCredentials;
   readonly imds: ImdsServer;
   private bootProcess: ChildProcess | undefined;
   private stopped: Promise<void> | undefined;
@@ -43,13 +51,6 @@ export class SimulatedNode {
   bootExitCode: number | null = null;
 
   constructor(readonly options: NodeOptions) {
-    this.credentials = {
-      instanceId: options.instanceId,
-      roleName: options.roleName,
-      accessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
-      secretAccessKey: randomBytes(30).toString("base64"),
-      sessionToken: randomBytes(48).toString("base64"),
-    };
     this.imds = new ImdsServer({
       instanceId: options.instanceId,
       privateIp: options.privateIp,
@@ -58,9 +59,9 @@ export class SimulatedNode {
       roleName: options.roleName,
       accountId: options.account,
       credentials: {
-        AccessKeyId: this.credentials.accessKeyId,
-        SecretAccessKey: this.credentials.secretAccessKey,
-        Token: this.credentials.sessionToken,
+        AccessKeyId: options.credentials.accessKeyId,
+        SecretAccessKey: options.credentials.secretAccessKey,
+        Token: options.credentials.sessionToken,
         Expiration: new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
       },
     });
@@ -107,27 +108,33 @@ export class SimulatedNode {
       this.bootState = "skipped";
       return;
     }
+    const userData = join(this.options.root, "user-data");
+    writeFileSync(userData, this.options.userData, { mode: 0o600 });
     const log = openSync(this.bootLog, "a");
-    const child = spawn("bash", [BOOT_SCRIPT, "-o", "start"], {
-      // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: {
-        PATH: `${BIN_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-        HOME: this.options.root,
-        ETCD_ASG_NODE_API_URL: this.options.nodeApiUrl,
-        ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
-        ETCD_ASG_DATA_DIR: join(this.options.root, "data"),
-        ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
-        ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
-        ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
-        ETCD_ASG_BACKOFF_INITIAL_MS: "250",
-        ETCD_ASG_BACKOFF_MAX_MS: "2000",
-        SIM_ETCD_PIDFILE: this.pidFile,
-        SIM_ETCD_LOG: this.etcdLog,
-        SIM_ETCD_EXTRA_ENV: this.options.etcdEnv.join(" "),
+    const child = spawn(
+      "bash",
+      [join(BIN_DIR, "run-user-data"), userData, join(this.options.root, "etcd-asg-boot")],
+      {
+        // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: {
+          PATH: `${BIN_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+          HOME: this.options.root,
+          ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
+          AWS_ENDPOINT_URL_S3: this.options.s3Endpoint,
+          ETCD_ASG_DATA_DIR: join(this.options.root, "data"),
+          ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
+          ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
+          ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
+          ETCD_ASG_BACKOFF_INITIAL_MS: "250",
+          ETCD_ASG_BACKOFF_MAX_MS: "2000",
+          SIM_ETCD_PIDFILE: this.pidFile,
+          SIM_ETCD_LOG: this.etcdLog,
+          SIM_ETCD_EXTRA_ENV: this.options.etcdEnv.join(" "),
+        },
       },
-    });
+    );
     closeSync(log);
     const pid = child.pid;
     if (pid !== undefined) trackProcess(pid);

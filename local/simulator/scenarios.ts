@@ -16,18 +16,20 @@ async function bootstrap(sim: Simulator): Promise<void> {
 }
 
 async function scaleOutAndIn(sim: Simulator): Promise<void> {
-  // CLUSTER_SIZE caps the voters, so growing the cluster is a configuration deploy plus a capacity
-  // change, and shrinking it the reverse.
-  // At the largest size (7) the cluster goes down to 5 and back up instead.
+  // CLUSTER_SIZE caps the voters and the group's MinSize and MaxSize follow it, so resizing the
+  // cluster is a deploy of the app with another clusterSize: the group's desired capacity moves with
+  // it. At the largest size (7) the cluster goes down to 5 and back up instead.
   const size = sim.size;
   const other = size === 7 ? 5 : size + 2;
-  if (other > size) sim.setClusterSize(other);
-  sim.setDesiredCapacity(other);
+  if (!sim.resizable) {
+    sim.note(`resize to ${other} skipped: the given template fixes the cluster size`);
+    return;
+  }
+  await sim.setClusterSize(other);
   await sim.waitConverged(120_000);
   await sim.writeKeys(`demo/at-${other}`, 10);
-  sim.setDesiredCapacity(size);
+  await sim.setClusterSize(size);
   await sim.waitConverged(120_000);
-  if (other > size) sim.setClusterSize(size);
 }
 
 /** kill -9 of one instance; the group's EC2 health check marks it Unhealthy and replaces it. */
@@ -61,9 +63,9 @@ async function lostTerminateEvent(sim: Simulator): Promise<void> {
   sim.events.injectFaults((event) =>
     event["detail-type"] === "EC2 Instance-terminate Lifecycle Action" ? { drop: true } : undefined,
   );
-  sim.setDesiredCapacity(sim.size + 1);
+  await sim.setClusterSize(sim.size + 2);
   await sim.waitConverged(120_000);
-  sim.setDesiredCapacity(sim.size);
+  await sim.setClusterSize(sim.size);
   await sim.waitConverged(120_000);
   sim.events.injectFaults(undefined);
 }

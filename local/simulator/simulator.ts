@@ -1,65 +1,51 @@
-// The local simulator: the whole etcd-asg system on one machine, one cluster per simulator. It runs
-// a DynamoDB-compatible server with the ledger table, the AWS emulator with one Auto Scaling group
-// and its two lifecycle hooks (as the CDK stack declares them), the four REAL Lambda bundles with
-// EventBridge delivery, a reconcile schedule and a function URL in front of the node API, and one
-// simulated instance (IMDS, the REAL boot script, a real etcd) per launched instance. Everything
-// listens on 127.0.0.0/8 and everything started is stopped by stop() — or, if the process dies
-// first, by the exit hook in processes.ts.
+// The local simulator: the stack `cdk deploy` would create, run on one machine from its synthesized
+// template. The template says what runs (local/stack/): the control-plane functions — their code
+// from the cloud assembly, run on the Node.js of their runtime with their role's credentials —, the
+// rules that deliver lifecycle events and the schedule, the function URL, the ledger table, and the
+// group with its hooks and launch template, whose user data each simulated instance runs (it fetches
+// the real boot script from the asset bucket, which starts a real etcd). Around them: dynalite for
+// DynamoDB, s3rver for S3, the AWS emulator for Auto Scaling and EC2, an IMDS per instance.
+// Everything listens on 127.0.0.0/8 and everything started is stopped by stop() — or, if the process
+// dies first, by the exit hook in processes.ts. Durations the template sets may be shortened only by
+// the explicit overrides of options.ts, which start() prints.
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import { AwsEmulator } from "../aws/emulator";
 import type { EmulatedInstance } from "../aws/types";
 import { localDynamoDbClients } from "../dynamodb/clients";
 import { createLedgerTable } from "../dynamodb/ledger-table";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../dynamodb/server";
+import { dynamoDbFront } from "../iam/dynamodb";
+import { startGateProxy, withoutSignature } from "../iam/gate-proxy";
+import { s3Front } from "../iam/s3";
+import { type LocalS3, startLocalS3 } from "../s3/server";
+import type { PseudoParameters } from "../stack/intrinsics";
+import { readStack, type StackModel } from "../stack/model";
+import { synthesize } from "../stack/synth";
+import { loadTemplate } from "../stack/template";
 import { type AddressBlock, reserveAddressBlock } from "./address-block";
-import { bundlePath, ensureBundles, type FunctionName } from "./bundles";
+import { publishFileAssets } from "./assets";
+import { StackDeployment } from "./deployment";
 import { type EtcdMember, getKey, memberList, putKey } from "./etcd-client";
-import { EventDelivery } from "./event-delivery";
-import { FunctionUrl } from "./function-url";
-import { LambdaFunction } from "./lambda-function";
+import type { EventDelivery } from "./event-delivery";
+import { FunctionUrl, type FunctionUrlTarget } from "./function-url";
+import type { LambdaFunction } from "./lambda-function";
 import { SimulatedNode } from "./node";
+import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
+import { SimulatorIam } from "./simulator-iam";
+import { describeStart } from "./start-report";
 import { Timeline, type TimelineEntry } from "./timeline";
 
-export const ASG_NAME = "etcd-asg-sim";
-export const LAUNCH_HOOK = "etcd-asg-launch";
-export const TERMINATE_HOOK = "etcd-asg-terminate";
-export const NODE_ROLE = "etcd-asg-node";
+export type { SimulatorOptions } from "./options";
+
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";
-
-export interface SimulatorOptions {
-  /** etcd cluster size (CLUSTER_SIZE) and the group's initial desired capacity. @default 3 */
-  readonly size?: number;
-  /** The group's initial desired capacity. @default size */
-  readonly capacity?: number;
-  /** @default 9 */
-  readonly maxSize?: number;
-  /** JOIN_STRATEGY. @default "replace" */
-  readonly strategy?: "replace" | "add";
-  /** Launch hook heartbeat timeout (DefaultResult ABANDON). @default 120000 */
-  readonly launchHeartbeatTimeoutMs?: number;
-  /** Terminate hook heartbeat timeout (DefaultResult CONTINUE). @default 60000 */
-  readonly terminateHeartbeatTimeoutMs?: number;
-  /** LEARNER_READY_TIMEOUT_SECONDS. @default 25 */
-  readonly learnerReadyTimeoutSeconds?: number;
-  /** The reconcile schedule's period; 0 runs it only on demand. @default 5000 */
-  readonly reconcileIntervalMs?: number;
-  /** How long after killInstance the group's EC2 health check marks the instance Unhealthy. @default 3000 */
-  readonly healthCheckDelayMs?: number;
-  /** The group's DefaultInstanceWarmup, what an instance refresh waits after each new instance is
-   * InService unless told otherwise. @default 2 */
-  readonly instanceWarmupSeconds?: number;
-  /** Progress lines (instances, events, membership changes). @default none */
-  readonly log?: (line: string) => void;
-  /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
-  readonly signal?: AbortSignal;
-}
 
 export class SimulatorError extends Error {
   override readonly name = "SimulatorError";
@@ -70,16 +56,20 @@ export class Simulator {
   readonly nodes = new Map<string, SimulatedNode>();
   /** Keys written with quorum, and their values: every one must stay readable. */
   readonly written = new Map<string, string>();
+  readonly overrides: Overrides;
+  readonly iam = new SimulatorIam(ACCOUNT);
   private readonly cleanups: Array<() => Promise<void> | void> = [];
   private emulatorRef: AwsEmulator | undefined;
-  private groupRef: EmulatedAutoScalingGroup | undefined;
-  private deliveryRef: EventDelivery | undefined;
-  private functions = new Map<FunctionName, LambdaFunction>();
-  private nodeApiUrl = "";
+  private deploymentRef: StackDeployment | undefined;
+  private s3Ref: LocalS3 | undefined;
   private bootsToSkip = 0;
-  private reconcilerPaused = false;
   private stopping: Promise<void> | undefined;
   private lastMembers: EtcdMember[] = [];
+  /** The seed of the stack's generated names: the same for every deploy of this simulator. */
+  private readonly seed = randomUUID();
+  private endpoints: Record<string, string> = {};
+  private functionUrlEndpoint: string | undefined;
+  private clusterSize: number;
 
   private constructor(
     readonly options: SimulatorOptions,
@@ -88,34 +78,65 @@ export class Simulator {
   ) {
     const log = options.log ?? (() => {});
     this.timeline = new Timeline((entry: TimelineEntry) => log(`${entry.kind}: ${entry.text}`));
+    this.overrides = overridesOf(options);
+    this.clusterSize = options.size ?? 3;
   }
 
+  /** The cluster size the simulator started with. */
   get size(): number {
     return this.options.size ?? 3;
+  }
+
+  /** The cluster size of the template deployed last. */
+  get deployedSize(): number {
+    return this.clusterSize;
   }
 
   get emulator(): AwsEmulator {
     return required(this.emulatorRef, "emulator");
   }
 
+  get deployment(): StackDeployment {
+    return required(this.deploymentRef, "deployment");
+  }
+
+  /** The deployed stack, as the simulator read it from the template. */
+  get stack(): StackModel {
+    return this.deployment.stack;
+  }
+
   get group(): EmulatedAutoScalingGroup {
-    return required(this.groupRef, "group");
+    return this.deployment.group;
   }
 
   get events(): EventDelivery {
-    return required(this.deliveryRef, "event delivery");
+    return this.deployment.delivery;
   }
 
-  fn(name: FunctionName): LambdaFunction {
-    return required(this.functions.get(name), `function ${name}`);
+  /** The node API's function URL (what the user data calls). */
+  get nodeApiUrl(): string {
+    return required(this.functionUrlEndpoint, "function URL");
   }
 
-  /** Starts everything and launches the group's instances (all at once, as a new group does). */
+  /** The name of the stack's lifecycle hook for launches or terminations. */
+  hookName(transition: "launch" | "terminate"): string {
+    const wanted =
+      transition === "launch" ? "autoscaling:EC2_INSTANCE_LAUNCHING" : "autoscaling:EC2_INSTANCE_TERMINATING";
+    return required(
+      this.stack.group.hooks.find((hook) => hook.transition === wanted),
+      `${transition} hook`,
+    ).name;
+  }
+
+  /** The control-plane function tagged `etcd-asg:function = name`. */
+  fn(name: string): LambdaFunction {
+    return required(this.deployment.fn(name), `function ${name}`);
+  }
+
+  /** Synthesizes (or takes) the template, starts everything and launches the group's instances. */
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const size = options.size ?? 3;
     if (![1, 3, 5, 7].includes(size)) throw new SimulatorError(`size must be 1, 3, 5 or 7, got ${size}`);
-    await ensureBundles(options.log);
-    options.signal?.throwIfAborted();
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
     options.log?.(`simulator files in ${root}`);
@@ -129,26 +150,70 @@ export class Simulator {
     return sim;
   }
 
+  /** Reads the template to deploy: the given one, or the app synthesized with this size. */
+  private async readTemplate(size: number): Promise<StackModel> {
+    const log = this.options.log ?? (() => {});
+    const given = this.options.template;
+    const { templatePath, assetsDir } =
+      given === undefined
+        ? await synthesize({ "etcd-asg:clusterSize": String(size), ...this.options.context }, log)
+        : { templatePath: given, assetsDir: this.options.assetsDir ?? dirname(given) };
+    const stackName = basename(templatePath).replace(/\.template\.json$/, "");
+    const pseudo: PseudoParameters = {
+      accountId: ACCOUNT,
+      region: REGION,
+      partition: "aws",
+      stackName,
+      stackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${stackName}/${this.seed}`,
+      urlSuffix: "amazonaws.com",
+      availabilityZones: [`${REGION}a`, `${REGION}b`, `${REGION}c`],
+    };
+    return readStack(loadTemplate(templatePath), {
+      pseudo,
+      seed: this.seed,
+      assetsDir,
+      // The one function URL the stack has is served locally; its GetAtt resolves to it.
+      live: (_logicalId, attribute) => (attribute === "FunctionUrl" ? this.functionUrlEndpoint : undefined),
+    });
+  }
+
   /** Starts the parts one by one, each registered for stop() as soon as it runs; gives up between
    * two parts once the start is aborted. */
   private async boot(): Promise<void> {
     const log = this.options.log ?? (() => {});
     const aborted = () => this.options.signal?.throwIfAborted();
     this.cleanups.push(() => this.block.release());
-    const dynamo: LocalDynamoDb = await startLocalDynamoDb();
-    this.cleanups.push(() => dynamo.stop());
     aborted();
-    const tableName = "etcd-asg-ledger";
-    const clients = localDynamoDbClients(dynamo.endpoint);
-    await createLedgerTable(clients.client, tableName);
-    clients.destroy();
+
+    // dynalite and s3rver check no signature: each sits behind the IAM gate, which verifies the
+    // caller and its policies and forwards what is allowed.
+    const frontOptions = { region: REGION, account: ACCOUNT };
+    const dynalite: LocalDynamoDb = await startLocalDynamoDb();
+    this.cleanups.push(() => dynalite.stop());
+    const dynamo = await startGateProxy({
+      gate: this.iam.gate,
+      front: dynamoDbFront(frontOptions),
+      upstream: dynalite.endpoint,
+    });
+    this.cleanups.push(() => dynamo.stop());
+    const s3rver = await startLocalS3();
+    this.cleanups.push(() => s3rver.stop());
+    const s3 = await startGateProxy({
+      gate: this.iam.gate,
+      front: s3Front(frontOptions),
+      upstream: s3rver.endpoint,
+      forward: withoutSignature,
+    });
+    this.s3Ref = s3;
+    this.cleanups.push(() => s3.stop());
     aborted();
 
     const emulator = new AwsEmulator({
+      gate: this.iam.gate,
       region: REGION,
       account: ACCOUNT,
       privateIps: { first: this.block.address(11), last: this.block.address(60) },
-      healthCheckDelayMs: this.options.healthCheckDelayMs ?? 3000,
+      healthCheckDelayMs: this.overrides.healthCheckDelayMs,
       onListenerError: (error) => log(`simulator error: ${String(error)}`),
     });
     this.emulatorRef = emulator;
@@ -156,107 +221,81 @@ export class Simulator {
     this.cleanups.push(() => emulator.stop());
     aborted();
 
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      TZ: "UTC",
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: "ASIALAMBDAEXECROLE00",
-      AWS_SECRET_ACCESS_KEY: "local-lambda-execution-role",
-      AWS_SESSION_TOKEN: "local",
-      AWS_EC2_METADATA_DISABLED: "true",
+    const url = new FunctionUrl({ target: () => this.urlTarget(), region: REGION, gate: this.iam.gate });
+    const urlEndpoint = await url.start();
+    this.cleanups.push(() => url.stop());
+    this.endpoints = {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_AUTO_SCALING: awsEndpoint,
       AWS_ENDPOINT_URL_EC2: awsEndpoint,
-      CLUSTER_NAME: `sim-${randomUUID().slice(0, 8)}`,
-      ASG_NAME,
-      LEDGER_TABLE: tableName,
-      LAUNCH_HOOK_NAME: LAUNCH_HOOK,
-      TERMINATE_HOOK_NAME: TERMINATE_HOOK,
-      CLUSTER_SIZE: String(this.size),
-      JOIN_STRATEGY: this.options.strategy ?? "replace",
-      ETCD_DATA_DIR: "/var/lib/etcd",
-      LEARNER_READY_TIMEOUT_SECONDS: String(this.options.learnerReadyTimeoutSeconds ?? 25),
-      LOCK_TTL_SECONDS: "30",
-      LOCK_WAIT_SECONDS: "20",
-      INSTANCE_ROLE_ARN: `arn:aws:iam::${this.emulator.account}:role/${NODE_ROLE}`,
-      POWERTOOLS_LOG_LEVEL: "INFO",
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
     };
-    const logs = join(this.root, "lambda-logs");
-    mkdirSync(logs, { recursive: true });
-    const define = (name: FunctionName, timeoutMs: number, serial: boolean) => {
-      const fn = new LambdaFunction({
-        name,
-        bundle: bundlePath(name),
-        env: { ...env, AWS_LAMBDA_FUNCTION_NAME: `${ASG_NAME}-${name}` },
-        timeoutMs,
-        serial,
-        logFile: join(logs, `${name}.log`),
-      });
-      this.functions.set(name, fn);
-      this.cleanups.push(() => fn.stop());
-    };
-    define("launch-hook", 60_000, true);
-    define("terminate-hook", 60_000, true);
-    define("reconciler", 55_000, true);
-    define("node-api", 30_000, false);
 
-    const delivery = new EventDelivery({
-      launch: this.fn("launch-hook"),
-      terminate: this.fn("terminate-hook"),
-      onRecord: (record) => {
-        const what = `${record.event["detail-type"].replace("EC2 Instance-", "").replace(" Lifecycle Action", "")} ${record.event.detail.EC2InstanceId}`;
-        this.timeline.add("control-plane", `${what}: ${record.outcome} ${summarise(record.detail)}`);
-      },
-    });
-    this.deliveryRef = delivery;
-    emulator.onLifecycleEvent((event) => delivery.deliver(event));
+    this.functionUrlEndpoint = urlEndpoint;
+    const stack = await this.readTemplate(this.clusterSize);
+    aborted();
+    for (const line of describeStart(stack, this.overrides, this.options)) log(line);
+    this.iam.deploy(stack);
 
-    const url = new FunctionUrl({
-      fn: this.fn("node-api"),
-      region: REGION,
-      account: ACCOUNT,
-      credentials: (accessKeyId) =>
-        [...this.nodes.values()].find((n) => n.credentials.accessKeyId === accessKeyId)?.credentials,
-    });
-    this.nodeApiUrl = await url.start();
-    this.cleanups.push(() => url.stop());
+    const clients = localDynamoDbClients(dynamo.endpoint, this.iam.operator);
+    await createLedgerTable(clients.client, stack.table.name, stack.table);
+    clients.destroy();
+    const s3Client = this.s3Client();
+    await publishFileAssets(s3Client, stack.assetsDir, stack.stackName, stack.context.pseudo);
+    s3Client.destroy();
     aborted();
 
+    const logDir = join(this.root, "lambda-logs");
+    mkdirSync(logDir, { recursive: true });
     emulator.onInstanceLaunch((instance) => this.launchNode(instance));
     emulator.onInstanceTerminate((instance) => this.nodes.get(instance.id)?.stop());
     this.cleanups.push(() =>
       Promise.all([...this.nodes.values()].map((n) => n.stop(false))).then(() => undefined),
     );
-
     this.startSampling();
-    this.startReconcileSchedule();
-    // Stopped first on the way out, so no launch or timeout happens while the rest goes down.
-    this.cleanups.push(() => emulator.stop());
     this.timeline.add(
       "step",
-      `create group ${ASG_NAME} with ${this.options.capacity ?? this.size} instances`,
+      `deploy ${stack.stackName}: group ${stack.group.name} with ${this.options.capacity ?? stack.group.desiredCapacity ?? stack.group.minSize} instances`,
     );
-    this.groupRef = emulator.createAutoScalingGroup({
-      name: ASG_NAME,
-      minSize: 0,
-      maxSize: this.options.maxSize ?? 9,
-      desiredCapacity: this.options.capacity ?? this.size,
-      availabilityZones: [`${REGION}a`, `${REGION}b`, `${REGION}c`],
-      defaultInstanceWarmupSeconds: this.options.instanceWarmupSeconds ?? 2,
-      lifecycleHooks: [
-        {
-          name: LAUNCH_HOOK,
-          transition: "autoscaling:EC2_INSTANCE_LAUNCHING",
-          heartbeatTimeoutMs: this.options.launchHeartbeatTimeoutMs ?? 120_000,
-          defaultResult: "ABANDON",
-        },
-        {
-          name: TERMINATE_HOOK,
-          transition: "autoscaling:EC2_INSTANCE_TERMINATING",
-          heartbeatTimeoutMs: this.options.terminateHeartbeatTimeoutMs ?? 60_000,
-          defaultResult: "CONTINUE",
-        },
-      ],
+    const deployment = new StackDeployment(stack, {
+      emulator,
+      host: {
+        endpoints: this.endpoints,
+        credentials: (roleArn, session) => this.iam.assumeRole(roleArn, session),
+        logDir,
+      },
+      overrides: this.overrides,
+      capacity: this.options.capacity,
+      maxSize: this.options.maxSize,
+      onRecord: (record) => {
+        const what = `${record.event["detail-type"].replace("EC2 Instance-", "").replace(" Lifecycle Action", "")} ${record.event.detail.EC2InstanceId}`;
+        this.timeline.add("control-plane", `${what}: ${record.outcome} ${summarise(record.detail)}`);
+      },
+    });
+    this.deploymentRef = deployment;
+    this.cleanups.push(() => deployment.stop());
+    // Stopped first on the way out, so no launch or timeout happens while the rest goes down.
+    this.cleanups.push(() => emulator.stop());
+  }
+
+  /** The function the URL invokes, and how it authenticates callers. */
+  private urlTarget(): FunctionUrlTarget | undefined {
+    const url = this.deploymentRef?.stack.functionUrls[0];
+    const fn = [...(this.deploymentRef?.functions.values() ?? [])].find(
+      (f) => f.model.arn === url?.functionArn,
+    )?.fn;
+    return url === undefined || fn === undefined
+      ? undefined
+      : { fn, functionArn: url.functionArn, authType: url.authType };
+  }
+
+  /** An S3 client of the operator's (for the asset bucket and the tests). The caller destroys it. */
+  s3Client(): S3Client {
+    return new S3Client({
+      endpoint: required(this.s3Ref, "S3 server").endpoint,
+      region: REGION,
+      forcePathStyle: true,
+      credentials: this.iam.operator,
     });
   }
 
@@ -264,14 +303,18 @@ export class Simulator {
     if (this.stopping) return;
     const boot = this.bootsToSkip === 0;
     if (!boot) this.bootsToSkip -= 1;
+    const { stack } = this;
     const node = new SimulatedNode({
       instanceId: instance.id,
       privateIp: instance.privateIp,
       availabilityZone: instance.availabilityZone,
       region: REGION,
       account: ACCOUNT,
-      roleName: NODE_ROLE,
-      nodeApiUrl: this.nodeApiUrl,
+      roleName: stack.instanceRoleArn.split("/").at(-1) ?? stack.instanceRoleArn,
+      // EC2 names the instance role's session after the instance.
+      credentials: this.iam.assumeRole(stack.instanceRoleArn, instance.id),
+      userData: stack.group.launchTemplate.userData,
+      s3Endpoint: required(this.s3Ref, "S3 server").endpoint,
       root: join(this.root, "instances", instance.id),
       etcdEnv: ["ETCD_HEARTBEAT_INTERVAL=100", "ETCD_ELECTION_TIMEOUT=1000"],
       bootDeadlineSeconds: 300,
@@ -295,7 +338,7 @@ export class Simulator {
   }
 
   private async sample(): Promise<void> {
-    if (this.groupRef) this.timeline.sampleInstances(this.group.instances());
+    if (this.deploymentRef) this.timeline.sampleInstances(this.group.instances());
     const urls = this.clientUrls();
     if (urls.length === 0) return;
     try {
@@ -304,24 +347,6 @@ export class Simulator {
     } catch {
       // No member answers right now (an election, a fault): the next sample sees the change.
     }
-  }
-
-  private startReconcileSchedule(): void {
-    const period = this.options.reconcileIntervalMs ?? 5000;
-    if (period <= 0) return;
-    let running = false;
-    const timer = setInterval(() => {
-      // One pass at a time, as reserved concurrency 1 and a one-minute maxEventAge make it.
-      if (running || this.reconcilerPaused || this.stopping) return;
-      running = true;
-      void this.fn("reconciler")
-        .invoke({ source: "aws.events", "detail-type": "Scheduled Event", detail: {} })
-        .catch(() => undefined)
-        .finally(() => {
-          running = false;
-        });
-    }, period);
-    this.cleanups.push(() => clearInterval(timer));
   }
 
   /** Runs the reconciler now (on demand) and returns its report. */
@@ -335,7 +360,7 @@ export class Simulator {
 
   /** Stops (true) or restarts the reconcile schedule, e.g. to let a lost event stay lost. */
   pauseReconciler(paused: boolean): void {
-    this.reconcilerPaused = paused;
+    this.deployment.schedulePaused = paused;
   }
 
   /** A real Auto Scaling SDK client on the emulator, as an operator's tooling would point it (for
@@ -344,7 +369,7 @@ export class Simulator {
     return new AutoScalingClient({
       endpoint: this.emulator.endpoint,
       region: REGION,
-      credentials: { accessKeyId: "operator", secretAccessKey: "operator" },
+      credentials: this.iam.operator,
     });
   }
 
@@ -386,12 +411,29 @@ export class Simulator {
     return memberList(this.clientUrls());
   }
 
-  /** Deploys a new CLUSTER_SIZE to the four functions (as `cdk deploy` with a new clusterSize). */
-  setClusterSize(size: number): void {
+  /** False when the simulator runs a given template: another cluster size needs another synthesis. */
+  get resizable(): boolean {
+    return this.options.template === undefined;
+  }
+
+  /**
+   * `cdk deploy -c etcd-asg:clusterSize=<size>`: the app synthesized with the new size, deployed onto
+   * the running stack (the functions' CLUSTER_SIZE, the group's MinSize and MaxSize, which move its
+   * desired capacity).
+   */
+  async setClusterSize(size: number): Promise<void> {
     if (![1, 3, 5, 7].includes(size))
       throw new SimulatorError(`cluster size must be 1, 3, 5 or 7, got ${size}`);
-    this.note(`deploy CLUSTER_SIZE=${size} to the control plane`);
-    for (const fn of this.functions.values()) fn.updateEnvironment({ CLUSTER_SIZE: String(size) });
+    if (this.options.template !== undefined) {
+      throw new SimulatorError("a simulator started with a given template cannot synthesize another size");
+    }
+    const stack = await this.readTemplate(size);
+    this.note(
+      `deploy clusterSize=${size}: CLUSTER_SIZE=${size}, group MinSize/MaxSize ${stack.group.minSize}/${stack.group.maxSize}`,
+    );
+    this.clusterSize = size;
+    this.iam.deploy(stack);
+    this.deployment.update(stack);
   }
 
   setDesiredCapacity(desired: number): void {

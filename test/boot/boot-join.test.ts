@@ -36,7 +36,7 @@ function rolesInLog(log: string, id: string): Role[] {
 }
 
 /** Runs the boot script as `node` would, but with IMDS handing out its role's key with a wrong secret. */
-async function bootWithWrongSecret(node: SimulatedNode) {
+async function bootWithWrongSecret(node: SimulatedNode, nodeApiUrl: string) {
   const o = node.options;
   const imds = new ImdsServer({
     instanceId: o.instanceId,
@@ -46,9 +46,9 @@ async function bootWithWrongSecret(node: SimulatedNode) {
     roleName: o.roleName,
     accountId: o.account,
     credentials: {
-      AccessKeyId: node.credentials.accessKeyId,
+      AccessKeyId: o.credentials.accessKeyId,
       SecretAccessKey: Buffer.from("not the secret the function URL knows").toString("base64"),
-      Token: node.credentials.sessionToken,
+      Token: o.credentials.sessionToken,
       Expiration: "2099-01-01T00:00:00Z",
     },
   });
@@ -59,7 +59,7 @@ async function bootWithWrongSecret(node: SimulatedNode) {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: root,
       TMPDIR: root,
-      ETCD_ASG_NODE_API_URL: o.nodeApiUrl,
+      ETCD_ASG_NODE_API_URL: nodeApiUrl,
       ETCD_ASG_IMDS_ENDPOINT: imds.endpoint,
       ETCD_ASG_DATA_DIR: join(root, "data"),
       ETCD_ASG_DROPIN_DIR: join(root, "systemd"),
@@ -74,12 +74,12 @@ async function bootWithWrongSecret(node: SimulatedNode) {
 }
 
 test("the boot script joins a running 3-member cluster as a learner and is promoted", async (t) => {
-  const sim = await startSimulator(t, { size: 3, maxSize: 5 });
+  const sim = await startSimulator(t, { size: 3 });
   await sim.waitConverged(120_000);
   const founders = sim.instances().map((i) => i.id);
 
-  sim.setClusterSize(5);
-  sim.setDesiredCapacity(4);
+  // The group follows the cluster size: two instances launch, and join one at a time.
+  await sim.setClusterSize(5);
   await sim.waitConverged(120_000);
   const joiner = sim.instances().find((i) => !founders.includes(i.id));
   assert.ok(joiner, "a fourth instance launched");
@@ -113,7 +113,7 @@ test("the boot script joins a running 3-member cluster as a learner and is promo
 
   const memberList = async () => (await sim.members()).map((m) => `${m.id} ${m.name} ${m.isLearner}`).sort();
   const before = await memberList();
-  const refused = await bootWithWrongSecret(node);
+  const refused = await bootWithWrongSecret(node, sim.nodeApiUrl);
   assert.equal(refused.code, 3, refused.stderr);
   assert.match(
     refused.stderr,

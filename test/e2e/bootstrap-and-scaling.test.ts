@@ -1,20 +1,21 @@
-// End to end on the simulator: a 3-node cluster bootstraps from simultaneous launches; after a
-// CLUSTER_SIZE deploy it grows 3→5 in one capacity change, which the control plane itself
-// serialises (one learner at a time, 3→4→5 members); then it shrinks back to 3 in one step.
+// End to end on the simulator: a 3-node cluster bootstraps from simultaneous launches; a deploy of
+// clusterSize 5 grows the group 3→5 in one capacity change (the group's MinSize and MaxSize follow the
+// cluster size), which the control plane itself serialises (one learner at a time, 3→4→5 members);
+// a deploy of clusterSize 3 shrinks it back in one step.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertEndState, startSimulator, watchMembers } from "./simulator-bed";
 
 test("bootstraps 3, scales out 3→5 in one change with one learner at a time, and in 5→3, keeping every key", async (t) => {
-  const sim = await startSimulator(t, { size: 3, maxSize: 6 });
+  const sim = await startSimulator(t, { size: 3 });
 
   await sim.waitConverged(120_000);
   assert.equal(sim.instances("InService").length, 3);
   await sim.writeKeys("bootstrap", 10);
 
-  sim.setClusterSize(5);
   const watch = watchMembers(sim, 100);
-  sim.setDesiredCapacity(5);
+  await sim.setClusterSize(5);
+  assert.equal(sim.group.desiredCapacity, 5, "the group follows the cluster size");
   await sim.waitConverged(120_000);
   const lists = await watch.stop();
   const learners = Math.max(...lists.map((members) => members.filter((m) => m.isLearner).length));
@@ -23,7 +24,7 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
   assert.deepEqual(counts, [3, 4, 5], "members went 3→4→5, one added at a time");
   await sim.writeKeys("at-5", 5);
 
-  sim.setDesiredCapacity(3);
+  await sim.setClusterSize(3);
   await sim.waitConverged(120_000);
   assert.equal((await sim.members()).length, 3);
   await assertEndState(sim);

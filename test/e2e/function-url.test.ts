@@ -1,12 +1,16 @@
-// The simulator's Lambda function URL (AWS_IAM auth): a request signed by the AWS SDK's own SigV4
-// signer with an instance's issued credentials reaches the function as a payload-2.0 event naming
-// the instance's assumed-role session; a wrong secret, a missing session token or no signature at
-// all is refused with 403 before the function runs.
+// The simulator's Lambda function URL (AWS_IAM auth) behind the IAM gate: a request signed by the AWS
+// SDK's own SigV4 signer with an instance's session credentials, whose role may invoke the function
+// through its URL, reaches the function as a payload-2.0 event naming the instance's assumed-role
+// session; a role without that permission, a wrong secret, a missing session token or no signature
+// at all is refused with 403 before the function runs.
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { FunctionUrl, type IssuedCredentials } from "../../local/simulator/function-url";
+import { CredentialStore } from "../../local/iam/credentials";
+import { createGate } from "../../local/iam/gate";
+import { PolicySet } from "../../local/iam/policies";
+import { FunctionUrl } from "../../local/simulator/function-url";
 import type { LambdaFunction } from "../../local/simulator/lambda-function";
 
 /** The HashConstructor the SDK signer takes, on node:crypto. */
@@ -29,15 +33,45 @@ function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Arra
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-const issued: IssuedCredentials = {
-  instanceId: "i-0123456789abcdef0",
-  roleName: "etcd-asg-node",
-  accessKeyId: "ASIA0123456789ABCDEF",
-  secretAccessKey: "c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
-  sessionToken: "dG9rZW4tdG9rZW4tdG9rZW4=",
-};
+const FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:node-api";
+const NODE_ROLE = "arn:aws:iam::123456789012:role/etcd-asg-node";
+const OTHER_ROLE = "arn:aws:iam::123456789012:role/not-a-node";
+const INSTANCE_ID = "i-0123456789abcdef0";
 
 describe("simulator function URL", () => {
+  const store = new CredentialStore({ account: "123456789012" });
+  // The node role's policy as CDK's grantInvokeUrl writes it.
+  const invokeThroughUrl = {
+    name: "InvokeNodeApi",
+    document: {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: "lambda:InvokeFunctionUrl",
+          Resource: FUNCTION_ARN,
+          Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } },
+        },
+        {
+          Effect: "Allow",
+          Action: "lambda:InvokeFunction",
+          Resource: FUNCTION_ARN,
+          Condition: { Bool: { "lambda:InvokedViaFunctionUrl": true } },
+        },
+      ],
+    },
+  };
+  const gate = createGate({
+    callers: store,
+    policies: new PolicySet({
+      roles: [
+        { roleArn: NODE_ROLE, policies: [invokeThroughUrl] },
+        { roleArn: OTHER_ROLE, policies: [] },
+      ],
+    }),
+  });
+  const node = store.assumeRole(NODE_ROLE, INSTANCE_ID);
+  const other = store.assumeRole(OTHER_ROLE, INSTANCE_ID);
   const events: unknown[] = [];
   const fn = {
     invoke: async (event: unknown) => {
@@ -46,10 +80,9 @@ describe("simulator function URL", () => {
     },
   } as unknown as LambdaFunction;
   const url = new FunctionUrl({
-    fn,
+    target: () => ({ fn, functionArn: FUNCTION_ARN, authType: "AWS_IAM" }),
     region: "us-east-1",
-    account: "123456789012",
-    credentials: (id) => (id === issued.accessKeyId ? issued : undefined),
+    gate,
   });
   let base: URL;
   before(async () => {
@@ -57,19 +90,18 @@ describe("simulator function URL", () => {
   });
   after(() => url.stop());
 
-  async function send(secretAccessKey: string, sessionToken: string | undefined): Promise<Response> {
-    const signer = new SignatureV4({
-      service: "lambda",
-      region: "us-east-1",
-      sha256: Sha256,
-      credentials: { accessKeyId: issued.accessKeyId, secretAccessKey, sessionToken },
-    });
+  async function send(credentials: {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken?: string | undefined;
+  }): Promise<Response> {
+    const signer = new SignatureV4({ service: "lambda", region: "us-east-1", sha256: Sha256, credentials });
     const signed = await signer.sign({
       method: "GET",
       protocol: "http:",
       hostname: base.hostname,
       port: Number(base.port),
-      path: `/v1/nodes/${issued.instanceId}/config`,
+      path: `/v1/nodes/${INSTANCE_ID}/config`,
       query: { format: "env" },
       headers: { host: base.host },
     });
@@ -78,7 +110,7 @@ describe("simulator function URL", () => {
   }
 
   it("passes a request the SDK signed with the issued credentials, naming the instance's session", async () => {
-    const response = await send(issued.secretAccessKey, issued.sessionToken);
+    const response = await send(node);
     assert.equal(response.status, 200);
     const event = events.at(-1) as {
       version: string;
@@ -87,22 +119,31 @@ describe("simulator function URL", () => {
       requestContext: { http: { method: string }; authorizer: { iam: { userArn: string } } };
     };
     assert.equal(event.version, "2.0");
-    assert.equal(event.rawPath, `/v1/nodes/${issued.instanceId}/config`);
+    assert.equal(event.rawPath, `/v1/nodes/${INSTANCE_ID}/config`);
     assert.deepEqual(event.queryStringParameters, { format: "env" });
     assert.equal(event.requestContext.http.method, "GET");
     assert.equal(
       event.requestContext.authorizer.iam.userArn,
-      `arn:aws:sts::123456789012:assumed-role/etcd-asg-node/${issued.instanceId}`,
+      `arn:aws:sts::123456789012:assumed-role/etcd-asg-node/${INSTANCE_ID}`,
     );
+  });
+
+  it("refuses a role that may not invoke the function through its URL, as AWS words it", async () => {
+    const seen = events.length;
+    const response = await send(other);
+    assert.equal(response.status, 403);
+    assert.equal(response.headers.get("x-amzn-errortype"), "AccessDeniedException");
+    assert.match(await response.text(), /^\{"Message":"Forbidden\./);
+    assert.equal(events.length, seen, "the function never ran");
   });
 
   it("refuses a wrong secret, a missing session token and an unsigned request with 403", async () => {
     const seen = events.length;
-    assert.equal((await send("d3Jvbmctc2VjcmV0", issued.sessionToken)).status, 403);
-    assert.equal((await send(issued.secretAccessKey, undefined)).status, 403);
-    const unsigned = await fetch(`${base.origin}/v1/nodes/${issued.instanceId}/config`);
+    assert.equal((await send({ ...node, secretAccessKey: "d3Jvbmctc2VjcmV0" })).status, 403);
+    assert.equal((await send({ ...node, sessionToken: undefined })).status, 403);
+    const unsigned = await fetch(`${base.origin}/v1/nodes/${INSTANCE_ID}/config`);
     assert.equal(unsigned.status, 403);
-    assert.match(await unsigned.text(), /Missing Authentication Token/);
+    assert.match(await unsigned.text(), /^\{"Message":"Forbidden\./);
     assert.equal(events.length, seen, "the function never ran");
   });
 });

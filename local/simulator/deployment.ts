@@ -1,0 +1,206 @@
+// The stack deployed onto the simulator's local services, from a StackModel: the control-plane
+// functions (their code, handler, runtime, environment, role, timeout, memory and concurrency as the
+// template says, plus the simulator's endpoints and the overrides in force), EventBridge delivery of
+// the rules, the schedule, and the group with its hooks. A later deploy (another synthesis of the
+// app) updates it the way CloudFormation updates a stack: functions get the new configuration in
+// fresh containers, the group its new sizes, the rules and schedule their new settings.
+import { join } from "node:path";
+import type { EmulatedAutoScalingGroup } from "../aws/auto-scaling-group";
+import type { AwsEmulator } from "../aws/emulator";
+import type { LifecycleHookConfig } from "../aws/types";
+import type { FunctionModel } from "../stack/functions";
+import type { StackModel } from "../stack/model";
+import { ratePeriodMs } from "../stack/rules";
+import { type DeliveryRecord, EventDelivery } from "./event-delivery";
+import { LambdaFunction, type LambdaFunctionOptions } from "./lambda-function";
+import { lambdaNodeBinary } from "./lambda-runtime";
+import type { Overrides } from "./options";
+
+/** What a function needs from the simulator around it. */
+export interface FunctionHost {
+  /** AWS_ENDPOINT_URL_* of the local servers. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** Credentials of a session of the function's role, as Lambda gets them from STS. */
+  credentials(
+    roleArn: string,
+    sessionName: string,
+  ): {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string;
+  };
+  readonly logDir: string;
+}
+
+export interface RunningFunction {
+  readonly model: FunctionModel;
+  readonly fn: LambdaFunction;
+}
+
+export interface DeploymentOptions {
+  readonly emulator: AwsEmulator;
+  readonly host: FunctionHost;
+  readonly overrides: Overrides;
+  /** The group's desired capacity and max size right after the deploy, when an operator sets them. */
+  readonly capacity: number | undefined;
+  readonly maxSize: number | undefined;
+  readonly onRecord: (record: DeliveryRecord) => void;
+}
+
+export class StackDeployment {
+  readonly functions = new Map<string, RunningFunction>();
+  readonly delivery: EventDelivery;
+  readonly group: EmulatedAutoScalingGroup;
+  private schedule: NodeJS.Timeout | undefined;
+  private scheduleBusy = false;
+  /** Set by pauseSchedule(): the schedule's ticks are skipped. */
+  schedulePaused = false;
+
+  constructor(
+    private model: StackModel,
+    private readonly options: DeploymentOptions,
+  ) {
+    for (const fn of model.functions) {
+      this.functions.set(fn.role, { model: fn, fn: new LambdaFunction(this.functionOptions(fn)) });
+    }
+    this.delivery = new EventDelivery(this.deliveryOptions());
+    options.emulator.onLifecycleEvent((event) => this.delivery.deliver(event));
+    this.startSchedule();
+    const { group } = model;
+    const desired = options.capacity ?? group.desiredCapacity ?? group.minSize;
+    this.group = options.emulator.createAutoScalingGroup({
+      name: group.name,
+      // An operator's capacity outside the template's sizes moves them, as UpdateAutoScalingGroup must.
+      minSize: Math.min(group.minSize, desired),
+      maxSize: Math.max(group.maxSize, options.maxSize ?? 0, desired),
+      desiredCapacity: desired,
+      availabilityZones: model.context.pseudo.availabilityZones,
+      defaultInstanceWarmupSeconds: options.overrides.instanceWarmupSeconds,
+      lifecycleHooks: this.hooks(),
+    });
+  }
+
+  get stack(): StackModel {
+    return this.model;
+  }
+
+  /** The function the control plane names `role` (its etcd-asg:function tag). */
+  fn(role: string): LambdaFunction | undefined {
+    return this.functions.get(role)?.fn;
+  }
+
+  /** A new version of the stack: what changed is applied as CloudFormation would apply it. */
+  update(model: StackModel): void {
+    this.model = model;
+    for (const fn of model.functions) {
+      const running = this.functions.get(fn.role);
+      if (running === undefined) {
+        this.functions.set(fn.role, { model: fn, fn: new LambdaFunction(this.functionOptions(fn)) });
+      } else if (JSON.stringify(running.model) !== JSON.stringify(fn)) {
+        running.fn.deploy(this.functionOptions(fn));
+        this.functions.set(fn.role, { model: fn, fn: running.fn });
+      }
+    }
+    this.delivery.redeploy(this.deliveryOptions());
+    this.startSchedule();
+    this.group.update({ minSize: model.group.minSize, maxSize: model.group.maxSize });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.schedule);
+    await Promise.all([...this.functions.values()].map(({ fn }) => fn.stop()));
+  }
+
+  private functionOptions(fn: FunctionModel): LambdaFunctionOptions {
+    const { host, overrides } = this.options;
+    const logGroup = `/aws/lambda/${fn.name}`;
+    const credentials = host.credentials(fn.roleArn, fn.name);
+    return {
+      name: fn.role,
+      arn: fn.arn,
+      codeDir: fn.codeDir,
+      handler: fn.handler,
+      node: lambdaNodeBinary(fn.runtime),
+      timeoutMs: fn.timeoutSeconds * 1000,
+      memoryMb: fn.memoryMb,
+      serial: fn.reservedConcurrency === 1,
+      logFile: join(host.logDir, `${fn.role}.log`),
+      env: {
+        // What Lambda's runtime sets (the function's environment cannot override these).
+        PATH: "/usr/local/bin:/usr/bin:/bin",
+        LANG: "en_US.UTF-8",
+        TZ: ":UTC",
+        LAMBDA_TASK_ROOT: fn.codeDir,
+        AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+        AWS_REGION: this.model.region,
+        AWS_DEFAULT_REGION: this.model.region,
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+        AWS_LAMBDA_LOG_GROUP_NAME: logGroup,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: credentials.sessionToken,
+        // The function's own environment, from the template.
+        ...fn.environment,
+        // The simulator's: local endpoints, and the overrides it prints at start.
+        ...host.endpoints,
+        LEARNER_READY_TIMEOUT_SECONDS: String(overrides.learnerReadyTimeoutSeconds),
+      },
+    };
+  }
+
+  private deliveryOptions() {
+    return {
+      rules: this.model.rules,
+      functions: [...this.functions.values()],
+      account: this.model.account,
+      region: this.model.region,
+      retryDelaysMs: this.options.overrides.asyncRetryDelaysMs,
+      ageScale: this.ageScale(),
+      onRecord: this.options.onRecord,
+    };
+  }
+
+  /** How many times faster than AWS the schedule runs: event ages shrink by as much. */
+  private ageScale(): number {
+    const rule = this.scheduledRule();
+    const period = this.options.overrides.reconcileIntervalMs;
+    return rule?.scheduleExpression === undefined || period <= 0
+      ? 1
+      : ratePeriodMs(rule.scheduleExpression) / period;
+  }
+
+  private scheduledRule() {
+    return this.model.rules.find((rule) => rule.enabled && rule.scheduleExpression !== undefined);
+  }
+
+  private startSchedule(): void {
+    clearInterval(this.schedule);
+    const rule = this.scheduledRule();
+    const period = this.options.overrides.reconcileIntervalMs;
+    if (rule === undefined || period <= 0) return;
+    this.schedule = setInterval(() => {
+      // Reserved concurrency 1 and a MaximumEventAge near the period leave one pass at a time.
+      if (this.schedulePaused || this.scheduleBusy) return;
+      this.scheduleBusy = true;
+      void this.delivery.schedule(rule).finally(() => {
+        this.scheduleBusy = false;
+      });
+    }, period);
+  }
+
+  private hooks(): LifecycleHookConfig[] {
+    const { overrides } = this.options;
+    return this.model.group.hooks.map((hook) => ({
+      name: hook.name,
+      transition: hook.transition,
+      defaultResult: hook.defaultResult,
+      heartbeatTimeoutMs:
+        hook.transition === "autoscaling:EC2_INSTANCE_LAUNCHING"
+          ? overrides.launchHeartbeatTimeoutMs
+          : overrides.terminateHeartbeatTimeoutMs,
+      ...(hook.notificationMetadata === undefined ? {} : { notificationMetadata: hook.notificationMetadata }),
+    }));
+  }
+}

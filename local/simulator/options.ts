@@ -1,0 +1,68 @@
+// The simulator's options. Everything the stack itself decides comes from the template; what is here
+// is either a choice of template (size, a given file), an operator's action right after the deploy
+// (capacity, max size), or an explicit override of a duration the template sets, so that a scenario
+// takes seconds instead of the minutes AWS would. Every override in force is printed at start.
+
+export interface SimulatorOptions {
+  /** The cluster size to synthesize the app with (context etcd-asg:clusterSize). @default 3 */
+  readonly size?: number;
+  /** Further CDK context for the synthesis, e.g. `{ "etcd-asg:joinStrategy": "add" }`. */
+  readonly context?: Readonly<Record<string, string>>;
+  /** A synthesized template to run instead of synthesizing the app. */
+  readonly template?: string;
+  /** Where the template's assets (`asset.<hash>/`) are. @default the template's folder */
+  readonly assetsDir?: string;
+  /** The operator sets the group's desired capacity right after the deploy. @default the template's */
+  readonly capacity?: number;
+  /** The operator raises the group's MaxSize right after the deploy (room for extra instances). */
+  readonly maxSize?: number;
+  /** Override of the launch hook's HeartbeatTimeout. @default 120 s (the stack: 15 min) */
+  readonly launchHeartbeatTimeoutMs?: number;
+  /** Override of the terminate hook's HeartbeatTimeout. @default 60 s (the stack: 10 min) */
+  readonly terminateHeartbeatTimeoutMs?: number;
+  /** Override of LEARNER_READY_TIMEOUT_SECONDS for every function. @default 25 (the stack: 600) */
+  readonly learnerReadyTimeoutSeconds?: number;
+  /** Override of the reconcile schedule's period; 0 runs it only on demand. @default 5000 (the stack: 1 min) */
+  readonly reconcileIntervalMs?: number;
+  /** Lambda's waits before async-invoke retries. @default [1000, 2000] (AWS: about 1 and 2 min) */
+  readonly asyncRetryDelaysMs?: readonly number[];
+  /** How long after killInstance the group's EC2 health check marks the instance Unhealthy. @default 3000 */
+  readonly healthCheckDelayMs?: number;
+  /** The group's DefaultInstanceWarmup, what an instance refresh waits after each new instance is
+   * InService unless told otherwise. @default 2 (the stack: unset, so 300 s) */
+  readonly instanceWarmupSeconds?: number;
+  /** Progress lines (instances, events, membership changes). @default none */
+  readonly log?: (line: string) => void;
+  /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
+  readonly signal?: AbortSignal;
+}
+
+export const DEFAULT_OVERRIDES = {
+  launchHeartbeatTimeoutMs: 120_000,
+  terminateHeartbeatTimeoutMs: 60_000,
+  learnerReadyTimeoutSeconds: 25,
+  reconcileIntervalMs: 5000,
+  asyncRetryDelaysMs: [1000, 2000] as readonly number[],
+  healthCheckDelayMs: 3000,
+  instanceWarmupSeconds: 2,
+} as const;
+
+export type Overrides = {
+  readonly [K in keyof typeof DEFAULT_OVERRIDES]: (typeof DEFAULT_OVERRIDES)[K] extends readonly number[]
+    ? readonly number[]
+    : number;
+};
+
+export function overridesOf(options: SimulatorOptions): Overrides {
+  return {
+    launchHeartbeatTimeoutMs: options.launchHeartbeatTimeoutMs ?? DEFAULT_OVERRIDES.launchHeartbeatTimeoutMs,
+    terminateHeartbeatTimeoutMs:
+      options.terminateHeartbeatTimeoutMs ?? DEFAULT_OVERRIDES.terminateHeartbeatTimeoutMs,
+    learnerReadyTimeoutSeconds:
+      options.learnerReadyTimeoutSeconds ?? DEFAULT_OVERRIDES.learnerReadyTimeoutSeconds,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? DEFAULT_OVERRIDES.reconcileIntervalMs,
+    asyncRetryDelaysMs: options.asyncRetryDelaysMs ?? DEFAULT_OVERRIDES.asyncRetryDelaysMs,
+    healthCheckDelayMs: options.healthCheckDelayMs ?? DEFAULT_OVERRIDES.healthCheckDelayMs,
+    instanceWarmupSeconds: options.instanceWarmupSeconds ?? DEFAULT_OVERRIDES.instanceWarmupSeconds,
+  };
+}

@@ -1,0 +1,55 @@
+// What the simulator prints at start: the stack it runs (from which template), and every way the run
+// differs from that template — each duration override next to the template's value, each operator
+// action taken right after the deploy, and the simulator's own additions — so a reader knows what
+// a green run proves about a deploy.
+import type { StackModel } from "../stack/model";
+import { ratePeriodMs } from "../stack/rules";
+import type { Overrides, SimulatorOptions } from "./options";
+
+export function describeStart(stack: StackModel, overrides: Overrides, options: SimulatorOptions): string[] {
+  const lines = [
+    `stack ${stack.stackName} from ${options.template ?? `the app synthesized in ${stack.assetsDir}`}: ` +
+      `${stack.functions.length} functions (${stack.functions.map((f) => `${f.role} ${f.runtime}`).join(", ")}), ` +
+      `group ${stack.group.name} ${stack.group.minSize}..${stack.group.maxSize}, ` +
+      `${stack.rules.length} rules, ledger ${stack.table.name}`,
+    "overrides of the template (scenario time, not AWS time):",
+  ];
+  for (const hook of stack.group.hooks) {
+    const ms =
+      hook.transition === "autoscaling:EC2_INSTANCE_LAUNCHING"
+        ? overrides.launchHeartbeatTimeoutMs
+        : overrides.terminateHeartbeatTimeoutMs;
+    lines.push(
+      `  lifecycle hook ${hook.name}: HeartbeatTimeout ${hook.heartbeatTimeoutSeconds} s -> ${ms / 1000} s`,
+    );
+  }
+  for (const rule of stack.rules.filter((r) => r.scheduleExpression !== undefined)) {
+    const period = overrides.reconcileIntervalMs;
+    lines.push(
+      `  rule ${rule.logicalId}: ${rule.scheduleExpression} (${ratePeriodMs(rule.scheduleExpression ?? "") / 1000} s) -> ` +
+        (period > 0 ? `every ${period / 1000} s` : "on demand only"),
+    );
+  }
+  const learner = stack.functions[0]?.environment.LEARNER_READY_TIMEOUT_SECONDS;
+  lines.push(
+    `  LEARNER_READY_TIMEOUT_SECONDS ${learner ?? "unset (600)"} -> ${overrides.learnerReadyTimeoutSeconds} on every function`,
+    `  Lambda's async-invoke retries after ${overrides.asyncRetryDelaysMs.map((ms) => `${ms / 1000} s`).join(", ")} (AWS: about 1 and 2 min)`,
+    `  group DefaultInstanceWarmup ${stack.group.defaultInstanceWarmupSeconds ?? "unset (the 300 s grace period)"} -> ${overrides.instanceWarmupSeconds} s; ` +
+      `EC2 health check verdict ${overrides.healthCheckDelayMs / 1000} s after a machine fails`,
+  );
+  if (options.capacity !== undefined || options.maxSize !== undefined) {
+    lines.push(
+      `operator, right after the deploy (UpdateAutoScalingGroup): ${[
+        options.capacity === undefined ? "" : `DesiredCapacity ${options.capacity}`,
+        options.maxSize === undefined ? "" : `MaxSize ${stack.group.maxSize} -> ${options.maxSize}`,
+      ]
+        .filter(Boolean)
+        .join(", ")}`,
+    );
+  }
+  lines.push(
+    "the simulator's additions: AWS_ENDPOINT_URL_* point the functions and instances at local servers; " +
+      "etcd runs with 100 ms heartbeats and a 1 s election timeout",
+  );
+  return lines;
+}

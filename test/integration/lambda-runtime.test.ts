@@ -1,0 +1,57 @@
+// Template, bundles and simulator agree on Lambda's Node.js: every control-plane function of the
+// synthesized template runs the same nodejsNN.x, esbuild targets nodeNN, and the simulator's Lambda
+// workers run a Node NN binary — checked by invoking a handler that reports its own version.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { LambdaFunction } from "../../local/simulator/lambda-function";
+import { lambdaNodeBinary, runtimeNodeVersion } from "../../local/simulator/lambda-runtime";
+import { synthesize } from "../../local/stack/synth";
+import { ESBUILD_OPTIONS } from "../../scripts/build-lambdas";
+
+test("the template's runtime, the bundles' esbuild target and the simulator's Node are one major", async (t) => {
+  const { templatePath } = await synthesize({ "etcd-asg:clusterSize": "3" });
+  const template = JSON.parse(readFileSync(templatePath, "utf8")) as {
+    Resources: Record<
+      string,
+      { Type: string; Properties: { Runtime?: string; Tags?: Array<{ Key: string }> } }
+    >;
+  };
+  const runtimes = new Set(
+    Object.values(template.Resources)
+      .filter(
+        (r) =>
+          r.Type === "AWS::Lambda::Function" &&
+          r.Properties.Tags?.some((tag) => tag.Key === "etcd-asg:function"),
+      )
+      .map((r) => r.Properties.Runtime),
+  );
+  assert.deepEqual([...runtimes], ["nodejs24.x"], "every control-plane function runs one runtime");
+  assert.equal(ESBUILD_OPTIONS.target, "node24");
+  assert.match(runtimeNodeVersion(), /^v24\./);
+
+  const code = mkdtempSync(join(tmpdir(), "etcd-asg-runtime-"));
+  t.after(() => rmSync(code, { recursive: true, force: true }));
+  mkdirSync(join(code, "lib"));
+  writeFileSync(join(code, "lib/index.js"), "exports.handler = async () => process.version;\n");
+  const fn = new LambdaFunction({
+    name: "version",
+    arn: "arn:aws:lambda:us-east-1:123456789012:function:version",
+    codeDir: code,
+    handler: "lib/index.handler",
+    node: lambdaNodeBinary("nodejs24.x"),
+    env: { PATH: "/usr/bin:/bin" },
+    timeoutMs: 10_000,
+    memoryMb: 128,
+    serial: true,
+    logFile: join(code, "log"),
+  });
+  t.after(() => fn.stop());
+  assert.match(String(await fn.invoke({})), /^v24\./, "the worker runs on the runtime's Node");
+  assert.throws(
+    () => lambdaNodeBinary("nodejs22.x"),
+    /run nodejs22\.x, but local\/lambda-runtime installs Node v24/,
+  );
+});
