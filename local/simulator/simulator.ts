@@ -136,7 +136,7 @@ export class Simulator {
   /** Synthesizes (or takes) the template, starts everything and launches the group's instances. */
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const size = options.size ?? 3;
-    if (![1, 3, 5, 7].includes(size)) throw new SimulatorError(`size must be 1, 3, 5 or 7, got ${size}`);
+    if (![3, 5, 7].includes(size)) throw new SimulatorError(`size must be 3, 5 or 7 (the construct's sizes), got ${size}`);
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
     options.log?.(`simulator files in ${root}`);
@@ -422,8 +422,8 @@ export class Simulator {
    * desired capacity).
    */
   async setClusterSize(size: number): Promise<void> {
-    if (![1, 3, 5, 7].includes(size))
-      throw new SimulatorError(`cluster size must be 1, 3, 5 or 7, got ${size}`);
+    if (![3, 5, 7].includes(size))
+      throw new SimulatorError(`cluster size must be 3, 5 or 7, got ${size}`);
     if (this.options.template !== undefined) {
       throw new SimulatorError("a simulator started with a given template cannot synthesize another size");
     }
