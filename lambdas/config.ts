@@ -26,10 +26,28 @@ export interface Config {
   readonly refusalWaitMs: number;
   /** The node role's ARN: the node API accepts only its sessions (partition, account and name pinned). */
   readonly instanceRoleArn: string;
+  readonly pki: {
+    /** The KMS keys (ECC_NIST_P256, SIGN_VERIFY) whose private halves are the CAs' keys. */
+    readonly peerCaKeyArn: string;
+    readonly clientCaKeyArn: string;
+    /** A node's peer and server certificates live this long; nodes renew at two thirds of it. */
+    readonly nodeCertificateLifetimeMs: number;
+    /** The cluster's client DNS name: a SAN of every server certificate. */
+    readonly clientDnsName: string | undefined;
+  };
 }
 
 const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(255));
 const integer = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+
+const kmsKeyArn = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/\S+$/,
+      "a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>",
+    ),
+  );
 
 const envSchema = z.object({
   CLUSTER_NAME: z
@@ -56,6 +74,10 @@ const envSchema = z.object({
         "the node role's ARN, e.g. arn:aws:iam::123456789012:role/etcd-node",
       ),
     ),
+  PEER_CA_KEY_ARN: kmsKeyArn,
+  CLIENT_CA_KEY_ARN: kmsKeyArn,
+  NODE_CERTIFICATE_LIFETIME_SECONDS: integer(7 * 24 * 3600),
+  CLIENT_DNS_NAME: z.optional(z.string().check(z.regex(/^[a-z0-9.-]{1,253}$/, "a DNS name"))),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -73,6 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policy = validatePolicy({
       clusterSize: e.CLUSTER_SIZE,
       strategy: e.JOIN_STRATEGY,
+      // No plaintext mode: every etcd connection is mutual TLS.
+      peerScheme: "https",
       peerPort: e.ETCD_PEER_PORT,
       clientPort: e.ETCD_CLIENT_PORT,
       learnerReadyTimeoutMs: e.LEARNER_READY_TIMEOUT_SECONDS * 1000,
@@ -95,5 +119,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockWaitMs: e.LOCK_WAIT_SECONDS * 1000,
     refusalWaitMs: e.REFUSAL_WAIT_SECONDS * 1000,
     instanceRoleArn: e.INSTANCE_ROLE_ARN,
+    pki: {
+      peerCaKeyArn: e.PEER_CA_KEY_ARN,
+      clientCaKeyArn: e.CLIENT_CA_KEY_ARN,
+      nodeCertificateLifetimeMs: e.NODE_CERTIFICATE_LIFETIME_SECONDS * 1000,
+      clientDnsName: e.CLIENT_DNS_NAME,
+    },
   };
 }

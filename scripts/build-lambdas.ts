@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BuildOptions, build } from "esbuild";
 
-export const HANDLERS = ["launch-hook", "terminate-hook", "node-api", "reconciler"] as const;
+export const HANDLERS = ["launch-hook", "terminate-hook", "node-api", "reconciler", "client-cert"] as const;
 
 const root = resolve(__dirname, "..");
 

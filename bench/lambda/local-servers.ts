@@ -1,12 +1,15 @@
 // The local servers a cold-started bundle talks to: a DynamoDB-compatible server with the ledger
-// table and the AWS emulator with a group of 3 whose launch and terminate lifecycle events are
-// captured — so each bundle handles a real event of its kind, and the environment a Lambda would get.
+// table, a local KMS holding the two CA keys, and the AWS emulator with a group of 3 whose launch and
+// terminate lifecycle events are captured — so each bundle handles a real event of its kind, and the
+// environment a Lambda would get.
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { AwsEmulator } from "../../local/aws/emulator";
 import type { LifecycleEvent } from "../../local/aws/types";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
 import { createLedgerTable } from "../../local/dynamodb/ledger-table";
 import { startLocalDynamoDb } from "../../local/dynamodb/server";
+import { KmsEmulator } from "../../local/kms/server";
 import { reserveLoopbackBlock } from "../../test/helpers/etcd/loopback";
 import { pollUntil } from "../measure";
 
@@ -18,7 +21,10 @@ const NODE_ROLE = "etcd-node";
 export interface LocalServers {
   readonly env: Record<string, string>;
   /** One event per function, as it arrives in Lambda. */
-  readonly events: Record<"launch-hook" | "terminate-hook" | "node-api" | "reconciler", unknown>;
+  readonly events: Record<
+    "launch-hook" | "terminate-hook" | "node-api" | "reconciler" | "client-cert",
+    unknown
+  >;
   stop(): Promise<void>;
 }
 
@@ -26,13 +32,17 @@ export async function startLocalServers(): Promise<LocalServers> {
   const block = reserveLoopbackBlock();
   const dynamo = await startLocalDynamoDb();
   const emulator = new AwsEmulator({ privateIps: { first: block.address(11), last: block.address(60) } });
+  const kms = new KmsEmulator({ region: "us-east-1", account: "123456789012" });
   const stop = async () => {
     await emulator.stop();
+    await kms.stop();
     await dynamo.stop();
     block.release();
   };
   try {
     const endpoint = await emulator.start();
+    const kmsEndpoint = await kms.start();
+    const caKey = () => kms.createKey({ keySpec: "ECC_NIST_P256", keyUsage: "SIGN_VERIFY" }).Arn;
     const table = "etcd-asg-bench-ledger";
     const clients = localDynamoDbClients(dynamo.endpoint);
     await createLedgerTable(clients.client, table);
@@ -81,6 +91,9 @@ export async function startLocalServers(): Promise<LocalServers> {
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
         AWS_ENDPOINT_URL_EC2: endpoint,
+        AWS_ENDPOINT_URL_KMS: kmsEndpoint,
+        PEER_CA_KEY_ARN: caKey(),
+        CLIENT_CA_KEY_ARN: caKey(),
         CLUSTER_NAME: `bench-${randomUUID().slice(0, 8)}`,
         ASG_NAME: ASG,
         LEDGER_TABLE: table,
@@ -95,6 +108,7 @@ export async function startLocalServers(): Promise<LocalServers> {
         "terminate-hook": terminate,
         "node-api": nodeApiConfigRequest(first.id),
         reconciler: { source: "aws.events", "detail-type": "Scheduled Event", detail: {} },
+        "client-cert": { user: "bench", csr: userCsr() },
       },
       stop,
     };
@@ -102,6 +116,15 @@ export async function startLocalServers(): Promise<LocalServers> {
     await stop();
     throw error;
   }
+}
+
+/** A CSR for a user's P-256 key, made with openssl as a user would. */
+function userCsr(): string {
+  const key = execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+  return execFileSync("openssl", ["req", "-new", "-key", "/dev/stdin", "-subj", "/CN=bench"], {
+    input: key,
+    encoding: "utf8",
+  });
 }
 
 /** GET /v1/nodes/<id>/config through a function URL with AWS_IAM auth (payload format 2.0). */

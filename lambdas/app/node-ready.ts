@@ -1,5 +1,6 @@
-// A node's etcd answers: promote its learner once etcd says it is in sync, mark the cluster running
-// after its first ready member, and let the instance go in service (CONTINUE).
+// A node's etcd answers: promote its learner once etcd says it is in sync, turn etcd authentication
+// on and mark the cluster running after its first ready member, and let the instance go in service
+// (CONTINUE).
 import type { Decision } from "../domain/decision";
 import type { Snapshot } from "../domain/snapshot";
 import { changeMembership } from "./change-membership";
@@ -16,11 +17,27 @@ export async function nodeReady(rt: Runtime, instanceId: string): Promise<ReadyR
   const { decision, snapshot } = outcome;
   if (decision.kind !== "settled") return notYet(decision);
   const cluster = snapshot.ledger.cluster;
-  if (cluster?.state === "forming") await rt.ledger.markClusterRunning(cluster.generation);
+  if (cluster?.state === "forming") {
+    // Before the cluster counts as running, so a failure here is retried by the next ready report.
+    await enableAuth(rt, snapshot);
+    await rt.ledger.markClusterRunning(cluster.generation);
+  }
   const running = cluster === undefined ? outcome : { ...outcome, snapshot: withRunning(outcome.snapshot) };
   await publish(rt, instanceId, running);
   await rt.group.complete({ hookName: rt.config.launchHookName, instanceId }, "CONTINUE");
   return { status: "member", reason: decision.reason };
+}
+
+/** etcd authentication on, the control plane (its certificate's CN) as root. */
+async function enableAuth(rt: Runtime, snapshot: Snapshot): Promise<void> {
+  const endpoints = snapshot.members.filter((m) => m.healthy).flatMap((m) => m.clientUrls.slice(0, 1));
+  const etcd = rt.etcd(endpoints);
+  try {
+    await etcd.enableAuth();
+    rt.logger.info("etcd authentication enabled; the control plane is its root user");
+  } finally {
+    etcd.close();
+  }
 }
 
 function notYet(decision: Decision): ReadyResult {

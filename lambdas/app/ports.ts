@@ -7,6 +7,7 @@ import type { EtcdMembership } from "../adapters/etcd";
 import type { Ledger } from "../adapters/ledger/ledger";
 import type { Config } from "../config";
 import type { Instance } from "../domain/snapshot";
+import type { ControlPlanePki } from "./pki";
 
 export type LifecycleResult = "CONTINUE" | "ABANDON";
 
@@ -41,8 +42,10 @@ export interface Runtime {
   readonly logger: Logger;
   readonly ledger: Ledger;
   readonly group: GroupPort;
-  /** A membership client over these client URLs; the caller closes it. */
+  /** A membership client over these client URLs (mutual TLS, as root); the caller closes it. */
   readonly etcd: (endpoints: readonly string[]) => EtcdMembership;
+  /** The certificate authorities, the control plane's own identity, and issuance. */
+  readonly pki: ControlPlanePki;
   readonly signals: Signals;
   readonly now: () => number;
   /** A fresh cluster token, drawn only when a decision may fix the initial cluster. */

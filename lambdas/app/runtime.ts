@@ -13,6 +13,7 @@ import { AutoScalingGroupAdapter } from "../adapters/aws";
 import { EtcdMembership } from "../adapters/etcd";
 import { Ledger } from "../adapters/ledger/ledger";
 import { loadConfig } from "../config";
+import { ControlPlanePki } from "./pki";
 import type { Runtime } from "./ports";
 import { metricSignals } from "./signals";
 
@@ -42,16 +43,35 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     },
     config.asgName,
   );
+  const ledgerOptions = {
+    client: DynamoDBDocumentClient.from(dynamo),
+    tableName: config.ledgerTable,
+    clusterName: config.clusterName,
+  };
+  let kms: Promise<import("@aws-sdk/client-kms").KMSClient> | undefined;
+  const pki = new ControlPlanePki({
+    clusterName: config.clusterName,
+    // The KMS client loads on the first certificate: most invocations need none.
+    kms: () => {
+      kms ??= import("@aws-sdk/client-kms").then(
+        ({ KMSClient }) => new KMSClient({ region, endpoint: endpoint("KMS") }),
+      );
+      return kms;
+    },
+    peerCaKeyArn: config.pki.peerCaKeyArn,
+    clientCaKeyArn: config.pki.clientCaKeyArn,
+    ledger: ledgerOptions,
+    nodeCertificateLifetimeMs: config.pki.nodeCertificateLifetimeMs,
+    clientDnsName: config.pki.clientDnsName,
+    now: () => Date.now(),
+  });
   return {
     config,
     logger,
-    ledger: new Ledger({
-      client: DynamoDBDocumentClient.from(dynamo),
-      tableName: config.ledgerTable,
-      clusterName: config.clusterName,
-    }),
+    ledger: new Ledger(ledgerOptions),
     group,
-    etcd: (endpoints) => new EtcdMembership({ endpoints }),
+    etcd: (endpoints) => new EtcdMembership({ endpoints, tls: () => pki.identity() }),
+    pki,
     signals: metricSignals(config.clusterName, logger),
     now: () => Date.now(),
     newToken: () => `${config.clusterName}-${randomUUID()}`,

@@ -1,6 +1,7 @@
 // Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
 // GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10&standby=0|1,
-// POST /v1/nodes/{instanceId}/ready.
+// POST /v1/nodes/{instanceId}/ready,
+// POST /v1/nodes/{instanceId}/certificates with a PEM certificate signing request as the body.
 import { EtcdAsgError } from "../errors";
 import * as z from "../schema";
 import { FORMATS, type Format } from "./render";
@@ -15,7 +16,9 @@ export class BadRequestError extends EtcdAsgError {
   }
 }
 
-const ROUTE = /^\/v1\/nodes\/([^/]{1,64})\/(config|ready)$/;
+const ROUTE = /^\/v1\/nodes\/([^/]{1,64})\/(config|ready|certificates)$/;
+/** A CSR is a few hundred bytes. */
+const MAX_CSR_BYTES = 16 * 1024;
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 /** The longest a config request may wait for its answer: well inside the function's timeout. */
 export const MAX_WAIT_SECONDS = 10;
@@ -29,6 +32,8 @@ const eventSchema = z.object({
     http: z.object({ method: upTo(16) }),
     authorizer: z.optional(z.object({ iam: z.optional(z.object({ userArn: z.optional(upTo(2048)) })) })),
   }),
+  body: z.optional(upTo(2 * MAX_CSR_BYTES)),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 
 export type NodeRequest =
@@ -42,7 +47,14 @@ export type NodeRequest =
       readonly standby: boolean;
       readonly callerArn: string | undefined;
     }
-  | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined };
+  | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined }
+  | {
+      readonly route: "certificates";
+      readonly instanceId: string;
+      /** The node's certificate signing request (PEM). */
+      readonly csr: string;
+      readonly callerArn: string | undefined;
+    };
 
 export function parseNodeRequest(event: unknown): NodeRequest {
   const parsed = eventSchema.safeParse(event);
@@ -52,7 +64,7 @@ export function parseNodeRequest(event: unknown): NodeRequest {
       `malformed request: ${issue?.path.join(".") || "event"}: ${issue?.message ?? "invalid"}`,
     );
   }
-  const { rawPath, queryStringParameters, requestContext } = parsed.data;
+  const { rawPath, queryStringParameters, requestContext, body, isBase64Encoded } = parsed.data;
   const callerArn = requestContext.authorizer?.iam?.userArn;
   const match = ROUTE.exec(rawPath);
   if (match === null) throw new BadRequestError(`no such resource: ${rawPath.slice(0, 80)}`, 404);
@@ -66,6 +78,17 @@ export function parseNodeRequest(event: unknown): NodeRequest {
   if (route === "ready") {
     if (method !== "POST") throw new BadRequestError(`ready takes POST, not ${method}`, 405);
     return { route, instanceId, callerArn };
+  }
+  if (route === "certificates") {
+    if (method !== "POST") throw new BadRequestError(`certificates takes POST, not ${method}`, 405);
+    // A function URL base64-encodes a body whose content type it does not take for text.
+    const csr = isBase64Encoded === true ? Buffer.from(body ?? "", "base64").toString("utf8") : (body ?? "");
+    if (csr.trim() === "" || csr.length > MAX_CSR_BYTES) {
+      throw new BadRequestError(
+        `certificates takes the node's certificate signing request (PEM, at most ${MAX_CSR_BYTES} bytes) as its body`,
+      );
+    }
+    return { route, instanceId, csr, callerArn };
   }
   if (method !== "GET") throw new BadRequestError(`config takes GET, not ${method}`, 405);
   const format = queryStringParameters?.format ?? "env";

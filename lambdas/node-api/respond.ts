@@ -5,6 +5,7 @@ import { forInvocation } from "../app/invocation";
 import { NoPrivateIpYetError, UnknownInstanceError } from "../app/launch-node";
 import type { Runtime } from "../app/ports";
 import { isRetryable } from "../errors";
+import { CsrRejectedError } from "../pki/errors";
 import { IdentityRefusedError } from "./identity";
 import { safeValue } from "./render";
 import { BadRequestError, parseNodeRequest } from "./request";
@@ -26,6 +27,7 @@ export async function handleNodeApi(
 function failure(rt: Runtime, error: unknown): HttpResponse {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof BadRequestError) return refused(rt, error.status, message);
+  if (error instanceof CsrRejectedError) return refused(rt, 400, message);
   if (error instanceof IdentityRefusedError) return refused(rt, 403, message);
   if (error instanceof UnknownInstanceError) return refused(rt, 404, message);
   if (error instanceof NoPrivateIpYetError) {

@@ -1,6 +1,7 @@
 // The node API's behaviour: after the caller is proven to be the instance it asks about, serve its
 // published configuration (deciding it first when none is published yet or the last answer was
-// "wait", and holding a "wait" up to the request's `wait` seconds), or handle its "ready".
+// "wait", and holding a "wait" up to the request's `wait` seconds), handle its "ready", or issue its
+// certificates.
 
 import type { LedgerNode } from "../adapters/ledger/items";
 import { nodeReady } from "../app/node-ready";
@@ -8,6 +9,7 @@ import type { Runtime } from "../app/ports";
 import type { NodeConfig } from "../domain/node-config";
 import * as z from "../schema";
 import { awaitConfig } from "./await-config";
+import { issueNodeCertificates } from "./certificates";
 import { callerInstance, parseNodeRole, requireSelf } from "./identity";
 import { render, safeValue } from "./render";
 import type { NodeRequest } from "./request";
@@ -46,6 +48,7 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
     request.instanceId,
   );
   rt.logger.appendKeys({ instanceId: request.instanceId });
+  if (request.route === "certificates") return issueNodeCertificates(rt, request.instanceId, request.csr);
   if (request.route === "ready") {
     const result = await nodeReady(rt, request.instanceId);
     const status = { member: 200, waiting: 202, refused: 409 }[result.status];

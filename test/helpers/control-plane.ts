@@ -1,12 +1,14 @@
 // The control-plane test bed: the AWS emulator (Auto Scaling + EC2 wire protocols) with one group
 // whose instances get addresses in a reserved 127.0.X.0/24 block, a real DynamoDB-compatible server
-// (dynalite) holding the ledger, the control plane's runtime built from the environment exactly as
-// a Lambda container builds it, and real etcd processes started from the configurations the control
-// plane publishes — what the boot script would start. Lifecycle events are captured, not delivered:
-// each test delivers them itself, to duplicate, reorder or lose them on purpose.
-import { execFile } from "node:child_process";
+// (dynalite) holding the ledger, a local KMS holding the two CA keys, the control plane's runtime
+// built from the environment exactly as a Lambda container builds it, and real etcd processes started
+// from the configurations the control plane publishes — what the boot script would start, with mutual
+// TLS on certificates the control plane issued for a key made here, as the boot script gets them.
+// Lifecycle events are captured, not delivered: each test delivers them itself, to duplicate,
+// reorder or lose them on purpose.
+import { execFile, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,9 +28,10 @@ import type { LifecycleEvent } from "../../local/aws/types";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
 import { createLedgerTable } from "../../local/dynamodb/ledger-table";
 import { startLocalDynamoDb } from "../../local/dynamodb/server";
-import { waitHealthy } from "./etcd/health";
+import { KmsEmulator } from "../../local/kms/server";
 import { type LoopbackBlock, reserveLoopbackBlock } from "./etcd/loopback";
 import { EtcdProcess, tail } from "./etcd/process";
+import { httpsGet, type TlsCredentials } from "./etcd/tls-cluster";
 
 export const ASG_NAME = "etcd-asg-test";
 export const LAUNCH_HOOK = "etcd-asg-launch";
@@ -62,6 +65,7 @@ export interface BedScope {
 export class ControlPlaneBed {
   readonly events: LifecycleEvent[] = [];
   private readonly etcds = new Map<string, { process: EtcdProcess; logFile: string; clientUrl: string }>();
+  private operatorTls: Promise<TlsCredentials & { dir: string }> | undefined;
 
   private constructor(
     readonly block: LoopbackBlock,
@@ -69,7 +73,7 @@ export class ControlPlaneBed {
     readonly group: EmulatedAutoScalingGroup,
     readonly runtime: Runtime,
     private readonly root: string,
-    private readonly stopDynamo: () => Promise<void>,
+    private readonly stopServers: () => Promise<void>,
   ) {}
 
   static async start(t: BedScope, options: BedOptions = {}): Promise<ControlPlaneBed> {
@@ -79,6 +83,10 @@ export class ControlPlaneBed {
     const dynamo = await startLocalDynamoDb();
     const emulator = new AwsEmulator({ privateIps: { first: block.address(11), last: block.address(60) } });
     const endpoint = await emulator.start();
+    const kms = new KmsEmulator({ region: "us-east-1", account: ACCOUNT });
+    const kmsEndpoint = await kms.start();
+    const caKey = () =>
+      kms.createKey({ keySpec: "ECC_NIST_P256", keyUsage: "SIGN_VERIFY", description: "test CA" }).Arn;
     const tableName = `ledger-${randomUUID().slice(0, 8)}`;
     const clients = localDynamoDbClients(dynamo.endpoint);
     await createLedgerTable(clients.client, tableName);
@@ -95,13 +103,19 @@ export class ControlPlaneBed {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
       AWS_ENDPOINT_URL_EC2: endpoint,
+      AWS_ENDPOINT_URL_KMS: kmsEndpoint,
       POWERTOOLS_LOG_LEVEL: "WARN",
       INSTANCE_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/etcd-node`,
+      PEER_CA_KEY_ARN: caKey(),
+      CLIENT_CA_KEY_ARN: caKey(),
       ...options.env,
     });
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 120_000;
     const capacity = options.capacity ?? size;
-    const bed = new ControlPlaneBed(block, emulator, undefined as never, runtime, root, dynamo.stop);
+    const bed = new ControlPlaneBed(block, emulator, undefined as never, runtime, root, async () => {
+      await dynamo.stop();
+      await kms.stop();
+    });
     emulator.onLifecycleEvent((event) => {
       bed.events.push(event);
     });
@@ -183,10 +197,26 @@ export class ControlPlaneBed {
       .map((i) => i.id);
   }
 
-  /** Starts etcd as the boot script would, from the published settings; resolves once healthy. */
+  /**
+   * Starts etcd as the boot script would, from the published settings: a key made here, a CSR for it,
+   * the node's peer and server certificates from the control plane, mutual TLS on both ports.
+   */
   async startEtcd(instanceId: string, settings: EtcdSettings): Promise<void> {
     const dataDir = join(this.root, instanceId);
     const logFile = join(this.root, `${instanceId}.log`);
+    const pki = join(this.root, `${instanceId}.pki`);
+    const privateIp = new URL(settings.advertiseClientUrls).hostname;
+    const { keyPem, csrPem } = keyAndCsr(pki, instanceId);
+    const issued = await this.runtime.pki.issueNode({ instanceId, privateIp }, csrPem);
+    const files = {
+      "node.key": keyPem,
+      "peer.crt": issued.peer.pem,
+      "server.crt": issued.server.pem,
+      "peer-ca.crt": issued.peerCaPem,
+      "client-ca.crt": issued.clientCaPem,
+    };
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(join(pki, name), content, { mode: 0o600 });
     const args = [
       `--name=${settings.name}`,
       `--data-dir=${dataDir}`,
@@ -199,29 +229,61 @@ export class ControlPlaneBed {
       `--advertise-client-urls=${settings.advertiseClientUrls}`,
       "--heartbeat-interval=50",
       "--election-timeout=500",
+      "--client-cert-auth",
+      `--trusted-ca-file=${join(pki, "client-ca.crt")}`,
+      `--cert-file=${join(pki, "server.crt")}`,
+      `--key-file=${join(pki, "node.key")}`,
+      "--peer-client-cert-auth",
+      `--peer-trusted-ca-file=${join(pki, "peer-ca.crt")}`,
+      `--peer-cert-file=${join(pki, "peer.crt")}`,
+      `--peer-key-file=${join(pki, "node.key")}`,
+      // On loopback every peer connects from 127.0.0.1, not the IP its certificate names (see
+      // test/helpers/etcd/tls-cluster.ts); the CA check stays on.
+      "--experimental-peer-skip-client-san-verification",
     ];
     const process = EtcdProcess.start(args, logFile);
     this.etcds.set(instanceId, { process, logFile, clientUrl: settings.advertiseClientUrls });
   }
 
+  /** Waits for etcd's /health over mutual TLS (with the operator's certificate). */
   async waitEtcdHealthy(instanceId: string, timeoutMs = 20_000): Promise<void> {
     const etcd = this.etcds.get(instanceId);
     if (etcd === undefined) throw new Error(`no etcd started for ${instanceId}`);
-    await waitHealthy(etcd.clientUrl, timeoutMs, () => etcd.process.exit);
+    const tls = await this.operator();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (etcd.process.exit !== undefined) {
+        throw new Error(`etcd ${instanceId} exited (code ${etcd.process.exit.code}) before it was healthy`);
+      }
+      const answer = await httpsGet(`${etcd.clientUrl}/health`, tls).catch(() => undefined);
+      if (answer?.status === 200 && (JSON.parse(answer.body) as { health?: string }).health === "true")
+        return;
+      await sleep(100);
+    }
+    throw new Error(`etcd ${instanceId} was not healthy within ${timeoutMs} ms`);
   }
 
   async killEtcd(instanceId: string): Promise<void> {
     await this.etcds.get(instanceId)?.process.kill();
   }
 
-  /** Runs etcdctl as an operator would, against the running members; resolves to its output. */
+  /** Runs etcdctl as an operator would (etcd's root user, by a client certificate the control plane
+   * issued), against the running members; resolves to its output. */
   async etcdctl(...args: string[]): Promise<string> {
     const endpoints = [...this.etcds.values()]
       .filter((e) => e.process.exit === undefined)
       .map((e) => e.clientUrl);
+    const { dir } = await this.operator();
     const { stdout } = await promisify(execFile)(
       "etcdctl",
-      [`--endpoints=${endpoints.join(",")}`, "--command-timeout=10s", ...args],
+      [
+        `--endpoints=${endpoints.join(",")}`,
+        "--command-timeout=10s",
+        `--cacert=${join(dir, "ca.crt")}`,
+        `--cert=${join(dir, "client.crt")}`,
+        `--key=${join(dir, "client.key")}`,
+        ...args,
+      ],
       // A clean environment: ETCDCTL_* variables of the caller would change what it does.
       { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ETCDCTL_API: "3" } },
     );
@@ -247,6 +309,19 @@ export class ControlPlaneBed {
     }
   }
 
+  /** The operator's client certificate (CN root), issued once through the control plane's PKI. */
+  operator(): Promise<TlsCredentials & { dir: string }> {
+    this.operatorTls ??= (async () => {
+      const dir = join(this.root, "operator");
+      const { keyPem, csrPem } = keyAndCsr(dir, "root");
+      const { certificate, caPem } = await this.runtime.pki.issueUser("root", csrPem, 3600_000);
+      writeFileSync(join(dir, "client.crt"), certificate.pem);
+      writeFileSync(join(dir, "ca.crt"), caPem);
+      return { dir, ca: caPem, cert: certificate.pem, key: keyPem };
+    })();
+    return this.operatorTls;
+  }
+
   /** A runtime for one invocation, as a Lambda handler makes it (its own lock-holder name). */
   invocation(): Runtime {
     return forInvocation(this.runtime, { awsRequestId: randomUUID() }, {});
@@ -258,10 +333,30 @@ export class ControlPlaneBed {
     }
     await Promise.all([...this.etcds.values()].map((e) => e.process.kill()));
     await this.emulator.stop();
-    await this.stopDynamo();
+    await this.stopServers();
     this.block.release();
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** A P-256 key and a CSR for it (CN `commonName`) made with openssl in `dir`, as the boot script
+ * makes them; the key is written there as `client.key`. */
+function keyAndCsr(dir: string, commonName: string): { keyPem: string; csrPem: string } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = join(dir, "client.key");
+  execFileSync("openssl", [
+    "genpkey",
+    "-algorithm",
+    "EC",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-out",
+    key,
+  ]);
+  const csrPem = execFileSync("openssl", ["req", "-new", "-key", key, "-subj", `/CN=${commonName}`], {
+    encoding: "utf8",
+  });
+  return { keyPem: readFileSync(key, "utf8"), csrPem };
 }
 
 /** A CloudWatch metric as the embedded metric format carries it in a log line. */

@@ -58,7 +58,7 @@ const STRATEGIES: ReadonlyArray<{
   },
   {
     strategy: "prepare",
-    leftOut: /^prepare strategy: no member entry was prepared for http:\/\/127\.0\.\d+\.\d+:2380$/,
+    leftOut: /^prepare strategy: no member entry was prepared for https:\/\/127\.0\.\d+\.\d+:2380$/,
     whenAMemberDies: "a standby joins only once an operator replaces the dead member's entry with one for it",
     afterDeath: async ({ bed, survivors, dead, standby }) => {
       const unprepared = await publishedConfig(bed, standby);

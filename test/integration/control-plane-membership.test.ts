@@ -151,7 +151,7 @@ describe("control plane: membership changes", () => {
     const silent = await fourthWithRoom(bed, ids);
     const config = await publishedConfig(bed, silent);
     assert.equal(config.ETCD_ASG_DECISION, "learner");
-    const silentPeer = `http://${bed.group.instances().find((i) => i.id === silent)?.privateIp}:2380`;
+    const silentPeer = `https://${bed.group.instances().find((i) => i.id === silent)?.privateIp}:2380`;
     const learnerOfSilent = (members: readonly Member[]) =>
       members.find((m) => m.peerUrls.includes(silentPeer));
     assert.equal(learnerOfSilent(await bed.members())?.isLearner, true, "its learner was added");

@@ -88,7 +88,7 @@ describe("control plane: reconciler", () => {
     const { bed, ids } = await formedCluster(t);
     const unseen = await replaceThroughEvents(bed, ids, ids[2] as string);
     await eventOf(bed, "launch", unseen); // captured, never delivered
-    const peerUrl = `http://${bed.group.instances().find((i) => i.id === unseen)?.privateIp}:2380`;
+    const peerUrl = `https://${bed.group.instances().find((i) => i.id === unseen)?.privateIp}:2380`;
     const learners = async () => (await bed.members()).filter((m) => m.isLearner).map((m) => m.peerUrls);
     const timeoutAt = () =>
       bed.group.activeLifecycleActions().find((a) => a.instanceId === unseen)?.timeoutAt;

@@ -10,6 +10,17 @@ import type { Etcd3 } from "etcd3";
 import { InvalidEtcdInputError } from "./errors";
 import { translateEtcdError } from "./translate";
 
+/** The client certificate, its key and the CA that signs the servers' certificates: what an https
+ * endpoint presents and trusts. The control plane's is minted in memory (app/pki.ts). */
+export interface EtcdTlsIdentity {
+  readonly caPem: string;
+  readonly certificatePem: string;
+  readonly privateKeyPem: string;
+}
+
+/** Gives the current identity; asked once per client, so a renewed certificate serves new clients. */
+export type TlsIdentitySource = () => Promise<EtcdTlsIdentity>;
+
 /** What Maintenance.Status says about the member behind one client URL. IDs are decimal strings. */
 export interface EndpointStatus {
   readonly endpoint: string;
@@ -32,8 +43,13 @@ export class EtcdEndpoint {
     readonly url: string,
     /** Bound on each call, dial included: a gRPC deadline covers connecting as well. */
     private readonly callTimeoutMs: number,
+    /** Required for an https URL: mutual TLS. */
+    private readonly tls?: TlsIdentitySource,
   ) {
     assertClientUrl(url);
+    if (url.startsWith("https:") && tls === undefined) {
+      throw new InvalidEtcdInputError("etcd client URL", `${url} is https: a client certificate is needed`);
+    }
   }
 
   /**
@@ -83,10 +99,26 @@ export class EtcdEndpoint {
   }
 
   private connect(): Promise<Etcd3> {
-    this.client ??= Promise.all([import("etcd3"), import("cockatiel")]).then(
-      ([{ Etcd3 }, { noop }]) =>
-        new Etcd3({ hosts: this.url, faultHandling: { host: () => noop, global: noop } }),
+    this.client ??= Promise.all([import("etcd3"), import("cockatiel"), this.tls?.()]).then(
+      ([{ Etcd3 }, { noop }, identity]) =>
+        new Etcd3({
+          hosts: this.url,
+          faultHandling: { host: () => noop, global: noop },
+          ...(identity === undefined
+            ? {}
+            : {
+                credentials: {
+                  rootCertificate: Buffer.from(identity.caPem),
+                  certChain: Buffer.from(identity.certificatePem),
+                  privateKey: Buffer.from(identity.privateKeyPem),
+                },
+              }),
+        }),
     );
+    // A client that failed to build (no identity yet: KMS unavailable) is not kept.
+    this.client.catch(() => {
+      this.client = undefined;
+    });
     return this.client;
   }
 }

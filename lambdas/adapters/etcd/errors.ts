@@ -84,6 +84,22 @@ export class MemberAlreadyExistsError extends EtcdAdapterError {
 }
 
 /** etcd refused the request for a reason none of the other classes covers. */
+/** The etcd user (root, when auth is set up) exists already: the add was made before. */
+export class UserAlreadyExistsError extends EtcdAdapterError {
+  override readonly name = "UserAlreadyExistsError";
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retryable: false });
+  }
+}
+
+/** etcd authentication refused the call: the client certificate's CN is no user, or lacks the role. */
+export class EtcdPermissionDeniedError extends EtcdAdapterError {
+  override readonly name = "EtcdPermissionDeniedError";
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retryable: false });
+  }
+}
+
 export class EtcdRequestError extends EtcdAdapterError {
   override readonly name = "EtcdRequestError";
   constructor(message: string, cause: unknown) {

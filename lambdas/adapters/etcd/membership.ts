@@ -3,7 +3,7 @@
 // here: a change whose outcome is unknown is settled by re-reading the member list.
 import type { IMember } from "etcd3";
 import type { Member } from "../../domain/snapshot";
-import { type EndpointStatus, EtcdEndpoint } from "./endpoint";
+import { type EndpointStatus, EtcdEndpoint, type TlsIdentitySource } from "./endpoint";
 import {
   type EtcdAdapterError,
   EtcdUnavailableError,
@@ -12,6 +12,7 @@ import {
   MemberNotFoundError,
   MemberNotLearnerError,
   NoLeaderError,
+  UserAlreadyExistsError,
 } from "./errors";
 
 export interface EtcdMembershipOptions {
@@ -21,6 +22,8 @@ export interface EtcdMembershipOptions {
   readonly callTimeoutMs?: number;
   /** Bound on a status call; a member that does not answer within it is unhealthy. @default 1000 */
   readonly statusTimeoutMs?: number;
+  /** The client certificate for https endpoints (mutual TLS); required when any endpoint is https. */
+  readonly tls?: TlsIdentitySource;
 }
 
 /** A member as etcd's MemberList shows it. IDs are decimal strings. */
@@ -41,11 +44,14 @@ export type EndpointProbe =
 const DEFAULT_CALL_TIMEOUT_MS = 3000;
 const DEFAULT_STATUS_TIMEOUT_MS = 1000;
 const MEMBER_ID = /^[1-9][0-9]*$/;
+/** etcd's superuser, and the control plane's identity: its client certificate's CN. */
+const ROOT = "root";
 
 export class EtcdMembership {
   private readonly endpoints: readonly string[];
   private readonly callTimeoutMs: number;
   private readonly statusTimeoutMs: number;
+  private readonly tls: TlsIdentitySource | undefined;
   private readonly clients = new Map<string, EtcdEndpoint>();
 
   constructor(options: EtcdMembershipOptions) {
@@ -54,6 +60,7 @@ export class EtcdMembership {
     }
     this.callTimeoutMs = positive("callTimeoutMs", options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.statusTimeoutMs = positive("statusTimeoutMs", options.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS);
+    this.tls = options.tls;
     this.endpoints = [...new Set(options.endpoints)];
     for (const url of this.endpoints) this.endpoint(url);
   }
@@ -162,6 +169,27 @@ export class EtcdMembership {
     }
   }
 
+  /**
+   * Turns etcd authentication on with the control plane as its root user: the user `root`, without
+   * a password (etcd takes a client certificate's CN as the user name), granted the root role, then
+   * AuthEnable. Every step is idempotent — an existing user is kept, a granted role and an enabled
+   * auth are no-ops in etcd — so a call cut short is finished by the next one.
+   */
+  async enableAuth(): Promise<void> {
+    const leader = await this.leader(await this.probe(this.endpoints));
+    try {
+      await leader.call("user add", (client, options) =>
+        client.auth.userAdd({ name: ROOT, password: "", options: { no_password: true } }, options),
+      );
+    } catch (error) {
+      if (!(error instanceof UserAlreadyExistsError)) throw error;
+    }
+    await leader.call("user grant-role", (client, options) =>
+      client.auth.userGrantRole({ user: ROOT, role: ROOT }, options),
+    );
+    await leader.call("auth enable", (client, options) => client.auth.authEnable(options));
+  }
+
   /** Closes every client this adapter opened. */
   close(): void {
     for (const client of this.clients.values()) client.close();
@@ -171,7 +199,7 @@ export class EtcdMembership {
   private endpoint(url: string): EtcdEndpoint {
     let endpoint = this.clients.get(url);
     if (endpoint === undefined) {
-      endpoint = new EtcdEndpoint(url, this.callTimeoutMs);
+      endpoint = new EtcdEndpoint(url, this.callTimeoutMs, this.tls);
       this.clients.set(url, endpoint);
     }
     return endpoint;

@@ -4,8 +4,10 @@
 // failures (unavailable, deadline exceeded, cancelled...). The tag is read from etcd3's errors module
 // alone (no dependencies, the same module etcd3 itself uses) so that this file does not load etcd3.
 import { isRecoverableError } from "etcd3/lib/errors";
+import { EtcdAsgError } from "../../errors";
 import {
   EtcdAdapterError,
+  EtcdPermissionDeniedError,
   EtcdRequestError,
   EtcdUnavailableError,
   LearnerNotReadyError,
@@ -15,6 +17,7 @@ import {
   NotEnoughStartedMembersError,
   TooManyLearnersError,
   UnhealthyClusterError,
+  UserAlreadyExistsError,
 } from "./errors";
 
 type Translation = (message: string, cause: unknown) => EtcdAdapterError;
@@ -37,6 +40,10 @@ const ETCD_REFUSALS: readonly (readonly [string, Translation])[] = [
   // A MemberAdd's ID hashes the peer URLs, the cluster token and the second it was made, so the same
   // add repeated within a second collides on the ID before the peer URL check.
   ["etcdserver: member ID already exist", (m, c) => new MemberAlreadyExistsError(m, c)],
+  ["etcdserver: user name already exists", (m, c) => new UserAlreadyExistsError(m, c)],
+  ["etcdserver: permission denied", (m, c) => new EtcdPermissionDeniedError(m, c)],
+  ["etcdserver: user name not found", (m, c) => new EtcdPermissionDeniedError(m, c)],
+  ["etcdserver: user name is empty", (m, c) => new EtcdPermissionDeniedError(m, c)],
 ];
 
 export function translateEtcdError(error: unknown, operation: string, endpoint: string): EtcdAdapterError {
@@ -46,7 +53,12 @@ export function translateEtcdError(error: unknown, operation: string, endpoint: 
   for (const [text, translation] of ETCD_REFUSALS) {
     if (detail.includes(text)) return translation(message, error);
   }
-  if (error instanceof Error && isRecoverableError(error)) {
+  // A failure before the call reached etcd (no client identity yet while KMS is unavailable) keeps
+  // its retryable tag.
+  if (
+    (error instanceof Error && isRecoverableError(error)) ||
+    (error instanceof EtcdAsgError && error.retryable)
+  ) {
     return new EtcdUnavailableError(message, { cause: error });
   }
   return new EtcdRequestError(message, error);
