@@ -14,6 +14,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
 import { FUNCTION_TAG } from "./function-tag";
@@ -40,6 +41,8 @@ export class ControlPlane extends Construct {
   readonly lifecycleRules: readonly events.Rule[];
   /** One role per function. */
   readonly roles: Readonly<Record<FunctionName, iam.Role>>;
+  /** The CA keys, in KMS. */
+  readonly certificateAuthorities: CertificateAuthorities;
   /** autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances on "*", for every function. */
   readonly describePolicy: iam.ManagedPolicy;
   /** The network-interface actions Lambda needs to place a function in the VPC, on "*". */
@@ -111,6 +114,7 @@ export class ControlPlane extends Construct {
       ETCD_PEER_PORT: String(ETCD_PEER_PORT),
       // Every handler loads the same configuration (lambdas/config.ts), which requires it.
       INSTANCE_ROLE_ARN: props.nodeRoleArn,
+      NODE_CERTIFICATE_LIFETIME_SECONDS: String(config.certificateLifetime.toSeconds()),
       POWERTOOLS_SERVICE_NAME: "etcd-asg",
       POWERTOOLS_LOG_LEVEL: "INFO",
     };
@@ -168,13 +172,26 @@ export class ControlPlane extends Construct {
     // Every booting node calls the node API, so it is not limited to 1: it reads freely and takes
     // the ledger's membership lock before any change, which serialises it with the functions above.
     const nodeApi = fn("node-api", { timeout: Duration.seconds(30) });
+    // Invoked by users (npx etcd-asg client-cert), authorized by IAM alone.
+    const clientCert = fn("client-cert", { timeout: Duration.seconds(30) });
     this.functions = {
       "launch-hook": launchHook,
       "terminate-hook": terminateHook,
       reconciler,
       "node-api": nodeApi,
+      "client-cert": clientCert,
     };
     this.roles = roles as Record<FunctionName, iam.Role>;
+
+    this.certificateAuthorities = new CertificateAuthorities(this, "CertificateAuthorities", {
+      clusterName: config.clusterName,
+      peerSigners: [this.roles["node-api"]],
+      clientSigners: Object.values(this.roles),
+    });
+    for (const created of Object.values(this.functions)) {
+      created.addEnvironment("PEER_CA_KEY_ARN", this.certificateAuthorities.peerCaKey.keyArn);
+      created.addEnvironment("CLIENT_CA_KEY_ARN", this.certificateAuthorities.clientCaKey.keyArn);
+    }
 
     this.nodeApiUrl = nodeApi.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
 
@@ -219,17 +236,39 @@ export class ControlPlane extends Construct {
    * lifecycle actions it concerns; the reconciler may also mark an instance of the group Unhealthy.
    */
   private functionRole(name: FunctionName, autoScalingGroupName: string, logGroup: logs.ILogGroup): iam.Role {
+    const writeOwnLogs = new iam.PolicyStatement({
+      sid: "WriteOwnLogs",
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      resources: [logGroup.logGroupArn],
+    });
+    if (name === "client-cert") {
+      // It reads (and, first of all, publishes) the CA certificates in the ledger and signs through
+      // the client CA's key policy: nothing of the group, the instances or etcd.
+      return new iam.Role(this, `${pascal(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+        description: `etcd-asg ${name}: issue etcd client certificates for ${autoScalingGroupName}`,
+        inlinePolicies: {
+          ControlPlane: new iam.PolicyDocument({
+            statements: [
+              writeOwnLogs,
+              new iam.PolicyStatement({
+                sid: "ReadAndPublishCaCertificates",
+                actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources: [this.ledgerTable.tableArn],
+              }),
+            ],
+          }),
+        },
+        managedPolicies: [this.networkInterfacePolicy],
+      });
+    }
     const statements = [
       new iam.PolicyStatement({
         sid: "CompleteLifecycleActionsOfThisGroup",
         actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
         resources: [autoScalingGroupArn(this, autoScalingGroupName)],
       }),
-      new iam.PolicyStatement({
-        sid: "WriteOwnLogs",
-        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        resources: [logGroup.logGroupArn],
-      }),
+      writeOwnLogs,
       new iam.PolicyStatement({
         sid: "ReadWriteLedger",
         actions: [

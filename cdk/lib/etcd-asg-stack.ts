@@ -40,6 +40,11 @@ export class EtcdAsgStack extends Stack {
       description: "Invoke it to reconcile now: aws lambda invoke --function-name <this> /dev/stdout",
       value: this.cluster.reconciler.functionName,
     });
+    new CfnOutput(this, "ClientCertFunctionName", {
+      description:
+        "Issues etcd client certificates: npx etcd-asg client-cert --stack <stack> --user <name> --csr <file>",
+      value: this.cluster.clientCertFunction.functionName,
+    });
     new CfnOutput(this, "AlarmTopicArn", {
       description: "Subscribe to it to receive the alarms and scaling notifications",
       value: this.cluster.alarmTopic.topicArn,

@@ -14,7 +14,13 @@ import { ETCD_RELEASE_SHA256 } from "./etcd-release";
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /** The four control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
-export const FUNCTION_NAMES = ["launch-hook", "terminate-hook", "node-api", "reconciler"] as const;
+export const FUNCTION_NAMES = [
+  "launch-hook",
+  "terminate-hook",
+  "node-api",
+  "reconciler",
+  "client-cert",
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export interface EtcdClusterProps {
@@ -97,6 +103,13 @@ export interface EtcdClusterProps {
    */
   readonly terminateHeartbeatTimeout?: Duration;
   /**
+   * How long a node's peer and server certificates live. Nodes renew them at two thirds of it, so
+   * a node cut off from the control plane for a third of it keeps serving; a leaked key is good for
+   * at most this long. From 1 hour to 90 days.
+   * @default Duration.days(7)
+   */
+  readonly certificateLifetime?: Duration;
+  /**
    * Where the alarms and the ASG's scaling notifications go.
    * @default a new SNS topic (subscribe to it after deploy)
    */
@@ -132,6 +145,7 @@ export interface ResolvedProps {
   readonly clientCidrs: readonly string[];
   readonly launchHeartbeatTimeout: Duration;
   readonly terminateHeartbeatTimeout: Duration;
+  readonly certificateLifetime: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly lambdaBundlesDir: string;
   readonly bootScriptPath: string;
@@ -200,6 +214,7 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
       "terminateHeartbeatTimeout",
       props.terminateHeartbeatTimeout ?? Duration.minutes(10),
     ),
+    certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(REPO_ROOT, "dist", "lambdas")),
     bootScriptPath: bootScriptPath(
@@ -260,6 +275,17 @@ function heartbeat(prop: string, timeout: Duration): Duration {
     );
   }
   return timeout;
+}
+
+function certificateLifetime(lifetime: Duration): Duration {
+  const seconds = lifetime.toSeconds();
+  if (!Number.isInteger(seconds) || seconds < 3600 || seconds > 90 * 86_400) {
+    fail(
+      `certificateLifetime must be a whole number of seconds from 1 hour to 90 days (nodes renew at two ` +
+        `thirds of it); received ${seconds} s`,
+    );
+  }
+  return lifetime;
 }
 
 function lambdaBundlesDir(dir: string): string {

@@ -33,6 +33,8 @@ export class EtcdCluster extends Construct {
   readonly nodeApiUrl: string;
   /** Invoke it to reconcile now: `aws lambda invoke --function-name <name> /dev/stdout`. */
   readonly reconciler: lambda.IFunction;
+  /** Issues etcd client certificates (`npx etcd-asg client-cert`); whoever may invoke it may get one. */
+  readonly clientCertFunction: lambda.IFunction;
   readonly alarmTopic: sns.ITopic;
   readonly vpc: ec2.IVpc;
   /** The nodes' group. Clients use `clientSecurityGroups` instead: members of this one also reach 2380. */
@@ -170,6 +172,7 @@ export class EtcdCluster extends Construct {
     this.ledgerTable = controlPlane.ledgerTable;
     this.nodeApiUrl = controlPlane.nodeApiUrl.url;
     this.reconciler = controlPlane.functions.reconciler;
+    this.clientCertFunction = controlPlane.functions["client-cert"];
     this.vpc = network.vpc;
     this.nodeSecurityGroup = network.nodeSecurityGroup;
 
