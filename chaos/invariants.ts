@@ -1,9 +1,8 @@
 // The invariants a chaos run must keep, checked from what the run observed (continuously: cluster
 // IDs, learners, write outages) and from the end state once the reconciler has settled (members,
 // acknowledged writes, lifecycle actions). Each violation names its invariant.
-import { noop } from "cockatiel";
-import { Etcd3 } from "etcd3";
 import type { TimedOutAction } from "../local/aws/auto-scaling-group";
+import { etcdClient } from "../local/simulator/etcd-client";
 import type { Simulator } from "../local/simulator/simulator";
 import type { ExpectedTimeout } from "./episodes";
 import type { ClusterMonitor } from "./monitor";
@@ -113,7 +112,7 @@ async function readBack(
       lastError = new Error("no instance of the group runs etcd");
       break;
     }
-    const client = new Etcd3({ hosts: urls, faultHandling: { host: () => noop, global: noop } });
+    const client = etcdClient(urls, await sim.etcdTls());
     try {
       const stored = await client
         .getAll()

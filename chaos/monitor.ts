@@ -1,9 +1,8 @@
 // Watches the cluster throughout a chaos run, once a second: the cluster ID every running member
 // reports in its response header (there must only ever be one), and the learners in the member
 // list (etcd and the control plane both allow at most one at a time).
-import { noop } from "cockatiel";
-import { Etcd3 } from "etcd3";
-import { memberList } from "../local/simulator/etcd-client";
+import { etcdClient, memberList } from "../local/simulator/etcd-client";
+import type { EtcdTls } from "../local/simulator/operator-identity";
 import type { Simulator } from "../local/simulator/simulator";
 
 const CALL_TIMEOUT_MS = 1500;
@@ -40,10 +39,11 @@ export class ClusterMonitor {
   /** One sample now (also used for the final check). */
   async sample(): Promise<void> {
     const urls = this.sim.clientUrls();
+    const tls = await this.sim.etcdTls();
     this.samples += 1;
-    await Promise.all(urls.map((url) => this.recordClusterId(url)));
+    await Promise.all(urls.map((url) => this.recordClusterId(url, tls)));
     try {
-      const learners = (await memberList(urls)).filter((m) => m.isLearner);
+      const learners = (await memberList(urls, tls)).filter((m) => m.isLearner);
       this.maxLearners = Math.max(this.maxLearners, learners.length);
       if (learners.length > 1) {
         this.learnerExcess.push(
@@ -55,8 +55,8 @@ export class ClusterMonitor {
     }
   }
 
-  private async recordClusterId(url: string): Promise<void> {
-    const client = new Etcd3({ hosts: url, faultHandling: { host: () => noop, global: noop } });
+  private async recordClusterId(url: string, tls: EtcdTls): Promise<void> {
+    const client = etcdClient(url, tls);
     try {
       const status = await client.maintenance.status({ deadline: new Date(Date.now() + CALL_TIMEOUT_MS) });
       const id = status.header.cluster_id;

@@ -55,7 +55,7 @@ export class QuorumWriter {
       const value = `${this.attempts}@${Date.now()}`;
       this.attempts += 1;
       try {
-        await putKey(rotated, key, value);
+        await putKey(rotated, await this.sim.etcdTls(), key, value);
         this.acknowledged.set(key, value);
         const now = Date.now();
         const gap = { fromMs: this.lastAckAt, toMs: now };

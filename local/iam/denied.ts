@@ -199,6 +199,19 @@ export function functionUrlRefusal(refusal: Refusal, requestId: string): GateRes
   };
 }
 
+/**
+ * Lambda's own API (REST-JSON: Invoke and the rest): the error code in `x-amzn-ErrorType`, the
+ * message in the body; a refused caller gets 403 AccessDeniedException.
+ */
+export function lambdaApiRefusal(refusal: Refusal, requestId: string): GateResponse {
+  const { code, status, message } = answer(JSON_ANSWERS, refusal, "AccessDeniedException", 403);
+  return {
+    status: refusal.kind === "denied" ? status : 403,
+    headers: { "content-type": "application/json", "x-amzn-requestid": requestId, "x-amzn-errortype": code },
+    body: JSON.stringify(refusal.kind === "denied" ? { Message: message } : { message }),
+  };
+}
+
 function answer(
   table: AnswerTable,
   refusal: Refusal,

@@ -23,6 +23,8 @@ export interface CreateKeyInput {
   readonly description?: string;
   /** The key policy (JSON text); KMS's default policy when absent. */
   readonly policy?: string;
+  /** In-process only (the simulator's keys, whose IDs the template's names fix): the key's ID. */
+  readonly keyId?: string;
 }
 
 /** DescribeKey's KeyMetadata, as KMS returns it. */
@@ -184,7 +186,8 @@ export class KeyStore {
   ) {}
 
   create(input: CreateKeyInput): EmulatedKey {
-    const keyId = randomUUID();
+    const keyId = input.keyId ?? randomUUID();
+    if (this.keys.has(keyId)) throw new KmsApiError("AlreadyExistsException", `Key ${keyId} already exists`);
     const key = new EmulatedKey(
       keyId,
       `${this.arnPrefix()}key/${keyId}`,

@@ -1,9 +1,10 @@
-// What the simulator (and the tests on it) ask etcd, as an operator would: the member list, and
-// keys written and read with quorum. Each call tries the given client URLs one at a time with a
-// short deadline (a killed or frozen member must not hang it) until one answers. Puts and default
-// (linearizable) reads both go through the raft quorum.
+// What the simulator (and the tests on it) ask etcd, as an operator would, over mutual TLS with the
+// operator's certificate: the member list, and keys written and read with quorum. Each call tries the
+// given client URLs one at a time with a short deadline (a killed or frozen member must not hang it)
+// until one answers. Puts and default (linearizable) reads both go through the raft quorum.
 import { noop } from "cockatiel";
 import { Etcd3 } from "etcd3";
+import type { EtcdTls } from "./operator-identity";
 
 export interface EtcdMember {
   readonly id: string;
@@ -18,14 +19,28 @@ export class EtcdUnavailableError extends Error {
 
 const CALL_TIMEOUT_MS = 3000;
 
+/** A client of `hosts` that presents `tls` (etcd3's own fault handling off: the caller decides). */
+export function etcdClient(hosts: string | string[], tls: EtcdTls): Etcd3 {
+  return new Etcd3({
+    hosts,
+    faultHandling: { host: () => noop, global: noop },
+    credentials: {
+      rootCertificate: Buffer.from(tls.ca),
+      certChain: Buffer.from(tls.cert),
+      privateKey: Buffer.from(tls.key),
+    },
+  });
+}
+
 async function onAnyMember<T>(
   urls: readonly string[],
+  tls: EtcdTls,
   operation: string,
   run: (client: Etcd3, deadline: Date) => Promise<T>,
 ): Promise<T> {
   let lastError: unknown;
   for (const url of urls) {
-    const client = new Etcd3({ hosts: url, faultHandling: { host: () => noop, global: noop } });
+    const client = etcdClient(url, tls);
     try {
       return await run(client, new Date(Date.now() + CALL_TIMEOUT_MS));
     } catch (error) {
@@ -39,21 +54,21 @@ async function onAnyMember<T>(
   });
 }
 
-export function memberList(urls: readonly string[]): Promise<EtcdMember[]> {
-  return onAnyMember(urls, "member list", async (client, deadline) => {
+export function memberList(urls: readonly string[], tls: EtcdTls): Promise<EtcdMember[]> {
+  return onAnyMember(urls, tls, "member list", async (client, deadline) => {
     const { members } = await client.cluster.memberList({}, { deadline });
     return members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, isLearner: m.isLearner }));
   });
 }
 
-export function putKey(urls: readonly string[], key: string, value: string): Promise<void> {
-  return onAnyMember(urls, `put ${key}`, async (client, deadline) => {
+export function putKey(urls: readonly string[], tls: EtcdTls, key: string, value: string): Promise<void> {
+  return onAnyMember(urls, tls, `put ${key}`, async (client, deadline) => {
     await client.put(key).value(value).options({ deadline }).exec();
   });
 }
 
-export function getKey(urls: readonly string[], key: string): Promise<string | null> {
-  return onAnyMember(urls, `get ${key}`, (client, deadline) =>
+export function getKey(urls: readonly string[], tls: EtcdTls, key: string): Promise<string | null> {
+  return onAnyMember(urls, tls, `get ${key}`, (client, deadline) =>
     client.get(key).options({ deadline }).string(),
   );
 }

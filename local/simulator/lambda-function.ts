@@ -41,9 +41,10 @@ export class FunctionError extends Error {
   constructor(
     readonly functionName: string,
     readonly errorType: string,
-    message: string,
+    /** The error's own message, as the function's caller sees it in errorMessage. */
+    readonly detail: string,
   ) {
-    super(`${functionName}: ${errorType}: ${message}`);
+    super(`${functionName}: ${errorType}: ${detail}`);
   }
 }
 

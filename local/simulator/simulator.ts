@@ -16,15 +16,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
-import { AwsEmulator } from "../aws/emulator";
+import type { AwsEmulator } from "../aws/emulator";
 import type { EmulatedInstance } from "../aws/types";
 import { localDynamoDbClients } from "../dynamodb/clients";
 import { createLedgerTable } from "../dynamodb/ledger-table";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../dynamodb/server";
-import { dynamoDbFront } from "../iam/dynamodb";
-import { startGateProxy, withoutSignature } from "../iam/gate-proxy";
-import { s3Front } from "../iam/s3";
-import { type LocalS3, startLocalS3 } from "../s3/server";
 import type { PseudoParameters } from "../stack/intrinsics";
 import { readStack, type StackModel } from "../stack/model";
 import { synthesize } from "../stack/synth";
@@ -34,10 +29,12 @@ import { publishFileAssets } from "./assets";
 import { StackDeployment } from "./deployment";
 import { type EtcdMember, getKey, memberList, putKey } from "./etcd-client";
 import type { EventDelivery } from "./event-delivery";
-import { FunctionUrl, type FunctionUrlTarget } from "./function-url";
+import type { FunctionUrlTarget } from "./function-url";
 import type { LambdaFunction } from "./lambda-function";
 import { SimulatedNode } from "./node";
+import { type EtcdTls, OperatorIdentity } from "./operator-identity";
 import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
+import { type LocalServices, startServices } from "./services";
 import { SimulatorIam } from "./simulator-iam";
 import { describeStart } from "./start-report";
 import { Timeline, type TimelineEntry } from "./timeline";
@@ -59,9 +56,8 @@ export class Simulator {
   readonly overrides: Overrides;
   readonly iam = new SimulatorIam(ACCOUNT);
   private readonly cleanups: Array<() => Promise<void> | void> = [];
-  private emulatorRef: AwsEmulator | undefined;
   private deploymentRef: StackDeployment | undefined;
-  private s3Ref: LocalS3 | undefined;
+  private servicesRef: LocalServices | undefined;
   private bootsToSkip = 0;
   private stopping: Promise<void> | undefined;
   private lastMembers: EtcdMember[] = [];
@@ -69,6 +65,7 @@ export class Simulator {
   private readonly seed = randomUUID();
   private endpoints: Record<string, string> = {};
   private functionUrlEndpoint: string | undefined;
+  private operatorIdentity: OperatorIdentity | undefined;
   private clusterSize: number;
 
   private constructor(
@@ -93,7 +90,7 @@ export class Simulator {
   }
 
   get emulator(): AwsEmulator {
-    return required(this.emulatorRef, "emulator");
+    return this.services.emulator;
   }
 
   get deployment(): StackDeployment {
@@ -136,7 +133,8 @@ export class Simulator {
   /** Synthesizes (or takes) the template, starts everything and launches the group's instances. */
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const size = options.size ?? 3;
-    if (![3, 5, 7].includes(size)) throw new SimulatorError(`size must be 3, 5 or 7 (the construct's sizes), got ${size}`);
+    if (![3, 5, 7].includes(size))
+      throw new SimulatorError(`size must be 3, 5 or 7 (the construct's sizes), got ${size}`);
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
     options.log?.(`simulator files in ${root}`);
@@ -184,60 +182,45 @@ export class Simulator {
     const aborted = () => this.options.signal?.throwIfAborted();
     this.cleanups.push(() => this.block.release());
     aborted();
-
-    // dynalite and s3rver check no signature: each sits behind the IAM gate, which verifies the
-    // caller and its policies and forwards what is allowed.
-    const frontOptions = { region: REGION, account: ACCOUNT };
-    const dynalite: LocalDynamoDb = await startLocalDynamoDb();
-    this.cleanups.push(() => dynalite.stop());
-    const dynamo = await startGateProxy({
-      gate: this.iam.gate,
-      front: dynamoDbFront(frontOptions),
-      upstream: dynalite.endpoint,
-    });
-    this.cleanups.push(() => dynamo.stop());
-    const s3rver = await startLocalS3();
-    this.cleanups.push(() => s3rver.stop());
-    const s3 = await startGateProxy({
-      gate: this.iam.gate,
-      front: s3Front(frontOptions),
-      upstream: s3rver.endpoint,
-      forward: withoutSignature,
-    });
-    this.s3Ref = s3;
-    this.cleanups.push(() => s3.stop());
-    aborted();
-
-    const emulator = new AwsEmulator({
-      gate: this.iam.gate,
+    const services = await startServices({
       region: REGION,
       account: ACCOUNT,
-      privateIps: { first: this.block.address(11), last: this.block.address(60) },
+      gate: this.iam.gate,
+      block: this.block,
       healthCheckDelayMs: this.overrides.healthCheckDelayMs,
-      onListenerError: (error) => log(`simulator error: ${String(error)}`),
+      log,
+      register: (stop) => this.cleanups.push(stop),
+      aborted,
+      urlTarget: () => this.urlTarget(),
+      functions: () =>
+        [...(this.deploymentRef?.functions.values() ?? [])].map(({ model, fn }) => ({
+          name: model.name,
+          arn: model.arn,
+          fn,
+        })),
     });
-    this.emulatorRef = emulator;
-    const awsEndpoint = await emulator.start();
-    this.cleanups.push(() => emulator.stop());
-    aborted();
+    this.servicesRef = services;
+    this.operatorIdentity = new OperatorIdentity({
+      lambdaEndpoint: services.lambdaApi,
+      region: REGION,
+      credentials: this.iam.operator,
+      functionName: () =>
+        required(this.deploymentRef?.functions.get("client-cert"), "client-cert function").model.name,
+    });
+    const { emulator } = services;
+    this.endpoints = { ...services.endpoints };
+    this.functionUrlEndpoint = services.functionUrl;
 
-    const url = new FunctionUrl({ target: () => this.urlTarget(), region: REGION, gate: this.iam.gate });
-    const urlEndpoint = await url.start();
-    this.cleanups.push(() => url.stop());
-    this.endpoints = {
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_AUTO_SCALING: awsEndpoint,
-      AWS_ENDPOINT_URL_EC2: awsEndpoint,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-    };
-
-    this.functionUrlEndpoint = urlEndpoint;
     const stack = await this.readTemplate(this.clusterSize);
     aborted();
     for (const line of describeStart(stack, this.overrides, this.options)) log(line);
     this.iam.deploy(stack);
+    this.createKeys(stack);
 
-    const clients = localDynamoDbClients(dynamo.endpoint, this.iam.operator);
+    const clients = localDynamoDbClients(
+      services.endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? "",
+      this.iam.operator,
+    );
     await createLedgerTable(clients.client, stack.table.name, stack.table);
     clients.destroy();
     const s3Client = this.s3Client();
@@ -289,10 +272,30 @@ export class Simulator {
       : { fn, functionArn: url.functionArn, authType: url.authType };
   }
 
+  /** The template's KMS keys, with the IDs and policies the template gives them; a later deploy adds
+   * the keys it declares anew. */
+  private createKeys(stack: StackModel): void {
+    const { kms } = this.services;
+    for (const key of stack.kmsKeys) {
+      if (kms.keyArn(key.keyId) !== undefined) continue;
+      kms.createKey({
+        keyId: key.keyId,
+        keySpec: key.keySpec as "ECC_NIST_P256",
+        keyUsage: key.keyUsage as "SIGN_VERIFY",
+        ...(key.description === undefined ? {} : { description: key.description }),
+        ...(key.policy === undefined ? {} : { policy: JSON.stringify(key.policy) }),
+      });
+    }
+  }
+
+  get services(): LocalServices {
+    return required(this.servicesRef, "local services");
+  }
+
   /** An S3 client of the operator's (for the asset bucket and the tests). The caller destroys it. */
   s3Client(): S3Client {
     return new S3Client({
-      endpoint: required(this.s3Ref, "S3 server").endpoint,
+      endpoint: this.services.s3,
       region: REGION,
       forcePathStyle: true,
       credentials: this.iam.operator,
@@ -314,7 +317,7 @@ export class Simulator {
       // EC2 names the instance role's session after the instance.
       credentials: this.iam.assumeRole(stack.instanceRoleArn, instance.id),
       userData: stack.group.launchTemplate.userData,
-      s3Endpoint: required(this.s3Ref, "S3 server").endpoint,
+      s3Endpoint: this.services.s3,
       root: join(this.root, "instances", instance.id),
       etcdEnv: ["ETCD_HEARTBEAT_INTERVAL=100", "ETCD_ELECTION_TIMEOUT=1000"],
       bootDeadlineSeconds: 300,
@@ -342,7 +345,7 @@ export class Simulator {
     const urls = this.clientUrls();
     if (urls.length === 0) return;
     try {
-      this.lastMembers = await memberList(urls);
+      this.lastMembers = await memberList(urls, await this.etcdTls());
       this.timeline.sampleMembers(this.lastMembers);
     } catch {
       // No member answers right now (an election, a fault): the next sample sees the change.
@@ -408,7 +411,12 @@ export class Simulator {
   }
 
   members(): Promise<EtcdMember[]> {
-    return memberList(this.clientUrls());
+    return this.etcdTls().then((tls) => memberList(this.clientUrls(), tls));
+  }
+
+  /** The operator's etcd client certificate (etcd's root user), from the stack's client-cert function. */
+  etcdTls(): Promise<EtcdTls> {
+    return required(this.operatorIdentity, "operator identity").tls();
   }
 
   /** False when the simulator runs a given template: another cluster size needs another synthesis. */
@@ -422,8 +430,7 @@ export class Simulator {
    * desired capacity).
    */
   async setClusterSize(size: number): Promise<void> {
-    if (![3, 5, 7].includes(size))
-      throw new SimulatorError(`cluster size must be 3, 5 or 7, got ${size}`);
+    if (![3, 5, 7].includes(size)) throw new SimulatorError(`cluster size must be 3, 5 or 7, got ${size}`);
     if (this.options.template !== undefined) {
       throw new SimulatorError("a simulator started with a given template cannot synthesize another size");
     }
@@ -433,6 +440,7 @@ export class Simulator {
     );
     this.clusterSize = size;
     this.iam.deploy(stack);
+    this.createKeys(stack);
     this.deployment.update(stack);
   }
 
@@ -446,7 +454,7 @@ export class Simulator {
     for (let i = 0; i < count; i++) {
       const key = `${prefix}/${String(i).padStart(3, "0")}`;
       const value = `${prefix}-${i}-${randomUUID().slice(0, 8)}`;
-      await putKey(this.clientUrls(), key, value);
+      await putKey(this.clientUrls(), await this.etcdTls(), key, value);
       this.written.set(key, value);
     }
     this.note(`wrote ${count} keys under ${prefix}/ with quorum`);
@@ -456,7 +464,7 @@ export class Simulator {
   async lostKeys(): Promise<string[]> {
     const lost: string[] = [];
     for (const [key, value] of this.written) {
-      if ((await getKey(this.clientUrls(), key)) !== value) lost.push(key);
+      if ((await getKey(this.clientUrls(), await this.etcdTls(), key)) !== value) lost.push(key);
     }
     return lost;
   }

@@ -26,6 +26,18 @@ export interface TableModel {
   readonly timeToLiveAttribute: string | undefined;
 }
 
+export interface KmsKeyModel {
+  readonly logicalId: string;
+  /** The key ID Ref resolves to: the simulator creates the key with it. */
+  readonly keyId: string;
+  readonly arn: string;
+  readonly keySpec: string;
+  readonly keyUsage: string;
+  readonly description: string | undefined;
+  /** The key policy, resolved. */
+  readonly policy: unknown;
+}
+
 export interface QueueModel {
   readonly logicalId: string;
   readonly arn: string;
@@ -44,6 +56,7 @@ export interface StackModel {
   readonly functionUrls: readonly FunctionUrlModel[];
   readonly table: TableModel;
   readonly queues: readonly QueueModel[];
+  readonly kmsKeys: readonly KmsKeyModel[];
   readonly roles: readonly RoleModel[];
   /** The role of the launch template's instance profile: what instances' credentials are for. */
   readonly instanceRoleArn: string;
@@ -93,6 +106,19 @@ export function readStack(template: Template, options: ReadStackOptions): StackM
       logicalId,
       arn: String(context.getAtt(logicalId, "Arn")),
     })),
+    kmsKeys: resourcesOfType(template, "AWS::KMS::Key").map((logicalId) => {
+      const props = (resolve(template.Resources[logicalId]?.Properties, context, `${logicalId}.Properties`) ??
+        {}) as Record<string, unknown>;
+      return {
+        logicalId,
+        keyId: context.ref(logicalId),
+        arn: String(context.getAtt(logicalId, "Arn")),
+        keySpec: String(props.KeySpec ?? "SYMMETRIC_DEFAULT"),
+        keyUsage: String(props.KeyUsage ?? "ENCRYPT_DECRYPT"),
+        description: props.Description === undefined ? undefined : String(props.Description),
+        policy: props.KeyPolicy,
+      };
+    }),
     roles: readRoles(template, context, new Set([...functions.map((f) => f.roleArn), instanceRoleArn])),
     instanceRoleArn,
     resourcePolicies: readResourcePolicies(template, context, functions),
