@@ -1,5 +1,6 @@
 // What the membership engine sees: one consistent picture of the Auto Scaling Group, etcd's member
 // list and the ledger, taken by a handler before it decides. Plain data: no clients, no clock.
+import type { RestoreSource } from "./durability";
 
 export const JOIN_STRATEGIES = ["prepare", "add", "replace", "prune"] as const;
 export type JoinStrategy = (typeof JOIN_STRATEGIES)[number];
@@ -56,6 +57,11 @@ export interface ClusterRecord {
   readonly initialMembers: readonly InitialMember[];
   /** `forming` until the first member reports ready, then `running`. */
   readonly state: "forming" | "running";
+  /** What the initial members restore before they start: set on a generation opened by recovery or
+   * an operator's restore, absent on a bootstrap's (which starts empty). */
+  readonly restoreSource?: RestoreSource | undefined;
+  /** Epoch milliseconds the generation was opened; absent on records written before it was kept. */
+  readonly openedAt?: number | undefined;
 }
 
 export const NODE_PHASES = [

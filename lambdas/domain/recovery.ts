@@ -1,0 +1,195 @@
+// Coming back after quorum is lost for good: which data to restore (the newest that exists), whether
+// to open a new generation now (automatic mode) or raise an alarm and wait for an operator's restore
+// (manual mode), and the record of the new generation — a new token, the restore source and a fresh
+// initial member set chosen as a bootstrap chooses one — that the ledger writes with one
+// conditional write over the current generation.
+import type { DisasterRecoveryMode, RestoreSource, SnapshotRecord } from "./durability";
+import { restoreSourceOf } from "./durability";
+import type { QuorumLossVerdict } from "./quorum-loss";
+import type { ClusterRecord, InitialMember, Instance, NodeRecord, Policy } from "./snapshot";
+import { peerUrlOf } from "./urls";
+import { compareText, isLive } from "./view";
+
+/** A member of the current generation that answered a status call during recovery. */
+export interface Survivor {
+  readonly instanceId: string;
+  /** Decimal string. */
+  readonly memberId: string;
+  /** The key-value revision its status header reports: its data holds every write up to it. */
+  readonly revision: number;
+}
+
+export interface RestoreSourceInput {
+  /** The current generation's cluster record. */
+  readonly cluster: ClusterRecord;
+  /** Snapshot records known to the caller: the ledger's latest, and what a listing of S3 found. */
+  readonly snapshots: readonly SnapshotRecord[];
+  readonly survivors: readonly Survivor[];
+}
+
+export type RestoreChoice =
+  | { readonly kind: "snapshot"; readonly source: RestoreSource; readonly reason: string }
+  /** A surviving member holds newer data than any snapshot: copy it into S3 first. */
+  | { readonly kind: "member"; readonly member: Survivor; readonly reason: string }
+  | { readonly kind: "none"; readonly reason: string };
+
+/**
+ * The newest data that exists. Only snapshots of the current generation (its token) are compared:
+ * revisions continue across a restore, but an operator's restore of an older snapshot starts a
+ * history that an older generation's higher revisions do not belong to. Without one, the snapshot
+ * the current generation was restored from is the newest data S3 holds for it.
+ *
+ * A survivor wins only when its revision is above the snapshot's upper bound (`maxRevision`): then
+ * it holds every write the snapshot holds, and more. On a tie or an overlap the snapshot is taken:
+ * it is hash-checked and does not depend on an instance that has just survived an outage.
+ */
+export function chooseRestoreSource(input: RestoreSourceInput): RestoreChoice {
+  const { cluster } = input;
+  const snapshot = newestSnapshot(input.snapshots.filter((s) => s.token === cluster.token));
+  const fallback = snapshot === undefined ? cluster.restoreSource : restoreSourceOf(snapshot);
+  const survivor = [...input.survivors].sort(
+    (a, b) => b.revision - a.revision || compareText(a.instanceId, b.instanceId),
+  )[0];
+  const snapshotCeiling =
+    snapshot === undefined ? fallback?.revision : (snapshot.maxRevision ?? snapshot.revision);
+  if (survivor !== undefined && (snapshotCeiling === undefined || survivor.revision > snapshotCeiling)) {
+    return {
+      kind: "member",
+      member: survivor,
+      reason:
+        fallback === undefined
+          ? `no snapshot of generation ${cluster.generation} exists; ${survivor.instanceId} holds revision ${survivor.revision}`
+          : `${survivor.instanceId} holds revision ${survivor.revision}, newer than snapshot ${fallback.key} (revision at most ${snapshotCeiling})`,
+    };
+  }
+  if (fallback !== undefined) {
+    const newest =
+      snapshot === undefined
+        ? `the snapshot generation ${cluster.generation} was restored from`
+        : "the newest snapshot";
+    const others =
+      survivor === undefined ? "no member answered" : `the best survivor holds revision ${survivor.revision}`;
+    return {
+      kind: "snapshot",
+      source: fallback,
+      reason: `${newest}, ${fallback.key} at revision ${fallback.revision}; ${others}`,
+    };
+  }
+  return {
+    kind: "none",
+    reason: `no snapshot of generation ${cluster.generation} exists and no member of it answered`,
+  };
+}
+
+/** Highest revision first, then the latest taken, then by key: every observer picks the same. */
+export function newestSnapshot(snapshots: readonly SnapshotRecord[]): SnapshotRecord | undefined {
+  return [...snapshots].sort(
+    (a, b) => b.revision - a.revision || b.takenAt - a.takenAt || compareText(b.key, a.key),
+  )[0];
+}
+
+/**
+ * The initial member set of a new generation, as a bootstrap chooses one: the first `clusterSize`
+ * registered nodes in registration order, counting only those whose instance lives in the group
+ * (the old generation's instances that are gone cannot take part). Undefined while fewer live.
+ */
+export function nextInitialSet(
+  policy: Policy,
+  nodes: readonly NodeRecord[],
+  instances: readonly Instance[],
+): readonly InitialMember[] | undefined {
+  const live = new Set(instances.filter(isLive).map((i) => i.id));
+  const candidates = nodes
+    .filter((n) => n.phase !== "removed" && live.has(n.instanceId))
+    .sort((a, b) => a.registration - b.registration || compareText(a.instanceId, b.instanceId));
+  if (candidates.length < policy.clusterSize) return undefined;
+  return candidates
+    .slice(0, policy.clusterSize)
+    .map((n) => ({ instanceId: n.instanceId, peerUrl: peerUrlOf(policy, n.privateIp) }));
+}
+
+export interface RecoveryInput {
+  readonly mode: DisasterRecoveryMode;
+  /** The current generation; undefined before the first bootstrap. */
+  readonly cluster: ClusterRecord | undefined;
+  readonly loss: QuorumLossVerdict;
+  readonly source: RestoreChoice;
+  /** An operator's restore command: restore this snapshot as a new generation, in either mode. */
+  readonly operatorRestore?: RestoreSource | undefined;
+  readonly policy: Policy;
+  readonly nodes: readonly NodeRecord[];
+  readonly instances: readonly Instance[];
+  /** Epoch milliseconds, read by the caller. */
+  readonly now: number;
+  /** A fresh cluster token the caller drew, used only if this plan opens a generation. */
+  readonly proposedToken: string;
+}
+
+export type RecoveryPlan =
+  /** Nothing to recover. */
+  | { readonly kind: "none"; readonly reason: string }
+  /** Stream this survivor's data into S3 (a checked snapshot), record it, and plan again. */
+  | { readonly kind: "copy-survivor"; readonly member: Survivor; readonly reason: string }
+  /** Raise the alarm and wait: manual mode, or no data to restore from. */
+  | { readonly kind: "alarm"; readonly reason: string }
+  /** Recovery will open a generation once enough instances are live and registered. */
+  | { readonly kind: "wait"; readonly reason: string }
+  /** Write `cluster` over the current generation with one conditional write. */
+  | { readonly kind: "open-generation"; readonly cluster: ClusterRecord; readonly reason: string };
+
+export function recoveryPlan(input: RecoveryInput): RecoveryPlan {
+  const { cluster, source, operatorRestore } = input;
+  if (cluster === undefined)
+    return { kind: "none", reason: "no cluster has formed yet: bootstrap, not recovery" };
+  if (operatorRestore !== undefined) {
+    return openGeneration(input, cluster, operatorRestore, `an operator restores ${operatorRestore.key}`);
+  }
+  if (!input.loss.lost) return { kind: "none", reason: input.loss.reason };
+  // Copying a survivor's data into S3 only adds a snapshot: it is done in either mode, so the newest
+  // data outlives the instance that holds it while the operator decides.
+  if (source.kind === "member") {
+    return { kind: "copy-survivor", member: source.member, reason: `quorum lost for good; ${source.reason}` };
+  }
+  if (source.kind === "none") {
+    return {
+      kind: "alarm",
+      reason: `quorum lost for good and ${source.reason}: a new empty cluster would lose every key, so an operator must decide`,
+    };
+  }
+  if (input.mode === "manual") {
+    return {
+      kind: "alarm",
+      reason: `quorum lost for good (${input.loss.reason}); manual recovery: restore with the restore command (${source.reason})`,
+    };
+  }
+  return openGeneration(input, cluster, source.source, `quorum lost for good; ${source.reason}`);
+}
+
+function openGeneration(
+  input: RecoveryInput,
+  cluster: ClusterRecord,
+  restoreSource: RestoreSource,
+  why: string,
+): RecoveryPlan {
+  const initialMembers = nextInitialSet(input.policy, input.nodes, input.instances);
+  const size = input.policy.clusterSize;
+  if (initialMembers === undefined) {
+    return {
+      kind: "wait",
+      reason: `${why}; generation ${cluster.generation + 1} opens once ${size} live instances are registered`,
+    };
+  }
+  return {
+    kind: "open-generation",
+    cluster: {
+      token: input.proposedToken,
+      generation: cluster.generation + 1,
+      size,
+      initialMembers,
+      state: "forming",
+      restoreSource,
+      openedAt: input.now,
+    },
+    reason: `${why}; generation ${cluster.generation + 1} restores ${restoreSource.key} on ${initialMembers.map((m) => m.instanceId).join(", ")}`,
+  };
+}
