@@ -18,9 +18,14 @@ export interface CertificateAuthoritiesProps {
   readonly clientSigners: readonly iam.IRole[];
 }
 
-/** What the account (its administrators) may do with a CA key: everything but use it. */
+/**
+ * What the account (its administrators) may do with a CA key: everything but use it. Not
+ * `kms:Create*`: that includes kms:CreateGrant, with which an administrator could hand kms:Sign to
+ * any principal without the key policy showing it. Changing the key policy itself (kms:PutKeyPolicy,
+ * which KMS requires someone to keep) is the one way left, and CloudTrail records it.
+ */
 const ADMINISTER = [
-  "kms:Create*",
+  "kms:CreateAlias",
   "kms:Describe*",
   "kms:Enable*",
   "kms:List*",

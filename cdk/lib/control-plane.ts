@@ -1,8 +1,8 @@
-// The serverless control plane: the ledger table, the four Lambdas from the built bundles, the
-// EventBridge rules that deliver lifecycle events and the reconciler schedule (with retries and a
-// dead-letter queue), the node API's function URL, and each function's least-privilege role. The
-// only statements on Resource "*" sit in two policies of their own, so cdk-nag's wildcard check can
-// accept exactly those and still report a "*" anywhere else.
+// The serverless control plane: the ledger table, the five Lambdas from the built bundles, the two
+// certificate authorities' KMS keys, the EventBridge rules that deliver lifecycle events and the
+// reconciler schedule (with retries and a dead-letter queue), the node API's function URL, and each
+// function's least-privilege role. The only statements on Resource "*" sit in two policies of their
+// own, so cdk-nag's wildcard check can accept exactly those and still report a "*" anywhere else.
 import * as path from "node:path";
 import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";

@@ -13,7 +13,7 @@ import { ETCD_RELEASE_SHA256 } from "./etcd-release";
 /** The repository root: the defaults for the Lambda bundles and the boot script are relative to it. */
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-/** The four control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
+/** The five control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
 export const FUNCTION_NAMES = [
   "launch-hook",
   "terminate-hook",
@@ -268,7 +268,9 @@ function etcdSha256(given: string | undefined, version: string, instanceType: ec
 }
 
 function heartbeat(prop: string, timeout: Duration): Duration {
-  const seconds = timeout.toSeconds();
+  // Not integral: a fraction of a second is this check's to refuse, naming the prop (toSeconds()
+  // would throw CDK's own error instead).
+  const seconds = timeout.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < 30 || seconds > 7200) {
     fail(
       `${prop} must be a whole number of seconds from 30 to 7200 (the lifecycle hook's range); received ${seconds} s`,
@@ -278,7 +280,7 @@ function heartbeat(prop: string, timeout: Duration): Duration {
 }
 
 function certificateLifetime(lifetime: Duration): Duration {
-  const seconds = lifetime.toSeconds();
+  const seconds = lifetime.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < 3600 || seconds > 90 * 86_400) {
     fail(
       `certificateLifetime must be a whole number of seconds from 1 hour to 90 days (nodes renew at two ` +

@@ -179,7 +179,13 @@ export class EtcdCluster extends Construct {
     acknowledgeNagFindings({
       describePolicy: controlPlane.describePolicy,
       networkInterfacePolicy: controlPlane.networkInterfacePolicy,
-      groupArnRoles: [...Object.values(controlPlane.roles), suspendRole],
+      // The client-cert role names no group: it has nothing to acknowledge.
+      groupArnRoles: [
+        ...Object.entries(controlPlane.roles)
+          .filter(([name]) => name !== "client-cert")
+          .map(([, role]) => role),
+        suspendRole,
+      ],
       autoScalingGroupArn: autoScalingGroupArn(this, autoScalingGroupName),
     });
   }

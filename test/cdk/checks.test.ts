@@ -16,7 +16,9 @@ const CFN_LINT = path.resolve(__dirname, "..", "..", "scripts", "cfn-lint");
 const GROUP_ARN =
   "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/EtcdAsg-Cluster";
 const CONTROL_PLANE = "EtcdAsg/Cluster/ControlPlane";
-const FUNCTIONS = ["LaunchHook", "TerminateHook", "Reconciler", "NodeApi"] as const;
+/** The functions whose roles complete this group's lifecycle actions (by its ARN). */
+const MEMBERSHIP_FUNCTIONS = ["LaunchHook", "TerminateHook", "Reconciler", "NodeApi"] as const;
+const FUNCTIONS = [...MEMBERSHIP_FUNCTIONS, "ClientCert"] as const;
 
 let fixture: Fixture;
 let synthesized: Synthesized;
@@ -52,7 +54,9 @@ test("acknowledges each AwsSolutions finding on the one resource that needs it, 
     [
       `AwsSolutions-IAM5[Resource::*] ${CONTROL_PLANE}/DescribeGroupAndInstances/Resource`,
       `AwsSolutions-IAM5[Resource::*] ${CONTROL_PLANE}/NetworkInterfacesInTheVpc/Resource`,
-      ...FUNCTIONS.map((f) => `AwsSolutions-IAM5[Resource::${GROUP_ARN}] ${CONTROL_PLANE}/${f}Role/Resource`),
+      ...MEMBERSHIP_FUNCTIONS.map(
+        (f) => `AwsSolutions-IAM5[Resource::${GROUP_ARN}] ${CONTROL_PLANE}/${f}Role/Resource`,
+      ),
       `AwsSolutions-IAM5[Resource::${GROUP_ARN}] EtcdAsg/Cluster/SuspendAzRebalanceRole/Resource`,
     ].sort(),
   );

@@ -122,6 +122,30 @@ describe("props validation", () => {
     );
   });
 
+  test("refuses a fraction of a second in a heartbeat timeout, naming the prop", () => {
+    rejects(
+      { launchHeartbeatTimeout: Duration.millis(60_500) },
+      /^launchHeartbeatTimeout .*received 60\.5 s$/,
+    );
+  });
+
+  test("refuses a certificate lifetime outside 1 hour to 90 days, showing the value received", () => {
+    rejects(
+      { certificateLifetime: Duration.minutes(59) },
+      /^certificateLifetime must be a whole number of seconds from 1 hour to 90 days \(nodes renew at two thirds of it\); received 3540 s$/,
+    );
+    rejects({ certificateLifetime: Duration.days(91) }, /^certificateLifetime .*received 7862400 s$/);
+    rejects(
+      { certificateLifetime: Duration.millis(3_600_500) },
+      /^certificateLifetime .*received 3600\.5 s$/,
+    );
+  });
+
+  test("accepts a certificate lifetime of exactly 1 hour and exactly 90 days", () => {
+    build({ certificateLifetime: Duration.hours(1) });
+    build({ certificateLifetime: Duration.days(90) });
+  });
+
   test("refuses natGateways with an imported VPC, and zero NAT gateways", () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, "Existing");
@@ -181,6 +205,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
         dataVolumeSize: Size.gibibytes(100),
         clientSecurityGroups: [clientGroup],
         clientCidrs: ["10.20.0.0/16"],
+        certificateLifetime: Duration.hours(12),
       },
       stack,
     );
@@ -200,7 +225,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
     assert.ok(parameters.some((p) => /al2023-ami-kernel-[\d.]+-x86_64$/.test(p.Default ?? "")));
   });
 
-  test("sizes the group and the volume from the props", () => {
+  test("sizes the group and the volume, and the certificates' lifetime, from the props", () => {
     template.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", { MinSize: "5", MaxSize: "5" });
     template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
       LaunchTemplateData: Match.objectLike({
@@ -212,10 +237,12 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function")).filter(
       (fn) => fn.Properties.Handler === "lib/index.handler",
     );
-    assert.equal(functions.length, 4);
+    assert.equal(functions.length, 5);
     for (const fn of functions) {
-      assert.equal(fn.Properties.Environment.Variables.CLUSTER_SIZE, "5", fn.Properties.Description);
-      assert.equal(fn.Properties.Environment.Variables.JOIN_STRATEGY, "prune", fn.Properties.Description);
+      const variables = fn.Properties.Environment.Variables;
+      assert.equal(variables.CLUSTER_SIZE, "5", fn.Properties.Description);
+      assert.equal(variables.JOIN_STRATEGY, "prune", fn.Properties.Description);
+      assert.equal(variables.NODE_CERTIFICATE_LIFETIME_SECONDS, "43200", fn.Properties.Description);
     }
   });
 

@@ -1,5 +1,6 @@
 // What the synthesized EtcdAsg stack must hold: the hooks, the launch template, the firewall, IAM,
-// the Lambdas and their delivery (rules, retries, DLQ), the ledger table and the alarms.
+// the certificate authorities' KMS keys, the Lambdas and their delivery (rules, retries, DLQ), the
+// ledger table and the alarms.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -43,6 +44,8 @@ const only = (type: string): Resource => {
 };
 const functionId = (name: string): string =>
   logicalId("AWS::Lambda::Function", `ControlPlane${pascal(name)}`);
+/** The functions that read the group and complete its lifecycle actions: all but client-cert. */
+const MEMBERSHIP_FUNCTIONS = FUNCTION_NAMES.filter((name) => name !== "client-cert");
 
 describe("Auto Scaling Group", () => {
   test("declares both lifecycle hooks on the group, with explicit DefaultResult and heartbeat", () => {
@@ -211,7 +214,7 @@ describe("IAM", () => {
   const describePolicy = () => logicalId("AWS::IAM::ManagedPolicy", "DescribeGroupAndInstances");
   const networkInterfacePolicy = () => logicalId("AWS::IAM::ManagedPolicy", "NetworkInterfacesInTheVpc");
 
-  for (const name of FUNCTION_NAMES) {
+  for (const name of MEMBERSHIP_FUNCTIONS) {
     test(`gives ${name} its own role: this group's lifecycle actions, its own logs, the ledger${name === "reconciler" ? ", the health of its instances" : ""}`, () => {
       const role = functionRole(name);
       assert.deepEqual(inlineStatements(role), [
@@ -276,6 +279,27 @@ describe("IAM", () => {
     });
   }
 
+  test("gives client-cert its own role: its own logs, reading and publishing the CA certificates in the ledger, and nothing of the group", () => {
+    const role = functionRole("client-cert");
+    assert.deepEqual(inlineStatements(role), [
+      {
+        Sid: "WriteOwnLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: getAtt("AWS::Logs::LogGroup", "ControlPlaneClientCertLogs"),
+      },
+      {
+        Sid: "ReadAndPublishCaCertificates",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        Resource: getAtt("AWS::DynamoDB::Table", "Ledger"),
+      },
+    ]);
+    // The network interfaces Lambda needs in the VPC; not the Describe policy (no group, no instances).
+    assert.deepEqual(role.Properties.ManagedPolicyArns, [{ Ref: networkInterfacePolicy() }]);
+    assert.deepEqual(attachedStatements(functionRoleId("client-cert")), []);
+  });
+
   test("holds the Describe actions on * in a policy of their own, and nothing else", () => {
     assert.deepEqual(managedPolicyStatements(describePolicy()), [
       {
@@ -332,7 +356,7 @@ describe("IAM", () => {
         `${networkInterfacePolicy()}: ec2:AssignPrivateIpAddresses, ec2:CreateNetworkInterface, ` +
           "ec2:DeleteNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DescribeSubnets, " +
           "ec2:UnassignPrivateIpAddresses on *",
-        ...FUNCTION_NAMES.map((name) => `${functionRoleId(name)}: ${lifecycle} on ${GROUP_ARN}`),
+        ...MEMBERSHIP_FUNCTIONS.map((name) => `${functionRoleId(name)}: ${lifecycle} on ${GROUP_ARN}`),
         `${functionRoleId("reconciler")}: autoscaling:SetInstanceHealth on ${GROUP_ARN}`,
         `${logicalId("AWS::IAM::Role", "SuspendAzRebalanceRole")}: autoscaling:SuspendProcesses on ${GROUP_ARN}`,
       ].sort(),
@@ -393,6 +417,107 @@ describe("IAM", () => {
   });
 });
 
+describe("certificate authorities", () => {
+  const ROOT = "arn:aws:iam::123456789012:root";
+  const keyPolicy = (ca: "Peer" | "Client"): KeyStatement[] =>
+    (
+      resource("AWS::KMS::Key", logicalId("AWS::KMS::Key", `${ca}CaKey`)).Properties.KeyPolicy as {
+        Statement: KeyStatement[];
+      }
+    ).Statement;
+  const roleArn = (name: string) => ({ "Fn::GetAtt": [functionRoleId(name), "Arn"] });
+  /** The principals an Allow statement of the key policy lets call `action`, wildcards expanded. */
+  const allowed = (ca: "Peer" | "Client", action: string): unknown[] =>
+    keyPolicy(ca)
+      .filter((s) => s.Effect === "Allow" && [s.Action].flat().some((a) => actionMatches(a, action)))
+      .flatMap((s) => [s.Principal.AWS].flat());
+
+  test("keeps each CA's private key in KMS: one ECC_NIST_P256 signing key per CA", () => {
+    template.resourceCountIs("AWS::KMS::Key", 2);
+    for (const ca of ["Peer", "Client"]) {
+      const key = resource("AWS::KMS::Key", logicalId("AWS::KMS::Key", `${ca}CaKey`));
+      assert.equal(key.Properties.KeySpec, "ECC_NIST_P256", ca);
+      assert.equal(key.Properties.KeyUsage, "SIGN_VERIFY", ca);
+      assert.match(
+        String(key.Properties.Description),
+        new RegExp(`${ca.toLowerCase()} certificate authority`),
+      );
+      // Scheduled for deletion with the stack: a new stack starts a new ledger and new CAs.
+      assert.equal(key.DeletionPolicy, "Delete", ca);
+    }
+  });
+
+  test("lets only the node API sign with the peer CA's key, and only the control-plane functions with the client CA's", () => {
+    assert.deepEqual(allowed("Peer", "kms:Sign"), [roleArn("node-api")]);
+    assert.deepEqual(
+      sortJson(allowed("Client", "kms:Sign")),
+      sortJson(FUNCTION_NAMES.map((name) => roleArn(name))),
+    );
+    // The signers may sign, read the public key (for the CA certificate) and describe the key: no more.
+    for (const ca of ["Peer", "Client"] as const) {
+      const signing = keyPolicy(ca).filter((s) => s.Sid === "SignCertificates");
+      assert.equal(signing.length, 1, ca);
+      assert.deepEqual(signing[0]?.Action, ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"], ca);
+    }
+  });
+
+  test("gives the account neither kms:Sign nor kms:* nor kms:CreateGrant, so no identity policy or grant can open a CA key", () => {
+    for (const ca of ["Peer", "Client"] as const) {
+      const statements = keyPolicy(ca);
+      const account = statements.filter((s) => [s.Principal.AWS].flat().includes(ROOT));
+      assert.deepEqual(
+        account.map((s) => s.Sid),
+        ["AdministerButNotUse"],
+        `${ca}: the account administers the key`,
+      );
+      for (const statement of statements) {
+        assert.equal(statement.Effect, "Allow", `${ca} ${statement.Sid}`);
+        assert.deepEqual(
+          Object.keys(statement.Principal),
+          ["AWS"],
+          `${ca} ${statement.Sid}: named principals only`,
+        );
+        assert.ok(!("NotAction" in statement) && !("NotPrincipal" in statement), `${ca} ${statement.Sid}`);
+      }
+      for (const action of ["kms:Sign", "kms:CreateGrant", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"]) {
+        const principals = allowed(ca, action);
+        if (action === "kms:Sign") {
+          assert.ok(!principals.includes(ROOT), `${ca}: the account may not sign`);
+        } else if (action === "kms:CreateGrant") {
+          assert.deepEqual(principals, [], `${ca}: nobody may grant the key's use to another principal`);
+        } else {
+          assert.deepEqual(principals, [ROOT], `${ca}: the account administers ${action}`);
+        }
+      }
+      for (const statement of account) {
+        for (const pattern of [statement.Action].flat()) {
+          assert.ok(pattern !== "*" && pattern !== "kms:*", `${ca}: the account is given ${pattern}`);
+        }
+      }
+    }
+  });
+
+  test("grants no KMS action in any identity policy: the key policies alone say who signs", () => {
+    const kmsActions: string[] = [];
+    for (const [id, role] of Object.entries(resources("AWS::IAM::Role"))) {
+      for (const statement of inlineStatements(role)) {
+        kmsActions.push(...[statement.Action].flat().map((a) => `${id}: ${String(a)}`));
+      }
+    }
+    for (const type of ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"]) {
+      for (const [id, policy] of Object.entries(resources(type))) {
+        for (const statement of (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement) {
+          kmsActions.push(...[statement.Action].flat().map((a) => `${id}: ${String(a)}`));
+        }
+      }
+    }
+    assert.deepEqual(
+      kmsActions.filter((a) => /: (kms:|\*$)/i.test(a)),
+      [],
+    );
+  });
+});
+
 describe("Lambdas", () => {
   const environment = (name: string): Record<string, unknown> =>
     (
@@ -422,7 +547,7 @@ describe("Lambdas", () => {
       ]);
     });
 
-    test(`${name} is told this group, its hooks, the ledger, the cluster size, the strategy and the node role`, () => {
+    test(`${name} is told this group, its hooks, the ledger, the cluster size, the strategy, the node role, the CA keys and the certificate lifetime`, () => {
       assert.deepEqual(environment(name), {
         CLUSTER_NAME: "EtcdAsg-Cluster",
         ASG_NAME: "EtcdAsg-Cluster",
@@ -434,28 +559,49 @@ describe("Lambdas", () => {
         ETCD_CLIENT_PORT: "2379",
         ETCD_PEER_PORT: "2380",
         INSTANCE_ROLE_ARN: { "Fn::GetAtt": [logicalId("AWS::IAM::Role", "NodeRole"), "Arn"] },
+        PEER_CA_KEY_ARN: { "Fn::GetAtt": [logicalId("AWS::KMS::Key", "PeerCaKey"), "Arn"] },
+        CLIENT_CA_KEY_ARN: { "Fn::GetAtt": [logicalId("AWS::KMS::Key", "ClientCaKey"), "Arn"] },
+        // Seven days, the default certificateLifetime.
+        NODE_CERTIFICATE_LIFETIME_SECONDS: "604800",
         POWERTOOLS_SERVICE_NAME: "etcd-asg",
         POWERTOOLS_LOG_LEVEL: "INFO",
       });
     });
 
     test(`${name}'s environment passes the control plane's own configuration check`, () => {
-      // As CloudFormation will render it: the table's name and the role's ARN in their real shapes.
+      // As CloudFormation will render it: the table's name, the role's and the keys' ARNs in their
+      // real shapes.
       const rendered = Object.fromEntries(
-        Object.entries(environment(name)).map(([key, value]) => [
-          key,
-          typeof value === "string"
-            ? value
-            : (value as { Ref?: string }).Ref !== undefined
-              ? "EtcdAsg-ClusterControlPlaneLedger-1ABCDEFGHIJK"
-              : "arn:aws:iam::123456789012:role/EtcdAsg-ClusterNodeRole-1ABCDEFGHIJK",
-        ]),
+        Object.entries(environment(name)).map(([key, value]) => [key, renderAttribute(value)]),
       );
       const config = loadConfig(rendered);
       assert.equal(config.asgName, "EtcdAsg-Cluster");
       assert.equal(config.policy.clusterSize, 3);
+      assert.equal(config.instanceRoleArn, rendered.INSTANCE_ROLE_ARN);
+      assert.equal(config.pki.peerCaKeyArn, rendered.PEER_CA_KEY_ARN);
+      assert.equal(config.pki.clientCaKeyArn, rendered.CLIENT_CA_KEY_ARN);
+      assert.notEqual(config.pki.peerCaKeyArn, config.pki.clientCaKeyArn);
+      assert.equal(config.pki.nodeCertificateLifetimeMs, 7 * 24 * 3600 * 1000);
     });
   }
+
+  /** A Ref or Fn::GetAtt Arn as CloudFormation resolves it, by the type of the resource it names. */
+  const renderAttribute = (value: unknown): string => {
+    if (typeof value === "string") return value;
+    const { Ref: ref, "Fn::GetAtt": getAtt } = value as { Ref?: string; "Fn::GetAtt"?: [string, string] };
+    const id = ref ?? getAtt?.[0] ?? "";
+    const type = template.toJSON().Resources[id]?.Type;
+    const suffix = createHash("sha256").update(id).digest("hex").slice(0, 12);
+    if (type === "AWS::DynamoDB::Table" && ref !== undefined) return `EtcdAsg-${id}-${suffix}`;
+    if (type === "AWS::IAM::Role" && getAtt?.[1] === "Arn") {
+      return `arn:aws:iam::123456789012:role/EtcdAsg-${id}-${suffix}`;
+    }
+    if (type === "AWS::KMS::Key" && getAtt?.[1] === "Arn") {
+      const uuid = `${suffix.slice(0, 8)}-${suffix.slice(8, 12)}-4000-8000-${suffix.padEnd(12, "0")}`;
+      return `arn:aws:kms:us-east-1:123456789012:key/${uuid}`;
+    }
+    assert.fail(`no rendering for ${JSON.stringify(value)} (${type})`);
+  };
 
   test("serialise the membership-changing functions with a reserved concurrency of 1", () => {
     for (const name of ["launch-hook", "terminate-hook", "reconciler"]) {
@@ -616,8 +762,12 @@ describe("alarms and outputs", () => {
     });
   });
 
-  test("output the group, the ledger, the node API URL and a command that lists the client URLs", () => {
+  test("output the group, the ledger, the node API URL, the client-certificate function and a command that lists the client URLs", () => {
     template.hasOutput("AutoScalingGroupName", { Value: "EtcdAsg-Cluster" });
+    template.hasOutput("ClientCertFunctionName", {
+      Value: { Ref: functionId("client-cert") },
+      Description: Match.stringLikeRegexp("npx etcd-asg client-cert"),
+    });
     template.hasOutput("LedgerTableName", { Value: { Ref: logicalId("AWS::DynamoDB::Table", "Ledger") } });
     template.hasOutput("NodeApiUrl", {
       Value: { "Fn::GetAtt": [Match.stringLikeRegexp("NodeApiFunctionUrl"), "FunctionUrl"] },
@@ -641,6 +791,20 @@ function renderJoin(value: unknown): string {
 }
 
 type Statement = { Sid?: string; Effect: string; Action: unknown; Resource: unknown };
+type KeyStatement = Statement & { Principal: { AWS?: unknown } };
+
+/** Whether an IAM action pattern (`kms:Get*`, `kms:*`, `*`) covers the action; IAM ignores case. */
+function actionMatches(pattern: unknown, action: string): boolean {
+  const regex = String(pattern)
+    .split("")
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${regex}$`, "i").test(action);
+}
+
+function sortJson(values: unknown[]): string[] {
+  return values.map((v) => JSON.stringify(v)).sort();
+}
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, _d, l: string) => l.toUpperCase());
