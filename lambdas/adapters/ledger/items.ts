@@ -7,6 +7,9 @@
 //                                        sk = node#<instance ID>    one node record per instance
 //                                        sk = ca#peer, ca#client    published CA certificates
 //                                                                   (certificate-authorities.ts)
+//                                        sk = health#member#<id>    member health sightings and
+//                                        sk = health#replacement    the replacement in flight
+//                                                                   (member-health.ts)
 //   pk = cluster#<name>#lifecycle-tokens sk = <token>               processed lifecycle actions
 //
 // Tokens have their own partition: they are not part of the state the engine reads, and there may
