@@ -3,20 +3,24 @@
 # control plane published for it. Run from user-data (as root) on Amazon Linux 2023, Ubuntu 22.04+
 # or Debian 12. Needs bash 4+, curl 7.75+ (for --aws-sigv4) and coreutils; no jq, no aws CLI.
 #
-# Usage: etcd-asg-boot.sh [-o flags|env|dropin|start] [-h]
+# Usage: etcd-asg-boot.sh [-o flags|env|dropin|start|renew] [-h]
 #
 #   -o flags   print etcd command-line flags on one line:   etcd $(etcd-asg-boot.sh -o flags)
 #   -o env     print ETCD_*="..." lines (a systemd EnvironmentFile or a shell `set -a; .` file)
-#   -o dropin  print a systemd drop-in for etcd.service ([Service] Environment=...)
-#   -o start   (default) write the drop-in, start etcd with systemctl, wait until it answers on
-#              its client URL and report "ready" to the node API
+#   -o dropin  print a systemd drop-in for etcd.service (User=, hardening, Environment=...)
+#   -o start   (default) write the drop-in and the renewal timer, start etcd with systemctl, wait
+#              until it answers on its client URL over TLS and report "ready" to the node API
+#   -o renew   when the stored renew-at time has come (else do nothing), get new certificates for
+#              the node's key and replace peer.crt and server.crt; run by etcd-asg-renew.timer
 #
 # Steps: read the instance ID, private IP, region and role credentials from IMDSv2; GET the
 # node's published configuration from the node API (SigV4-signed with the instance role's
 # credentials; the API holds a not-yet-published answer up to 10 s; retried with backoff and jitter
-# while it is not published yet or on 429/5xx, within one overall deadline); check the existing data
-# dir against it (joining an existing cluster, also against etcd's member list on a peer); print or
-# apply it (start mode polls the local etcd's health every 100 ms).
+# while it is not published yet or on 429/5xx, within one overall deadline); for a member or
+# learner, make the etcd user, make the node's key once (it never leaves the node) and POST a CSR
+# for its peer and server certificates; check the existing data dir against the configuration
+# (joining an existing cluster, also against etcd's member list on a peer, over TLS); print or apply
+# it with the local TLS settings (start mode polls the local etcd's health every 100 ms).
 #
 # Environment:
 #   ETCD_ASG_NODE_API_URL      required. Base URL of the node API (a Lambda function URL with IAM
@@ -25,6 +29,11 @@
 #   ETCD_ASG_DATA_DIR          etcd data dir. When set it wins over the published ETCD_DATA_DIR
 #                              (the instance knows its disks); else the published one; else
 #                              /var/lib/etcd.
+#   ETCD_ASG_PKI_DIR           the node's key, certificates and renew-at time; a dir of its own
+#                              (made 0750 root:<etcd group> when missing). Default /etc/etcd/pki
+#   ETCD_ASG_ETCD_USER         the system user etcd runs as (made with useradd --system when
+#                              missing); a number is a UID taken as is, its GID the same number.
+#                              Default etcd
 #   ETCD_ASG_DEADLINE_SECONDS  overall deadline for the whole run. Default 600
 #   ETCD_ASG_BACKOFF_INITIAL_MS  first retry delay in milliseconds. Default 1000
 #   ETCD_ASG_BACKOFF_MAX_MS    longest retry delay in milliseconds. Default 20000
@@ -34,17 +43,20 @@
 #   ETCD_ASG_ETCD_SHA256       SHA-256 of etcd-v<version>-linux-<arch>.tar.gz. Default: the pinned
 #                              hash of the default version on amd64; required otherwise
 #   ETCD_ASG_ETCD_DOWNLOAD_URL release base URL. Default https://github.com/etcd-io/etcd/releases/download
-#   ETCD_ASG_DROPIN_DIR        where start mode writes 20-etcd-asg.conf.
-#                              Default /etc/systemd/system/etcd.service.d
+#   ETCD_ASG_DROPIN_DIR        where start mode writes 20-etcd-asg.conf; the renewal timer and
+#                              service go in its parent. Default /etc/systemd/system/etcd.service.d
 #
 # Exit codes (documented with their causes in README.md):
 #   0 etcd started / already initialised / configuration printed / not a member (cluster full;
-#     with -o start only once the deadline has passed without a free slot)
+#     with -o start only once the deadline has passed without a free slot) / certificates renewed
+#     or not due yet
 #   1 transient failure until the deadline (IMDS or node API unreachable, not yet published, 429, 5xx)
 #   2 bad usage or bad environment          3 identity refused (403, no instance role)
-#   4 request rejected by the node API (400, 404, 409)   5 malformed answer from the node API or IMDS
-#   6 data-dir conflict                      7 etcd did not become healthy in time
-#   8 missing prerequisite (curl too old, etcd not installable)
+#   4 request rejected by the node API (400: also a refused CSR, 404, 409)
+#   5 malformed answer from the node API or IMDS (also certificates not for this node's key and IP)
+#   6 data-dir or PKI-dir conflict (cannot write the data dir, marker, key or certificates)
+#   7 etcd did not become healthy in time   8 missing prerequisite (curl too old, etcd not
+#     installable, no etcd user, no node key to renew)
 set -euo pipefail
 
 readonly EXIT_TRANSIENT=1
@@ -66,10 +78,19 @@ readonly PINNED_ETCD_SHA256_AMD64=4db32e3bc06dd0999e2171f76a87c1cffed8369475ec7a
 readonly ETCD_KEYS=(ETCD_NAME ETCD_DATA_DIR ETCD_INITIAL_CLUSTER ETCD_INITIAL_CLUSTER_STATE
   ETCD_INITIAL_CLUSTER_TOKEN ETCD_INITIAL_ADVERTISE_PEER_URLS ETCD_LISTEN_PEER_URLS
   ETCD_LISTEN_CLIENT_URLS ETCD_ADVERTISE_CLIENT_URLS)
+# etcd's TLS settings: the file locations are this node's, so the script adds them itself.
+readonly TLS_KEYS=(ETCD_CLIENT_CERT_AUTH ETCD_TRUSTED_CA_FILE ETCD_CERT_FILE ETCD_KEY_FILE
+  ETCD_PEER_CLIENT_CERT_AUTH ETCD_PEER_TRUSTED_CA_FILE ETCD_PEER_CERT_FILE ETCD_PEER_KEY_FILE)
+# The certificate answer: four base64 PEM certificates and two times in epoch seconds.
+readonly CERTIFICATE_KEYS=(ETCD_ASG_PEER_CERT ETCD_ASG_SERVER_CERT ETCD_ASG_PEER_CA ETCD_ASG_CLIENT_CA
+  ETCD_ASG_RENEW_AT ETCD_ASG_NOT_AFTER)
+readonly RENEW_UNIT=etcd-asg-renew
 # One line of an answer: KEY="value", the value free of ", \, $ and backquote.
 readonly LINE_PATTERN='^([A-Z][A-Z0-9_]*)="([^"\\$`]*)"$'
 # etcd values also go on a command line unquoted (-o flags), so they are plain URL characters.
 readonly ETCD_VALUE_PATTERN='^[][A-Za-z0-9._:/,=@%+~-]+$'
+# Local paths also go into unit files (ReadWritePaths=, ExecStart=): no spaces, quotes or %.
+readonly LOCAL_PATH_PATTERN='^/[A-Za-z0-9._/@+~:,=-]*$'
 
 info() { printf 'etcd-asg-boot: %s\n' "$*" >&2; }
 warn() { printf 'etcd-asg-boot: warning: %s\n' "$*" >&2; }
@@ -95,6 +116,8 @@ read_settings() {
   BACKOFF_INITIAL_MS=${ETCD_ASG_BACKOFF_INITIAL_MS:-1000}
   BACKOFF_MAX_MS=${ETCD_ASG_BACKOFF_MAX_MS:-20000}
   DROPIN_DIR=${ETCD_ASG_DROPIN_DIR:-/etc/systemd/system/etcd.service.d}
+  PKI_DIR=${ETCD_ASG_PKI_DIR:-/etc/etcd/pki}
+  ETCD_USER_SETTING=${ETCD_ASG_ETCD_USER:-etcd}
 
   [[ -n $NODE_API_URL ]] || fatal "$EXIT_USAGE" "ETCD_ASG_NODE_API_URL is not set: set it to the node API's base URL"
   [[ $NODE_API_URL =~ ^https?://[^[:space:]]+$ ]] ||
@@ -103,6 +126,11 @@ read_settings() {
   [[ $IMDS_ENDPOINT =~ ^https?://[^[:space:]]+$ ]] ||
     fatal "$EXIT_USAGE" "ETCD_ASG_IMDS_ENDPOINT must be an http(s) URL, got \"$IMDS_ENDPOINT\""
   IMDS_ENDPOINT=${IMDS_ENDPOINT%/}
+  PKI_DIR=${PKI_DIR%/}
+  [[ $PKI_DIR =~ $LOCAL_PATH_PATTERN && $PKI_DIR != / ]] ||
+    fatal "$EXIT_USAGE" "ETCD_ASG_PKI_DIR must be an absolute path of a dir of its own without spaces, quotes or %, got \"$PKI_DIR\""
+  [[ $ETCD_USER_SETTING =~ ^([0-9]+|[a-z_][a-z0-9_-]{0,31})$ ]] ||
+    fatal "$EXIT_USAGE" "ETCD_ASG_ETCD_USER must be a user name or a numeric UID, got \"$ETCD_USER_SETTING\""
   require_positive_integer ETCD_ASG_DEADLINE_SECONDS "$DEADLINE_SECONDS"
   require_positive_integer ETCD_ASG_BACKOFF_INITIAL_MS "$BACKOFF_INITIAL_MS"
   require_positive_integer ETCD_ASG_BACKOFF_MAX_MS "$BACKOFF_MAX_MS"
@@ -233,12 +261,16 @@ read_role_credentials() {
 # ---------------------------------------------------------------------------------------------
 # Node API
 
-# node_api METHOD PATH — one SigV4-signed request; sets HTTP_STATUS (000 when unreachable) and
-# writes the body to $WORK_DIR/api-body.
+# node_api METHOD PATH [BODY_FILE CONTENT_TYPE] — one SigV4-signed request (curl signs the body's
+# hash too); sets HTTP_STATUS (000 when unreachable) and writes the answer to $WORK_DIR/api-body.
 node_api() {
   local method=$1 path=$2 body=()
   read_role_credentials
-  [[ $method == POST ]] && body=(--data-binary '')
+  if (($# == 4)); then
+    body=(--data-binary "@$3" -H "content-type: $4")
+  elif [[ $method == POST ]]; then
+    body=(--data-binary '')
+  fi
   # Secrets go through a curl config on stdin so they never show in the process list.
   HTTP_STATUS=$(curl -sS -K - -X "$method" "${body[@]}" -o "$WORK_DIR/api-body" -w '%{http_code}' \
     --connect-timeout 5 --max-time "$(request_timeout 30)" --aws-sigv4 "aws:amz:$REGION:lambda" \
@@ -295,9 +327,9 @@ parse_lines() {
   done <"$file"
 }
 
-# parse_answer ALLOWED_KEY... — parses the node API's last answer into ANSWER or exits.
+# parse_answer MAP ALLOWED_KEY... — parses the node API's last answer into MAP or exits.
 parse_answer() {
-  parse_lines "$WORK_DIR/api-body" ANSWER "$@" ||
+  parse_lines "$WORK_DIR/api-body" "$@" ||
     fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API ($HTTP_STATUS), $PARSE_ERROR"
 }
 
@@ -322,7 +354,7 @@ fetch_config() {
         break
         ;;
       202)
-        parse_answer ETCD_ASG_DECISION ETCD_ASG_REASON
+        parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON
         [[ ${ANSWER[ETCD_ASG_DECISION]:-} == wait ]] ||
           fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: 202 without ETCD_ASG_DECISION=\"wait\""
         LAST_FAILURE="the configuration is not published yet: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
@@ -332,13 +364,13 @@ fetch_config() {
     esac
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  parse_answer ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
   validate_config
 }
 
 # True (and logged) when the last 200 answer says not-a-member: the caller polls again.
 standing_by() {
-  parse_answer ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
   [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
   info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
@@ -383,7 +415,8 @@ validate_config() {
 choose_data_dir() {
   DATA_DIR=${ETCD_ASG_DATA_DIR:-${ANSWER[ETCD_DATA_DIR]:-/var/lib/etcd}}
   DATA_DIR=${DATA_DIR%/}
-  [[ $DATA_DIR == /* ]] || fatal "$EXIT_USAGE" "the data dir must be an absolute path, got \"$DATA_DIR\""
+  [[ $DATA_DIR =~ $LOCAL_PATH_PATTERN ]] ||
+    fatal "$EXIT_USAGE" "the data dir must be an absolute path without spaces, quotes or %, got \"$DATA_DIR\""
   MARKER=$DATA_DIR.etcd-asg
   [[ ! -e $DATA_DIR || -d $DATA_DIR ]] || fatal "$EXIT_DATA_DIR_CONFLICT" "data dir $DATA_DIR exists and is not a directory"
 }
@@ -423,15 +456,19 @@ check_data_dir() {
 
 # False when a peer of the published cluster answers etcd's peer /members list without a started
 # member named $INSTANCE_ID (MEMBERS_PEER names that peer). True when one lists it, or when no peer
-# answers (TLS peers, all down): the data dir is then kept, as the marker says.
+# answers (all down, or TLS peers while this node has no peer certificate yet): the data dir is
+# then kept, as the marker says. Peers are asked over TLS with the node's peer certificate.
 member_started_in_cluster() {
-  local entry url body started="\"name\"[[:space:]]*:[[:space:]]*\"$INSTANCE_ID\""
+  local entry url body started="\"name\"[[:space:]]*:[[:space:]]*\"$INSTANCE_ID\"" tls=()
   local -a entries
+  if [[ -f $PKI_DIR/peer.crt && -f $PKI_DIR/peer-ca.crt && -f $PKI_DIR/node.key ]]; then
+    tls=(--cacert "$PKI_DIR/peer-ca.crt" --cert "$PKI_DIR/peer.crt" --key "$PKI_DIR/node.key")
+  fi
   IFS=, read -r -a entries <<<"${ANSWER[ETCD_INITIAL_CLUSTER]}"
   for entry in "${entries[@]}"; do
     url=${entry#*=}
     [[ ,${ANSWER[ETCD_INITIAL_ADVERTISE_PEER_URLS]}, == *",$url,"* ]] && continue
-    body=$(curl -sS -f --connect-timeout 2 --max-time "$(request_timeout 5)" "$url/members" 2>/dev/null) || continue
+    body=$(curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$(request_timeout 5)" "$url/members" 2>/dev/null) || continue
     [[ $body == '['*'"peerURLs"'* ]] || continue
     MEMBERS_PEER=$url
     [[ $body =~ $started ]]
@@ -454,6 +491,14 @@ move_data_dir_aside() {
   chown --reference="$target" -- "$DATA_DIR" 2>/dev/null || warn "cannot give $DATA_DIR the owner of $target"
 }
 
+# etcd runs as the etcd user: the data dir is its own and only it may read it (a data dir an
+# earlier etcd ran as root is handed over whole).
+prepare_data_dir() {
+  if ! { mkdir -p -- "$DATA_DIR" && chown -R -- "$ETCD_OWNER" "$DATA_DIR" && chmod 700 -- "$DATA_DIR"; }; then
+    fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give data dir $DATA_DIR to $ETCD_OWNER with mode 700"
+  fi
+}
+
 # Records which cluster and member the data dir is initialised for, next to it (etcd owns the
 # inside). Written before etcd starts, so a data dir etcd fills is never without a marker.
 write_marker() {
@@ -465,15 +510,198 @@ write_marker() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The etcd user, the node's key and its certificates
+
+# Sets ETCD_USER and ETCD_GROUP (systemd's User= and Group=) and ETCD_OWNER (chown's USER:GROUP),
+# making the system user when it is missing. A number is a UID taken as is, with the same GID.
+ensure_etcd_user() {
+  ETCD_USER=$ETCD_USER_SETTING
+  if [[ $ETCD_USER =~ ^[0-9]+$ ]]; then
+    ETCD_GROUP=$ETCD_USER
+  else
+    if ! id -u "$ETCD_USER" >/dev/null 2>&1; then
+      info "creating system user $ETCD_USER for etcd"
+      useradd --system --no-create-home --shell /usr/sbin/nologin "$ETCD_USER" ||
+        fatal "$EXIT_PREREQUISITE" "cannot create system user $ETCD_USER (useradd failed)"
+    fi
+    ETCD_GROUP=$(id -gn "$ETCD_USER") || fatal "$EXIT_PREREQUISITE" "cannot read the group of user $ETCD_USER"
+  fi
+  ETCD_OWNER=$ETCD_USER:$ETCD_GROUP
+}
+
+# A dir of its own, readable by etcd's group, writable by root only (etcd cannot replace its own
+# certificates); a dir that exists is left as its owner made it.
+prepare_pki_dir() {
+  [[ -d $PKI_DIR ]] && return
+  if ! { mkdir -p -- "$PKI_DIR" && chown -- "root:$ETCD_GROUP" "$PKI_DIR" && chmod 750 -- "$PKI_DIR"; }; then
+    fatal "$EXIT_DATA_DIR_CONFLICT" "cannot create the PKI dir $PKI_DIR"
+  fi
+}
+
+# install_pki_file SOURCE NAME MODE — atomically (a temp file in the PKI dir, then a rename), so etcd
+# never reads half a file; owned by the etcd user.
+install_pki_file() {
+  local target=$PKI_DIR/$2 tmp
+  if ! { tmp=$(mktemp "$PKI_DIR/.$2.XXXXXX") && cat -- "$1" >"$tmp" && chown -- "$ETCD_OWNER" "$tmp" &&
+    chmod -- "$3" "$tmp" && mv -f -- "$tmp" "$target"; }; then
+    [[ -n ${tmp:-} ]] && rm -f -- "$tmp"
+    fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write $target"
+  fi
+}
+
+# The node's private key: made once, on the node, and never sent anywhere. Renewals reuse it, so a
+# renewal changes only the certificate files and no handshake pairs a new certificate with an old
+# key. Writes the public key to $WORK_DIR/node.pub.
+ensure_node_key() {
+  local key=$PKI_DIR/node.key
+  if [[ ! -e $key ]]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/node.key" 2>"$WORK_DIR/openssl-err" ||
+      fatal "$EXIT_PREREQUISITE" "openssl cannot make an EC P-256 key: $(head -c 300 "$WORK_DIR/openssl-err")"
+    install_pki_file "$WORK_DIR/node.key" node.key 600
+    rm -f -- "$WORK_DIR/node.key"
+    info "made this node's key $key (EC P-256)"
+  fi
+  openssl pkey -in "$key" -pubout -out "$WORK_DIR/node.pub" 2>/dev/null ||
+    fatal "$EXIT_DATA_DIR_CONFLICT" "the node key $key is not a private key openssl can read: move it aside and run again to make a new one"
+  if ! { chown -- "$ETCD_OWNER" "$key" && chmod 600 -- "$key"; }; then
+    fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give the node key $key to $ETCD_OWNER with mode 600"
+  fi
+}
+
+# The CSR names the instance and nothing else: the node API chooses every SAN. No config file, so
+# no distribution default adds extensions.
+make_csr() {
+  openssl req -new -config /dev/null -key "$PKI_DIR/node.key" -subj "/CN=$INSTANCE_ID" \
+    -out "$WORK_DIR/node.csr" 2>"$WORK_DIR/openssl-err" ||
+    fatal "$EXIT_PREREQUISITE" "openssl cannot make a CSR with $PKI_DIR/node.key: $(head -c 300 "$WORK_DIR/openssl-err")"
+}
+
+# POSTs the CSR until the node API answers 200 or the deadline passes; fills CERTIFICATES.
+fetch_certificates() {
+  info "asking the node API for the certificates of $INSTANCE_ID"
+  BACKOFF_MS=$BACKOFF_INITIAL_MS
+  while :; do
+    node_api POST "/v1/nodes/$INSTANCE_ID/certificates" "$WORK_DIR/node.csr" application/x-pem-file
+    [[ $HTTP_STATUS == 200 ]] && break
+    # 503 is also "KMS unavailable": the CA keys cannot sign for now.
+    classify_api_failure "the certificate request" || warn "$LAST_FAILURE"
+    backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed without certificates: $LAST_FAILURE"
+  done
+  parse_answer CERTIFICATES "${CERTIFICATE_KEYS[@]}"
+}
+
+# decode_certificate KEY FILE — the answer's KEY is the base64 of exactly one PEM certificate.
+decode_certificate() {
+  local key=$1 file=$2 value=${CERTIFICATES[$1]:-}
+  [[ -n $value ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is missing"
+  if ! [[ $value =~ ^[A-Za-z0-9+/]+=?=?$ ]] || ! base64 -d <<<"$value" >"$file" 2>/dev/null; then
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not base64"
+  fi
+  if [[ $(grep -c -- '-----BEGIN ' "$file") != 1 ]] || ! grep -qx -- '-----BEGIN CERTIFICATE-----' "$file" ||
+    ! openssl x509 -in "$file" -noout 2>/dev/null; then
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
+  fi
+}
+
+# check_node_certificate FILE CA_FILE WHAT — FILE holds this node's public key, names its private IP
+# as an IP SAN and is signed by CA_FILE (and valid now).
+check_node_certificate() {
+  local file=$1 ca=$2 what=$3 sans
+  [[ $(openssl x509 -in "$file" -noout -pubkey 2>/dev/null) == "$(<"$WORK_DIR/node.pub")" ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what for another key than this node's: refusing it"
+  sans=$(openssl x509 -in "$file" -noout -ext subjectAltName 2>/dev/null | sed 1d | tr -d '[:space:]')
+  [[ ,$sans, == *",IPAddress:$PRIVATE_IP,"* ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what that does not name this node's private IP $PRIVATE_IP (SANs: ${sans:-none}): refusing it"
+  openssl verify -CAfile "$ca" "$file" >"$WORK_DIR/openssl-err" 2>&1 ||
+    fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what its CA does not verify: $(tr -s '\n' ' ' <"$WORK_DIR/openssl-err" | head -c 300)"
+}
+
+# Checks the whole certificate answer in $WORK_DIR/pki before anything is written; sets RENEW_AT
+# and NOT_AFTER.
+validate_certificates() {
+  local dir=$WORK_DIR/pki key now
+  mkdir -p -- "$dir"
+  for key in ETCD_ASG_RENEW_AT ETCD_ASG_NOT_AFTER; do
+    [[ ${CERTIFICATES[$key]:-} =~ ^[1-9][0-9]{0,11}$ ]] ||
+      fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is \"${CERTIFICATES[$key]:-}\", expected epoch seconds"
+  done
+  RENEW_AT=${CERTIFICATES[ETCD_ASG_RENEW_AT]}
+  NOT_AFTER=${CERTIFICATES[ETCD_ASG_NOT_AFTER]}
+  now=$(date +%s)
+  ((RENEW_AT <= NOT_AFTER && NOT_AFTER > now)) ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: renew at $RENEW_AT, not after $NOT_AFTER (now $now)"
+  decode_certificate ETCD_ASG_PEER_CA "$dir/peer-ca.crt"
+  decode_certificate ETCD_ASG_CLIENT_CA "$dir/client-ca.crt"
+  decode_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt"
+  decode_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt"
+  check_node_certificate "$dir/peer.crt" "$dir/peer-ca.crt" "peer certificate"
+  check_node_certificate "$dir/server.crt" "$dir/client-ca.crt" "server certificate"
+}
+
+# CA files first, so a certificate is never in place before its CA; a CA file only when it changed.
+# renew-at last: a run cut short before it renews again on the next timer tick.
+write_certificates() {
+  local dir=$WORK_DIR/pki name
+  for name in peer-ca.crt client-ca.crt; do
+    cmp -s -- "$dir/$name" "$PKI_DIR/$name" || install_pki_file "$dir/$name" "$name" 644
+  done
+  install_pki_file "$dir/server.crt" server.crt 644
+  install_pki_file "$dir/peer.crt" peer.crt 644
+  printf '%s\n' "$RENEW_AT" >"$dir/renew-at"
+  install_pki_file "$dir/renew-at" renew-at 644
+  info "wrote the certificates of $INSTANCE_ID to $PKI_DIR (renew from $(date -u -d "@$RENEW_AT" +%FT%TZ), valid until $(date -u -d "@$NOT_AFTER" +%FT%TZ))"
+}
+
+obtain_certificates() {
+  ensure_node_key
+  make_csr
+  fetch_certificates
+  validate_certificates
+  write_certificates
+}
+
+# True when the certificates are due: no renew-at stored (or not a time), or its time has come.
+renewal_due() {
+  local renew_at
+  [[ -f $PKI_DIR/renew-at ]] || return 0
+  renew_at=$(<"$PKI_DIR/renew-at")
+  [[ $renew_at =~ ^[1-9][0-9]{0,11}$ ]] || return 0
+  (($(date +%s) >= renew_at)) && return 0
+  info "the certificates are not due for renewal before $(date -u -d "@$renew_at" +%FT%TZ): nothing to do"
+  return 1
+}
+
+# -o renew: runs from the timer; a failure exits non-zero (systemd logs it), keeps the certificates
+# in place and is tried again on the next tick.
+renew() {
+  local key=$PKI_DIR/node.key
+  renewal_due || return 0
+  [[ -f $key ]] || fatal "$EXIT_PREREQUISITE" "no node key $key to renew certificates for: start the node with -o start first"
+  ETCD_OWNER=$(stat -c %u:%g -- "$key") || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot read the owner of $key"
+  read_instance_identity
+  obtain_certificates
+  info "renewed the certificates of $INSTANCE_ID; etcd reads them on its next TLS handshakes"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Output
 
 etcd_value() {
-  if [[ $1 == ETCD_DATA_DIR ]]; then printf '%s' "$DATA_DIR"; else printf '%s' "${ANSWER[$1]}"; fi
+  case $1 in
+    ETCD_DATA_DIR) printf '%s' "$DATA_DIR" ;;
+    ETCD_CLIENT_CERT_AUTH | ETCD_PEER_CLIENT_CERT_AUTH) printf true ;;
+    ETCD_TRUSTED_CA_FILE) printf '%s' "$PKI_DIR/client-ca.crt" ;;
+    ETCD_CERT_FILE) printf '%s' "$PKI_DIR/server.crt" ;;
+    ETCD_PEER_TRUSTED_CA_FILE) printf '%s' "$PKI_DIR/peer-ca.crt" ;;
+    ETCD_PEER_CERT_FILE) printf '%s' "$PKI_DIR/peer.crt" ;;
+    ETCD_KEY_FILE | ETCD_PEER_KEY_FILE) printf '%s' "$PKI_DIR/node.key" ;;
+    *) printf '%s' "${ANSWER[$1]}" ;;
+  esac
 }
 
 render_flags() {
   local key flag out=()
-  for key in "${ETCD_KEYS[@]}"; do
+  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do
     flag=${key#ETCD_}
     flag=${flag,,}
     out+=("--${flag//_/-}=$(etcd_value "$key")")
@@ -484,13 +712,30 @@ render_flags() {
 render_env() {
   local key
   printf '# etcd-asg: %s (%s)\n' "$DECISION" "$REASON"
-  for key in "${ETCD_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
+}
+
+# Bounded restarts: systemd restarts a single crash; a crash loop stops, and the control plane
+# notices a member that stays down (health replacement) instead of it flapping for ever.
+render_start_limits() {
+  printf '%s\n' 'StartLimitIntervalSec=300' 'StartLimitBurst=5'
+}
+
+# What etcd needs and nothing more: its own user, no privileges, a read-only system but for its data
+# dir, IP and Unix sockets only.
+render_service_hardening() {
+  printf '%s\n' "User=$ETCD_USER" "Group=$ETCD_GROUP" 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+    'ProtectHome=yes' 'PrivateTmp=yes' "ReadWritePaths=$DATA_DIR" 'CapabilityBoundingSet=' \
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' 'LimitNOFILE=65536' 'Restart=on-failure' 'RestartSec=5'
 }
 
 render_dropin() {
   local key
-  printf '# Written by etcd-asg-boot.sh: %s (%s)\n[Service]\n' "$DECISION" "$REASON"
-  for key in "${ETCD_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
+  printf '# Written by etcd-asg-boot.sh: %s (%s)\n[Unit]\n' "$DECISION" "$REASON"
+  render_start_limits
+  printf '\n[Service]\n'
+  render_service_hardening
+  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
 }
 
 write_dropin() {
@@ -534,14 +779,21 @@ install_etcd() {
   install_etcd_unit
 }
 
-# A plain unit for a hand-installed etcd; distribution packages bring their own.
+# A unit for a hand-installed etcd; distribution packages bring their own. Hardened like the drop-in,
+# which also hardens a distribution's unit.
 install_etcd_unit() {
   local unit=${DROPIN_DIR%/*}/etcd.service
   [[ -e $unit ]] && return
-  printf '%s\n' '[Unit]' 'Description=etcd (installed by etcd-asg-boot.sh)' \
-    'After=network-online.target' 'Wants=network-online.target' '' '[Service]' 'Type=notify' \
-    "ExecStart=$ETCD_BIN" 'Restart=on-failure' 'RestartSec=5' 'LimitNOFILE=65536' '' \
-    '[Install]' 'WantedBy=multi-user.target' >"$unit" || fatal "$EXIT_PREREQUISITE" "cannot write $unit"
+  if ! {
+    printf '%s\n' '[Unit]' 'Description=etcd (installed by etcd-asg-boot.sh)' \
+      'After=network-online.target' 'Wants=network-online.target'
+    render_start_limits
+    printf '%s\n' '' '[Service]' 'Type=notify' "ExecStart=$ETCD_BIN"
+    render_service_hardening
+    printf '%s\n' '' '[Install]' 'WantedBy=multi-user.target'
+  } >"$unit"; then
+    fatal "$EXIT_PREREQUISITE" "cannot write $unit"
+  fi
 }
 
 ensure_etcd() {
@@ -553,20 +805,66 @@ ensure_etcd() {
   install_etcd
 }
 
+# The renewal timer's check interval: a sixth of the time between renew-at and expiry, so a failed
+# renewal is tried several times before the certificates expire; at least a minute, at most an hour.
+renewal_check_seconds() {
+  local seconds=$(((NOT_AFTER - RENEW_AT) / 6))
+  ((seconds < 60)) && seconds=60
+  ((seconds > 3600)) && seconds=3600
+  echo "$seconds"
+}
+
+# systemd_value VALUE — VALUE for a unit file's Environment= (% starts a specifier there).
+systemd_value() { printf '%s' "${1//%/%%}"; }
+
+render_renew_service() {
+  local name
+  printf '%s\n' '# Written by etcd-asg-boot.sh' '[Unit]' \
+    "Description=etcd-asg: renew this node's etcd certificates once they are due" \
+    'After=network-online.target' 'Wants=network-online.target' '' '[Service]' 'Type=oneshot' \
+    "ExecStart=$SHELL_PATH $SCRIPT_PATH -o renew"
+  for name in NODE_API_URL IMDS_ENDPOINT PKI_DIR DEADLINE_SECONDS BACKOFF_INITIAL_MS BACKOFF_MAX_MS; do
+    printf 'Environment="ETCD_ASG_%s=%s"\n' "$name" "$(systemd_value "${!name}")"
+  done
+}
+
+render_renew_timer() {
+  local seconds
+  seconds=$(renewal_check_seconds)
+  printf '%s\n' '# Written by etcd-asg-boot.sh' '[Unit]' \
+    "Description=etcd-asg: check every ${seconds}s whether this node's etcd certificates are due" '' \
+    '[Timer]' 'OnActiveSec=60' "OnUnitActiveSec=$seconds" "RandomizedDelaySec=$((seconds / 12))" '' \
+    '[Install]' 'WantedBy=timers.target'
+}
+
+# write_unit_file NAME RENDER_FUNCTION — atomically, next to etcd.service.
+write_unit_file() {
+  local dir=${DROPIN_DIR%/*} tmp
+  tmp=$dir/.$1.tmp
+  if ! { mkdir -p -- "$dir" && "$2" >"$tmp" && mv -f -- "$tmp" "$dir/$1"; }; then
+    fatal "$EXIT_PREREQUISITE" "cannot write the systemd unit $dir/$1"
+  fi
+}
+
 start_etcd() {
   write_dropin
+  write_unit_file "$RENEW_UNIT.service" render_renew_service
+  write_unit_file "$RENEW_UNIT.timer" render_renew_timer
   systemctl daemon-reload || fatal "$EXIT_UNHEALTHY" "systemctl daemon-reload failed"
   # Enabled so a reboot restarts etcd from its data dir without this script.
   systemctl enable etcd || fatal "$EXIT_UNHEALTHY" "systemctl enable etcd failed"
   systemctl restart etcd || fatal "$EXIT_UNHEALTHY" "systemctl restart etcd failed: see journalctl -u etcd"
   info "started etcd"
+  systemctl enable --now "$RENEW_UNIT.timer" || fatal "$EXIT_UNHEALTHY" "systemctl enable --now $RENEW_UNIT.timer failed"
 }
 
-# etcd is local: it is asked every HEALTH_POLL_MS, not on the node API's backoff.
+# etcd is local: it is asked every HEALTH_POLL_MS, not on the node API's backoff. Over TLS, with the
+# node's server certificate as the client certificate (it has clientAuth; /health ignores the CN).
 wait_until_healthy() {
   local url=${ANSWER[ETCD_ADVERTISE_CLIENT_URLS]%%,*}/health body
+  local tls=(--cacert "$PKI_DIR/client-ca.crt" --cert "$PKI_DIR/server.crt" --key "$PKI_DIR/node.key")
   info "waiting for etcd to answer on $url"
-  until body=$(curl -sS --max-time "$(request_timeout 5)" "$url" 2>/dev/null) && [[ $body == *'"health":"true"'* ]]; do
+  until body=$(curl -sS "${tls[@]}" --max-time "$(request_timeout 5)" "$url" 2>/dev/null) && [[ $body == *'"health":"true"'* ]]; do
     (($(remaining_ms) > HEALTH_POLL_MS)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
     sleep "0.$(printf '%03d' "$HEALTH_POLL_MS")"
   done
@@ -580,7 +878,7 @@ report_ready() {
     node_api POST "/v1/nodes/$INSTANCE_ID/ready"
     case $HTTP_STATUS in
       200 | 202)
-        parse_answer ETCD_ASG_STATUS ETCD_ASG_REASON
+        parse_answer ANSWER ETCD_ASG_STATUS ETCD_ASG_REASON
         status=${ANSWER[ETCD_ASG_STATUS]:-}
         if [[ $HTTP_STATUS == 200 && $status == member ]]; then
           info "the node API reports $INSTANCE_ID as a member"
@@ -608,30 +906,54 @@ parse_args() {
         usage
         exit 0
         ;;
-      :) fatal "$EXIT_USAGE" "-$OPTARG needs a value: flags, env, dropin or start" ;;
+      :) fatal "$EXIT_USAGE" "-$OPTARG needs a value: flags, env, dropin, start or renew" ;;
       *) fatal "$EXIT_USAGE" "unknown option -$OPTARG (see -h)" ;;
     esac
   done
   shift $((OPTIND - 1))
   (($# == 0)) || fatal "$EXIT_USAGE" "unexpected argument \"$1\" (see -h)"
   case $MODE in
-    flags | env | dropin | start) ;;
-    *) fatal "$EXIT_USAGE" "unknown output mode \"$MODE\": use flags, env, dropin or start" ;;
+    flags | env | dropin | start | renew) ;;
+    *) fatal "$EXIT_USAGE" "unknown output mode \"$MODE\": use flags, env, dropin, start or renew" ;;
   esac
+}
+
+require_openssl() {
+  command -v openssl >/dev/null || fatal "$EXIT_PREREQUISITE" "openssl is not installed (it makes the node's key and CSR)"
+}
+
+# Where the renewal service finds this script and bash again.
+locate_self() {
+  SCRIPT_PATH=$(readlink -f -- "${BASH_SOURCE[0]}")
+  SHELL_PATH=$(readlink -f -- "$BASH")
+  [[ $SCRIPT_PATH =~ $LOCAL_PATH_PATTERN && $SHELL_PATH =~ $LOCAL_PATH_PATTERN ]] ||
+    fatal "$EXIT_PREREQUISITE" "the renewal service cannot run $SHELL_PATH $SCRIPT_PATH: install the script at a path without spaces, quotes or %"
 }
 
 main() {
   parse_args "$@"
   read_settings
   require_curl_with_sigv4
+  require_openssl
   WORK_DIR=$(mktemp -d)
   trap 'rm -rf -- "$WORK_DIR"' EXIT
-  declare -gA ANSWER=()
+  declare -gA ANSWER=() CERTIFICATES=()
+  if [[ $MODE == renew ]]; then
+    renew
+    return 0
+  fi
+  [[ $MODE == start ]] && locate_self
 
   read_instance_identity
   fetch_config
   info "decision: $DECISION ($REASON)"
   choose_data_dir
+  # Every mode that names the certificate files makes them: the printed settings work as printed.
+  if [[ $DECISION != not-a-member ]]; then
+    ensure_etcd_user
+    prepare_pki_dir
+    obtain_certificates
+  fi
   check_data_dir
   if [[ $DECISION == not-a-member ]]; then
     info "not a member: etcd is not started on this instance ($REASON)"
@@ -639,6 +961,7 @@ main() {
   fi
   [[ $DATA_DIR_STATE == initialised ]] && info "already initialised: data dir $DATA_DIR belongs to $INSTANCE_ID in cluster ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}"
   [[ $MODE == start ]] && ensure_etcd
+  prepare_data_dir
   write_marker
 
   case $MODE in

@@ -3,7 +3,7 @@
 // cases that hinge on what etcd does with a data dir run the script's etcd against a real cluster.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -44,14 +44,18 @@ async function assertMarker(c: BootCase, token: string): Promise<void> {
 }
 
 describe("boot script data dir rules", () => {
-  it("uses the published flags and writes the marker next to a missing data dir", async () => {
+  it("uses the published flags, writes the marker and makes the data dir for the etcd user", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config()));
-      const result = await c.run(["-o", "flags"]);
+      const result = await c.run(["-o", "flags"], { ETCD_ASG_ETCD_USER: "4243" });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /--initial-cluster-state=new/);
       await assertMarker(c, "etcd-asg-gen-1");
-      assert.equal(existsSync(c.dataDir), false, "etcd creates the data dir itself");
+      // etcd, not root, cannot make its data dir in a root-owned parent.
+      const dir = await stat(c.dataDir);
+      assert.equal(dir.mode & 0o777, 0o700);
+      assert.deepEqual([dir.uid, dir.gid], [4243, 4243]);
+      assert.deepEqual(await readdir(c.dataDir), []);
     });
   });
 
@@ -147,7 +151,7 @@ describe("boot script data dir rules", () => {
     await withBootCase(async (c) => {
       await seedDataDir(c, { token: "etcd-asg-gen-1", name: c.instanceId });
       // Nothing listens on the other member's peer URL (port 1).
-      const cluster = `i-0123456789abcdef0=http://127.0.0.1:1,${c.instanceId}=http://${c.privateIp}:2380`;
+      const cluster = `i-0123456789abcdef0=https://127.0.0.1:1,${c.instanceId}=https://${c.privateIp}:2380`;
       c.onApi(() =>
         ok(
           c.config({
@@ -207,7 +211,9 @@ describe("boot script data dir rules", () => {
   });
 });
 
-/** The node's etcd URLs on its private IP, on ports free right now. */
+/** The node's etcd URLs on its private IP, on ports free right now. Plaintext, like the founders'
+ * test-bed cluster: these cases are about the data dir rules, not TLS (etcd ignores the script's TLS
+ * files on http URLs; boot-tls covers them). */
 async function nodeUrls(c: BootCase): Promise<{ peer: string; client: string }> {
   return {
     peer: `http://${c.privateIp}:${await freePort(c.privateIp)}`,

@@ -1,6 +1,7 @@
 // Runs the real boot script for one test case: a fresh temp root, an IMDSv2 server for a simulated
 // instance (with answers the case may replace, for the instance IMDS would describe otherwise), a
 // local node API answering as the case scripts it (and checking every request's SigV4 signature),
+// with a throwaway CA (openssl) answering certificate requests unless the case scripts those too,
 // fake executables on PATH, and cleanup of everything it started.
 import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ImdsServer, type InstanceRoleCredentials } from "../../local/imds/imds-server";
 import { sigv4Problem } from "./sigv4";
+import { TestCa } from "./test-ca";
 
 export const SCRIPT = resolve(__dirname, "../../bootstrap-script/etcd-asg-boot.sh");
 export const REGION = "eu-west-1";
@@ -21,6 +23,8 @@ export interface ApiRequest {
   /** Undefined when the request carried a valid SigV4 signature by the instance role. */
   readonly signatureProblem: string | undefined;
   readonly securityToken: string | undefined;
+  readonly contentType: string | undefined;
+  readonly body: string;
 }
 
 export interface ApiAnswer {
@@ -30,6 +34,9 @@ export interface ApiAnswer {
 
 /** Answers the n-th request (0-based) to the node API. */
 export type ApiHandler = (request: ApiRequest, n: number) => ApiAnswer;
+
+/** Answers the n-th certificate request (0-based): `POST /v1/nodes/<id>/certificates`. */
+export type CertificateHandler = (request: ApiRequest, n: number) => ApiAnswer | Promise<ApiAnswer>;
 
 /** What the stand-in systemctl needs in the script's env, and a stop for the etcd it started. */
 export interface FakeSystemctl {
@@ -54,18 +61,26 @@ export class BootCase {
     Token: randomBytes(60).toString("base64"),
     Expiration: "2099-01-01T00:00:00Z",
   };
+  /** Every request to the node API but the certificate requests, which go to `certificateRequests`. */
   readonly requests: ApiRequest[] = [];
+  readonly certificateRequests: ApiRequest[] = [];
   readonly imds: ImdsServer;
   root = "";
   binDir = "";
   dataDir = "";
   dropinDir = "";
+  pkiDir = "";
+  /** The stand-in CAs, in a temp dir of their own (not under `root`). */
+  ca!: TestCa;
+  private caDir = "";
   private api: Server | undefined;
   private imdsFront: Server | undefined;
   private apiUrl = "";
   /** Kept after the IMDS server stops, for the "IMDS down" cases. */
   imdsEndpoint = "";
   private handler: ApiHandler = () => ({ status: 500, body: "no handler" });
+  private certificateHandler: CertificateHandler = async (request) =>
+    this.issueFor(request.body, this.privateIp);
 
   constructor() {
     this.imds = new ImdsServer({
@@ -84,13 +99,19 @@ export class BootCase {
     c.binDir = join(c.root, "bin");
     c.dataDir = join(c.root, "var/lib/etcd");
     c.dropinDir = join(c.root, "etc/systemd/system/etcd.service.d");
+    c.pkiDir = join(c.root, "etc/etcd/pki");
+    c.caDir = await mkdtemp(join(tmpdir(), "etcd-asg-boot-ca-"));
+    c.ca = await TestCa.create(c.caDir);
     await c.imds.start({ host: c.privateIp });
     c.imdsEndpoint = c.imds.endpoint;
     c.api = createServer((req, res) => {
-      void c.answer(req).then((answer) => {
-        res.writeHead(answer.status, { "content-type": "text/plain" });
-        res.end(answer.body ?? "");
-      });
+      void c
+        .answer(req)
+        .catch((error: unknown) => ({ status: 500, body: `stand-in node API failed: ${String(error)}` }))
+        .then((answer) => {
+          res.writeHead(answer.status, { "content-type": "text/plain" });
+          res.end(answer.body ?? "");
+        });
     });
     const api = c.api;
     await new Promise<void>((done) => api.listen(0, c.privateIp, done));
@@ -103,9 +124,25 @@ export class BootCase {
     this.handler = handler;
   }
 
-  /** A published configuration for this instance as the node API sends it (`format=env`). */
+  /** The node API's answers to certificate requests; by default the stand-in CAs issue for the
+   * CSR's key and this instance's IP. */
+  onCertificates(handler: CertificateHandler): void {
+    this.certificateHandler = handler;
+  }
+
+  /** A 200 certificate answer from the stand-in CAs for the key of `csrPem`, naming `ip`. */
+  async issueFor(
+    csrPem: string,
+    ip: string,
+    times: { renewAt?: number; notAfter?: number } = {},
+  ): Promise<ApiAnswer> {
+    return { status: 200, body: TestCa.answerBody(await this.ca.issue(csrPem, { ip, ...times })) };
+  }
+
+  /** A published configuration for this instance as the node API sends it (`format=env`), with
+   * https URLs as the node API publishes them. */
   config(overrides: Record<string, string | undefined> = {}): string {
-    const peer = `http://${this.privateIp}:2380`;
+    const peer = `https://${this.privateIp}:2380`;
     const fields: Record<string, string | undefined> = {
       ETCD_ASG_DECISION: "member",
       ETCD_ASG_REASON: "bootstrap: one of the first 1 registered instances",
@@ -115,8 +152,8 @@ export class BootCase {
       ETCD_INITIAL_CLUSTER_TOKEN: "etcd-asg-gen-1",
       ETCD_INITIAL_ADVERTISE_PEER_URLS: peer,
       ETCD_LISTEN_PEER_URLS: peer,
-      ETCD_LISTEN_CLIENT_URLS: `http://${this.privateIp}:2379`,
-      ETCD_ADVERTISE_CLIENT_URLS: `http://${this.privateIp}:2379`,
+      ETCD_LISTEN_CLIENT_URLS: `https://${this.privateIp}:2379`,
+      ETCD_ADVERTISE_CLIENT_URLS: `https://${this.privateIp}:2379`,
       ETCD_DATA_DIR: this.dataDir,
       ...overrides,
     };
@@ -216,6 +253,9 @@ export class BootCase {
       ETCD_ASG_NODE_API_URL: this.apiUrl,
       ETCD_ASG_IMDS_ENDPOINT: this.imdsEndpoint,
       ETCD_ASG_DROPIN_DIR: this.dropinDir,
+      ETCD_ASG_PKI_DIR: this.pkiDir,
+      // The tests' own UID: no system user is made on the test machine.
+      ETCD_ASG_ETCD_USER: String(process.getuid?.() ?? 0),
       ETCD_ASG_DEADLINE_SECONDS: "10",
       ETCD_ASG_BACKOFF_INITIAL_MS: "20",
       ETCD_ASG_BACKOFF_MAX_MS: "200",
@@ -244,12 +284,14 @@ export class BootCase {
       await new Promise<void>((done) => api.close(() => done()));
     }
     if (this.root) await rm(this.root, { recursive: true, force: true });
+    if (this.caDir) await rm(this.caDir, { recursive: true, force: true });
   }
 
   private async answer(req: IncomingMessage): Promise<ApiAnswer> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const token = req.headers["x-amz-security-token"];
+    const contentType = req.headers["content-type"];
     const request: ApiRequest = {
       method: req.method ?? "",
       url: req.url ?? "",
@@ -263,13 +305,19 @@ export class BootCase {
         },
       ),
       securityToken: typeof token === "string" ? token : undefined,
+      contentType,
+      body: Buffer.concat(chunks).toString(),
     };
-    this.requests.push(request);
+    const certificates = /^\/v1\/nodes\/[^/]+\/certificates$/.test(request.url);
+    const log = certificates ? this.certificateRequests : this.requests;
+    log.push(request);
     // Like a Lambda function URL with IAM auth: an unsigned or badly signed request never reaches the code.
     if (request.signatureProblem !== undefined || request.securityToken !== this.credentials.Token) {
       return { status: 403, body: `{"Message":"Forbidden: ${request.signatureProblem ?? "bad token"}"}` };
     }
-    return this.handler(request, this.requests.length - 1);
+    return certificates
+      ? this.certificateHandler(request, log.length - 1)
+      : this.handler(request, log.length - 1);
   }
 }
 

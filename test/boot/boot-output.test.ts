@@ -15,29 +15,38 @@ const wait = {
 
 function assertAllSigned(c: BootCase): void {
   assert.ok(c.requests.length > 0, "the script made no node API request");
-  for (const request of c.requests) {
+  for (const request of [...c.requests, ...c.certificateRequests]) {
     assert.equal(request.signatureProblem, undefined, `${request.method} ${request.url}`);
     assert.equal(request.securityToken, c.credentials.Token);
   }
 }
 
 describe("boot script output modes", () => {
-  it("prints etcd flags for a member, asking for its own config with a signed request", async () => {
+  it("prints etcd flags for a member with the local TLS settings, asking for its own config and certificates with signed requests", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config()));
       const result = await c.run(["-o", "flags"]);
       assert.equal(result.code, 0, result.stderr);
       const ip = c.privateIp;
+      const pki = c.pkiDir;
       assert.equal(
         result.stdout,
-        `--name=${c.instanceId} --data-dir=${c.dataDir} --initial-cluster=${c.instanceId}=http://${ip}:2380` +
+        `--name=${c.instanceId} --data-dir=${c.dataDir} --initial-cluster=${c.instanceId}=https://${ip}:2380` +
           ` --initial-cluster-state=new --initial-cluster-token=etcd-asg-gen-1` +
-          ` --initial-advertise-peer-urls=http://${ip}:2380 --listen-peer-urls=http://${ip}:2380` +
-          ` --listen-client-urls=http://${ip}:2379 --advertise-client-urls=http://${ip}:2379\n`,
+          ` --initial-advertise-peer-urls=https://${ip}:2380 --listen-peer-urls=https://${ip}:2380` +
+          ` --listen-client-urls=https://${ip}:2379 --advertise-client-urls=https://${ip}:2379` +
+          ` --client-cert-auth=true --trusted-ca-file=${pki}/client-ca.crt --cert-file=${pki}/server.crt` +
+          ` --key-file=${pki}/node.key --peer-client-cert-auth=true --peer-trusted-ca-file=${pki}/peer-ca.crt` +
+          ` --peer-cert-file=${pki}/peer.crt --peer-key-file=${pki}/node.key\n`,
       );
+      assert.doesNotMatch(result.stdout, /metrics/, "no plaintext listener of the script's own");
       assert.deepEqual(
         c.requests.map((r) => `${r.method} ${r.url}`),
         [`GET /v1/nodes/${c.instanceId}/config?format=env&wait=10`],
+      );
+      assert.deepEqual(
+        c.certificateRequests.map((r) => `${r.method} ${r.url}`),
+        [`POST /v1/nodes/${c.instanceId}/certificates`],
       );
       assertAllSigned(c);
     });
@@ -62,23 +71,56 @@ describe("boot script output modes", () => {
           "ETCD_LISTEN_PEER_URLS",
           "ETCD_LISTEN_CLIENT_URLS",
           "ETCD_ADVERTISE_CLIENT_URLS",
+          "ETCD_CLIENT_CERT_AUTH",
+          "ETCD_TRUSTED_CA_FILE",
+          "ETCD_CERT_FILE",
+          "ETCD_KEY_FILE",
+          "ETCD_PEER_CLIENT_CERT_AUTH",
+          "ETCD_PEER_TRUSTED_CA_FILE",
+          "ETCD_PEER_CERT_FILE",
+          "ETCD_PEER_KEY_FILE",
         ],
       );
       assert.ok(lines.includes('ETCD_INITIAL_CLUSTER_STATE="existing"'));
       assert.ok(lines.includes(`ETCD_NAME="${c.instanceId}"`));
+      assert.ok(lines.includes('ETCD_CLIENT_CERT_AUTH="true"'));
+      assert.ok(lines.includes('ETCD_PEER_CLIENT_CERT_AUTH="true"'));
+      assert.ok(lines.includes(`ETCD_TRUSTED_CA_FILE="${c.pkiDir}/client-ca.crt"`));
+      assert.ok(lines.includes(`ETCD_PEER_KEY_FILE="${c.pkiDir}/node.key"`));
+      assert.ok(lines.includes(`ETCD_ADVERTISE_CLIENT_URLS="https://${c.privateIp}:2379"`));
     });
   });
 
-  it("prints a systemd drop-in for etcd.service", async () => {
+  it("prints a systemd drop-in for etcd.service: its user, hardening, bounded restarts and TLS settings", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config()));
-      const result = await c.run(["-o", "dropin"]);
+      const result = await c.run(["-o", "dropin"], { ETCD_ASG_ETCD_USER: "4242" });
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trimEnd().split("\n");
-      assert.equal(lines[1], "[Service]");
+      assert.deepEqual(lines.slice(1, 4), ["[Unit]", "StartLimitIntervalSec=300", "StartLimitBurst=5"]);
+      const service = lines.slice(lines.indexOf("[Service]") + 1);
+      assert.deepEqual(
+        service.filter((line) => !line.startsWith("Environment=")),
+        [
+          "User=4242",
+          "Group=4242",
+          "NoNewPrivileges=yes",
+          "ProtectSystem=strict",
+          "ProtectHome=yes",
+          "PrivateTmp=yes",
+          `ReadWritePaths=${c.dataDir}`,
+          "CapabilityBoundingSet=",
+          "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+          "LimitNOFILE=65536",
+          "Restart=on-failure",
+          "RestartSec=5",
+        ],
+      );
       assert.ok(lines.includes(`Environment="ETCD_NAME=${c.instanceId}"`));
       assert.ok(lines.includes(`Environment="ETCD_DATA_DIR=${c.dataDir}"`));
-      assert.equal(lines.filter((line) => line.startsWith("Environment=")).length, 9);
+      assert.ok(lines.includes(`Environment="ETCD_CERT_FILE=${c.pkiDir}/server.crt"`));
+      assert.ok(lines.includes(`Environment="ETCD_PEER_CERT_FILE=${c.pkiDir}/peer.crt"`));
+      assert.equal(lines.filter((line) => line.startsWith("Environment=")).length, 17);
       assert.equal(existsSync(c.dropinDir), false, "print modes write no drop-in");
     });
   });

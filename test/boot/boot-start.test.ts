@@ -30,7 +30,7 @@ describe("boot script start mode", () => {
         const result = await c.run(["-o", "start"], env);
         assert.equal(result.code, 0, result.stderr);
         assert.match(result.stderr, /standing by for a free slot until the deadline: cluster is full/);
-        assert.match(result.stderr, /etcd is healthy on http:\/\/.*:2379\/health/);
+        assert.match(result.stderr, /etcd is healthy on https:\/\/.*:2379\/health/);
         assert.deepEqual(
           c.requests.map((r) => r.method),
           ["GET", "GET", "GET", "POST"],
@@ -51,7 +51,7 @@ describe("boot script start mode", () => {
         });
         const first = await c.run(["-o", "start"], env);
         assert.equal(first.code, 0, first.stderr);
-        assert.match(first.stderr, /etcd is healthy on http:\/\/.*:2379\/health/);
+        assert.match(first.stderr, /etcd is healthy on https:\/\/.*:2379\/health/);
         assert.match(first.stderr, /learner is 12 revisions behind/);
         assert.match(first.stderr, /the node API reports i-\w+ as a member/);
         assert.deepEqual(
@@ -65,7 +65,7 @@ describe("boot script start mode", () => {
         for (const request of c.requests) assert.equal(request.signatureProblem, undefined);
         assert.equal(
           await readFile(env.FAKE_SYSTEMCTL_LOG, "utf8"),
-          "daemon-reload\nenable etcd\nrestart etcd\n",
+          "daemon-reload\nenable etcd\nrestart etcd\nenable --now etcd-asg-renew.timer\n",
         );
         const dropin = await readFile(join(c.dropinDir, "20-etcd-asg.conf"), "utf8");
         assert.match(dropin, new RegExp(`^Environment="ETCD_NAME=${c.instanceId}"$`, "m"));
@@ -123,7 +123,7 @@ describe("boot script start mode", () => {
       assert.equal(result.code, 7);
       assert.match(
         result.stderr,
-        /etcd did not answer healthy on http:\/\/.*:2379\/health within the 2s deadline/,
+        /etcd did not answer healthy on https:\/\/.*:2379\/health within the 2s deadline/,
       );
       assert.equal(c.requests.length, 1, "no ready report for an etcd that never answered");
     });
