@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { AwsApiError } from "./api-error";
 import type { EmulatedAutoScalingGroup } from "./auto-scaling-group";
+import type { LaunchTemplates } from "./launch-templates";
 import {
   booleanParam,
   integerParam,
@@ -11,7 +12,7 @@ import {
   type QueryParams,
   requireParam,
 } from "./query-params";
-import type { EmulatedInstance, LifecycleActionResult } from "./types";
+import type { EmulatedInstance, LaunchTemplateSpecification, LifecycleActionResult } from "./types";
 import { isoTime, leaf, list, node } from "./xml";
 
 export const AUTO_SCALING_VERSION = "2011-01-01";
@@ -20,6 +21,7 @@ export const AUTO_SCALING_NAMESPACE = "http://autoscaling.amazonaws.com/doc/2011
 export interface AutoScalingBackend {
   groups(): readonly EmulatedAutoScalingGroup[];
   now(): number;
+  readonly launchTemplates: LaunchTemplates;
 }
 
 export type AutoScalingHandler = (params: QueryParams, backend: AutoScalingBackend) => string;
@@ -53,6 +55,7 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> 
           leaf("LifecycleState", instance.lifecycleState),
           // This API spells health in capitals, unlike DescribeAutoScalingGroups.
           leaf("HealthStatus", instance.healthStatus.toUpperCase()),
+          launchTemplateOf(instance),
           leaf("ProtectedFromScaleIn", false),
         ].join(""),
       ),
@@ -95,6 +98,15 @@ export const AUTO_SCALING_ACTIONS: Readonly<Record<string, AutoScalingHandler>> 
 
   UpdateAutoScalingGroup(params, backend) {
     const group = requireGroup(backend, params);
+    if ([...params.keys()].some((key) => key.startsWith("LaunchTemplate."))) {
+      group.setLaunchTemplate(
+        backend.launchTemplates.specification({
+          id: params.get("LaunchTemplate.LaunchTemplateId"),
+          name: params.get("LaunchTemplate.LaunchTemplateName"),
+          version: params.get("LaunchTemplate.Version"),
+        }),
+      );
+    }
     group.update({
       minSize: optionalIntegerParam(params, "MinSize"),
       maxSize: optionalIntegerParam(params, "MaxSize"),
@@ -190,6 +202,7 @@ function renderGroup(group: EmulatedAutoScalingGroup): string {
     leaf("MinSize", group.minSize),
     leaf("MaxSize", group.maxSize),
     leaf("DesiredCapacity", group.desiredCapacity),
+    group.launchTemplate === undefined ? "" : renderLaunchTemplate("LaunchTemplate", group.launchTemplate),
     leaf("DefaultCooldown", 300),
     list("AvailabilityZones", "member", group.config.availabilityZones),
     list("LoadBalancerNames", "member", []),
@@ -214,8 +227,26 @@ function renderGroupInstance(instance: EmulatedInstance): string {
     leaf("AvailabilityZone", instance.availabilityZone),
     leaf("LifecycleState", instance.lifecycleState),
     leaf("HealthStatus", instance.healthStatus),
+    launchTemplateOf(instance),
     leaf("ProtectedFromScaleIn", false),
   ].join("");
+}
+
+/** A LaunchTemplateSpecification element, as groups, instances and refreshes show one. */
+export function renderLaunchTemplate(name: string, template: LaunchTemplateSpecification): string {
+  return node(
+    name,
+    leaf("LaunchTemplateId", template.id),
+    leaf("LaunchTemplateName", template.name),
+    leaf("Version", template.version),
+  );
+}
+
+/** The version the instance was launched from; nothing for a group without a launch template. */
+function launchTemplateOf(instance: EmulatedInstance): string {
+  return instance.launchTemplate === undefined
+    ? ""
+    : renderLaunchTemplate("LaunchTemplate", instance.launchTemplate);
 }
 
 function renderTerminationActivity(group: EmulatedAutoScalingGroup, instance: EmulatedInstance, now: number) {

@@ -1,16 +1,20 @@
 // One emulated Auto Scaling group as a small state machine: capacity (min/max/desired), launches and
 // terminations through lifecycle hooks (Pending:Wait / Terminating:Wait with tokens, heartbeat
 // timeouts and DefaultResult), scale-in by termination policy, health replacement,
-// launch-before-terminate replacement and instance refreshes (instance-refresh.ts). The API layer and
-// tests drive it through its methods.
+// launch-before-terminate replacement, the launch template version each launch uses (the group's, or
+// an instance refresh's desired configuration) and instance refreshes (instance-refresh.ts). The API
+// layer and tests drive it through its methods.
 import { randomBytes, randomUUID } from "node:crypto";
 import { AwsApiError } from "./api-error";
 import type { Clock } from "./clock";
 import { InstanceRefreshes } from "./instance-refresh";
 import type { IpPool } from "./ip-pool";
+import type { LaunchTemplates } from "./launch-templates";
 import type {
   AutoScalingGroupConfig,
   EmulatedInstance,
+  LaunchTemplateInput,
+  LaunchTemplateSpecification,
   LifecycleActionResult,
   LifecycleActionView,
   LifecycleEvent,
@@ -22,6 +26,8 @@ import { isoTime } from "./xml";
 
 const LAUNCHING: LifecycleTransition = "autoscaling:EC2_INSTANCE_LAUNCHING";
 const TERMINATING: LifecycleTransition = "autoscaling:EC2_INSTANCE_TERMINATING";
+/** The image of an instance whose launch template names none (or that has no launch template). */
+export const DEFAULT_IMAGE_ID = "ami-0123456789abcdef0";
 
 /** What a group needs from the emulator around it. */
 export interface GroupContext {
@@ -30,6 +36,8 @@ export interface GroupContext {
   readonly clock: Clock;
   readonly ipPool: IpPool;
   readonly privateIpDelayMs: number;
+  /** The account's launch templates: what a group's launch template version holds. */
+  readonly launchTemplates: LaunchTemplates;
   /** Records the instance with EC2 (DescribeInstances sees it from now on). */
   registerInstance(instance: EmulatedInstance): void;
   instanceLaunched(instance: EmulatedInstance): void;
@@ -90,6 +98,8 @@ export class EmulatedAutoScalingGroup {
   private readonly finished: FinishedLifecycleAction[] = [];
   private nextZone = 0;
   private stopped = false;
+  /** The launch template version new instances use, as the group was given it. */
+  private template: LaunchTemplateSpecification | undefined;
 
   constructor(
     readonly config: AutoScalingGroupConfig,
@@ -102,7 +112,8 @@ export class EmulatedAutoScalingGroup {
     this.desired = config.desiredCapacity;
     this.createdTime = context.clock.now();
     this.arn = `arn:aws:autoscaling:${context.region}:${context.account}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${config.name}`;
-    this.instanceRefreshes = new InstanceRefreshes(this, context.clock);
+    this.template = config.launchTemplate && this.record(config.launchTemplate);
+    this.instanceRefreshes = new InstanceRefreshes(this, context.clock, context.launchTemplates);
     this.reconcileCapacity();
   }
 
@@ -140,6 +151,21 @@ export class EmulatedAutoScalingGroup {
     this.max = max;
     this.desired = desired;
     this.reconcileCapacity();
+  }
+
+  /** The launch template version the group launches from (its LaunchTemplate), if it has one. */
+  get launchTemplate(): LaunchTemplateSpecification | undefined {
+    return this.template;
+  }
+
+  /**
+   * UpdateAutoScalingGroup's LaunchTemplate, which is what a CloudFormation update of the group's
+   * LaunchTemplate property does: new launches use this version from now on; the running instances
+   * stay as they are (only an instance refresh replaces them). With `data`, the version is recorded
+   * with EC2 first.
+   */
+  setLaunchTemplate(input: LaunchTemplateInput): void {
+    this.template = this.record(input);
   }
 
   get lifecycleHooks(): readonly LifecycleHookConfig[] {
@@ -220,6 +246,12 @@ export class EmulatedAutoScalingGroup {
     this.reconcileCapacity();
   }
 
+  /** A launch-before-terminate replacement given up (the replacement's launch was abandoned): the
+   * instance stays. The caller is about to terminate the abandoned instance, which settles capacity. */
+  cancelReplacement(instanceId: string): void {
+    this.toReplace.delete(instanceId);
+  }
+
   completeLifecycleAction(request: ActionLookup & { result: LifecycleActionResult }): void {
     const action = this.findAction(request);
     this.finishAction(action, request.result, "api");
@@ -238,6 +270,15 @@ export class EmulatedAutoScalingGroup {
       if (action.timer) this.context.clock.clearTimer(action.timer);
     }
     this.actions.clear();
+  }
+
+  /** Records the version with EC2 when data comes with it; either way it must resolve. */
+  private record(input: LaunchTemplateInput): LaunchTemplateSpecification {
+    const { launchTemplates } = this.context;
+    if (input.data !== undefined) {
+      launchTemplates.put({ id: input.id, name: input.name, version: input.version, data: input.data });
+    }
+    return launchTemplates.specification({ id: input.id, version: input.version });
   }
 
   private requireMember(instanceId: string): MutableInstance {
@@ -294,10 +335,17 @@ export class EmulatedAutoScalingGroup {
     if (privateIp === undefined) return false;
     const zones = this.config.availabilityZones;
     const now = this.context.clock.now();
+    // A refresh with a desired configuration (or its rollback) launches from that; else the group's.
+    const specification = this.instanceRefreshes.launchTemplateForLaunches() ?? this.template;
+    const template = specification && this.context.launchTemplates.resolve(specification);
+    const data = template?.data ?? {};
     const instance: MutableInstance = {
       id: newInstanceId(),
       groupName: this.name,
-      instanceType: this.config.instanceType ?? "t3.small",
+      instanceType:
+        typeof data.InstanceType === "string" ? data.InstanceType : (this.config.instanceType ?? "t3.small"),
+      imageId: typeof data.ImageId === "string" ? data.ImageId : DEFAULT_IMAGE_ID,
+      launchTemplate: template && { id: template.id, name: template.name, version: template.version },
       availabilityZone: zones[this.nextZone++ % zones.length] ?? "",
       privateIp,
       privateIpVisibleAt: now + this.context.privateIpDelayMs,
@@ -391,6 +439,9 @@ export class EmulatedAutoScalingGroup {
   ): void {
     if (transition === LAUNCHING) {
       if (result === "ABANDON") {
+        // The refresh hears first, so whatever launches in the instance's place comes from the
+        // configuration the refresh now wants (its rollback's, after a failure).
+        this.instanceRefreshes.launchAbandoned(instance.id);
         this.startTermination(instance);
         return;
       }

@@ -1,6 +1,9 @@
 // The EC2 Query API (Version 2016-11-15) for the one call the control plane makes:
 // DescribeInstances, by instance ID or `instance-id` / `private-ip-address` / `instance-state-name`
-// filters. Terminated instances stay visible (without a private IP), as in EC2.
+// filters. Terminated instances stay visible (without a private IP), as in EC2. EC2 has no
+// LaunchTemplate field on an instance: like EC2, it tags one launched from a launch template with
+// aws:ec2launchtemplate:id and aws:ec2launchtemplate:version, and Auto Scaling adds
+// aws:autoscaling:groupName.
 import { AwsApiError } from "./api-error";
 import { indexedValues, type QueryParams } from "./query-params";
 import type { EmulatedInstance } from "./types";
@@ -102,7 +105,7 @@ function renderInstance(instance: EmulatedInstance, now: number): string {
   const privateIp = visiblePrivateIp(instance, now);
   return [
     leaf("instanceId", instance.id),
-    leaf("imageId", "ami-0123456789abcdef0"),
+    leaf("imageId", instance.imageId),
     node("instanceState", leaf("code", STATE_CODES[state]), leaf("name", state)),
     leaf("privateDnsName", privateIp === undefined ? "" : `ip-${privateIp.replace(/\./g, "-")}.ec2.internal`),
     leaf("dnsName", ""),
@@ -113,5 +116,20 @@ function renderInstance(instance: EmulatedInstance, now: number): string {
     leaf("privateIpAddress", privateIp),
     leaf("architecture", "x86_64"),
     leaf("rootDeviceType", "ebs"),
+    list("tagSet", "item", systemTags(instance)),
   ].join("");
+}
+
+function systemTags(instance: EmulatedInstance): string[] {
+  const template = instance.launchTemplate;
+  const tags: [string, string][] = [
+    ...(template === undefined
+      ? []
+      : ([
+          ["aws:ec2launchtemplate:id", template.id],
+          ["aws:ec2launchtemplate:version", template.version],
+        ] as [string, string][])),
+    ["aws:autoscaling:groupName", instance.groupName],
+  ];
+  return tags.map(([key, value]) => [leaf("key", key), leaf("value", value)].join(""));
 }

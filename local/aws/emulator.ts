@@ -20,6 +20,7 @@ import { EC2_ACTIONS, EC2_NAMESPACE, EC2_VERSION } from "./ec2-api";
 import { Ec2HealthCheck } from "./ec2-health-check";
 import { INSTANCE_REFRESH_ACTIONS } from "./instance-refresh-api";
 import { IpPool, type IpRange } from "./ip-pool";
+import { LaunchTemplates } from "./launch-templates";
 import { parseQueryParams, type QueryParams } from "./query-params";
 import type { AutoScalingGroupConfig, EmulatedInstance, LifecycleEvent } from "./types";
 import { leaf, node } from "./xml";
@@ -63,6 +64,9 @@ type Listener<T> = (value: T) => void | Promise<void>;
 export class AwsEmulator {
   readonly region: string;
   readonly account: string;
+  /** EC2's launch templates: record a version here (or with the group's launch template) before a
+   * group or an instance refresh names it. */
+  readonly launchTemplates = new LaunchTemplates();
   private readonly clock: Clock;
   private readonly context: GroupContext;
   private readonly healthCheck: Ec2HealthCheck;
@@ -92,6 +96,7 @@ export class AwsEmulator {
       clock: this.clock,
       ipPool: new IpPool(options.privateIps ?? { first: "127.0.10.1", last: "127.0.10.254" }),
       privateIpDelayMs: options.privateIpDelayMs ?? 0,
+      launchTemplates: this.launchTemplates,
       registerInstance: (instance) => this.ec2Instances.set(instance.id, instance),
       instanceLaunched: (instance) => this.deliver(this.launchListeners, instance),
       instanceTerminated: (instance) => this.deliver(this.terminateListeners, instance),
@@ -293,6 +298,7 @@ export class AwsEmulator {
     return handler(call.params, {
       groups: () => [...this.groupsByName.values()],
       now: () => this.clock.now(),
+      launchTemplates: this.launchTemplates,
     });
   }
 }

@@ -43,6 +43,32 @@ export interface AutoScalingGroupConfig {
   /** DefaultInstanceWarmup: how long an instance refresh lets a new instance warm up unless told.
    * @default unset: the refresh then waits the health check grace period (300 s), as AWS does */
   readonly defaultInstanceWarmupSeconds?: number;
+  /** The launch template version the group launches from; with `data`, the version is recorded
+   * with EC2 first (local/aws/launch-templates.ts).
+   * @default none: instances show no LaunchTemplate, and launch as `instanceType` with a fixed image */
+  readonly launchTemplate?: LaunchTemplateInput;
+}
+
+/** A launch template version as Auto Scaling names it (its LaunchTemplateSpecification). `version` is a
+ * number ("3"), or "$Latest" / "$Default" where the group was given those. */
+export interface LaunchTemplateSpecification {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+}
+
+/** One numbered version of a launch template and its LaunchTemplateData. */
+export interface LaunchTemplateVersion extends LaunchTemplateSpecification {
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** What a caller gives to point a group at a version: the name defaults to the one EC2 knows for the
+ * ID; with `data`, the version is recorded (it must not differ from one recorded before). */
+export interface LaunchTemplateInput {
+  readonly id: string;
+  readonly name?: string;
+  readonly version: string;
+  readonly data?: Readonly<Record<string, unknown>>;
 }
 
 /** An instance as the emulator tracks it; a read-only copy is what callers get. */
@@ -50,6 +76,10 @@ export interface EmulatedInstance {
   readonly id: string;
   readonly groupName: string;
   readonly instanceType: string;
+  /** The AMI: the launch template's ImageId, or a fixed stand-in without one. */
+  readonly imageId: string;
+  /** The launch template version it was launched from (a number), if the group had one. */
+  readonly launchTemplate: LaunchTemplateSpecification | undefined;
   readonly availabilityZone: string;
   /** Assigned at launch; EC2 shows it only from `privateIpVisibleAt`, and no more once terminated. */
   readonly privateIp: string;

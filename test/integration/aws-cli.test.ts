@@ -153,4 +153,66 @@ describe("AWS emulator through the aws CLI", { skip }, () => {
     });
     assert.ok(!group.instances().some((i) => i.id === original.id), "the original instance was replaced");
   });
+
+  test("a refresh to a desired launch template version with skip matching, and the versions it leaves", async () => {
+    const id = "lt-0fedcba9876543210";
+    emulator.launchTemplates.put({
+      id,
+      name: "cli-nodes",
+      version: "1",
+      data: { ImageId: "ami-0000000000000000a" },
+    });
+    emulator.launchTemplates.put({ id, version: "2", data: { ImageId: "ami-0000000000000000b" } });
+    const group = emulator.createAutoScalingGroup({
+      name: "cli-template-group",
+      minSize: 0,
+      maxSize: 4,
+      desiredCapacity: 2,
+      availabilityZones: ["us-east-1a"],
+      launchTemplate: { id, version: "1" },
+    });
+    const name = ["--auto-scaling-group-name", "cli-template-group"];
+    const started = await aws(
+      "autoscaling",
+      "start-instance-refresh",
+      ...name,
+      "--desired-configuration",
+      `{"LaunchTemplate":{"LaunchTemplateName":"cli-nodes","Version":"2"}}`,
+      "--preferences",
+      '{"MinHealthyPercentage":100,"MaxHealthyPercentage":110,"InstanceWarmup":0,"SkipMatching":true}',
+    );
+    assert.equal(started.code, 0, started.stderr);
+    let refresh: Record<string, unknown> = {};
+    for (const deadline = Date.now() + 5000; refresh.Status !== "Successful" && Date.now() < deadline; ) {
+      const described = await aws("autoscaling", "describe-instance-refreshes", ...name);
+      assert.equal(described.code, 0, described.stderr);
+      [refresh] = JSON.parse(described.stdout).InstanceRefreshes;
+    }
+    assert.equal(refresh.Status, "Successful");
+    const version2 = { LaunchTemplateId: id, LaunchTemplateName: "cli-nodes", Version: "2" };
+    assert.deepEqual(refresh.DesiredConfiguration, { LaunchTemplate: version2 });
+    assert.equal((refresh.Preferences as { SkipMatching: boolean }).SkipMatching, true);
+
+    const groups = await aws(
+      "autoscaling",
+      "describe-auto-scaling-groups",
+      "--auto-scaling-group-names",
+      "cli-template-group",
+    );
+    assert.equal(groups.code, 0, groups.stderr);
+    const [described] = JSON.parse(groups.stdout).AutoScalingGroups;
+    assert.deepEqual(described.LaunchTemplate, version2);
+    assert.deepEqual(
+      described.Instances.map((i: { LaunchTemplate: unknown }) => i.LaunchTemplate),
+      [version2, version2],
+    );
+    assert.equal(group.instances().length, 2);
+
+    const rollback = await aws("autoscaling", "rollback-instance-refresh", ...name);
+    assert.notEqual(rollback.code, 0);
+    assert.match(
+      rollback.stderr,
+      /\(ActiveInstanceRefreshNotFound\) when calling the RollbackInstanceRefresh operation: No in progress or pending Instance Refresh found for Auto Scaling group cli-template-group/,
+    );
+  });
 });
