@@ -1,7 +1,8 @@
 // Launch template versions in the local AWS emulator, through the real AWS SDK v3 clients: what the
 // group and each instance were launched from (DescribeAutoScalingGroups, DescribeAutoScalingInstances,
 // DescribeInstances' tags), a new version taken by the group, instance refreshes to a desired
-// configuration with SkipMatching, checkpoints and rollbacks.
+// configuration with SkipMatching, checkpoints and rollbacks, and the CloudFormation stack update
+// prototype (local/aws/stack-update.ts) that rolls a group when a deploy changes its launch template.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
@@ -19,6 +20,7 @@ import {
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { EmulatedAutoScalingGroup } from "../../local/aws/auto-scaling-group";
 import { AwsEmulator } from "../../local/aws/emulator";
+import { readInstanceRefreshPolicy, updateLaunchTemplate } from "../../local/aws/stack-update";
 import type { AutoScalingGroupConfig, EmulatedInstance, LifecycleEvent } from "../../local/aws/types";
 
 const TEMPLATE_ID = "lt-0a1b2c3d4e5f60718";
@@ -155,6 +157,7 @@ function ended(group: EmulatedAutoScalingGroup, id: string, timeoutMs = 8000) {
 }
 
 const DESIRED_V2 = { LaunchTemplate: { LaunchTemplateId: TEMPLATE_ID, Version: "2" } };
+const VERSION_2 = { id: TEMPLATE_ID, name: "etcd-nodes", version: "2" };
 const ONE_AT_A_TIME = { MinHealthyPercentage: 100, MaxHealthyPercentage: 110, InstanceWarmup: 0 };
 
 describe("launch template versions of the group and its instances", () => {
@@ -435,6 +438,167 @@ describe("instance refresh to a desired configuration", () => {
       assert.equal(refresh.Status, "RollbackSuccessful", refresh.StatusReason);
       assert.match(refresh.RollbackDetails?.RollbackReason ?? "", /manual rollback/);
       assert.deepEqual(versionsOf(group), ["1", "1"]);
+    } finally {
+      stop();
+      group.stop();
+    }
+  });
+});
+
+describe("a stack update that changes the launch template (CloudFormation's AutoScalingInstanceRefresh policy)", () => {
+  const policy = readInstanceRefreshPolicy({
+    AutoScalingInstanceRefresh: { Strategy: "Rolling", Preferences: { InstanceWarmup: "0" } },
+  });
+
+  test("reads the policy with CloudFormation's defaults: 100/110, SkipMatching", () => {
+    assert.deepEqual(policy, {
+      minHealthyPercentage: 100,
+      maxHealthyPercentage: 110,
+      instanceWarmupSeconds: 0,
+      skipMatching: true,
+      checkpointPercentages: undefined,
+      checkpointDelaySeconds: undefined,
+    });
+    assert.equal(readInstanceRefreshPolicy({ AutoScalingScheduledAction: {} }), undefined);
+    assert.throws(
+      () =>
+        readInstanceRefreshPolicy({
+          AutoScalingInstanceRefresh: { Strategy: "Rolling" },
+          AutoScalingRollingUpdate: {},
+        }),
+      { name: "InvalidUpdatePolicyError" },
+    );
+  });
+
+  test("rolls every node onto the new version and completes; the same version rolls nothing", async () => {
+    const group = newGroup();
+    const stop = controlPlane(group);
+    try {
+      await settled(group, 3);
+      const before = group.instances().map((i) => i.id);
+      const same = await updateLaunchTemplate({
+        group,
+        launchTemplate: group.launchTemplate ?? assert.fail(),
+        policy,
+      });
+      assert.deepEqual([same.status, same.refreshes.length], ["UPDATE_COMPLETE", 0]);
+      assert.deepEqual(
+        group.instances().map((i) => i.id),
+        before,
+        "nothing replaced",
+      );
+
+      const result = await updateLaunchTemplate({
+        group,
+        launchTemplate: VERSION_2,
+        policy,
+      });
+      assert.equal(result.status, "UPDATE_COMPLETE", result.reason);
+      assert.equal(result.refreshes[0]?.status, "Successful");
+      assert.deepEqual(versionsOf(group), ["2", "2", "2"]);
+      assert.equal(group.launchTemplate?.version, "2");
+    } finally {
+      stop();
+      group.stop();
+    }
+  });
+
+  test("a refused node fails the update; the stack rolls back with a refresh back to the old version", async () => {
+    const group = newGroup();
+    const stop = controlPlane(group, (instance) =>
+      instance.launchTemplate?.version === "2" ? "ABANDON" : "CONTINUE",
+    );
+    try {
+      await settled(group, 3);
+      const before = group
+        .instances()
+        .map((i) => i.id)
+        .sort();
+      const result = await updateLaunchTemplate({
+        group,
+        launchTemplate: VERSION_2,
+        policy,
+      });
+      assert.equal(result.status, "UPDATE_ROLLBACK_COMPLETE");
+      assert.match(result.reason ?? "", /was abandoned/);
+      assert.deepEqual(
+        result.refreshes.map((r) => [r.status, r.desiredConfiguration?.version]),
+        [
+          ["Failed", "2"],
+          ["Successful", "1"],
+        ],
+      );
+      assert.deepEqual(
+        group
+          .instances()
+          .map((i) => i.id)
+          .sort(),
+        before,
+        "the roll stopped at its first node",
+      );
+      assert.equal(group.launchTemplate?.version, "1");
+    } finally {
+      stop();
+      group.stop();
+    }
+  });
+
+  test("a roll that outlasts the deploy's bound is failed and rolled back", async () => {
+    // Version 2 nodes are held in Pending:Wait, neither admitted nor refused, until the launch hook's
+    // timeout abandons them.
+    const group = newGroup({
+      desiredCapacity: 2,
+      lifecycleHooks: [
+        { name: "launch", transition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeoutMs: 800 },
+      ],
+    });
+    const stop = emulator.onLifecycleEvent((event) => {
+      const instance = group.instances().find((i) => i.id === event.detail.EC2InstanceId);
+      if (event.detail.AutoScalingGroupName !== group.name || instance?.launchTemplate?.version === "2")
+        return;
+      group.completeLifecycleAction({
+        hookName: event.detail.LifecycleHookName,
+        token: event.detail.LifecycleActionToken,
+        result: "CONTINUE",
+      });
+    });
+    try {
+      await settled(group, 2);
+      const result = await updateLaunchTemplate({
+        group,
+        launchTemplate: VERSION_2,
+        policy,
+        // Each direction gets the bound: the rollback's first step waits out the hook's timeout.
+        boundMs: 600,
+      });
+      assert.equal(result.status, "UPDATE_ROLLBACK_COMPLETE", result.reason);
+      assert.match(result.reason ?? "", /bound of 600 ms passed/);
+      assert.deepEqual(versionsOf(group), ["1", "1"]);
+    } finally {
+      stop();
+      group.stop();
+    }
+  });
+
+  test("when the old version is refused too, the rollback fails: UPDATE_ROLLBACK_FAILED", async () => {
+    // As after a completed minor upgrade, when etcd no longer takes the old minor: the two first
+    // nodes and the first version 2 node are admitted, every later node is refused.
+    let admissions = 3;
+    const group = newGroup({ desiredCapacity: 2 });
+    const stop = controlPlane(group, () => (admissions-- > 0 ? "CONTINUE" : "ABANDON"));
+    try {
+      await settled(group, 2);
+      const result = await updateLaunchTemplate({
+        group,
+        launchTemplate: VERSION_2,
+        policy,
+      });
+      assert.equal(result.status, "UPDATE_ROLLBACK_FAILED", result.reason);
+      assert.deepEqual(
+        result.refreshes.map((r) => r.status),
+        ["Failed", "Failed"],
+      );
+      assert.match(result.reason ?? "", /the rollback failed too/);
     } finally {
       stop();
       group.stop();
