@@ -10,9 +10,13 @@
 // shrinks the file, and the file's size is what etcd checks against the quota), then disarm. NOSPACE
 // is disarmed only when every member that answers has its db file under `disarmBelowPercent` of the
 // quota: disarmed any closer, the next writes raise it again and every member is defragmented again.
-// When the live data itself is over the line, no upkeep helps: the answer says to delete keys (etcd
-// takes deletes under NOSPACE) or raise the quota, and compaction resumes once a delete moves the
-// revision on.
+// Right after a compaction the size in use cannot be trusted: etcd computes it when it commits, the
+// pages a compaction frees count as free only from a later commit, and under NOSPACE nothing else
+// commits (seen on etcd 3.4: the size in use stayed at its full value for as long as we watched). So
+// after a compaction that removed history, each oversized member is defragmented once whatever its
+// size in use says; the defragmentation measures. A member still over the line after that holds
+// its live data over the line, and no upkeep helps: the answer says to delete keys (etcd takes deletes
+// under NOSPACE) or raise the quota, and compaction resumes once a delete moves the revision on.
 //
 // Scheduled defragmentation (its own schedule, e.g. daily): a member is defragmented when enough of
 // its db file is free to be worth the pause (defragmentation blocks the member's reads and writes
@@ -78,9 +82,26 @@ export interface UpkeepInput {
   readonly alarms: readonly RaisedAlarm[] | undefined;
   /** Someone holds the membership lock (unexpired). */
   readonly lockHeld: boolean;
-  /** The revision this run has compacted to (or found compacted), if any. */
-  readonly compactedRevision: number | undefined;
+  /** What this run has done so far. */
+  readonly run: UpkeepRun;
 }
+
+/** What one run (one invocation of decide, apply, read again...) has done: a run defragments a
+ * member at most once, so it ends. */
+export interface UpkeepRun {
+  /** The revision this run compacted to, or found compacted already. */
+  readonly compactedRevision: number | undefined;
+  /** That compaction removed history (it was not compacted already): sizes in use are stale. */
+  readonly compactionFreedHistory: boolean;
+  /** Member IDs this run has defragmented. */
+  readonly defragmented: readonly string[];
+}
+
+export const NEW_RUN: UpkeepRun = {
+  compactedRevision: undefined,
+  compactionFreedHistory: false,
+  defragmented: [],
+};
 
 export type UpkeepStep =
   | { readonly kind: "compact"; readonly revision: number; readonly reason: string }
@@ -128,46 +149,53 @@ function step(input: UpkeepInput, alarms: readonly RaisedAlarm[]): UpkeepStep {
 }
 
 function recoverSpace(input: UpkeepInput, nospace: readonly RaisedAlarm[]): UpkeepStep {
-  const { policy, storage } = input;
+  const { policy, storage, run } = input;
   const line = shareOf(policy.quotaBackendBytes, policy.disarmBelowPercent);
   const revision = storage.reduce((max, s) => (s.revision > max ? s.revision : max), 0);
   const leaders = leaderIds(storage);
-  if (leaders.size > 0 && revision > 0 && (input.compactedRevision ?? 0) < revision) {
+  if (leaders.size > 0 && revision > 0 && (run.compactedRevision ?? 0) < revision) {
     return {
       kind: "compact",
       revision,
       reason: `NOSPACE raised for member(s) ${ids(nospace)}: compacting to the current revision ${revision} frees the history first`,
     };
   }
-  const full = storage.filter((s) => s.dbSizeInUse >= line);
-  if (full.length > 0) {
+  const oversized = storage.filter((s) => s.dbSize >= line);
+  if (oversized.length === 0) {
+    const silent = input.members.filter((m) => !isHealthy(m) || statusOf(input, m) === undefined);
+    return {
+      kind: "disarm",
+      alarms: nospace,
+      reason:
+        `every answering member's db file is under ${line} bytes (${policy.disarmBelowPercent}% of the quota): NOSPACE disarmed` +
+        (silent.length > 0
+          ? `; ${silent.map((m) => m.id).join(", ")} did not answer and serve no writes`
+          : ""),
+    };
+  }
+  // After a compaction that removed history the size in use is stale (see the file's header): the
+  // defragmentation measures. Otherwise only a member with space worth reclaiming is defragmented.
+  const todo = oversized.filter(
+    (s) =>
+      !run.defragmented.includes(s.memberId) &&
+      (run.compactionFreedHistory || s.dbSize - s.dbSizeInUse >= policy.defragMinFreeBytes),
+  );
+  if (todo.length === 0) {
     return {
       kind: "hold",
       reason:
-        `NOSPACE raised and the live data of member(s) ${full.map((s) => `${s.memberId} (${s.dbSizeInUse} bytes in use)`).join(", ")} ` +
-        `is over ${line} bytes (${policy.disarmBelowPercent}% of the ${policy.quotaBackendBytes}-byte quota) after compaction: ` +
+        `NOSPACE raised and the db file of member(s) ${oversized.map((s) => `${s.memberId} (${s.dbSize} bytes, ${s.dbSizeInUse} in use)`).join(", ")} ` +
+        `is over ${line} bytes (${policy.disarmBelowPercent}% of the ${policy.quotaBackendBytes}-byte quota) after compaction and defragmentation: ` +
         "delete keys (etcd accepts deletes under NOSPACE) or raise the quota",
     };
   }
-  const oversized = storage.filter((s) => s.dbSize >= line);
-  if (oversized.length > 0) {
-    const blocked = blocker(input);
-    if (blocked !== undefined) return { kind: "hold", reason: `NOSPACE recovery waits: ${blocked}` };
-    return defragment(
-      oversized,
-      leaders,
-      (s) =>
-        `NOSPACE recovery: db file ${s.dbSize} bytes (${s.dbSizeInUse} in use) is over the ${line}-byte line`,
-    );
-  }
-  const silent = input.members.filter((m) => !isHealthy(m) || statusOf(input, m) === undefined);
-  return {
-    kind: "disarm",
-    alarms: nospace,
-    reason:
-      `every answering member's db file is under ${line} bytes (${policy.disarmBelowPercent}% of the quota): NOSPACE disarmed` +
-      (silent.length > 0 ? `; ${silent.map((m) => m.id).join(", ")} did not answer and serve no writes` : ""),
-  };
+  const blocked = blocker(input);
+  if (blocked !== undefined) return { kind: "hold", reason: `NOSPACE recovery waits: ${blocked}` };
+  return defragment(
+    todo,
+    leaders,
+    (s) => `NOSPACE recovery: db file ${s.dbSize} bytes is over the ${line}-byte line`,
+  );
 }
 
 function scheduledDefragmentation(input: UpkeepInput): UpkeepStep {
@@ -176,6 +204,7 @@ function scheduledDefragmentation(input: UpkeepInput): UpkeepStep {
   if (blocked !== undefined) return { kind: "hold", reason: `defragmentation waits: ${blocked}` };
   const nearQuota = shareOf(policy.quotaBackendBytes, policy.disarmBelowPercent);
   const worth = input.storage.filter((s) => {
+    if (input.run.defragmented.includes(s.memberId)) return false;
     const free = s.dbSize - s.dbSizeInUse;
     if (free < policy.defragMinFreeBytes) return false;
     return free * 100 >= s.dbSize * policy.defragMinFreePercent || s.dbSize >= nearQuota;

@@ -83,7 +83,33 @@ export class MemberAlreadyExistsError extends EtcdAdapterError {
   }
 }
 
-/** etcd refused the request for a reason none of the other classes covers. */
+/** A compaction to a revision at or below the one already compacted: the history is already gone. */
+export class RevisionCompactedError extends EtcdAdapterError {
+  override readonly name = "RevisionCompactedError";
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retryable: false });
+  }
+}
+
+/** A compaction (or read) at a revision the store has not reached. */
+export class FutureRevisionError extends EtcdAdapterError {
+  override readonly name = "FutureRevisionError";
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retryable: false });
+  }
+}
+
+/**
+ * The write would take the db past `--quota-backend-bytes`: NOSPACE is raised and etcd refuses puts
+ * until the space is recovered (compaction, defragmentation) and the alarm disarmed.
+ */
+export class DatabaseSpaceExceededError extends EtcdAdapterError {
+  override readonly name = "DatabaseSpaceExceededError";
+  constructor(message: string, cause: unknown) {
+    super(message, { cause, retryable: false });
+  }
+}
+
 /** The etcd user (root, when auth is set up) exists already: the add was made before. */
 export class UserAlreadyExistsError extends EtcdAdapterError {
   override readonly name = "UserAlreadyExistsError";
@@ -100,6 +126,7 @@ export class EtcdPermissionDeniedError extends EtcdAdapterError {
   }
 }
 
+/** etcd refused the request for a reason none of the other classes covers. */
 export class EtcdRequestError extends EtcdAdapterError {
   override readonly name = "EtcdRequestError";
   constructor(message: string, cause: unknown) {

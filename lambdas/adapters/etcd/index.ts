@@ -1,6 +1,13 @@
-// The etcd adapter's public surface: the membership client, its result types and its errors.
+// The etcd adapter's public surface: the membership and maintenance clients, their result types and
+// their errors.
 export type { EndpointStatus } from "./endpoint";
 export * from "./errors";
+export {
+  EtcdMaintenance,
+  type EtcdMaintenanceOptions,
+  type StorageProbe,
+  type StorageStatus,
+} from "./maintenance";
 export {
   type EndpointProbe,
   type EtcdMember,

@@ -6,15 +6,18 @@
 import { isRecoverableError } from "etcd3/lib/errors";
 import { EtcdAsgError } from "../../errors";
 import {
+  DatabaseSpaceExceededError,
   EtcdAdapterError,
   EtcdPermissionDeniedError,
   EtcdRequestError,
   EtcdUnavailableError,
+  FutureRevisionError,
   LearnerNotReadyError,
   MemberAlreadyExistsError,
   MemberNotFoundError,
   MemberNotLearnerError,
   NotEnoughStartedMembersError,
+  RevisionCompactedError,
   TooManyLearnersError,
   UnhealthyClusterError,
   UserAlreadyExistsError,
@@ -44,6 +47,9 @@ const ETCD_REFUSALS: readonly (readonly [string, Translation])[] = [
   ["etcdserver: permission denied", (m, c) => new EtcdPermissionDeniedError(m, c)],
   ["etcdserver: user name not found", (m, c) => new EtcdPermissionDeniedError(m, c)],
   ["etcdserver: user name is empty", (m, c) => new EtcdPermissionDeniedError(m, c)],
+  ["etcdserver: mvcc: required revision has been compacted", (m, c) => new RevisionCompactedError(m, c)],
+  ["etcdserver: mvcc: required revision is a future revision", (m, c) => new FutureRevisionError(m, c)],
+  ["etcdserver: mvcc: database space exceeded", (m, c) => new DatabaseSpaceExceededError(m, c)],
 ];
 
 export function translateEtcdError(error: unknown, operation: string, endpoint: string): EtcdAdapterError {

@@ -50,6 +50,12 @@ export interface TlsClusterOptions {
    * @default true when size > 1
    */
   readonly skipPeerSanCheck?: boolean;
+  /**
+   * More etcd flags for every member, e.g. `--quota-backend-bytes=8388608` for a test that fills
+   * the backend.
+   * @default none
+   */
+  readonly extraFlags?: readonly string[];
 }
 
 export class TlsEtcdCluster {
@@ -177,6 +183,7 @@ export class TlsEtcdCluster {
           `--peer-key-file=${file("peer.key")}`,
           "--logger=zap",
           "--log-outputs=stderr",
+          ...(this.options.extraFlags ?? []),
         ],
         member.logFile,
       ),

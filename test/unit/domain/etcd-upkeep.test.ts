@@ -16,8 +16,10 @@ import {
   DEFAULT_UPKEEP_POLICY,
   decideUpkeep,
   type MemberStorage,
+  NEW_RUN,
   type RaisedAlarm,
   type UpkeepInput,
+  type UpkeepRun,
   type UpkeepStep,
 } from "../../../lambdas/domain/etcd-upkeep";
 import type { Member } from "../../../lambdas/domain/snapshot";
@@ -47,9 +49,14 @@ function upkeep(overrides: Partial<UpkeepInput> & { storage: readonly MemberStor
     members: overrides.storage.map((s) => member(Number(s.memberId) - 1000)),
     alarms: [],
     lockHeld: false,
-    compactedRevision: undefined,
+    run: NEW_RUN,
     ...overrides,
   };
+}
+
+/** A run that has compacted to revision 500; `freed`: that compaction removed history. */
+function compacted(freed = false, defragmented: readonly string[] = []): UpkeepRun {
+  return { compactedRevision: 500, compactionFreedHistory: freed, defragmented };
 }
 
 const nospace = (n: number): RaisedAlarm => ({ memberId: id(n), alarm: "NOSPACE" });
@@ -73,9 +80,36 @@ describe("etcd upkeep: NOSPACE recovery", () => {
     assert.deepEqual(s.kind === "compact" && s.revision, 510);
   });
 
-  test("holds, asking for deletes, when the live data is over the line after compaction", () => {
+  test("after a compaction that removed history, defragments an oversized member whatever its stale size in use says", () => {
     const s = step(
-      upkeep({ trigger: "reconcile", storage: full, alarms: [nospace(2)], compactedRevision: 500 }),
+      upkeep({
+        trigger: "reconcile",
+        storage: full.map((m) => ({ ...m, dbSizeInUse: m.dbSize })),
+        alarms: [nospace(2)],
+        run: compacted(true),
+      }),
+    );
+    assert.equal(s.kind, "defragment");
+  });
+
+  test("holds, asking for deletes, when a member is still over the line after its defragmentation", () => {
+    const after = full.map((m) => ({ ...m, dbSizeInUse: m.dbSize }));
+    const s = step(
+      upkeep({
+        trigger: "reconcile",
+        storage: after,
+        alarms: [nospace(2)],
+        run: compacted(true, [id(1), id(2), id(3)]),
+      }),
+    );
+    assert.equal(s.kind, "hold");
+    assert.match(s.reason, /delete keys/);
+  });
+
+  test("without a fresh compaction, a member with too little to reclaim is not defragmented again and again", () => {
+    const tight = full.map((m) => ({ ...m, dbSizeInUse: m.dbSize - MIB }));
+    const s = step(
+      upkeep({ trigger: "reconcile", storage: tight, alarms: [nospace(2)], run: compacted(false) }),
     );
     assert.equal(s.kind, "hold");
     assert.match(s.reason, /delete keys/);
@@ -84,27 +118,28 @@ describe("etcd upkeep: NOSPACE recovery", () => {
   test("compacts again once a delete has moved the revision on", () => {
     const moved = full.map((s) => ({ ...s, revision: 501 }));
     const s = step(
-      upkeep({ trigger: "reconcile", storage: moved, alarms: [nospace(2)], compactedRevision: 500 }),
+      upkeep({ trigger: "reconcile", storage: moved, alarms: [nospace(2)], run: compacted(true, [id(1)]) }),
     );
     assert.deepEqual(s.kind === "compact" && s.revision, 501);
   });
 
   test("after compaction, defragments every oversized member, followers first and the leader last", () => {
-    const compacted = [storage(1, QUOTA, GIB), storage(2, QUOTA, GIB), storage(3, QUOTA, GIB)];
+    // Sizes in use as a stale etcd shows them after the compaction: full.
+    const stale = [storage(1, QUOTA, QUOTA), storage(2, QUOTA, QUOTA), storage(3, QUOTA, QUOTA)];
     const order: string[] = [];
-    let current = compacted;
+    let current = stale;
     for (let i = 0; i < 3; i++) {
       const s = step(
-        upkeep({ trigger: "reconcile", storage: current, alarms: [nospace(2)], compactedRevision: 500 }),
+        upkeep({ trigger: "reconcile", storage: current, alarms: [nospace(2)], run: compacted(true, order) }),
       );
       assert.equal(s.kind, "defragment");
       if (s.kind !== "defragment") return;
       order.push(s.memberId);
-      current = current.map((m) => (m.memberId === s.memberId ? { ...m, dbSize: GIB } : m));
+      current = current.map((m) => (m.memberId === s.memberId ? { ...m, dbSize: GIB, dbSizeInUse: GIB } : m));
     }
     assert.deepEqual(order, [id(2), id(3), id(1)]);
     const last = step(
-      upkeep({ trigger: "reconcile", storage: current, alarms: [nospace(2)], compactedRevision: 500 }),
+      upkeep({ trigger: "reconcile", storage: current, alarms: [nospace(2)], run: compacted(true, order) }),
     );
     assert.equal(last.kind, "disarm");
     assert.deepEqual(last.kind === "disarm" && last.alarms, [nospace(2)]);
@@ -116,31 +151,31 @@ describe("etcd upkeep: NOSPACE recovery", () => {
         trigger: "reconcile",
         storage: [storage(1, GIB, GIB), storage(2, LINE, GIB), storage(3, GIB, GIB)],
         alarms: [nospace(2)],
-        compactedRevision: 500,
+        run: compacted(),
       }),
     );
     assert.equal(s.kind === "defragment" && s.memberId, id(2));
   });
 
   test("defragmentation in recovery waits for a silent member or the membership lock", () => {
-    const compacted = [storage(1, QUOTA, GIB), storage(2, QUOTA, GIB)];
+    const oversized = [storage(1, QUOTA, GIB), storage(2, QUOTA, GIB)];
     const members = [member(1), member(2), member(3, { healthy: false })];
     const silent = step(
       upkeep({
         trigger: "reconcile",
-        storage: compacted,
+        storage: oversized,
         members,
         alarms: [nospace(1)],
-        compactedRevision: 500,
+        run: compacted(),
       }),
     );
     assert.equal(silent.kind, "hold");
     const locked = step(
       upkeep({
         trigger: "reconcile",
-        storage: compacted,
+        storage: oversized,
         alarms: [nospace(1)],
-        compactedRevision: 500,
+        run: compacted(),
         lockHeld: true,
       }),
     );
@@ -155,7 +190,7 @@ describe("etcd upkeep: NOSPACE recovery", () => {
         storage: [storage(1, GIB, GIB), storage(2, GIB, GIB)],
         members,
         alarms: [nospace(1), nospace(3)],
-        compactedRevision: 500,
+        run: compacted(),
       }),
     );
     assert.equal(s.kind, "disarm");
@@ -231,6 +266,11 @@ describe("etcd upkeep: scheduled defragmentation", () => {
       upkeep({ storage: small.map((m) => (m.memberId === id(1) ? { ...m, dbSize: m.dbSizeInUse } : m)) }),
     );
     assert.equal(rest.kind, "idle");
+  });
+
+  test("a run defragments each member at most once, so it ends even if sizes do not change", () => {
+    const s = step(upkeep({ storage: fragmented, run: { ...NEW_RUN, defragmented: [id(1), id(2), id(3)] } }));
+    assert.equal(s.kind, "idle");
   });
 
   test("near the quota, any worthwhile free space is reclaimed whatever its share", () => {
