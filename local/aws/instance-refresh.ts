@@ -321,6 +321,8 @@ interface Phase {
   readonly batch: Set<string>;
   /** Those of the batch that wait for a replacement launched first (launch before terminate). */
   readonly replacing: Set<string>;
+  /** The group's instances when the phase began: none of them is one of its replacements. */
+  readonly before: ReadonlySet<string>;
 }
 
 class InstanceRefresh {
@@ -416,7 +418,8 @@ class InstanceRefresh {
   /** A launch was abandoned: a new instance failed to become healthy, and the refresh fails. */
   launchAbandoned(instanceId: string): void {
     const { phase } = this;
-    if (this.existing.has(instanceId) || phase.toReplace?.includes(instanceId)) return;
+    // Only a launch of this phase counts: a rollback is not failed by a launch of the refresh it undoes.
+    if (phase.before.has(instanceId)) return;
     // The old instance this launch was to replace stays; the group is about to terminate the
     // abandoned one, which settles its capacity.
     const [waiting] = [...phase.replacing].filter((id) => this.group.instances().some((i) => i.id === id));
@@ -458,7 +461,15 @@ class InstanceRefresh {
     target: LaunchTemplateSpecification | undefined,
     toReplace: readonly string[] | undefined,
   ): Phase {
-    return { kind, target, toReplace, updated: new Set(), batch: new Set(), replacing: new Set() };
+    return {
+      kind,
+      target,
+      toReplace,
+      updated: new Set(),
+      batch: new Set(),
+      replacing: new Set(),
+      before: new Set(this.group.instances().map((i) => i.id)),
+    };
   }
 
   private step(): void {

@@ -79,12 +79,13 @@ function newGroup(overrides: Partial<AutoScalingGroupConfig> = {}): EmulatedAuto
 
 /**
  * Completes the group's lifecycle actions as a control plane would, a few milliseconds after each
- * event: a launch gets `admit(instance)` (CONTINUE unless told), a termination CONTINUE. Each event
+ * event: a launch gets `admit(instance)` (CONTINUE unless told; HOLD leaves it waiting), a termination
+ * CONTINUE. Each event
  * is also handed to `seen` as it arrives. Returns the unsubscribe function.
  */
 function controlPlane(
   group: EmulatedAutoScalingGroup,
-  admit: (instance: EmulatedInstance) => "CONTINUE" | "ABANDON" = () => "CONTINUE",
+  admit: (instance: EmulatedInstance) => "CONTINUE" | "ABANDON" | "HOLD" = () => "CONTINUE",
   seen: (event: LifecycleEvent) => void = () => {},
 ): () => void {
   return emulator.onLifecycleEvent(async (event) => {
@@ -94,10 +95,12 @@ function controlPlane(
     const instance = group.instances().find((i) => i.id === event.detail.EC2InstanceId);
     if (instance === undefined) return;
     const launching = event.detail.LifecycleTransition === "autoscaling:EC2_INSTANCE_LAUNCHING";
+    const result = launching ? admit(instance) : "CONTINUE";
+    if (result === "HOLD") return;
     group.completeLifecycleAction({
       hookName: event.detail.LifecycleHookName,
       token: event.detail.LifecycleActionToken,
-      result: launching ? admit(instance) : "CONTINUE",
+      result,
     });
   });
 }
@@ -393,6 +396,38 @@ describe("instance refresh to a desired configuration", () => {
       assert.deepEqual(versionsOf(group), ["1", "1"], "what was deployed is back on version 1");
       assert.equal(group.launchTemplate?.version, "1", "the group keeps its configuration");
       assert.ok(allInService(group) && group.instances().length === 2);
+    } finally {
+      stop();
+      group.stop();
+    }
+  });
+
+  test("an alarm rolls back with AutoRollback, and the rollback is not failed by the refresh's own launch", async () => {
+    const group = newGroup({ desiredCapacity: 2 });
+    // Version 2 nodes wait in Pending:Wait until the test refuses them; the others are admitted.
+    const stop = controlPlane(group, (instance) =>
+      instance.launchTemplate?.version === "2" ? "HOLD" : "CONTINUE",
+    );
+    try {
+      await settled(group, 2);
+      const id = await startRefresh(group, {
+        DesiredConfiguration: DESIRED_V2,
+        Preferences: { ...ONE_AT_A_TIME, AutoRollback: true },
+      });
+      const pending = await until("the first version 2 node", () =>
+        group.instances().find((i) => i.launchTemplate?.version === "2"),
+      );
+      group.instanceRefreshes.alarm("etcd-roll-stalled");
+      assert.equal((await describeRefresh(group, id)).Status, "RollbackInProgress");
+      group.completeLifecycleAction({ hookName: "launch", instanceId: pending.id, result: "ABANDON" });
+      const refresh = await ended(group, id);
+      assert.equal(refresh.Status, "RollbackSuccessful", refresh.StatusReason);
+      assert.match(
+        refresh.RollbackDetails?.RollbackReason ?? "",
+        /^An alarm went into ALARM: etcd-roll-stalled/,
+      );
+      assert.ok(!group.instances().some((i) => i.id === pending.id));
+      assert.deepEqual(versionsOf(group), ["1", "1"]);
     } finally {
       stop();
       group.stop();
