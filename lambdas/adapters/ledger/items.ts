@@ -10,6 +10,8 @@
 //                                        sk = health#member#<id>    member health sightings and
 //                                        sk = health#replacement    the replacement in flight
 //                                                                   (member-health.ts)
+//                                        sk = snapshot#latest       the newest checked snapshot in
+//                                                                   S3 (durability.ts)
 //   pk = cluster#<name>#lifecycle-tokens sk = <token>               processed lifecycle actions
 //
 // Tokens have their own partition: they are not part of the state the engine reads, and there may
@@ -57,6 +59,36 @@ const memberIdSchema = z.string().check(z.regex(/^\d+$/, "etcd member IDs are de
 const text = () => z.string().check(z.minLength(1));
 const atLeast = (min: number) => z.int().check(z.gte(min));
 
+const sha256Hex = () => z.string().check(z.regex(/^[0-9a-f]{64}$/, "a lower-case hex SHA-256"));
+
+/** The member a snapshot was streamed from. */
+export const snapshotMemberSchema = z.object({ instanceId: text(), memberId: memberIdSchema });
+
+/** Where a generation opened by recovery restores from (domain/durability.ts RestoreSource). */
+export const restoreSourceSchema = z.object({
+  kind: z.literal("snapshot"),
+  key: text(),
+  sha256: sha256Hex(),
+  size: atLeast(1),
+  revision: atLeast(0),
+  token: text(),
+  generation: atLeast(1),
+  member: snapshotMemberSchema,
+});
+
+/** A snapshot record (domain/durability.ts SnapshotRecord) as durability.ts stores it. */
+export const snapshotRecordSchema = z.object({
+  key: text(),
+  token: text(),
+  generation: atLeast(1),
+  revision: atLeast(0),
+  maxRevision: z.optional(atLeast(0)),
+  size: atLeast(1),
+  sha256: sha256Hex(),
+  member: snapshotMemberSchema,
+  takenAt: atLeast(0),
+});
+
 export const clusterRecordSchema = z.object({
   token: text(),
   generation: atLeast(1),
@@ -69,6 +101,9 @@ export const clusterRecordSchema = z.object({
     ),
   ),
   state: z.enum(["forming", "running"]),
+  // Both absent on a bootstrap's record and on every record written before recovery existed.
+  restoreSource: z.optional(restoreSourceSchema),
+  openedAt: z.optional(atLeast(0)),
 });
 
 const nodeItemSchema = z.object({
