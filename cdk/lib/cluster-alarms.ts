@@ -1,10 +1,11 @@
 // The alarms an operator acts on: events the control plane could not handle (dead-letter queue),
-// lifecycle actions that failed, members that drifted from the instances, and a termination held
-// because it would lose quorum. The last three read the metrics the Lambdas emit in CloudWatch
-// embedded metric format (namespace EtcdAsg, dimension ClusterName).
+// a reconciler failing pass after pass, lifecycle actions that failed, members that drifted from the
+// instances, and a termination held because it would lose quorum. The last three read the metrics
+// the Lambdas emit in CloudWatch embedded metric format (namespace EtcdAsg, dimension ClusterName).
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -14,6 +15,8 @@ export const METRIC_NAMESPACE = "EtcdAsg";
 export interface ClusterAlarmsProps {
   readonly clusterName: string;
   readonly deadLetterQueue: sqs.IQueue;
+  /** Its failed passes go nowhere (the next pass redoes them): only this alarm tells of them. */
+  readonly reconciler: lambda.IFunction;
   readonly topic: sns.ITopic;
 }
 
@@ -46,6 +49,17 @@ export class ClusterAlarms extends Construct {
           period: Duration.minutes(5),
         }),
         evaluationPeriods: 1,
+      }),
+      // A pass that fails is redone by the next a minute later, and is kept nowhere; the drift it
+      // would report is not emitted while it fails. Most of its passes failing for 15 minutes is
+      // not a passing lock conflict with a lifecycle function.
+      new cloudwatch.Alarm(this, "ReconcilerFailing", {
+        threshold: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `etcd-asg ${props.clusterName}: the reconciler has failed at least 3 of its 5 passes in each of the last 3 five-minute periods; see the reconciler logs`,
+        metric: props.reconciler.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
+        evaluationPeriods: 3,
       }),
       new cloudwatch.Alarm(this, "LifecycleActionFailures", {
         ...atLeastOne,

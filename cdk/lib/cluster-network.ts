@@ -3,6 +3,7 @@
 // Lambdas and the clients the operator names, nothing from 0.0.0.0/0.
 import { type CfnResource, RemovalPolicy } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import type * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { CONTEXT_AVAILABILITY_ZONE, ignoreCfnLintChecks } from "./cfn-lint-suppressions";
@@ -22,11 +23,14 @@ export class ClusterNetwork extends Construct {
   readonly nodeSecurityGroup: ec2.SecurityGroup;
   /** Attached to the control-plane Lambdas, which reach the nodes' client port. */
   readonly lambdaSecurityGroup: ec2.SecurityGroup;
+  /** What the construct created for a new VPC (undefined with an imported one). */
+  readonly created: CreatedVpc | undefined;
 
   constructor(scope: Construct, id: string, props: ClusterNetworkProps) {
     super(scope, id);
     const { config } = props;
-    this.vpc = props.vpc ?? this.newVpc(config);
+    this.created = props.vpc === undefined ? this.newVpc(config) : undefined;
+    this.vpc = props.vpc ?? (this.created as CreatedVpc).vpc;
 
     this.nodeSecurityGroup = new ec2.SecurityGroup(this, "NodeSecurityGroup", {
       vpc: this.vpc,
@@ -66,31 +70,51 @@ export class ClusterNetwork extends Construct {
     this.lambdaSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "HTTPS to the AWS APIs");
   }
 
-  private newVpc(config: ResolvedProps): ec2.Vpc {
+  private newVpc(config: ResolvedProps): CreatedVpc {
     const vpc = new ec2.Vpc(this, "Vpc", {
       maxAzs: 3,
       natGateways: config.natGateways,
       subnetConfiguration: [
-        { name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        // The public subnets hold the NAT gateways (with their Elastic IPs) and nothing else: an
+        // interface launched there gets no public address of its own.
+        { name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: "private", subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
       ],
       // The ledger traffic stays off the NAT gateway (and its per-GB charge); the endpoint is free.
       gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+      // The default security group admits and lets out nothing, whatever the app's feature flags
+      // (cdk.json sets @aws-cdk/aws-ec2:restrictDefaultSecurityGroup; an app that uses the construct
+      // may not).
+      restrictDefaultSecurityGroup: true,
     });
     // Rejected flows only: they are what an operator needs when a port is wrongly closed, at a
     // fraction of the volume of all traffic.
-    vpc.addFlowLog("RejectedFlows", {
+    const flowLogGroup = new logs.LogGroup(this, "FlowLogs", {
+      retention: config.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const flowLog = vpc.addFlowLog("RejectedFlows", {
       trafficType: ec2.FlowLogTrafficType.REJECT,
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(
-        new logs.LogGroup(this, "FlowLogs", {
-          retention: config.logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-      ),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
     });
     for (const subnet of [...vpc.publicSubnets, ...vpc.privateSubnets]) {
       ignoreCfnLintChecks(subnet.node.defaultChild as CfnResource, CONTEXT_AVAILABILITY_ZONE);
     }
-    return vpc;
+    return {
+      vpc,
+      publicSubnets: vpc.publicSubnets as ec2.PublicSubnet[],
+      flowLogGroup,
+      flowLogRole: flowLog.iamRole,
+    };
   }
+}
+
+/** A new VPC and the parts of it cdk-nag's findings are acknowledged on. */
+export interface CreatedVpc {
+  readonly vpc: ec2.Vpc;
+  /** Each holds a route to the internet gateway (0.0.0.0/0) for the NAT gateways. */
+  readonly publicSubnets: readonly ec2.PublicSubnet[];
+  readonly flowLogGroup: logs.LogGroup;
+  /** CDK's role for the flow log: logs:CreateLogStream and PutLogEvents on the flow log group. */
+  readonly flowLogRole: iam.IRole | undefined;
 }

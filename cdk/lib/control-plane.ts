@@ -41,6 +41,8 @@ export class ControlPlane extends Construct {
   readonly lifecycleRules: readonly events.Rule[];
   /** One role per function. */
   readonly roles: Readonly<Record<FunctionName, iam.Role>>;
+  /** One log group per function. */
+  readonly logGroups: Readonly<Record<FunctionName, logs.LogGroup>>;
   /** The CA keys, in KMS. */
   readonly certificateAuthorities: CertificateAuthorities;
   /** autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances on "*", for every function. */
@@ -119,11 +121,13 @@ export class ControlPlane extends Construct {
       POWERTOOLS_LOG_LEVEL: "INFO",
     };
     const roles: Partial<Record<FunctionName, iam.Role>> = {};
+    const logGroups: Partial<Record<FunctionName, logs.LogGroup>> = {};
     const fn = (name: FunctionName, options: Partial<lambda.FunctionProps>): lambda.Function => {
       const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
         retention: config.logRetention,
         removalPolicy: RemovalPolicy.DESTROY,
       });
+      logGroups[name] = logGroup;
       const role = this.functionRole(name, props.autoScalingGroupName, logGroup);
       roles[name] = role;
       const created = new lambda.Function(this, pascal(name), {
@@ -171,9 +175,21 @@ export class ControlPlane extends Construct {
     });
     // Every booting node calls the node API, so it is not limited to 1: it reads freely and takes
     // the ledger's membership lock before any change, which serialises it with the functions above.
-    const nodeApi = fn("node-api", { timeout: Duration.seconds(30) });
-    // Invoked by users (npx etcd-asg client-cert), authorized by IAM alone.
-    const clientCert = fn("client-cert", { timeout: Duration.seconds(30) });
+    // A node holds a call up to 10 s while its record is unpublished, so each node booting or
+    // renewing at once takes one execution; twice the cluster size leaves room for a full cluster
+    // and as many replacements, and keeps that room for it whatever else runs in the account. A
+    // throttled call (429) is retried by the boot script.
+    const nodeApi = fn("node-api", {
+      timeout: Duration.seconds(30),
+      reservedConcurrentExecutions: 2 * config.clusterSize,
+    });
+    // Invoked by users (npx etcd-asg client-cert), authorized by IAM alone. Two at a time: whoever may
+    // invoke it cannot take the account's concurrency from the control plane, nor have the client
+    // CA sign without bound.
+    const clientCert = fn("client-cert", {
+      timeout: Duration.seconds(30),
+      reservedConcurrentExecutions: 2,
+    });
     this.functions = {
       "launch-hook": launchHook,
       "terminate-hook": terminateHook,
@@ -182,6 +198,7 @@ export class ControlPlane extends Construct {
       "client-cert": clientCert,
     };
     this.roles = roles as Record<FunctionName, iam.Role>;
+    this.logGroups = logGroups as Record<FunctionName, logs.LogGroup>;
 
     this.certificateAuthorities = new CertificateAuthorities(this, "CertificateAuthorities", {
       clusterName: config.clusterName,

@@ -121,7 +121,9 @@ export class EtcdCluster extends Construct {
       ],
     });
 
-    this.alarmTopic = props.alarmTopic ?? new sns.Topic(this, "AlarmTopic", { enforceSSL: true });
+    const createdTopic =
+      props.alarmTopic === undefined ? new sns.Topic(this, "AlarmTopic", { enforceSSL: true }) : undefined;
+    this.alarmTopic = props.alarmTopic ?? (createdTopic as sns.Topic);
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, "Nodes", {
       vpc: network.vpc,
@@ -160,11 +162,12 @@ export class EtcdCluster extends Construct {
     // by the reconciler a minute later.
     this.autoScalingGroup.node.addDependency(controlPlane);
 
-    const suspendRole = this.suspendAzRebalance(autoScalingGroupName, config.logRetention);
+    const suspend = this.suspendAzRebalance(autoScalingGroupName, config.logRetention);
 
     new ClusterAlarms(this, "Alarms", {
       clusterName: config.clusterName,
       deadLetterQueue: controlPlane.deadLetterQueue,
+      reconciler: controlPlane.functions.reconciler,
       topic: this.alarmTopic,
     });
 
@@ -184,9 +187,26 @@ export class EtcdCluster extends Construct {
         ...Object.entries(controlPlane.roles)
           .filter(([name]) => name !== "client-cert")
           .map(([, role]) => role),
-        suspendRole,
+        suspend.role,
       ],
       autoScalingGroupArn: autoScalingGroupArn(this, autoScalingGroupName),
+      functions: controlPlane.functions,
+      deployTimeFunction: suspend.provider,
+      deadLetterQueue: controlPlane.deadLetterQueue,
+      ledgerTable: controlPlane.ledgerTable,
+      logGroups: [
+        ...Object.values(controlPlane.logGroups),
+        suspend.logGroup,
+        ...(network.created === undefined ? [] : [network.created.flowLogGroup]),
+      ],
+      rolesWithInlinePolicies: [
+        ...Object.values(controlPlane.roles),
+        suspend.role,
+        nodeRole,
+        ...(network.created?.flowLogRole === undefined ? [] : [network.created.flowLogRole]),
+      ],
+      alarmTopic: createdTopic,
+      publicSubnets: network.created?.publicSubnets ?? [],
     });
   }
 
@@ -196,9 +216,10 @@ export class EtcdCluster extends Construct {
    * non-member, and the termination then takes a voter: the cluster shrinks by one each rebalance.
    * Suspended, the group stays unbalanced after an AZ outage until instances are replaced (which
    * launches in the short AZ first). CloudFormation has no property for suspended processes, hence
-   * the SDK call. Returns the call's role, whose statement names the group by its ARN.
+   * the SDK call. Returns the call's role (whose statement names the group by its ARN), its log
+   * group, and CDK's provider function that makes it.
    */
-  private suspendAzRebalance(autoScalingGroupName: string, retention: logs.RetentionDays): iam.Role {
+  private suspendAzRebalance(autoScalingGroupName: string, retention: logs.RetentionDays): DeployTimeCall {
     const call: cr.AwsSdkCall = {
       service: "AutoScaling",
       action: "suspendProcesses",
@@ -233,8 +254,21 @@ export class EtcdCluster extends Construct {
       role,
       installLatestAwsSdk: false,
       logGroup,
+      // One SDK call at deploy: the control plane's size is plenty.
+      memorySize: 256,
     });
     suspend.node.addDependency(this.autoScalingGroup);
-    return role;
+    // The stack's one AwsCustomResource provider (a singleton CDK places at the stack's root).
+    const provider = Stack.of(this).node.findChild(
+      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, "")}`,
+    ) as lambda.Function;
+    return { role, logGroup, provider };
   }
+}
+
+/** A call CDK's AwsCustomResource makes at deploy, and what cdk-nag's findings are acknowledged on. */
+interface DeployTimeCall {
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly provider: lambda.Function;
 }

@@ -188,6 +188,17 @@ test("the user data pins the repository's boot script by hash and stays far belo
   assert.ok(Buffer.byteLength(userData) < 8 * 1024, `${Buffer.byteLength(userData)} bytes`);
 });
 
+test("closes the new VPC's default security group in an app without cdk.json's feature flags", () => {
+  const app = new App({
+    outdir: path.join(fixture.dir, "flagless.out"),
+    stackTraces: false,
+    treeMetadata: false,
+  });
+  const stack = new Stack(app, "Flagless", { env: { account: "123456789012", region: "us-east-1" } });
+  build({}, stack);
+  Template.fromStack(stack).resourceCountIs("Custom::VpcRestrictDefaultSG", 1);
+});
+
 describe("an imported VPC, an x86 instance type and named clients", () => {
   let template: Template;
   let clientGroup: ec2.SecurityGroup;
@@ -244,6 +255,8 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
       assert.equal(variables.JOIN_STRATEGY, "prune", fn.Properties.Description);
       assert.equal(variables.NODE_CERTIFICATE_LIFETIME_SECONDS, "43200", fn.Properties.Description);
     }
+    const nodeApi = functions.find((fn) => fn.Properties.Tags?.[0]?.Value === "node-api");
+    assert.equal(nodeApi?.Properties.ReservedConcurrentExecutions, 10, "twice the cluster size");
   });
 
   test("admits the named client group and CIDR to 2379 only, and 2380 still only from the nodes", () => {

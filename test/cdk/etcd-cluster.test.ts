@@ -611,10 +611,15 @@ describe("Lambdas", () => {
         name,
       );
     }
-    assert.equal(
-      resource("AWS::Lambda::Function", functionId("node-api")).Properties.ReservedConcurrentExecutions,
-      undefined,
-    );
+  });
+
+  test("reserve the node API twice the cluster size and client-cert two executions", () => {
+    // Every node of a full cluster may hold a call at once, with room for as many replacements;
+    // users cannot take the account's concurrency, or the client CA's signatures, without bound.
+    const reserved = (name: string) =>
+      resource("AWS::Lambda::Function", functionId(name)).Properties.ReservedConcurrentExecutions;
+    assert.equal(reserved("node-api"), 6);
+    assert.equal(reserved("client-cert"), 2);
   });
 
   test("serve the node API on a function URL with IAM auth", () => {
@@ -725,6 +730,14 @@ describe("ledger table", () => {
 });
 
 describe("network", () => {
+  test("gives no subnet a public IP on launch: the public ones hold only the NAT gateway", () => {
+    const subnets = Object.entries(resources("AWS::EC2::Subnet"));
+    assert.equal(subnets.length, 6);
+    for (const [id, subnet] of subnets) {
+      assert.equal(subnet.Properties.MapPublicIpOnLaunch, false, id);
+    }
+  });
+
   test("gives the private subnets NAT and a DynamoDB gateway endpoint", () => {
     template.resourceCountIs("AWS::EC2::NatGateway", 1);
     template.hasResourceProperties("AWS::EC2::VPCEndpoint", {
@@ -747,6 +760,22 @@ describe("alarms and outputs", () => {
       });
     });
   }
+
+  test("alarm when the reconciler fails most of its passes for 15 minutes", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId("reconciler") } }],
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 3,
+      EvaluationPeriods: 3,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+      AlarmActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
+      OKActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
+    });
+  });
 
   test("alarm on any message in the dead-letter queue", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
