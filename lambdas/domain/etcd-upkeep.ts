@@ -12,11 +12,13 @@
 // quota: disarmed any closer, the next writes raise it again and every member is defragmented again.
 // Right after a compaction the size in use cannot be trusted: etcd computes it when it commits, the
 // pages a compaction frees count as free only from a later commit, and under NOSPACE nothing else
-// commits (seen on etcd 3.4: the size in use stayed at its full value for as long as we watched). So
-// after a compaction that removed history, each oversized member is defragmented once whatever its
-// size in use says; the defragmentation measures. A member still over the line after that holds
-// its live data over the line, and no upkeep helps: the answer says to delete keys (etcd takes deletes
-// under NOSPACE) or raise the quota, and compaction resumes once a delete moves the revision on.
+// commits (etcd 3.4.23: 30 s after a compaction that removed nearly all of the data, every member
+// still reported its size in use from before, two of three equal to their file size). So after a
+// compaction that removed history, each oversized member is defragmented once whatever its size in
+// use says; the defragmentation measures. The progress (UpkeepRun) is kept in the ledger across
+// passes, so that is once per compaction, not once per pass. A member still over the line after that
+// holds live data over the line, and no upkeep helps: the answer says to delete keys (etcd takes
+// deletes under NOSPACE) or raise the quota, and compaction resumes once a delete moves the revision on.
 //
 // Scheduled defragmentation (its own schedule, e.g. daily): a member is defragmented when enough of
 // its db file is free to be worth the pause (defragmentation blocks the member's reads and writes
@@ -25,8 +27,9 @@
 // first and the leader last (defragmenting the leader stalls every write for its duration, so it goes
 // once, at the end), and none while the membership lock is held, a learner joins, or any member does
 // not answer (a defragmenting member does not answer either: with one already silent, quorum would
-// hang on the rest). CORRUPT holds every step: a member whose data diverged needs an operator, and a
-// defragmentation would rewrite the evidence.
+// hang on the rest). A defragmented member reports its sizes exactly, so it falls under the
+// thresholds and a run ends. CORRUPT holds every step: a member whose data diverged needs an
+// operator, and a defragmentation would rewrite the evidence.
 import type { Member } from "./snapshot";
 import { compareText, isHealthy } from "./view";
 
@@ -82,18 +85,22 @@ export interface UpkeepInput {
   readonly alarms: readonly RaisedAlarm[] | undefined;
   /** Someone holds the membership lock (unexpired). */
   readonly lockHeld: boolean;
-  /** What this run has done so far. */
+  /** NOSPACE recovery's progress (NEW_RUN when none). */
   readonly run: UpkeepRun;
 }
 
-/** What one run (one invocation of decide, apply, read again...) has done: a run defragments a
- * member at most once, so it ends. */
+/**
+ * How far NOSPACE recovery has come since its last compaction. It outlives one invocation (the
+ * ledger keeps it): a run cut short by a hold resumes where it stopped, and each member is
+ * defragmented at most once per compaction, so a db whose live data is over the line is not
+ * defragmented again on every pass. A compaction to a newer revision starts it over.
+ */
 export interface UpkeepRun {
-  /** The revision this run compacted to, or found compacted already. */
+  /** The revision last compacted to (or found compacted already) by the recovery. */
   readonly compactedRevision: number | undefined;
   /** That compaction removed history (it was not compacted already): sizes in use are stale. */
   readonly compactionFreedHistory: boolean;
-  /** Member IDs this run has defragmented. */
+  /** Member IDs defragmented since that compaction. */
   readonly defragmented: readonly string[];
 }
 
@@ -204,7 +211,6 @@ function scheduledDefragmentation(input: UpkeepInput): UpkeepStep {
   if (blocked !== undefined) return { kind: "hold", reason: `defragmentation waits: ${blocked}` };
   const nearQuota = shareOf(policy.quotaBackendBytes, policy.disarmBelowPercent);
   const worth = input.storage.filter((s) => {
-    if (input.run.defragmented.includes(s.memberId)) return false;
     const free = s.dbSize - s.dbSizeInUse;
     if (free < policy.defragMinFreeBytes) return false;
     return free * 100 >= s.dbSize * policy.defragMinFreePercent || s.dbSize >= nearQuota;

@@ -51,6 +51,53 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = {
   refreshMs: 60_000,
 };
 
+export class InvalidHealthPolicyError extends Error {
+  override readonly name = "InvalidHealthPolicyError";
+}
+
+export interface HealthPolicyInput {
+  /** The construct's grace period. @default 180_000 */
+  readonly graceMs?: number;
+  /** A new member's warm-up. @default 300_000 */
+  readonly warmupMs?: number;
+  /** How often the reconciler runs (its schedule): the other intervals follow from it. @default 60_000 */
+  readonly reconcilePeriodMs?: number;
+}
+
+/**
+ * The policy for a grace period, a warm-up and the reconciler's schedule. The observation gap is two
+ * and a half periods (one lost or late pass does not restart a streak; a shorter gap than one period
+ * would restart every streak and nobody would ever be replaced), a retry waits two periods, and a
+ * healthy member's record is refreshed once a period. The grace period must cover two passes, so a
+ * streak is always seen twice before anyone is replaced.
+ */
+export function healthPolicy(input: HealthPolicyInput = {}): HealthPolicy {
+  const period = wholeMs("reconcile period", input.reconcilePeriodMs ?? 60_000, 1000);
+  const graceMs = wholeMs("grace period", input.graceMs ?? DEFAULT_HEALTH_POLICY.graceMs, 30_000);
+  if (graceMs < 2 * period) {
+    throw new InvalidHealthPolicyError(
+      `the grace period (${graceMs} ms) must cover two reconcile passes (${2 * period} ms): a member is replaced only after it was seen silent more than once`,
+    );
+  }
+  const gap = period * 5;
+  return {
+    graceMs,
+    warmupMs: wholeMs("warm-up", input.warmupMs ?? DEFAULT_HEALTH_POLICY.warmupMs, 0),
+    maxObservationGapMs: (gap - (gap % 2)) / 2,
+    replacementRetryMs: 2 * period,
+    refreshMs: period,
+  };
+}
+
+function wholeMs(what: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidHealthPolicyError(
+      `the ${what} must be a whole number of milliseconds, at least ${min}; received ${value}`,
+    );
+  }
+  return value;
+}
+
 /** What the ledger keeps about one member's health. Times are epoch milliseconds. */
 export interface HealthSighting {
   /** The instance the member runs on: the record's key. */
@@ -180,6 +227,17 @@ export function decideMemberHealth(input: MemberHealthInput): HealthDecision {
     reason: target.reason,
   };
   return replace(view, target, sightings, finished, replacement, false);
+}
+
+/** Gauges for a pass, published whatever the decision: voters silent now, and whether the
+ * control plane's view had quorum (1) or not (0: it replaced nobody). */
+export function healthSignals(input: MemberHealthInput): { silentVoters: number; quorumView: boolean } {
+  if (input.snapshot.members.length === 0) return { silentVoters: 0, quorumView: false };
+  const view = new ClusterView(input.snapshot);
+  return {
+    silentVoters: view.voters.filter((m) => !isHealthy(m)).length,
+    quorumView: observe(view, input).quorumView,
+  };
 }
 
 interface Observation {

@@ -1,6 +1,6 @@
 // etcd upkeep on a real etcd 3.4 cluster with mutual TLS: the maintenance adapter (status with db
-// sizes, alarms, compaction, defragmentation, disarm) driven by the upkeep decision, as the control
-// plane would run it. A member is filled to a small quota until NOSPACE is raised and writes are
+// sizes, alarms, compaction, defragmentation, disarm) driven by the upkeep decision through the
+// control plane's run (app/etcd-upkeep.ts). A member is filled to a small quota until NOSPACE is raised and writes are
 // refused; deleting, compacting, defragmenting and disarming make writes pass again. Scheduled
 // defragmentation goes one member at a time with the leader last, which etcd's own logs confirm.
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import {
 } from "../../lambdas/adapters/etcd";
 import type { TlsIdentitySource } from "../../lambdas/adapters/etcd/endpoint";
 import { translateEtcdError } from "../../lambdas/adapters/etcd/translate";
+import { runEtcdUpkeep } from "../../lambdas/app/etcd-upkeep";
 import { etcdStorageSettings, etcdStorageVariables, MIB } from "../../lambdas/domain/etcd-storage";
 import {
   DEFAULT_UPKEEP_POLICY,
@@ -24,12 +25,12 @@ import {
   NEW_RUN,
   type UpkeepInput,
   type UpkeepPolicy,
-  type UpkeepRun,
   type UpkeepStep,
 } from "../../lambdas/domain/etcd-upkeep";
 import type { CertificateAuthority } from "../../lambdas/pki/certificate-authority";
 import { TlsEtcdCluster } from "../helpers/etcd/tls-cluster";
 import { type Credentials, issueTo, newCertificateAuthority, useLocalKms } from "../helpers/pki";
+import { memoryUpkeepProgress } from "../helpers/upkeep";
 
 /** Small enough to fill in a few seconds: 8 MiB. */
 const QUOTA = 8 * MIB;
@@ -114,55 +115,49 @@ describe("etcd upkeep on etcd 3.4 with mutual TLS", () => {
   });
 
   /** One upkeep input as the control plane reads it: members, statuses, alarms. */
-  async function read(trigger: UpkeepInput["trigger"], policy: UpkeepPolicy, run: UpkeepRun = NEW_RUN) {
+  async function read(trigger: UpkeepInput["trigger"], policy: UpkeepPolicy): Promise<UpkeepInput> {
     const [members, probes, alarms] = await Promise.all([
       membership.readMembers(),
       maintenance.probe(cluster.clientUrls),
       maintenance.alarms(),
     ]);
     const storage = probes.flatMap((p) => (p.answered ? [p.status] : []));
-    const input: UpkeepInput = {
-      trigger,
-      policy,
-      members,
-      storage,
-      alarms,
-      lockHeld: false,
-      run,
-    };
-    return { input, members };
+    return { trigger, policy, members, storage, alarms, lockHeld: false, run: NEW_RUN };
   }
 
   /**
-   * Decides and applies steps until the decision is idle, as a handler would; a hold is looked at
-   * again shortly (etcd updates its in-use size at its next commit), within `timeoutMs`.
+   * The control plane's upkeep run (app/etcd-upkeep.ts) over the real adapters, again while it ends
+   * on a hold (etcd updates a size in use at its next commit), within `timeoutMs`. Returns the steps
+   * applied with the name (instance ID) of each defragmented member.
    */
   async function runUpkeep(trigger: UpkeepInput["trigger"], policy: UpkeepPolicy, timeoutMs = 30_000) {
     const applied: Applied[] = [];
-    let run = NEW_RUN;
     const deadline = Date.now() + timeoutMs;
+    // The ledger's upkeep item, kept across runs as the reconciler's passes keep it.
+    const progress = memoryUpkeepProgress();
     for (;;) {
-      const { input, members } = await read(trigger, policy, run);
-      const { step } = decideUpkeep(input);
-      if (step.kind === "idle") return applied;
-      if (step.kind === "hold") {
-        if (Date.now() > deadline) throw new Error(`upkeep still held: ${step.reason}`);
-        await sleep(250);
-        continue;
+      const members = await membership.readMembers();
+      const outcome = await runEtcdUpkeep(
+        {
+          progress,
+          actor: "test",
+          maintenance,
+          readMembers: () => membership.readMembers(),
+          lockHeld: async () => false,
+          signals: { alarms: () => undefined, applied: () => undefined, held: () => undefined },
+          log: () => undefined,
+          now: () => Date.now(),
+        },
+        { trigger, policy, deadline, leaseTtlMs: 180_000 },
+      );
+      for (const step of outcome.applied) {
+        const name =
+          step.kind === "defragment" ? members.find((m) => m.id === step.memberId)?.name : undefined;
+        applied.push(name === undefined ? { step } : { step, name });
       }
-      if (step.kind === "compact") {
-        const outcome = await maintenance.compact(step.revision);
-        run = { ...run, compactedRevision: step.revision, compactionFreedHistory: outcome === "compacted" };
-        applied.push({ step });
-      } else if (step.kind === "defragment") {
-        await maintenance.defragment(step.endpoint);
-        run = { ...run, defragmented: [...run.defragmented, step.memberId] };
-        applied.push({ step, name: members.find((m) => m.id === step.memberId)?.name ?? "" });
-      } else {
-        const left = await maintenance.disarm(step.alarms);
-        applied.push({ step });
-        assert.deepEqual(left, []);
-      }
+      if (outcome.last.step.kind !== "hold") return applied;
+      if (Date.now() > deadline) throw new Error(`upkeep still held: ${outcome.last.step.reason}`);
+      await sleep(250);
     }
   }
 
@@ -198,7 +193,7 @@ describe("etcd upkeep on etcd 3.4 with mutual TLS", () => {
     assert.ok(alarms.length >= 1 && alarms.every((a) => a.alarm === "NOSPACE"), JSON.stringify(alarms));
     await assert.rejects(async () => client.put("upkeep/other").value("small"), /database space exceeded/);
     // Each member that refused a put raised its own NOSPACE; the decision counts the members.
-    const { input } = await read("reconcile", policy);
+    const input = await read("reconcile", policy);
     const raised = decideUpkeep(input);
     assert.ok(raised.alarmCounts.nospace >= 1);
     assert.equal(raised.alarmCounts.nospace, new Set(input.alarms?.map((a) => a.memberId)).size);

@@ -1,13 +1,16 @@
-// Member health in the ledger against a real DynamoDB-compatible server: sightings that never move
-// backwards, a replacement record that only one of several reconcilers can claim, and items that
-// share the cluster's partition without disturbing the membership state.
+// Member health and etcd upkeep in the ledger against a real DynamoDB-compatible server: sightings
+// that never move backwards, a replacement record that only one of several reconcilers can claim,
+// the upkeep lease and NOSPACE recovery's progress, and items that share the cluster's partition
+// without disturbing the membership state.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { LedgerCorruptItemError } from "../../lambdas/adapters/ledger/errors";
+import { LedgerCorruptItemError, UpkeepLeaseLostError } from "../../lambdas/adapters/ledger/errors";
 import { clusterPartition } from "../../lambdas/adapters/ledger/items";
 import { Ledger } from "../../lambdas/adapters/ledger/ledger";
 import { MemberHealthLedger, sightingSortKey } from "../../lambdas/adapters/ledger/member-health";
+import { UpkeepRunLedger } from "../../lambdas/adapters/ledger/upkeep-runs";
+import { NEW_RUN, type UpkeepRun } from "../../lambdas/domain/etcd-upkeep";
 import type { HealthSighting, ReplacementRecord } from "../../lambdas/domain/member-health";
 import { LEDGER_TABLE, useLocalLedgers } from "../helpers/ledger";
 
@@ -41,7 +44,12 @@ describe("member health in the ledger", () => {
     clusters += 1;
     const clusterName = `health${clusters}`;
     const options = { client: ledgers.clients().documentClient, tableName: LEDGER_TABLE, clusterName };
-    return { health: new MemberHealthLedger(options), ledger: new Ledger(options), clusterName };
+    return {
+      health: new MemberHealthLedger(options),
+      upkeep: new UpkeepRunLedger(options),
+      ledger: new Ledger(options),
+      clusterName,
+    };
   };
 
   test("starts empty", async () => {
@@ -161,5 +169,48 @@ describe("member health in the ledger", () => {
       assert.deepEqual(error.key, key);
       return true;
     });
+  });
+
+  const TTL = 180_000;
+  const progressed: UpkeepRun = {
+    compactedRevision: 500,
+    compactionFreedHistory: true,
+    defragmented: ["1002"],
+  };
+
+  test("upkeep: no progress at first; the lease goes to one of five runs at once", async () => {
+    const { upkeep } = fresh();
+    assert.deepEqual(await upkeep.progress(), NEW_RUN);
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => upkeep.acquire(`reconcile:${n}`, TTL, NOW)));
+    assert.equal(results.filter((r) => r !== undefined).length, 1);
+  });
+
+  test("upkeep: progress saved under the lease outlives it, and the next run starts from it", async () => {
+    const { upkeep } = fresh();
+    const first = await upkeep.acquire("reconcile:a", TTL, NOW);
+    assert.ok(first);
+    const renewed = await upkeep.save(first.lease, progressed, TTL, NOW + 1000);
+    assert.equal(renewed.expiresAt, NOW + 1000 + TTL);
+    await upkeep.release(renewed);
+    assert.deepEqual(await upkeep.progress(), progressed);
+    const second = await upkeep.acquire("reconcile:b", TTL, NOW + 2000);
+    assert.deepEqual(second?.run, progressed);
+    assert.equal(second?.lease.version, first.lease.version + 1);
+    await upkeep.save(second.lease, NEW_RUN, TTL, NOW + 3000);
+    assert.deepEqual(await upkeep.progress(), NEW_RUN);
+  });
+
+  test("upkeep: a run whose lease ran out and was taken over cannot save over its successor", async () => {
+    const { upkeep } = fresh();
+    const stale = await upkeep.acquire("reconcile:a", TTL, NOW);
+    assert.ok(stale);
+    assert.equal(await upkeep.acquire("reconcile:b", TTL, NOW + 1000), undefined);
+    const taken = await upkeep.acquire("reconcile:b", TTL, NOW + TTL);
+    assert.ok(taken);
+    await upkeep.save(taken.lease, progressed, TTL, NOW + TTL + 1);
+    await assert.rejects(upkeep.save(stale.lease, NEW_RUN, TTL, NOW + TTL + 2), UpkeepLeaseLostError);
+    await upkeep.release(stale.lease);
+    assert.deepEqual(await upkeep.progress(), progressed);
+    assert.equal(await upkeep.acquire("reconcile:c", TTL, NOW + TTL + 3), undefined);
   });
 });

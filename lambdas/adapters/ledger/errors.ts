@@ -122,6 +122,17 @@ export class LockLostError extends LedgerError {
   }
 }
 
+/** The upkeep run's lease (holder + version) was taken over: the run must stop before its next step. */
+export class UpkeepLeaseLostError extends LedgerError {
+  override readonly name = "UpkeepLeaseLostError";
+  constructor(
+    readonly holder: string,
+    readonly version: number,
+  ) {
+    super(`${holder} no longer holds the etcd upkeep lease at version ${version}`, { retryable: false });
+  }
+}
+
 const RETRYABLE_ERROR_NAMES = new Set([
   "ProvisionedThroughputExceededException",
   "RequestLimitExceeded",

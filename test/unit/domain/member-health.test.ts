@@ -6,27 +6,23 @@ import {
   decideMemberHealth,
   type HealthDecision,
   type HealthSighting,
+  healthPolicy,
+  healthSignals,
+  InvalidHealthPolicyError,
   type MemberHealthInput,
   type ReplacementRecord,
   type SightingChange,
   type StatusReport,
 } from "../../../lambdas/domain/member-health";
 import type { Snapshot } from "../../../lambdas/domain/snapshot";
-import {
-  healthyCluster,
-  instance,
-  instanceId,
-  member,
-  NOW,
-  withInstance,
-  withMember,
-} from "../../helpers/snapshots";
+import { clusterWithDown, memberIdOf, silentSighting } from "../../helpers/health";
+import { instance, instanceId, member, NOW, withInstance, withMember } from "../../helpers/snapshots";
 
 const SECOND = 1000;
 const { graceMs, warmupMs, maxObservationGapMs, replacementRetryMs } = DEFAULT_HEALTH_POLICY;
 
-/** Member n's ID, as test/helpers/snapshots.ts numbers them. */
-const id = (n: number) => String(1000 + n);
+const id = memberIdOf;
+const silent = silentSighting;
 
 /** Every voter that answers names `leader` (member 1 by default). */
 function reportsOf(snapshot: Snapshot, leader = id(1)): StatusReport[] {
@@ -45,19 +41,6 @@ function input(snapshot: Snapshot, overrides: Partial<MemberHealthInput> = {}): 
   };
 }
 
-/** A sighting of member n silent since `silentFor` ago, seen silent `lastSeen` ago. */
-function silent(n: number, silentFor: number, lastSeen = 60 * SECOND): HealthSighting {
-  return {
-    instanceId: instanceId(n),
-    memberId: id(n),
-    observedAt: NOW - lastSeen,
-    unhealthySince: NOW - silentFor,
-    lastUnhealthyAt: NOW - lastSeen,
-    lastHealthyAt: NOW - silentFor - 60 * SECOND,
-    lastSeenWithLeaderAt: NOW - silentFor - 60 * SECOND,
-  };
-}
-
 /** A sighting of member n answering, written `age` ago. */
 function answering(n: number, age = 10 * SECOND): HealthSighting {
   return {
@@ -69,17 +52,6 @@ function answering(n: number, age = 10 * SECOND): HealthSighting {
     lastHealthyAt: NOW - age,
     lastSeenWithLeaderAt: NOW - age,
   };
-}
-
-/** A cluster whose members' nodes were promoted long ago (no warm-up left), with `down` not answering. */
-function clusterWithDown(size: number, ...down: number[]): Snapshot {
-  let s = healthyCluster(size);
-  s = {
-    ...s,
-    ledger: { ...s.ledger, nodes: s.ledger.nodes.map((r) => ({ ...r, phaseSince: NOW - 3_600_000 })) },
-  };
-  for (const n of down) s = withMember(s, n, { healthy: false });
-  return s;
 }
 
 function sightingsOf(d: HealthDecision): readonly SightingChange[] {
@@ -416,5 +388,34 @@ describe("member health: what is recorded", () => {
     const s = clusterWithDown(3, 2, 3);
     const d = decideMemberHealth(input(s, { sightings: [silent(2, 60 * SECOND)] }));
     assert.equal(putFor(d, 2), undefined);
+  });
+});
+
+describe("member health: policy and gauges", () => {
+  test("the defaults are the policy of a 3 min grace, 5 min warm-up and a reconciler every minute", () => {
+    assert.deepEqual(healthPolicy(), DEFAULT_HEALTH_POLICY);
+    assert.deepEqual(healthPolicy({ graceMs: 600_000, reconcilePeriodMs: 120_000 }), {
+      graceMs: 600_000,
+      warmupMs: 300_000,
+      maxObservationGapMs: 300_000,
+      replacementRetryMs: 240_000,
+      refreshMs: 120_000,
+    });
+  });
+
+  test("refuses a grace period that does not cover two passes, or is not whole milliseconds", () => {
+    assert.throws(() => healthPolicy({ graceMs: 90_000 }), InvalidHealthPolicyError);
+    assert.throws(() => healthPolicy({ graceMs: 10_000, reconcilePeriodMs: 1000 }), InvalidHealthPolicyError);
+    assert.throws(() => healthPolicy({ warmupMs: -1 }), InvalidHealthPolicyError);
+    assert.throws(() => healthPolicy({ graceMs: 180_000.5 }), /whole number/);
+  });
+
+  test("gauges count the silent voters and say whether the view had quorum", () => {
+    assert.deepEqual(healthSignals(input(clusterWithDown(5, 2))), { silentVoters: 1, quorumView: true });
+    assert.deepEqual(healthSignals(input(clusterWithDown(3, 2, 3))), { silentVoters: 2, quorumView: false });
+    assert.deepEqual(healthSignals(input({ ...clusterWithDown(3), members: [] })), {
+      silentVoters: 0,
+      quorumView: false,
+    });
   });
 });
