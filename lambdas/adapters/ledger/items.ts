@@ -10,6 +10,9 @@
 //                                        sk = health#member#<id>    member health sightings and
 //                                        sk = health#replacement    the replacement in flight
 //                                                                   (member-health.ts)
+//                                        sk = upkeep#run            etcd upkeep's lease and NOSPACE
+//                                                                   recovery's progress
+//                                                                   (upkeep-runs.ts)
 //                                        sk = snapshot#latest       the newest checked snapshot in
 //                                                                   S3 (durability.ts)
 //   pk = cluster#<name>#lifecycle-tokens sk = <token>               processed lifecycle actions
