@@ -36,6 +36,8 @@ export interface LocalSnapshotBucket {
   endpoint(): string;
   /** An S3 client that signs as the snapshot role (session `snapshot`), closed at the end. */
   snapshotClient(): S3Client;
+  /** Fresh session credentials of the snapshot role, for a client in another process. */
+  snapshotCredentials(): Credentials;
   /** An S3 client signing as the operator (an administrator). */
   operatorClient(): S3Client;
   /** "<HTTP method> <path?query>" of each request the gate let through, in order. */
@@ -117,6 +119,7 @@ export function useLocalSnapshotBucket(prefix: string): LocalSnapshotBucket {
   return {
     endpoint: () => started(proxy).endpoint,
     snapshotClient: () => clientAs(credentials.assumeRole(SNAPSHOT_ROLE, "snapshot")),
+    snapshotCredentials: () => credentials.assumeRole(SNAPSHOT_ROLE, "snapshot"),
     operatorClient: () => clientAs(credentials.operator.credentials),
     allowed,
   };

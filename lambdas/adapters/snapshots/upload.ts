@@ -39,18 +39,27 @@ export interface UploadTuning {
 const MIB = 1024 * 1024;
 /** S3's smallest part (all but the last). */
 const MIN_PART_BYTES = 5 * MIB;
+/** The smallest function memory the snapshot fits in (see uploadTuning). */
+export const MIN_FUNCTION_MEMORY_MB = 256;
 /** A larger part saves requests but not time once parts are a few MiB. */
 const MAX_PART_BYTES = 64 * MIB;
 
 /**
- * Parts of 1/32 of the function's memory (5 MiB at the least, 64 at the most), 2 in flight below 1 GB
- * and 4 from there: for 256 MB, 8 MiB parts and 2 in flight, about 32 MiB of snapshot buffered beside
- * the ~100 MB a Node function with the SDK, etcd3 and gRPC loaded takes. 10,000 parts of 8 MiB hold 78
- * GiB, far beyond etcd's 8 GiB database limit.
+ * Parts of 1/32 of the function's memory (64 MiB at the most), 2 in flight below 1 GB and 4 from
+ * there: for 256 MB, 8 MiB parts and 2 in flight. lib-storage concatenates each part from the stream's
+ * chunks and the copies are freed only at the next garbage collection, so a snapshot adds about
+ * eight parts' worth: measured on Lambda's Node 24 with a 320 MiB snapshot
+ * (test/integration/snapshot-memory.test.ts), peak RSS 155–173 MiB for 256 MB (about 97 MiB before
+ * the snapshot: Node, the SDK, etcd3, gRPC and TLS), 198 for 512, 312 for 1024. Below 256 MB the
+ * function does not fit: 128 MB peaked at 157 MiB. 10,000 parts of 8 MiB hold 78 GiB, far beyond
+ * etcd's 8 GiB database limit.
  */
 export function uploadTuning(memoryMb: number): UploadTuning {
-  if (!Number.isInteger(memoryMb) || memoryMb < 128) {
-    throw new InvalidSnapshotInputError("function memory", `${memoryMb} MB; Lambda's smallest is 128`);
+  if (!Number.isInteger(memoryMb) || memoryMb < MIN_FUNCTION_MEMORY_MB) {
+    throw new InvalidSnapshotInputError(
+      "function memory",
+      `${memoryMb} MB; the snapshot function needs at least ${MIN_FUNCTION_MEMORY_MB} MB (about 100 MiB before the snapshot, 70 more during it)`,
+    );
   }
   const part = Math.floor((memoryMb * MIB) / 1024 / 32) * 1024;
   return {

@@ -109,12 +109,12 @@ describe("uploadTuning", () => {
     assert.deepEqual(uploadTuning(256), { partSizeBytes: 8 * 1024 * 1024, queueSize: 2 });
   });
 
-  test("128 MB: S3's smallest part; 2048 MB: 64 MiB parts, 4 in flight", () => {
-    assert.deepEqual(uploadTuning(128), { partSizeBytes: 5 * 1024 * 1024, queueSize: 2 });
-    assert.deepEqual(uploadTuning(2048), { partSizeBytes: 64 * 1024 * 1024, queueSize: 4 });
+  test("1024 MB: 32 MiB parts, 4 in flight; 4096 MB: at most 64 MiB parts", () => {
+    assert.deepEqual(uploadTuning(1024), { partSizeBytes: 32 * 1024 * 1024, queueSize: 4 });
+    assert.deepEqual(uploadTuning(4096), { partSizeBytes: 64 * 1024 * 1024, queueSize: 4 });
   });
 
-  test("refuses less than Lambda's smallest memory", () => {
-    assert.throws(() => uploadTuning(64), /Lambda's smallest is 128/);
+  test("refuses less than 256 MB: measured, 128 MB does not hold the snapshot function", () => {
+    assert.throws(() => uploadTuning(128), /needs at least 256 MB/);
   });
 });
