@@ -826,6 +826,8 @@ render_renew_service() {
   for name in NODE_API_URL IMDS_ENDPOINT PKI_DIR DEADLINE_SECONDS BACKOFF_INITIAL_MS BACKOFF_MAX_MS; do
     printf 'Environment="ETCD_ASG_%s=%s"\n' "$name" "$(systemd_value "${!name}")"
   done
+  # Renewed files belong to the user etcd runs as, as the first ones do.
+  printf 'Environment="ETCD_ASG_ETCD_USER=%s"\n' "$(systemd_value "$ETCD_USER_SETTING")"
 }
 
 render_renew_timer() {

@@ -2,13 +2,13 @@
 // table, a local KMS holding the two CA keys, and the AWS emulator with a group of 3 whose launch and
 // terminate lifecycle events are captured — so each bundle handles a real event of its kind, and the
 // environment a Lambda would get.
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { AwsEmulator } from "../../local/aws/emulator";
 import type { LifecycleEvent } from "../../local/aws/types";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
 import { createLedgerTable } from "../../local/dynamodb/ledger-table";
 import { startLocalDynamoDb } from "../../local/dynamodb/server";
+import { newKeyAndCsr } from "../../local/key-and-csr";
 import { KmsEmulator } from "../../local/kms/server";
 import { reserveLoopbackBlock } from "../../test/helpers/etcd/loopback";
 import { pollUntil } from "../measure";
@@ -108,7 +108,7 @@ export async function startLocalServers(): Promise<LocalServers> {
         "terminate-hook": terminate,
         "node-api": nodeApiConfigRequest(first.id),
         reconciler: { source: "aws.events", "detail-type": "Scheduled Event", detail: {} },
-        "client-cert": { user: "bench", csr: userCsr() },
+        "client-cert": { user: "bench", csr: newKeyAndCsr("bench").csrPem },
       },
       stop,
     };
@@ -116,15 +116,6 @@ export async function startLocalServers(): Promise<LocalServers> {
     await stop();
     throw error;
   }
-}
-
-/** A CSR for a user's P-256 key, made with openssl as a user would. */
-function userCsr(): string {
-  const key = execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
-  return execFileSync("openssl", ["req", "-new", "-key", "/dev/stdin", "-subj", "/CN=bench"], {
-    input: key,
-    encoding: "utf8",
-  });
 }
 
 /** GET /v1/nodes/<id>/config through a function URL with AWS_IAM auth (payload format 2.0). */

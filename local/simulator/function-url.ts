@@ -107,6 +107,9 @@ export class FunctionUrl {
   ): unknown {
     const url = new URL(request.url ?? "/", "http://localhost");
     const query = Object.fromEntries(url.searchParams);
+    const textual = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)\b)/.test(
+      String(request.headers["content-type"] ?? "text/plain"),
+    );
     const headers = Object.fromEntries(
       Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : (v ?? "")]),
     );
@@ -152,8 +155,9 @@ export class FunctionUrl {
         time: now.toISOString(),
         timeEpoch: now.getTime(),
       },
-      ...(body.length > 0 ? { body: body.toString("utf8") } : {}),
-      isBase64Encoded: false,
+      // As Lambda does: a body whose content type is not text is passed base64-encoded.
+      ...(body.length > 0 ? { body: textual ? body.toString("utf8") : body.toString("base64") } : {}),
+      isBase64Encoded: body.length > 0 && !textual,
     };
   }
 }

@@ -5,7 +5,8 @@
 // then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9 or
 // frozen and continued.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ImdsServer } from "../imds/imds-server";
 import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
@@ -35,6 +36,8 @@ export interface NodeOptions {
   readonly root: string;
   /** Extra etcd settings as KEY=value (e.g. faster raft timers). */
   readonly etcdEnv: readonly string[];
+  /** The UID etcd runs under: the boot script's etcd user, as a number. */
+  readonly etcdUid: number;
   /** The boot script's overall deadline. */
   readonly bootDeadlineSeconds: number;
   /** False: the instance starts but its user-data never runs (a node that never boots). */
@@ -72,7 +75,7 @@ export class SimulatedNode {
   }
 
   get clientUrl(): string {
-    return `http://${this.options.privateIp}:2379`;
+    return `https://${this.options.privateIp}:2379`;
   }
 
   get etcdLog(): string {
@@ -102,7 +105,7 @@ export class SimulatedNode {
 
   /** Starts IMDS, then runs the boot script (unless this instance never boots). */
   async start(): Promise<void> {
-    mkdirSync(this.options.root, { recursive: true });
+    mkdirSync(this.options.root, { recursive: true, mode: 0o711 });
     await this.imds.start({ host: this.options.privateIp });
     if (!this.options.boot) {
       this.bootState = "skipped";
@@ -114,26 +117,8 @@ export class SimulatedNode {
     const child = spawn(
       "bash",
       [join(BIN_DIR, "run-user-data"), userData, join(this.options.root, "etcd-asg-boot")],
-      {
-        // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
-        detached: true,
-        stdio: ["ignore", log, log],
-        env: {
-          PATH: `${BIN_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-          HOME: this.options.root,
-          ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
-          AWS_ENDPOINT_URL_S3: this.options.s3Endpoint,
-          ETCD_ASG_DATA_DIR: join(this.options.root, "data"),
-          ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
-          ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
-          ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
-          ETCD_ASG_BACKOFF_INITIAL_MS: "250",
-          ETCD_ASG_BACKOFF_MAX_MS: "2000",
-          SIM_ETCD_PIDFILE: this.pidFile,
-          SIM_ETCD_LOG: this.etcdLog,
-          SIM_ETCD_EXTRA_ENV: this.options.etcdEnv.join(" "),
-        },
-      },
+      // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
+      { detached: true, stdio: ["ignore", log, log], env: this.machineEnv() },
     );
     closeSync(log);
     const pid = child.pid;
@@ -157,6 +142,45 @@ export class SimulatedNode {
       if (this.bootState !== "booting") clearInterval(watch);
     }, 100);
     watch.unref();
+  }
+
+  /** What processes of this machine see: its folders in place of /var/lib/etcd, /etc/etcd/pki and
+   * /etc/systemd, its IMDS, the systemctl stand-in on the PATH, and the simulator's S3 endpoint. */
+  private machineEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: `${BIN_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      HOME: this.options.root,
+      ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
+      AWS_ENDPOINT_URL_S3: this.options.s3Endpoint,
+      ETCD_ASG_DATA_DIR: join(this.options.root, "data"),
+      ETCD_ASG_PKI_DIR: join(this.options.root, "pki"),
+      ETCD_ASG_ETCD_USER: String(this.options.etcdUid),
+      ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
+      ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
+      ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
+      ETCD_ASG_BACKOFF_INITIAL_MS: "250",
+      ETCD_ASG_BACKOFF_MAX_MS: "2000",
+      SIM_ETCD_PIDFILE: this.pidFile,
+      SIM_ETCD_LOG: this.etcdLog,
+      SIM_ETCD_EXTRA_ENV: this.options.etcdEnv.join(" "),
+    };
+  }
+
+  /**
+   * Fires the certificate renewal timer now, with the renewal due: removes the stored renew-at and
+   * runs the renewal service the boot script installed (`systemctl start etcd-asg-renew.service`).
+   * Resolves to the service's exit code; its output goes to the boot log.
+   */
+  async renewCertificates(): Promise<number | null> {
+    rmSync(join(this.options.root, "pki", "renew-at"), { force: true });
+    const log = openSync(this.bootLog, "a");
+    const child = spawn(join(BIN_DIR, "systemctl"), ["start", "etcd-asg-renew.service"], {
+      stdio: ["ignore", log, log],
+      env: this.machineEnv(),
+    });
+    closeSync(log);
+    const [code] = (await once(child, "exit")) as [number | null];
+    return code;
   }
 
   /** kill -9 of the whole instance: etcd, the boot script and IMDS are gone at once, with no

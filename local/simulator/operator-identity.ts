@@ -2,8 +2,8 @@
 // way an operator gets one from a deployed stack — a key and a CSR made here with openssl, sent to the
 // stack's client-cert function through Lambda's Invoke API with the operator's IAM credentials. The
 // tests, the demo's checks and the chaos writer talk to etcd with it. Renewed before it expires.
-import { execFileSync } from "node:child_process";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { newKeyAndCsr } from "../key-and-csr";
 
 /** What an etcd client presents and trusts. */
 export interface EtcdTls {
@@ -44,17 +44,7 @@ export class OperatorIdentity {
   }
 
   private async issue(): Promise<EtcdTls & { notAfter: number }> {
-    const key = execFileSync(
-      "openssl",
-      ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-      {
-        encoding: "utf8",
-      },
-    );
-    const csr = execFileSync("openssl", ["req", "-new", "-key", "/dev/stdin", "-subj", "/CN=root"], {
-      input: key,
-      encoding: "utf8",
-    });
+    const { keyPem: key, csrPem: csr } = newKeyAndCsr("root");
     const client = new LambdaClient({
       endpoint: this.options.lambdaEndpoint,
       region: this.options.region,

@@ -9,12 +9,13 @@
 // dies first, by the exit hook in processes.ts. Durations the template sets may be shortened only by
 // the explicit overrides of options.ts, which start() prints.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { S3Client } from "@aws-sdk/client-s3";
+import { uidForAddress } from "../../chaos/network/identity";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import type { AwsEmulator } from "../aws/emulator";
 import type { EmulatedInstance } from "../aws/types";
@@ -137,6 +138,8 @@ export class Simulator {
       throw new SimulatorError(`size must be 3, 5 or 7 (the construct's sizes), got ${size}`);
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
+    // Each node's etcd runs under its own UID and must reach its instance's folder.
+    chmodSync(root, 0o711);
     options.log?.(`simulator files in ${root}`);
     const sim = new Simulator(options, root, block);
     try {
@@ -319,7 +322,15 @@ export class Simulator {
       userData: stack.group.launchTemplate.userData,
       s3Endpoint: this.services.s3,
       root: join(this.root, "instances", instance.id),
-      etcdEnv: ["ETCD_HEARTBEAT_INTERVAL=100", "ETCD_ELECTION_TIMEOUT=1000"],
+      etcdEnv: [
+        "ETCD_HEARTBEAT_INTERVAL=100",
+        "ETCD_ELECTION_TIMEOUT=1000",
+        // etcd 3.4 checks that a peer connects from an IP its certificate names; on loopback every
+        // connection comes from 127.0.0.1 (on EC2, from the instance's IP). The CA check stays on.
+        "ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION=true",
+      ],
+      // Its own UID, as a dedicated user on its own machine (and what network faults tell apart).
+      etcdUid: uidForAddress(instance.privateIp),
       bootDeadlineSeconds: 300,
       boot,
     });
@@ -439,6 +450,10 @@ export class Simulator {
       `deploy clusterSize=${size}: CLUSTER_SIZE=${size}, group MinSize/MaxSize ${stack.group.minSize}/${stack.group.maxSize}`,
     );
     this.clusterSize = size;
+    // As cdk deploy does, the new assembly's assets are published before the stack is updated.
+    const s3 = this.s3Client();
+    await publishFileAssets(s3, stack.assetsDir, stack.stackName, stack.context.pseudo);
+    s3.destroy();
     this.iam.deploy(stack);
     this.createKeys(stack);
     this.deployment.update(stack);

@@ -4,7 +4,6 @@
 // session; a role without that permission, a wrong secret, a missing session token or no signature
 // at all is refused with 403 before the function runs.
 import assert from "node:assert/strict";
-import { createHash, createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { CredentialStore } from "../../local/iam/credentials";
@@ -12,26 +11,7 @@ import { createGate } from "../../local/iam/gate";
 import { PolicySet } from "../../local/iam/policies";
 import { FunctionUrl } from "../../local/simulator/function-url";
 import type { LambdaFunction } from "../../local/simulator/lambda-function";
-
-/** The HashConstructor the SDK signer takes, on node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === "string") return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
+import { Sha256 } from "../helpers/sigv4-hash";
 
 const FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:node-api";
 const NODE_ROLE = "arn:aws:iam::123456789012:role/etcd-asg-node";

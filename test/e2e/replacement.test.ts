@@ -25,15 +25,19 @@ test("replaces a killed instance and refreshes every instance, terminate-first a
     await assertEndState(sim);
   });
 
-  for (const [order, maxHealthyPercentage] of [
-    ["terminate-first", 100],
-    ["launch-before-terminate", 110],
+  for (const [order, minHealthyPercentage, maxHealthyPercentage] of [
+    ["terminate-first", 90, 100],
+    ["launch-before-terminate", 100, 110],
   ] as const) {
     await t.test(
       `instance refresh ${order} (MaxHealthyPercentage ${maxHealthyPercentage}): every instance replaced`,
       async () => {
         const originals = sim.instances("InService").map((i) => i.id);
-        const preferences = { MaxHealthyPercentage: maxHealthyPercentage, InstanceWarmup: 2 };
+        const preferences = {
+          MinHealthyPercentage: minHealthyPercentage,
+          MaxHealthyPercentage: maxHealthyPercentage,
+          InstanceWarmup: 2,
+        };
         assert.equal(await runInstanceRefresh(sim, preferences, 180_000), "Successful");
         assert.deepEqual(
           sim.instances().filter((i) => originals.includes(i.id)),

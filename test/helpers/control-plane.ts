@@ -6,9 +6,9 @@
 // TLS on certificates the control plane issued for a key made here, as the boot script gets them.
 // Lifecycle events are captured, not delivered: each test delivers them itself, to duplicate,
 // reorder or lose them on purpose.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -28,6 +28,7 @@ import type { LifecycleEvent } from "../../local/aws/types";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
 import { createLedgerTable } from "../../local/dynamodb/ledger-table";
 import { startLocalDynamoDb } from "../../local/dynamodb/server";
+import { newKeyAndCsr } from "../../local/key-and-csr";
 import { KmsEmulator } from "../../local/kms/server";
 import { type LoopbackBlock, reserveLoopbackBlock } from "./etcd/loopback";
 import { EtcdProcess, tail } from "./etcd/process";
@@ -206,7 +207,8 @@ export class ControlPlaneBed {
     const logFile = join(this.root, `${instanceId}.log`);
     const pki = join(this.root, `${instanceId}.pki`);
     const privateIp = new URL(settings.advertiseClientUrls).hostname;
-    const { keyPem, csrPem } = keyAndCsr(pki, instanceId);
+    mkdirSync(pki, { recursive: true, mode: 0o700 });
+    const { keyPem, csrPem } = newKeyAndCsr(instanceId);
     const issued = await this.runtime.pki.issueNode({ instanceId, privateIp }, csrPem);
     const files = {
       "node.key": keyPem,
@@ -313,7 +315,9 @@ export class ControlPlaneBed {
   operator(): Promise<TlsCredentials & { dir: string }> {
     this.operatorTls ??= (async () => {
       const dir = join(this.root, "operator");
-      const { keyPem, csrPem } = keyAndCsr(dir, "root");
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const { keyPem, csrPem } = newKeyAndCsr("root");
+      writeFileSync(join(dir, "client.key"), keyPem, { mode: 0o600 });
       const { certificate, caPem } = await this.runtime.pki.issueUser("root", csrPem, 3600_000);
       writeFileSync(join(dir, "client.crt"), certificate.pem);
       writeFileSync(join(dir, "ca.crt"), caPem);
@@ -337,26 +341,6 @@ export class ControlPlaneBed {
     this.block.release();
     rmSync(this.root, { recursive: true, force: true });
   }
-}
-
-/** A P-256 key and a CSR for it (CN `commonName`) made with openssl in `dir`, as the boot script
- * makes them; the key is written there as `client.key`. */
-function keyAndCsr(dir: string, commonName: string): { keyPem: string; csrPem: string } {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const key = join(dir, "client.key");
-  execFileSync("openssl", [
-    "genpkey",
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-out",
-    key,
-  ]);
-  const csrPem = execFileSync("openssl", ["req", "-new", "-key", key, "-subj", `/CN=${commonName}`], {
-    encoding: "utf8",
-  });
-  return { keyPem: readFileSync(key, "utf8"), csrPem };
 }
 
 /** A CloudWatch metric as the embedded metric format carries it in a log line. */
