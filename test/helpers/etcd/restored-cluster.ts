@@ -1,5 +1,6 @@
-// A new etcd 3.4 cluster restored from a snapshot file as a recovered generation's nodes will
-// restore it: `etcdctl snapshot restore` (which checks the SHA-256 etcd appended) into one data dir
+// A new etcd cluster restored from a snapshot file as a recovered generation's nodes will restore it:
+// the command domain/restore-command.ts chooses for the etcd installed here (`etcdctl snapshot
+// restore` on 3.4, which checks the SHA-256 etcd appended; etcdutl from 3.5) into one data dir
 // per member with the new names, peer URLs and token, then each member started on its data dir with
 // mutual TLS on both ports (certificates issued to it by the test CAs). Members live on a reserved
 // 127.0.X.0/24 block; `stop` kills them and removes every file.
@@ -10,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { type EtcdVersion, parseEtcdVersion } from "../../../lambdas/domain/etcd-version";
+import { restoreCommand } from "../../../lambdas/domain/restore-command";
 import type { CertificateAuthority } from "../../../lambdas/pki/certificate-authority";
 import { type Credentials, issueTo } from "../pki";
 import { formatInitialCluster } from "./cluster";
@@ -40,6 +43,14 @@ export interface RestoreOptions {
   readonly healthCheckIdentity: Credentials;
 }
 
+/** The etcd release installed here, as `etcd --version` names it. */
+export async function installedEtcdVersion(): Promise<EtcdVersion> {
+  const { stdout } = await run("etcd", ["--version"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const match = /^etcd Version: (\S+)$/m.exec(stdout);
+  if (match?.[1] === undefined) throw new Error(`etcd --version printed no version: ${stdout}`);
+  return parseEtcdVersion(match[1]);
+}
+
 export class RestoredEtcdCluster {
   private readonly processes: EtcdProcess[] = [];
 
@@ -68,21 +79,19 @@ export class RestoredEtcdCluster {
     const cluster = new RestoredEtcdCluster(members, options, block, root);
     try {
       const initialCluster = formatInitialCluster(members);
+      const version = await installedEtcdVersion();
       for (const member of members) {
-        await run(
-          "etcdctl",
-          [
-            "snapshot",
-            "restore",
-            options.snapshotFile,
-            `--name=${member.name}`,
-            `--initial-cluster=${initialCluster}`,
-            `--initial-cluster-token=${options.token}`,
-            `--initial-advertise-peer-urls=${member.peerUrl}`,
-            `--data-dir=${join(member.dir, "data")}`,
-          ],
-          { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ETCDCTL_API: "3" } },
-        );
+        // The command the control plane chooses for the etcd installed here, as a node would run it.
+        const restore = restoreCommand({
+          etcdVersion: version,
+          snapshotFile: options.snapshotFile,
+          name: member.name,
+          initialCluster,
+          initialClusterToken: options.token,
+          initialAdvertisePeerUrl: member.peerUrl,
+          dataDir: join(member.dir, "data"),
+        });
+        await run(restore.tool, [...restore.args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
         await cluster.writeCertificates(member);
         cluster.launch(member, initialCluster);
       }
