@@ -32,7 +32,8 @@ const eventSchema = z.object({
     http: z.object({ method: upTo(16) }),
     authorizer: z.optional(z.object({ iam: z.optional(z.object({ userArn: z.optional(upTo(2048)) })) })),
   }),
-  body: z.optional(upTo(2 * MAX_CSR_BYTES)),
+  // Only the certificates route reads a body (and bounds it); the others ignore whatever comes.
+  body: z.optional(z.string()),
   isBase64Encoded: z.optional(z.boolean()),
 });
 
@@ -82,7 +83,11 @@ export function parseNodeRequest(event: unknown): NodeRequest {
   if (route === "certificates") {
     if (method !== "POST") throw new BadRequestError(`certificates takes POST, not ${method}`, 405);
     // A function URL base64-encodes a body whose content type it does not take for text.
-    const csr = isBase64Encoded === true ? Buffer.from(body ?? "", "base64").toString("utf8") : (body ?? "");
+    const raw = body ?? "";
+    const csr =
+      isBase64Encoded === true && raw.length <= 2 * MAX_CSR_BYTES
+        ? Buffer.from(raw, "base64").toString("utf8")
+        : raw;
     if (csr.trim() === "" || csr.length > MAX_CSR_BYTES) {
       throw new BadRequestError(
         `certificates takes the node's certificate signing request (PEM, at most ${MAX_CSR_BYTES} bytes) as its body`,

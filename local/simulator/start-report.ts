@@ -49,7 +49,8 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
   }
   lines.push(
     "the simulator's additions: AWS_ENDPOINT_URL_* point the functions and instances at local servers; " +
-      "etcd runs with 100 ms heartbeats and a 1 s election timeout",
+      "etcd runs with 100 ms heartbeats, a 1 s election timeout, and without etcd 3.4's check that a " +
+      "peer connects from the IP its certificate names (on loopback every peer connects from 127.0.0.1)",
   );
   return lines;
 }

@@ -124,12 +124,12 @@ test("a role without autoscaling:CompleteLifecycleAction: the launch fails with 
     ?.roleArn.split("/")
     .at(-1);
   assert.match(refused.principalArn, new RegExp(`:assumed-role/${nodeApiRole}/`));
-  const log = readFileSync(join(broken.root, "lambda-logs", "node-api.log"), "utf8");
-  assert.match(
-    log,
-    new RegExp(
-      `AccessDenied.*User: arn:aws:sts::123456789012:assumed-role/${nodeApiRole}/\\S+ is not authorized to perform: autoscaling:CompleteLifecycleAction`,
-    ),
+  // The function logs the error it got once the call returns: wait for the line.
+  const denied = new RegExp(
+    `AccessDenied.*User: arn:aws:sts::123456789012:assumed-role/${nodeApiRole}/\\S+ is not authorized to perform: autoscaling:CompleteLifecycleAction`,
+  );
+  await broken.waitFor("node-api to log the AccessDenied", () =>
+    denied.test(readFileSync(join(broken.root, "lambda-logs", "node-api.log"), "utf8")),
   );
   assert.equal(broken.instances("InService").length, 0, "no launch completed");
 

@@ -1,6 +1,7 @@
 // The built Lambda bundles are self-contained: each is built into a folder outside the repository
-// (so no node_modules can be found), loaded by a plain `node` process with the environment a Lambda
-// gets, and handles a real event against the local AWS emulator and dynalite.
+// (so no node_modules can be found), loaded by a plain `node` of Lambda's runtime version with the
+// environment a Lambda gets, and handles a real event against the local AWS emulator, dynalite and
+// the local KMS.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -14,6 +15,9 @@ import type { LifecycleEvent } from "../../local/aws/types";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
 import { createLedgerTable } from "../../local/dynamodb/ledger-table";
 import { startLocalDynamoDb } from "../../local/dynamodb/server";
+import { newKeyAndCsr } from "../../local/key-and-csr";
+import { KmsEmulator } from "../../local/kms/server";
+import { lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
 import { buildLambdas } from "../../scripts/build-lambdas";
 import { eventually } from "../helpers/control-plane-flows";
 
@@ -28,6 +32,7 @@ handler(JSON.parse(process.argv[2]), { awsRequestId: "bundle-test" }).then(
 describe("Lambda bundles", () => {
   const outside = mkdtempSync(join(tmpdir(), "etcd-asg-bundles-"));
   const emulator = new AwsEmulator({ privateIps: { first: "127.0.250.11", last: "127.0.250.20" } });
+  const kms = new KmsEmulator({ region: "us-east-1", account: "123456789012" });
   const events: LifecycleEvent[] = [];
   let stopDynamo: () => Promise<void> = async () => {};
   let env: NodeJS.ProcessEnv = {};
@@ -40,6 +45,8 @@ describe("Lambda bundles", () => {
     await createLedgerTable(clients.client, "ledger");
     clients.destroy();
     const endpoint = await emulator.start();
+    const kmsEndpoint = await kms.start();
+    const caKey = () => kms.createKey({ keySpec: "ECC_NIST_P256", keyUsage: "SIGN_VERIFY" }).Arn;
     emulator.onLifecycleEvent((e) => {
       events.push(e);
     });
@@ -72,24 +79,32 @@ describe("Lambda bundles", () => {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
       AWS_ENDPOINT_URL_EC2: endpoint,
+      AWS_ENDPOINT_URL_KMS: kmsEndpoint,
       POWERTOOLS_LOG_LEVEL: "ERROR",
       INSTANCE_ROLE_ARN: "arn:aws:iam::123456789012:role/node",
+      PEER_CA_KEY_ARN: caKey(),
+      CLIENT_CA_KEY_ARN: caKey(),
     };
   });
 
   after(async () => {
     emulator.group("bundle-asg").stop();
     await emulator.stop();
+    await kms.stop();
     await stopDynamo();
     rmSync(outside, { recursive: true, force: true });
   });
 
   async function invoke(name: string, event: unknown): Promise<Record<string, unknown>> {
     const bundle = join(outside, "lambdas", name, "lib/index.js");
-    const { stdout } = await run(process.execPath, ["-e", INVOKE, bundle, JSON.stringify(event)], {
-      cwd: outside,
-      env,
-    });
+    const { stdout } = await run(
+      lambdaNodeBinary("nodejs24.x"),
+      ["-e", INVOKE, bundle, JSON.stringify(event)],
+      {
+        cwd: outside,
+        env,
+      },
+    );
     // Logs and embedded-metric lines share stdout with the result.
     const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
     assert.ok(line, `no result in: ${stdout}`);
@@ -136,5 +151,12 @@ describe("Lambda bundles", () => {
   test("reconciler runs a pass", async () => {
     const result = await invoke("reconciler", {});
     assert.equal(result.membership, "no cluster yet");
+  });
+
+  test("client-cert issues a user's certificate through KMS, loading X.509 code bundled with it", async () => {
+    const result = await invoke("client-cert", { user: "app1", csr: newKeyAndCsr("app1").csrPem });
+    assert.match(String(result.certificate), /^-----BEGIN CERTIFICATE-----/);
+    assert.match(String(result.ca), /^-----BEGIN CERTIFICATE-----/);
+    assert.equal(result.user, "app1");
   });
 });
