@@ -6,7 +6,6 @@ import type { ApiCall, InjectedFault } from "../local/aws/emulator";
 import type { LifecycleEvent } from "../local/aws/types";
 import type { DeliveryPlan } from "../local/simulator/event-delivery";
 import type { Simulator } from "../local/simulator/simulator";
-import { crashFunction } from "./lambda-crash";
 import { Prng } from "./prng";
 import type { Episode } from "./schedule";
 
@@ -127,7 +126,7 @@ export class FaultInjection {
     ) {
       // The etcd change this completion follows is made; the function dies before completing.
       const fn = completer(this.sim, call.params.get("LifecycleHookName") ?? "");
-      const crashed = fn !== undefined && crashFunction(fn) > 0;
+      const crashed = fn !== undefined && this.sim.fn(fn).crash() > 0;
       this.count(crashed ? "lambda-crash" : "aws-5xx");
       return "server-error";
     }

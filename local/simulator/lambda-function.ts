@@ -112,6 +112,22 @@ export class LambdaFunction {
     await this.queue;
   }
 
+  /**
+   * Kills every container of the function with SIGKILL, as a crashed Lambda container dies: the
+   * invocations they run fail with Runtime.ExitError and the next one cold-starts. Returns how many
+   * containers it killed (0 when none was running).
+   */
+  crash(): number {
+    let killed = 0;
+    for (const container of this.containers) {
+      const pid = container.child.pid;
+      if (pid === undefined || container.child.exitCode !== null) continue;
+      if (this.container === container) this.container = undefined;
+      if (container.child.kill("SIGKILL")) killed += 1;
+    }
+    return killed;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.container = undefined;
