@@ -101,6 +101,7 @@ test("the tarball holds the compiled library, the CLI, the bundles and the boot 
   for (const file of [
     "dist/pkg/cdk/lib/index.js",
     "dist/pkg/cdk/lib/index.d.ts",
+    "dist/pkg/cli/main.js",
     "bootstrap-script/etcd-asg-boot.sh",
     "cdk/lib/node-user-data.sh",
     ...FUNCTION_NAMES.map((name) => `dist/lambdas/${name}/lib/index.js`),
