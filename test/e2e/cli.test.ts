@@ -2,7 +2,8 @@
 // --local through the simulator's state file, --stack through the standard AWS environment (the
 // SDK's endpoint variables pointed at the simulator's CloudFormation and Lambda, the operator's
 // credentials), every command, --json, and the errors an operator meets: no target, no state file,
-// no credentials, a stack that does not exist, a refused caller, a stack without snapshots.
+// no credentials, a stack that does not exist, a refused caller, a stack without snapshots; and the
+// reconciler refusing an operation it does not know.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { ClusterStatus } from "../../lambdas/domain/cluster-status";
 import { newKeyAndCsr } from "../../local/key-and-csr";
 import { startSimulator } from "./simulator-bed";
@@ -110,6 +112,29 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
     assert.equal(typeof report.membership, "string");
     const text = await cli(["reconcile", ...local]);
     assert.match(text.stdout, /^membership: /m);
+  });
+
+  await t.test("the reconciler refuses an operation it does not know, naming the ones it runs", async () => {
+    const lambda = new LambdaClient({
+      region: operator.region,
+      endpoint: operator.endpoints.lambda,
+      credentials: operator.credentials,
+    });
+    try {
+      const answer = await lambda.send(
+        new InvokeCommand({
+          FunctionName: sim.stack.outputs.ReconcilerFunctionName,
+          Payload: JSON.stringify({ operation: "defrag" }),
+        }),
+      );
+      assert.equal(answer.FunctionError, "Unhandled");
+      assert.match(
+        Buffer.from(answer.Payload ?? new Uint8Array()).toString("utf8"),
+        /unknown operation \\"defrag\\": the reconciler runs reconcile or status/,
+      );
+    } finally {
+      lambda.destroy();
+    }
   });
 
   await t.test("client-cert writes a certificate for the user, signed by the client CA", async () => {
