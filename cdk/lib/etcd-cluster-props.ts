@@ -9,9 +9,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
 import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
 import { ETCD_RELEASE_SHA256 } from "./etcd-release";
-
-/** The repository root: the defaults for the Lambda bundles and the boot script are relative to it. */
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+import { PACKAGE_ROOT } from "./package-root";
 
 /** The five control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
 export const FUNCTION_NAMES = [
@@ -121,12 +119,13 @@ export interface EtcdClusterProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * Folder holding one bundle per function (`<dir>/<name>/lib/index.js` and `<dir>/<name>/proto/`).
-   * @default `dist/lambdas` at the repository root (written by `npm run build`)
+   * @default the bundles the package ships (`dist/lambdas`; in a clone of the repository, written by
+   * `npm run build`)
    */
   readonly lambdaBundlesDir?: string;
   /**
    * The boot script the user data installs as /usr/local/sbin/etcd-asg-boot.
-   * @default `bootstrap-script/etcd-asg-boot.sh` at the repository root
+   * @default the boot script the package ships (`bootstrap-script/etcd-asg-boot.sh`)
    */
   readonly bootScriptPath?: string;
 }
@@ -216,9 +215,9 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
     ),
     certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(REPO_ROOT, "dist", "lambdas")),
+    lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(PACKAGE_ROOT, "dist", "lambdas")),
     bootScriptPath: bootScriptPath(
-      props.bootScriptPath ?? path.join(REPO_ROOT, "bootstrap-script", "etcd-asg-boot.sh"),
+      props.bootScriptPath ?? path.join(PACKAGE_ROOT, "bootstrap-script", "etcd-asg-boot.sh"),
     ),
   };
 }

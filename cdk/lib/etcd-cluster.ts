@@ -3,6 +3,7 @@
 // group (with both lifecycle hooks present from the group's first launch) and the alarms.
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -16,6 +17,7 @@ import { Construct } from "constructs";
 export type { EtcdClusterProps } from "./etcd-cluster-props";
 
 import { ClusterAlarms } from "./cluster-alarms";
+import { ClusterDashboard, DASHBOARD_GROUP_METRICS } from "./cluster-dashboard";
 import { ClusterNetwork } from "./cluster-network";
 import { autoScalingGroupArn, ControlPlane } from "./control-plane";
 import { type EtcdClusterProps, resolveProps } from "./etcd-cluster-props";
@@ -36,6 +38,8 @@ export class EtcdCluster extends Construct {
   /** Issues etcd client certificates (`npx etcd-asg client-cert`); whoever may invoke it may get one. */
   readonly clientCertFunction: lambda.IFunction;
   readonly alarmTopic: sns.ITopic;
+  /** The cluster's CloudWatch dashboard (cluster-dashboard.ts). */
+  readonly dashboard: cloudwatch.Dashboard;
   readonly vpc: ec2.IVpc;
   /** The nodes' group. Clients use `clientSecurityGroups` instead: members of this one also reach 2380. */
   readonly nodeSecurityGroup: ec2.ISecurityGroup;
@@ -136,6 +140,7 @@ export class EtcdCluster extends Construct {
       maxCapacity: config.clusterSize,
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(5) }),
       notifications: [{ topic: this.alarmTopic, scalingEvents: autoscaling.ScalingEvents.ALL }],
+      groupMetrics: [DASHBOARD_GROUP_METRICS],
     });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     // Hooks declared on the group itself exist before its first instance launches; hooks added as
@@ -170,6 +175,13 @@ export class EtcdCluster extends Construct {
       reconciler: controlPlane.functions.reconciler,
       topic: this.alarmTopic,
     });
+    this.dashboard = new ClusterDashboard(this, "Dashboard", {
+      clusterName: config.clusterName,
+      autoScalingGroupName,
+      launchHook: controlPlane.functions["launch-hook"],
+      terminateHook: controlPlane.functions["terminate-hook"],
+      reconciler: controlPlane.functions.reconciler,
+    }).dashboard;
 
     this.autoScalingGroupName = autoScalingGroupName;
     this.ledgerTable = controlPlane.ledgerTable;

@@ -1,6 +1,7 @@
 // The local servers that stand in for AWS's services, each behind the simulator's IAM gate: the
 // Auto Scaling and EC2 emulator, DynamoDB (dynalite) and S3 (s3rver) through gate proxies (neither
-// checks a signature itself), KMS, a function URL and Lambda's Invoke API. Each is registered for
+// checks a signature itself), KMS, a function URL, Lambda's Invoke API and CloudFormation's
+// DescribeStacks. Each is registered for
 // stop() as soon as it runs, so a start cut short leaves nothing behind.
 import { AwsEmulator } from "../aws/emulator";
 import { startLocalDynamoDb } from "../dynamodb/server";
@@ -12,6 +13,7 @@ import { s3Front } from "../iam/s3";
 import { KmsEmulator } from "../kms/server";
 import { startLocalS3 } from "../s3/server";
 import type { AddressBlock } from "./address-block";
+import { CloudFormationApi, type DescribedStack } from "./cloudformation-api";
 import { FunctionUrl, type FunctionUrlTarget } from "./function-url";
 import { type InvokableFunction, LambdaApi } from "./lambda-api";
 
@@ -29,6 +31,8 @@ export interface ServicesOptions {
   /** What the function URL invokes, and the functions the Invoke API reaches: the deployment's. */
   readonly urlTarget: () => FunctionUrlTarget | undefined;
   readonly functions: () => readonly InvokableFunction[];
+  /** The stack DescribeStacks shows: the deployment's. */
+  readonly stack: () => DescribedStack | undefined;
 }
 
 export interface LocalServices {
@@ -38,6 +42,7 @@ export interface LocalServices {
   readonly endpoints: Readonly<Record<string, string>>;
   readonly functionUrl: string;
   readonly lambdaApi: string;
+  readonly cloudFormationApi: string;
   readonly s3: string;
 }
 
@@ -98,6 +103,9 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   const api = new LambdaApi({ region: options.region, gate, functions: options.functions });
   const lambdaApi = await api.start();
   register(() => api.stop());
+  const cloudFormation = new CloudFormationApi({ ...frontOptions, gate, stack: options.stack });
+  const cloudFormationApi = await cloudFormation.start();
+  register(() => cloudFormation.stop());
   aborted();
 
   return {
@@ -113,6 +121,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     },
     functionUrl,
     lambdaApi,
+    cloudFormationApi,
     s3: s3.endpoint,
   };
 }

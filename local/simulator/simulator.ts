@@ -16,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { S3Client } from "@aws-sdk/client-s3";
 import { uidForAddress } from "../../chaos/network/identity";
+import type { LocalState } from "../../cli/local-state";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import type { AwsEmulator } from "../aws/emulator";
 import type { EmulatedInstance } from "../aws/types";
@@ -201,6 +202,16 @@ export class Simulator {
           arn: model.arn,
           fn,
         })),
+      stack: () => {
+        const stack = this.deploymentRef?.stack;
+        return (
+          stack && {
+            stackName: stack.stackName,
+            stackId: stack.context.pseudo.stackId,
+            outputs: stack.outputs,
+          }
+        );
+      },
     });
     this.servicesRef = services;
     this.operatorIdentity = new OperatorIdentity({
@@ -293,6 +304,16 @@ export class Simulator {
 
   get services(): LocalServices {
     return required(this.servicesRef, "local services");
+  }
+
+  /** What `etcd-asg --local` reads to reach this simulator as its operator (cli/local-state.ts). */
+  operatorState(): LocalState {
+    return {
+      stackName: this.stack.stackName,
+      region: REGION,
+      credentials: this.iam.operator,
+      endpoints: { cloudformation: this.services.cloudFormationApi, lambda: this.services.lambdaApi },
+    };
   }
 
   /** An S3 client of the operator's (for the asset bucket and the tests). The caller destroys it. */
