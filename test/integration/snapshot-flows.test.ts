@@ -1,0 +1,71 @@
+// The snapshot function's flows on a 3-member mutual-TLS etcd 3.4 formed through the control plane,
+// with s3rver as the bucket: an on-demand snapshot is streamed from a member, recorded as the latest
+// and listed; a scheduled one is skipped while the latest is younger than the interval; a survivor
+// already held by the latest snapshot is not copied again; a cluster without a bucket is refused by
+// name.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { copySurvivor, listSnapshots, takeSnapshotIfDue } from "../../lambdas/app/snapshots";
+import { ConfigError } from "../../lambdas/config";
+import { type LocalS3, S3RVER_ACCESS_KEY, startLocalS3 } from "../../local/s3/server";
+import { formedCluster } from "../helpers/control-plane-flows";
+
+const BUCKET = "etcd-asg-flows";
+const HOUR = 3_600_000;
+
+// s3rver knows its own access key only (it checks no signature); the other local servers take any.
+process.env.AWS_ACCESS_KEY_ID = S3RVER_ACCESS_KEY;
+process.env.AWS_SECRET_ACCESS_KEY = S3RVER_ACCESS_KEY;
+
+describe("snapshot flows", () => {
+  let s3: LocalS3;
+  before(async () => {
+    s3 = await startLocalS3([BUCKET]);
+  });
+  after(async () => {
+    await s3.stop();
+  });
+
+  test("on demand: streamed, recorded, listed; the schedule then waits for the interval", async (t) => {
+    const { bed, ids } = await formedCluster(t, {
+      SNAPSHOT_BUCKET: BUCKET,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      SNAPSHOT_INTERVAL_SECONDS: String(HOUR / 1000),
+    });
+    await bed.etcdctl("put", "/flows/a", "1");
+    const deadline = Date.now() + 60_000;
+
+    const taken = await takeSnapshotIfDue(bed.invocation(), "on-demand", deadline);
+    assert.equal(taken.outcome, "taken", JSON.stringify(taken));
+    if (taken.outcome !== "taken") return;
+    const { snapshot } = taken;
+    assert.ok(ids.includes(snapshot.member.instanceId));
+    assert.equal(snapshot.token, (await bed.runtime.ledger.loadState()).cluster?.token);
+    assert.deepEqual(await bed.invocation().durability.ledger.latestSnapshot(), snapshot);
+
+    const listing = await listSnapshots(bed.invocation());
+    assert.equal(listing.latest?.key, snapshot.key);
+    assert.deepEqual(
+      listing.snapshots.map((s) => [s.key, s.revision, s.size]),
+      [[snapshot.key, snapshot.revision, snapshot.size]],
+    );
+    assert.equal(listing.token, snapshot.token);
+
+    const scheduled = await takeSnapshotIfDue(bed.invocation(), "schedule", deadline);
+    assert.equal(scheduled.outcome, "skipped");
+
+    const survivor = { instanceId: snapshot.member.instanceId, memberId: snapshot.member.memberId };
+    const copy = await copySurvivor(bed.invocation(), { ...survivor, revision: snapshot.revision }, deadline);
+    assert.equal(copy.outcome, "skipped");
+    assert.match(copy.reason, /already holds revision/);
+  });
+
+  test("without a bucket the snapshot function is refused by name", async (t) => {
+    const { bed } = await formedCluster(t);
+    await assert.rejects(listSnapshots(bed.invocation()), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /SNAPSHOT_BUCKET is not set/);
+      return true;
+    });
+  });
+});
