@@ -44,14 +44,17 @@ export interface RecordedSighting {
  * list may be unreadable (every member gone). A node `joining` is a learner; `bootstrapping` (the
  * initial set) and `member` are voters. A node of the initial set has no member ID in the ledger
  * (MemberAdd never named it): its sighting is matched by instance alone. A sighting of another
- * member ID than the node's is an older member's.
+ * member ID than the node's is an older member's. In a generation opened by recovery (`openedAt`),
+ * a node whose phase last changed before it opened ran an older generation: not a voter of this one.
  */
 export function sightedMembers(
   nodes: readonly NodeRecord[],
   sightings: readonly RecordedSighting[],
+  openedAt?: number,
 ): MemberSightings[] {
   return nodes.flatMap((node): MemberSightings[] => {
     if (node.phase !== "member" && node.phase !== "joining" && node.phase !== "bootstrapping") return [];
+    if (openedAt !== undefined && node.phaseSince < openedAt) return [];
     const sighting = sightings.find(
       (s) =>
         s.instanceId === node.instanceId && (node.memberId === undefined || s.memberId === node.memberId),

@@ -166,6 +166,9 @@ export function recoveryPlan(input: RecoveryInput): RecoveryPlan {
   if (operatorRestore !== undefined) {
     return openGeneration(input, cluster, operatorRestore, `an operator restores ${operatorRestore.key}`);
   }
+  if (cluster.state === "forming") {
+    return { kind: "none", reason: `generation ${cluster.generation} is forming: bootstrap's business` };
+  }
   if (!input.loss.lost) return { kind: "none", reason: input.loss.reason };
   // Copying a survivor's data into S3 only adds a snapshot: it is done in either mode, so the newest
   // data outlives the instance that holds it while the operator decides.

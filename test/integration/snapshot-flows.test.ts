@@ -4,32 +4,20 @@
 // already held by the latest snapshot is not copied again; a cluster without a bucket is refused by
 // name.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { copySurvivor, listSnapshots, takeSnapshotIfDue } from "../../lambdas/app/snapshots";
 import { ConfigError } from "../../lambdas/config";
-import { type LocalS3, S3RVER_ACCESS_KEY, startLocalS3 } from "../../local/s3/server";
+import { useControlPlaneBucket } from "../helpers/control-plane-bucket";
 import { formedCluster } from "../helpers/control-plane-flows";
 
-const BUCKET = "etcd-asg-flows";
 const HOUR = 3_600_000;
 
-// s3rver knows its own access key only (it checks no signature); the other local servers take any.
-process.env.AWS_ACCESS_KEY_ID = S3RVER_ACCESS_KEY;
-process.env.AWS_SECRET_ACCESS_KEY = S3RVER_ACCESS_KEY;
-
 describe("snapshot flows", () => {
-  let s3: LocalS3;
-  before(async () => {
-    s3 = await startLocalS3([BUCKET]);
-  });
-  after(async () => {
-    await s3.stop();
-  });
+  const bucket = useControlPlaneBucket("etcd-asg-flows");
 
   test("on demand: streamed, recorded, listed; the schedule then waits for the interval", async (t) => {
     const { bed, ids } = await formedCluster(t, {
-      SNAPSHOT_BUCKET: BUCKET,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      ...bucket(),
       SNAPSHOT_INTERVAL_SECONDS: String(HOUR / 1000),
     });
     await bed.etcdctl("put", "/flows/a", "1");

@@ -166,6 +166,16 @@ describe("sightedMembers of an initial set", () => {
   });
 });
 
+describe("sightedMembers after a recovery", () => {
+  test("a node whose phase changed before the generation opened ran an older one", () => {
+    const nodes = [node(1, { phaseSince: NOW - 10 }), node(2, { phase: "bootstrapping", phaseSince: NOW })];
+    assert.deepEqual(
+      sightedMembers(nodes, [], NOW - 5).map((m) => m.instanceId),
+      [instanceId(2)],
+    );
+  });
+});
+
 describe("withObservations", () => {
   test("an answer in this pass is a sighting now; a leader only when it named one", () => {
     const members = [seen(1, 6 * MIN, 6 * MIN), seen(2, 6 * MIN, 6 * MIN), seen(3, 6 * MIN, 6 * MIN)];

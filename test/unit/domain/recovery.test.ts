@@ -204,6 +204,12 @@ describe("recoveryPlan", () => {
     assert.equal(plan.kind === "replace-old-nodes" && plan.instances.join(), instanceId(3));
   });
 
+  test("a generation still forming is bootstrap's business, even with its old voters gone", () => {
+    const plan = recoveryPlan({ ...base, cluster: cluster([3, 4, 5], "forming") });
+    assert.equal(plan.kind, "none");
+    assert.match(plan.reason, /forming/);
+  });
+
   test("no cluster yet is bootstrap's business", () => {
     assert.equal(recoveryPlan({ ...base, cluster: undefined }).kind, "none");
   });
