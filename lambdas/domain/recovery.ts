@@ -127,6 +127,22 @@ export function oldGenerationInstances(
     .map((n) => n.instanceId);
 }
 
+/**
+ * Live instances that still run an older generation's etcd after a recovery opened this one
+ * (`openedAt`): their node's phase last changed before it opened. However late one boots, it is
+ * replaced through the group, never let back in with its old data.
+ */
+export function staleGenerationInstances(
+  cluster: Pick<ClusterRecord, "openedAt">,
+  nodes: readonly NodeRecord[],
+  instances: readonly Instance[],
+): string[] {
+  const { openedAt } = cluster;
+  if (openedAt === undefined) return [];
+  const stale = nodes.filter((n) => n.phaseSince < openedAt);
+  return oldGenerationInstances(stale, instances);
+}
+
 export interface RecoveryInput {
   readonly mode: DisasterRecoveryMode;
   /** The current generation; undefined before the first bootstrap. */
@@ -163,6 +179,14 @@ export function recoveryPlan(input: RecoveryInput): RecoveryPlan {
   const { cluster, source, operatorRestore } = input;
   if (cluster === undefined)
     return { kind: "none", reason: "no cluster has formed yet: bootstrap, not recovery" };
+  const stale = staleGenerationInstances(cluster, input.nodes, input.instances);
+  if (stale.length > 0) {
+    return {
+      kind: "replace-old-nodes",
+      instances: stale,
+      reason: `${stale.join(", ")} still run an older generation than generation ${cluster.generation}: replacing them`,
+    };
+  }
   if (operatorRestore !== undefined) {
     return openGeneration(input, cluster, operatorRestore, `an operator restores ${operatorRestore.key}`);
   }

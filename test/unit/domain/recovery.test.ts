@@ -210,6 +210,23 @@ describe("recoveryPlan", () => {
     assert.match(plan.reason, /forming/);
   });
 
+  test("after a recovery, a live node of an older generation is replaced however late it shows up", () => {
+    const g2: ClusterRecord = { ...cluster([3, 4, 5], "running"), generation: 2, openedAt: NOW - 1000 };
+    const late = node(1, { phase: "member", phaseSince: NOW - 5000 });
+    const current = [3, 4, 5].map((n) => node(n, { phase: "member", phaseSince: NOW - 500 }));
+    const live = [1, 3, 4, 5].map((n) => instance(n));
+    const plan = recoveryPlan({
+      ...base,
+      cluster: g2,
+      loss: FINE,
+      nodes: [late, ...current],
+      instances: live,
+    });
+    assert.equal(plan.kind === "replace-old-nodes" && plan.instances.join(), instanceId(1));
+    const settled = recoveryPlan({ ...base, cluster: g2, loss: FINE, nodes: current, instances: live });
+    assert.equal(settled.kind, "none");
+  });
+
   test("no cluster yet is bootstrap's business", () => {
     assert.equal(recoveryPlan({ ...base, cluster: undefined }).kind, "none");
   });
