@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { recoverQuorum } from "../../lambdas/app/recovery";
 import { METRICS } from "../../lambdas/app/signals";
-import { takeSnapshotIfDue } from "../../lambdas/app/snapshots";
+import { copySurvivor, takeSnapshotIfDue } from "../../lambdas/app/snapshots";
+import { ConfigError } from "../../lambdas/config";
 import { restoreSourceOf } from "../../lambdas/domain/durability";
 import { type ControlPlaneBed, emittedMetrics, TERMINATE_HOOK } from "../helpers/control-plane";
 import { useControlPlaneBucket } from "../helpers/control-plane-bucket";
@@ -33,15 +34,21 @@ describe("recovery from a lost quorum", () => {
     DISASTER_RECOVERY: mode,
   });
 
-  async function lostTwo(t: Parameters<typeof formedCluster>[0], mode: string) {
+  /** A snapshot, then `after` acknowledged writes, then 2 of 3 destroyed; the last write's revision. */
+  async function lostTwo(t: Parameters<typeof formedCluster>[0], mode: string, after = 0) {
     const { bed, ids } = await formedCluster(t, env(mode));
     await bed.etcdctl("put", "/recovery/a", "1");
     const taken = await takeSnapshotIfDue(bed.invocation(), "on-demand", Date.now() + 60_000);
     assert.equal(taken.outcome, "taken", JSON.stringify(taken));
     if (taken.outcome !== "taken") throw new Error("no snapshot");
+    let lastRevision = taken.snapshot.revision;
+    for (let i = 0; i < after; i += 1) {
+      const put = JSON.parse(await bed.etcdctl("put", `/recovery/after-${i}`, "1", "-w", "json"));
+      lastRevision = Number(put.header.revision);
+    }
     const survivor = ids[2] as string;
     await destroy(bed, ids.slice(0, 2));
-    return { bed, ids, survivor, snapshot: taken.snapshot };
+    return { bed, ids, survivor, snapshot: taken.snapshot, lastRevision };
   }
 
   test("automatic: the survivor is replaced, then generation 2 opens over the newest snapshot on new instances", async (t) => {
@@ -80,6 +87,34 @@ describe("recovery from a lost quorum", () => {
 
     // The next step over generation 2 does not open another.
     assert.notEqual((await recoverQuorum(bed.invocation())).plan, "open-generation");
+  });
+
+  test("a survivor holding writes after the newest snapshot is copied into S3 first; nothing it held is lost", async (t) => {
+    const { bed, survivor, snapshot, lastRevision } = await lostTwo(t, "automatic", 5);
+    assert.ok(lastRevision > (snapshot.maxRevision ?? snapshot.revision));
+    // The step asks the snapshot function for the copy; this bed has none, and says so by name.
+    await eventually("the copy asked for", async () => {
+      const error = await recoverQuorum(bed.invocation()).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      return error instanceof ConfigError && /SNAPSHOT_FUNCTION_NAME/.test(error.message) ? true : undefined;
+    });
+    // What the snapshot function runs for it: a stream from the survivor, which has no quorum.
+    // A member ID is a uint64: read as text, not through JSON's doubles.
+    const status = await bed.etcdctl("endpoint", "status", "-w", "json");
+    const memberId = /"member_id":(\d+)/.exec(status)?.[1] ?? "";
+    const copy = await copySurvivor(
+      bed.invocation(),
+      { instanceId: survivor, memberId, revision: lastRevision },
+      Date.now() + 60_000,
+    );
+    assert.equal(copy.outcome, "taken", copy.reason);
+    if (copy.outcome !== "taken") return;
+    assert.ok(copy.snapshot.revision >= lastRevision, "the copy holds every write the survivor acknowledged");
+    assert.equal(copy.snapshot.member.instanceId, survivor);
+    // The copy is now the newest data: the step goes on to replace the old generation.
+    assert.equal((await recoverQuorum(bed.invocation())).plan, "replace-old-nodes");
   });
 
   test("manual: the alarm is raised and nothing moves until an operator's restore names the generation", async (t) => {
