@@ -90,5 +90,4 @@ export interface Runtime {
   /** Who this invocation is, as the membership lock's holder. */
   readonly actor: () => string;
   readonly sleep: (ms: number) => Promise<void>;
-  readonly durability: DurabilityPort;
 }

@@ -15,7 +15,7 @@ import { chooseRestoreSource, type RecoveryPlan, recoveryPlan, type Survivor } f
 import type { Instance } from "../domain/snapshot";
 import { clientUrlOf } from "../domain/urls";
 import { isLive } from "../domain/view";
-import type { Runtime } from "./ports";
+import type { DurabilityPort, Runtime } from "./ports";
 
 export interface RecoveryReport {
   readonly plan: RecoveryPlan["kind"];
@@ -27,13 +27,13 @@ export interface RecoveryReport {
 /** Node phases that run the current generation's etcd. */
 const RUNS_ETCD = new Set(["bootstrapping", "joining", "member"]);
 
-export async function recoverQuorum(rt: Runtime): Promise<RecoveryReport> {
+export async function recoverQuorum(rt: Runtime, durability: DurabilityPort): Promise<RecoveryReport> {
   const [ledger, instances, recorded, latest, request] = await Promise.all([
     rt.ledger.loadState(),
     rt.group.instances(),
-    rt.durability.sightings(),
-    rt.durability.ledger.latestSnapshot(),
-    rt.durability.ledger.restoreRequest(),
+    durability.sightings(),
+    durability.ledger.latestSnapshot(),
+    durability.ledger.restoreRequest(),
   ]);
   const cluster = ledger.cluster;
   if (cluster === undefined)
@@ -45,10 +45,10 @@ export async function recoverQuorum(rt: Runtime): Promise<RecoveryReport> {
     observations,
     now,
   );
-  const { durability } = rt.config;
-  const loss = quorumLostForGood({ now, thresholdMs: durability.quorumLossThresholdMs, members, instances });
+  const settings = rt.config.durability;
+  const loss = quorumLostForGood({ now, thresholdMs: settings.quorumLossThresholdMs, members, instances });
   const plan = recoveryPlan({
-    mode: durability.mode,
+    mode: settings.mode,
     cluster,
     loss,
     source: chooseRestoreSource({ cluster, snapshots: latest === undefined ? [] : [latest], survivors }),
@@ -76,14 +76,14 @@ export async function recoverQuorum(rt: Runtime): Promise<RecoveryReport> {
       return report();
     case "copy-survivor":
       rt.logger.warn("copying a surviving member's data into S3 before recovery", { reason: plan.reason });
-      await rt.durability.invokeSnapshot({ trigger: "copy-survivor", ...plan.member }, 0);
+      await durability.invokeSnapshot({ trigger: "copy-survivor", ...plan.member }, 0);
       return report();
     case "replace-old-nodes":
       rt.logger.warn("replacing instances of the old generation", { reason: plan.reason });
       for (const instanceId of plan.instances) await rt.group.markUnhealthy(instanceId);
       return report();
     case "open-generation": {
-      const opened = await rt.durability.ledger.openGeneration(cluster, plan.cluster);
+      const opened = await durability.ledger.openGeneration(cluster, plan.cluster);
       rt.logger.warn(opened.won ? "opened a new cluster generation" : "another pass opened the generation", {
         reason: plan.reason,
         generation: opened.cluster.generation,

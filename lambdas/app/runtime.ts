@@ -11,14 +11,10 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AutoScalingGroupAdapter } from "../adapters/aws";
 import { EtcdMembership } from "../adapters/etcd";
-import { DurabilityLedger } from "../adapters/ledger/durability";
-import { Ledger, type LedgerOptions } from "../adapters/ledger/ledger";
-import { MemberHealthLedger } from "../adapters/ledger/member-health";
-import type { SnapshotStore } from "../adapters/snapshots";
-import { type Config, ConfigError, loadConfig } from "../config";
-import { EtcdAsgError } from "../errors";
+import { Ledger } from "../adapters/ledger/ledger";
+import { loadConfig } from "../config";
 import { ControlPlanePki } from "./pki";
-import type { DurabilityPort, Runtime, SnapshotRequest } from "./ports";
+import type { Runtime } from "./ports";
 import { metricSignals } from "./signals";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"] as const;
@@ -82,81 +78,5 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     // One holder name per runtime; each Lambda invocation replaces it with its request ID.
     actor: () => actor,
     sleep: (ms) => sleep(ms),
-    durability: durabilityPort(config, ledgerOptions, { region, endpoint }),
-  };
-}
-
-/** The snapshot function failed, or did not answer within the wait. */
-export class SnapshotInvocationError extends EtcdAsgError {
-  override readonly name = "SnapshotInvocationError";
-}
-
-interface AwsSettings {
-  readonly region: string | undefined;
-  readonly endpoint: (service: string) => string | undefined;
-}
-
-/** The S3 and Lambda clients load on first use: only the snapshot path needs them. */
-function durabilityPort(config: Config, ledger: LedgerOptions, aws: AwsSettings): DurabilityPort {
-  let store: Promise<SnapshotStore> | undefined;
-  let lambda: Promise<import("@aws-sdk/client-lambda").LambdaClient> | undefined;
-  const { bucket, snapshotFunctionName } = config.durability;
-  return {
-    ledger: new DurabilityLedger(ledger),
-    store: () => {
-      if (bucket === undefined) {
-        return Promise.reject(
-          new ConfigError("SNAPSHOT_BUCKET is not set: this function has no snapshot bucket"),
-        );
-      }
-      store ??= Promise.all([import("@aws-sdk/client-s3"), import("../adapters/snapshots")]).then(
-        ([{ S3Client }, { SnapshotStore }]) => {
-          const endpoint = aws.endpoint("S3");
-          // A local S3-compatible server is addressed path-style (AWS itself: virtual-hosted).
-          const s3 = new S3Client({ region: aws.region, endpoint, forcePathStyle: endpoint !== undefined });
-          return new SnapshotStore(s3, bucket, config.clusterName);
-        },
-      );
-      store.catch(() => {
-        store = undefined;
-      });
-      return store;
-    },
-    sightings: async () => (await new MemberHealthLedger(ledger).load()).sightings,
-    invokeSnapshot: async (request: SnapshotRequest, waitMs: number) => {
-      if (snapshotFunctionName === undefined) {
-        throw new ConfigError("SNAPSHOT_FUNCTION_NAME is not set: this function cannot ask for a snapshot");
-      }
-      lambda ??= import("@aws-sdk/client-lambda").then(
-        ({ LambdaClient }) => new LambdaClient({ region: aws.region, endpoint: aws.endpoint("LAMBDA") }),
-      );
-      const [{ InvokeCommand }, client] = await Promise.all([import("@aws-sdk/client-lambda"), lambda]);
-      const payload = JSON.stringify(request);
-      const asynchronous = waitMs <= 0;
-      let answer: import("@aws-sdk/client-lambda").InvokeCommandOutput;
-      try {
-        answer = await client.send(
-          new InvokeCommand({
-            FunctionName: snapshotFunctionName,
-            InvocationType: asynchronous ? "Event" : "RequestResponse",
-            Payload: payload,
-          }),
-          asynchronous ? {} : { abortSignal: AbortSignal.timeout(waitMs) },
-        );
-      } catch (error) {
-        throw new SnapshotInvocationError(
-          `invoking ${snapshotFunctionName} with ${payload} failed: ${(error as Error).message}`,
-          { cause: error, retryable: true },
-        );
-      }
-      if (asynchronous) return undefined;
-      const text = Buffer.from(answer.Payload ?? new Uint8Array()).toString("utf8");
-      const result: unknown = text === "" ? null : JSON.parse(text);
-      if (answer.FunctionError !== undefined) {
-        const message = (result as { errorMessage?: string } | null)?.errorMessage ?? text;
-        throw new SnapshotInvocationError(`${snapshotFunctionName} failed: ${message}`, { retryable: true });
-      }
-      return result;
-    },
   };
 }

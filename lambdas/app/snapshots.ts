@@ -13,7 +13,7 @@ import { type SnapshotCandidate, type SnapshotTrigger, snapshotDue } from "../do
 import { clientUrlOf } from "../domain/urls";
 import { EtcdAsgError } from "../errors";
 import { etcdEndpoints } from "./load-snapshot";
-import type { Runtime } from "./ports";
+import type { DurabilityPort, Runtime } from "./ports";
 
 /** A status call to a member while choosing the source. */
 const STATUS_TIMEOUT_MS = 3000;
@@ -59,12 +59,13 @@ export class SnapshotSourceGoneError extends EtcdAsgError {
  */
 export async function takeSnapshotIfDue(
   rt: Runtime,
+  durability: DurabilityPort,
   trigger: SnapshotTrigger,
   deadline: number,
 ): Promise<SnapshotOutcome> {
   const [ledger, latest, instances] = await Promise.all([
     rt.ledger.loadState(),
-    rt.durability.ledger.latestSnapshot(),
+    durability.ledger.latestSnapshot(),
     rt.group.instances(),
   ]);
   const cluster = ledger.cluster;
@@ -87,8 +88,12 @@ export async function takeSnapshotIfDue(
   }
   const { source } = verdict;
   const member = { instanceId: source.name, memberId: source.memberId };
-  const snapshot = await stream(rt, cluster, member, source.clientUrl, deadline);
-  return { outcome: "taken", reason: verdict.reason, ...(await recordAndPrune(rt, cluster, snapshot)) };
+  const snapshot = await stream(rt, durability, cluster, member, source.clientUrl, deadline);
+  return {
+    outcome: "taken",
+    reason: verdict.reason,
+    ...(await recordAndPrune(rt, durability, cluster, snapshot)),
+  };
 }
 
 /**
@@ -98,10 +103,11 @@ export async function takeSnapshotIfDue(
  */
 export async function copySurvivor(
   rt: Runtime,
+  durability: DurabilityPort,
   survivor: { readonly instanceId: string; readonly memberId: string; readonly revision: number },
   deadline: number,
 ): Promise<SnapshotOutcome> {
-  const [ledger, latest] = await Promise.all([rt.ledger.loadState(), rt.durability.ledger.latestSnapshot()]);
+  const [ledger, latest] = await Promise.all([rt.ledger.loadState(), durability.ledger.latestSnapshot()]);
   const cluster = ledger.cluster;
   reportAge(rt, latest, rt.now());
   if (cluster === undefined) return { outcome: "skipped", reason: "no cluster has formed yet" };
@@ -118,21 +124,21 @@ export async function copySurvivor(
     );
   }
   const url = clientUrlOf(rt.config.policy, node.privateIp);
-  const snapshot = await stream(rt, cluster, survivor, url, deadline);
+  const snapshot = await stream(rt, durability, cluster, survivor, url, deadline);
   rt.logger.info("copied a surviving member's data into S3", { key: snapshot.key, ...survivor });
   return {
     outcome: "taken",
     reason: `copied ${survivor.instanceId} (revision ${survivor.revision}) for recovery`,
-    ...(await recordAndPrune(rt, cluster, snapshot)),
+    ...(await recordAndPrune(rt, durability, cluster, snapshot)),
   };
 }
 
 /** What the bucket holds for this cluster, and what the ledger says about it. */
-export async function listSnapshots(rt: Runtime): Promise<SnapshotListing> {
-  const store = await rt.durability.store();
+export async function listSnapshots(rt: Runtime, durability: DurabilityPort): Promise<SnapshotListing> {
+  const store = await durability.store();
   const [ledger, latest, listed] = await Promise.all([
     rt.ledger.loadState(),
-    rt.durability.ledger.latestSnapshot(),
+    durability.ledger.latestSnapshot(),
     store.list(),
   ]);
   return {
@@ -193,6 +199,7 @@ async function snapshotCandidates(
 /** Streams one member's snapshot into S3, checked; returns what the ledger records. */
 async function stream(
   rt: Runtime,
+  durability: DurabilityPort,
   cluster: ClusterRecord,
   member: { readonly instanceId: string; readonly memberId: string },
   clientUrl: string,
@@ -200,7 +207,7 @@ async function stream(
 ): Promise<SnapshotRecord> {
   const [{ SnapshotUploader, uploadTuning }, store] = await Promise.all([
     import("../adapters/snapshots"),
-    rt.durability.store(),
+    durability.store(),
   ]);
   const uploader = new SnapshotUploader({
     store,
@@ -229,10 +236,11 @@ async function stream(
 /** Records the snapshot as the latest (unless a newer one is), then deletes what retention lets go. */
 async function recordAndPrune(
   rt: Runtime,
+  durability: DurabilityPort,
   cluster: ClusterRecord,
   snapshot: SnapshotRecord,
 ): Promise<{ snapshot: SnapshotRecord; pruned: number }> {
-  const recorded = await rt.durability.ledger.recordSnapshot(snapshot);
+  const recorded = await durability.ledger.recordSnapshot(snapshot);
   if (!recorded.recorded) {
     rt.logger.info("a newer snapshot is recorded already; this one stays in S3 until retention", {
       key: snapshot.key,
@@ -240,7 +248,7 @@ async function recordAndPrune(
     });
   }
   reportAge(rt, recorded.latest, rt.now());
-  const pruned = await prune(rt, await rt.durability.store(), cluster, recorded.latest);
+  const pruned = await prune(rt, await durability.store(), cluster, recorded.latest);
   rt.logger.info("snapshot taken", { ...snapshot, member: snapshot.member.instanceId, pruned });
   return { snapshot, pruned };
 }

@@ -38,7 +38,12 @@ describe("recovery from a lost quorum", () => {
   async function lostTwo(t: Parameters<typeof formedCluster>[0], mode: string, after = 0) {
     const { bed, ids } = await formedCluster(t, env(mode));
     await bed.etcdctl("put", "/recovery/a", "1");
-    const taken = await takeSnapshotIfDue(bed.invocation(), "on-demand", Date.now() + 60_000);
+    const taken = await takeSnapshotIfDue(
+      bed.invocation(),
+      bed.durability(),
+      "on-demand",
+      Date.now() + 60_000,
+    );
     assert.equal(taken.outcome, "taken", JSON.stringify(taken));
     if (taken.outcome !== "taken") throw new Error("no snapshot");
     let lastRevision = taken.snapshot.revision;
@@ -57,7 +62,7 @@ describe("recovery from a lost quorum", () => {
 
     const [replacing, emitted] = await emittedMetrics(() =>
       eventually("quorum lost for good", async () => {
-        const step = await recoverQuorum(bed.invocation());
+        const step = await recoverQuorum(bed.invocation(), bed.durability());
         return step.plan === "none" ? undefined : step;
       }),
     );
@@ -74,7 +79,7 @@ describe("recovery from a lost quorum", () => {
     );
     await deliverLaunches(bed);
     const opened = await eventually("generation 2", async () => {
-      const step = await recoverQuorum(bed.invocation());
+      const step = await recoverQuorum(bed.invocation(), bed.durability());
       return step.plan === "open-generation" ? step : undefined;
     });
     assert.equal(opened.generation, 2);
@@ -86,7 +91,7 @@ describe("recovery from a lost quorum", () => {
     assert.equal(cluster?.initialMembers.length, 3);
 
     // The next step over generation 2 does not open another.
-    assert.notEqual((await recoverQuorum(bed.invocation())).plan, "open-generation");
+    assert.notEqual((await recoverQuorum(bed.invocation(), bed.durability())).plan, "open-generation");
   });
 
   test("a survivor holding writes after the newest snapshot is copied into S3 first; nothing it held is lost", async (t) => {
@@ -94,7 +99,7 @@ describe("recovery from a lost quorum", () => {
     assert.ok(lastRevision > (snapshot.maxRevision ?? snapshot.revision));
     // The step asks the snapshot function for the copy; this bed has none, and says so by name.
     await eventually("the copy asked for", async () => {
-      const error = await recoverQuorum(bed.invocation()).then(
+      const error = await recoverQuorum(bed.invocation(), bed.durability()).then(
         () => undefined,
         (e: Error) => e,
       );
@@ -106,6 +111,7 @@ describe("recovery from a lost quorum", () => {
     const memberId = /"member_id":(\d+)/.exec(status)?.[1] ?? "";
     const copy = await copySurvivor(
       bed.invocation(),
+      bed.durability(),
       { instanceId: survivor, memberId, revision: lastRevision },
       Date.now() + 60_000,
     );
@@ -114,14 +120,14 @@ describe("recovery from a lost quorum", () => {
     assert.ok(copy.snapshot.revision >= lastRevision, "the copy holds every write the survivor acknowledged");
     assert.equal(copy.snapshot.member.instanceId, survivor);
     // The copy is now the newest data: the step goes on to replace the old generation.
-    assert.equal((await recoverQuorum(bed.invocation())).plan, "replace-old-nodes");
+    assert.equal((await recoverQuorum(bed.invocation(), bed.durability())).plan, "replace-old-nodes");
   });
 
   test("manual: the alarm is raised and nothing moves until an operator's restore names the generation", async (t) => {
     const { bed, snapshot } = await lostTwo(t, "manual");
     const [alarm, emitted] = await emittedMetrics(() =>
       eventually("quorum lost for good", async () => {
-        const step = await recoverQuorum(bed.invocation());
+        const step = await recoverQuorum(bed.invocation(), bed.durability());
         return step.plan === "none" ? undefined : step;
       }),
     );
@@ -131,18 +137,18 @@ describe("recovery from a lost quorum", () => {
     assert.equal((await bed.runtime.ledger.loadState()).cluster?.generation, 1);
 
     // A request for another generation means nothing; one for this generation is carried out.
-    const { durability } = bed.invocation();
+    const durability = bed.durability();
     await durability.ledger.requestRestore({
       generation: 7,
       source: restoreSourceOf(snapshot),
       requestedAt: Date.now(),
     });
-    assert.equal((await recoverQuorum(bed.invocation())).plan, "alarm");
+    assert.equal((await recoverQuorum(bed.invocation(), bed.durability())).plan, "alarm");
     await durability.ledger.requestRestore({
       generation: 1,
       source: restoreSourceOf(snapshot),
       requestedAt: Date.now(),
     });
-    assert.equal((await recoverQuorum(bed.invocation())).plan, "replace-old-nodes");
+    assert.equal((await recoverQuorum(bed.invocation(), bed.durability())).plan, "replace-old-nodes");
   });
 });

@@ -23,15 +23,15 @@ describe("snapshot flows", () => {
     await bed.etcdctl("put", "/flows/a", "1");
     const deadline = Date.now() + 60_000;
 
-    const taken = await takeSnapshotIfDue(bed.invocation(), "on-demand", deadline);
+    const taken = await takeSnapshotIfDue(bed.invocation(), bed.durability(), "on-demand", deadline);
     assert.equal(taken.outcome, "taken", JSON.stringify(taken));
     if (taken.outcome !== "taken") return;
     const { snapshot } = taken;
     assert.ok(ids.includes(snapshot.member.instanceId));
     assert.equal(snapshot.token, (await bed.runtime.ledger.loadState()).cluster?.token);
-    assert.deepEqual(await bed.invocation().durability.ledger.latestSnapshot(), snapshot);
+    assert.deepEqual(await bed.durability().ledger.latestSnapshot(), snapshot);
 
-    const listing = await listSnapshots(bed.invocation());
+    const listing = await listSnapshots(bed.invocation(), bed.durability());
     assert.equal(listing.latest?.key, snapshot.key);
     assert.deepEqual(
       listing.snapshots.map((s) => [s.key, s.revision, s.size]),
@@ -39,18 +39,23 @@ describe("snapshot flows", () => {
     );
     assert.equal(listing.token, snapshot.token);
 
-    const scheduled = await takeSnapshotIfDue(bed.invocation(), "schedule", deadline);
+    const scheduled = await takeSnapshotIfDue(bed.invocation(), bed.durability(), "schedule", deadline);
     assert.equal(scheduled.outcome, "skipped");
 
     const survivor = { instanceId: snapshot.member.instanceId, memberId: snapshot.member.memberId };
-    const copy = await copySurvivor(bed.invocation(), { ...survivor, revision: snapshot.revision }, deadline);
+    const copy = await copySurvivor(
+      bed.invocation(),
+      bed.durability(),
+      { ...survivor, revision: snapshot.revision },
+      deadline,
+    );
     assert.equal(copy.outcome, "skipped");
     assert.match(copy.reason, /already holds revision/);
   });
 
   test("without a bucket the snapshot function is refused by name", async (t) => {
     const { bed } = await formedCluster(t);
-    await assert.rejects(listSnapshots(bed.invocation()), (e: Error) => {
+    await assert.rejects(listSnapshots(bed.invocation(), bed.durability()), (e: Error) => {
       assert.ok(e instanceof ConfigError);
       assert.match(e.message, /SNAPSHOT_BUCKET is not set/);
       return true;
