@@ -48,7 +48,7 @@ export interface Signals {
   recoveryNeedsOperator(reason: string): void;
 }
 
-/** What the snapshot function is asked to do (lambdas/handlers/snapshot.ts parses it). */
+/** What the snapshot function is asked to do (its handler is not written yet; recovery asks for a copy). */
 export type SnapshotRequest =
   | { readonly trigger: "schedule" | "before-removal" | "on-demand" }
   /** Stream this surviving member's data into S3 during recovery. */
