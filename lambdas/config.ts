@@ -1,7 +1,18 @@
 // The control plane's configuration, read from the environment once at init and validated: a
 // missing or malformed variable fails the cold start with its name, never a later invocation.
+import { DISASTER_RECOVERY_MODES, type DisasterRecoveryMode } from "./domain/durability";
+import { type EtcdVersion, InvalidEtcdVersionError, parseEtcdVersion } from "./domain/etcd-version";
 import { InvalidPolicyError, validatePolicy } from "./domain/policy";
+import { DEFAULT_QUORUM_LOSS_THRESHOLD_MS } from "./domain/quorum-loss";
 import type { Policy } from "./domain/snapshot";
+import {
+  DEFAULT_RETENTION,
+  formatRetention,
+  InvalidRetentionError,
+  parseRetention,
+  type RetentionTier,
+} from "./domain/snapshot-retention";
+import { DEFAULT_SNAPSHOT_INTERVAL_MS } from "./domain/snapshot-schedule";
 import { EtcdAsgError } from "./errors";
 import * as z from "./schema";
 
@@ -35,6 +46,25 @@ export interface Config {
     /** The cluster's client DNS name: a SAN of every server certificate. */
     readonly clientDnsName: string | undefined;
   };
+  readonly durability: DurabilityConfig;
+}
+
+/** Snapshots and disaster recovery (issue 15). */
+export interface DurabilityConfig {
+  /** The snapshot bucket; undefined where the function has no business with it. */
+  readonly bucket: string | undefined;
+  /** The snapshot function, invoked before a removal and to copy a surviving member. */
+  readonly snapshotFunctionName: string | undefined;
+  readonly intervalMs: number;
+  readonly retention: readonly RetentionTier[];
+  readonly quorumLossThresholdMs: number;
+  readonly mode: DisasterRecoveryMode;
+  /** The etcd release the nodes run (the stack's etcdVersion): it chooses the restore command. */
+  readonly etcdVersion: EtcdVersion | undefined;
+  /** How long a removal waits for the snapshot it asks for first; 0 asks without waiting. */
+  readonly beforeRemovalWaitMs: number;
+  /** Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE: the snapshot upload is tuned to it. */
+  readonly functionMemoryMb: number | undefined;
 }
 
 const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(255));
@@ -78,6 +108,17 @@ const envSchema = z.object({
   CLIENT_CA_KEY_ARN: kmsKeyArn,
   NODE_CERTIFICATE_LIFETIME_SECONDS: integer(7 * 24 * 3600),
   CLIENT_DNS_NAME: z.optional(z.string().check(z.regex(/^[a-z0-9.-]{1,253}$/, "a DNS name"))),
+  SNAPSHOT_BUCKET: z.optional(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name")),
+  ),
+  SNAPSHOT_FUNCTION_NAME: z.optional(name),
+  SNAPSHOT_INTERVAL_SECONDS: integer(DEFAULT_SNAPSHOT_INTERVAL_MS / 1000),
+  SNAPSHOT_RETENTION: z._default(z.string(), formatRetention(DEFAULT_RETENTION)),
+  QUORUM_LOSS_THRESHOLD_SECONDS: integer(DEFAULT_QUORUM_LOSS_THRESHOLD_MS / 1000),
+  DISASTER_RECOVERY: z._default(z.enum(DISASTER_RECOVERY_MODES), "automatic"),
+  ETCD_VERSION: z.optional(z.string()),
+  SNAPSHOT_BEFORE_REMOVAL_WAIT_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0)), 20),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -125,5 +166,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nodeCertificateLifetimeMs: e.NODE_CERTIFICATE_LIFETIME_SECONDS * 1000,
       clientDnsName: e.CLIENT_DNS_NAME,
     },
+    durability: durabilityConfig(e),
+  };
+}
+
+function durabilityConfig(e: z.infer<typeof envSchema>): DurabilityConfig {
+  let retention: RetentionTier[];
+  try {
+    retention = parseRetention(e.SNAPSHOT_RETENTION);
+  } catch (error) {
+    if (!(error instanceof InvalidRetentionError)) throw error;
+    throw new ConfigError(`environment variable SNAPSHOT_RETENTION is invalid: ${error.message}`);
+  }
+  let etcdVersion: EtcdVersion | undefined;
+  try {
+    etcdVersion = e.ETCD_VERSION === undefined ? undefined : parseEtcdVersion(e.ETCD_VERSION);
+  } catch (error) {
+    if (!(error instanceof InvalidEtcdVersionError)) throw error;
+    throw new ConfigError(`environment variable ETCD_VERSION is invalid: ${error.message}`);
+  }
+  return {
+    bucket: e.SNAPSHOT_BUCKET,
+    snapshotFunctionName: e.SNAPSHOT_FUNCTION_NAME,
+    intervalMs: e.SNAPSHOT_INTERVAL_SECONDS * 1000,
+    retention,
+    quorumLossThresholdMs: e.QUORUM_LOSS_THRESHOLD_SECONDS * 1000,
+    mode: e.DISASTER_RECOVERY,
+    etcdVersion,
+    beforeRemovalWaitMs: e.SNAPSHOT_BEFORE_REMOVAL_WAIT_SECONDS * 1000,
+    functionMemoryMb: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
   };
 }

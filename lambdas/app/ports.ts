@@ -4,8 +4,11 @@
 
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { EtcdMembership } from "../adapters/etcd";
+import type { DurabilityLedger } from "../adapters/ledger/durability";
 import type { Ledger } from "../adapters/ledger/ledger";
+import type { SnapshotStore } from "../adapters/snapshots";
 import type { Config } from "../config";
+import type { RecordedSighting } from "../domain/quorum-loss";
 import type { Instance } from "../domain/snapshot";
 import type { ControlPlanePki } from "./pki";
 
@@ -35,6 +38,40 @@ export interface Signals {
   /** Members that do not match the group's instances, after a reconcile pass. */
   drift(count: number): void;
   lifecycleActionFailure(instanceId: string, reason: string): void;
+  /** How old the latest snapshot is (a gauge each time the snapshot function runs). */
+  snapshotAge(ageMs: number): void;
+  /** A snapshot that was due could not be taken (no source, etcd or S3 failed). */
+  snapshotFailure(reason: string): void;
+  /** A reconcile pass found quorum lost for good. */
+  quorumLost(reason: string): void;
+  /** Recovery waits for an operator: manual mode, or no data to restore from. */
+  recoveryNeedsOperator(reason: string): void;
+}
+
+/** What the snapshot function is asked to do (its handler is not written yet; recovery asks for a copy). */
+export type SnapshotRequest =
+  | { readonly trigger: "schedule" | "before-removal" | "on-demand" }
+  /** Stream this surviving member's data into S3 during recovery. */
+  | {
+      readonly trigger: "copy-survivor";
+      readonly instanceId: string;
+      readonly memberId: string;
+      readonly revision: number;
+    }
+  | { readonly action: "list" };
+
+/** Snapshots and recovery: the S3 bucket, the ledger's durability records, the snapshot function. */
+export interface DurabilityPort {
+  readonly ledger: DurabilityLedger;
+  /** The snapshot bucket; throws ConfigError where SNAPSHOT_BUCKET is not set. Loaded on first use. */
+  store(): Promise<SnapshotStore>;
+  /** The member health sightings reconcile passes record (issue 16), as quorum-loss reads them. */
+  sightings(): Promise<readonly RecordedSighting[]>;
+  /**
+   * Invokes the snapshot function with `request`: waits up to `waitMs` for its answer, or only
+   * queues it (an asynchronous invocation) when `waitMs` is 0. Throws what the invocation threw.
+   */
+  invokeSnapshot(request: SnapshotRequest, waitMs: number): Promise<unknown>;
 }
 
 export interface Runtime {

@@ -9,6 +9,10 @@ export const METRICS = {
   quorumAtRisk: "QuorumAtRisk",
   drift: "MembershipDrift",
   lifecycleActionFailures: "LifecycleActionFailures",
+  snapshotAge: "SnapshotAge",
+  snapshotFailures: "SnapshotFailures",
+  quorumLost: "QuorumLost",
+  recoveryNeedsOperator: "RecoveryNeedsOperator",
 } as const;
 
 export function metricSignals(clusterName: string, logger: Logger): Signals {
@@ -17,8 +21,12 @@ export function metricSignals(clusterName: string, logger: Logger): Signals {
     serviceName: "etcd-asg",
     defaultDimensions: { ClusterName: clusterName },
   });
-  const emit = (name: string, value: number) => {
-    metrics.addMetric(name, MetricUnit.Count, value);
+  const emit = (
+    name: string,
+    value: number,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
+  ) => {
+    metrics.addMetric(name, unit, value);
     metrics.publishStoredMetrics();
   };
   return {
@@ -30,6 +38,20 @@ export function metricSignals(clusterName: string, logger: Logger): Signals {
     lifecycleActionFailure: (instanceId, reason) => {
       logger.error("lifecycle action failed", { instanceId, reason });
       emit(METRICS.lifecycleActionFailures, 1);
+    },
+    snapshotAge: (ageMs) =>
+      emit(METRICS.snapshotAge, Math.max(0, Math.round(ageMs / 1000)), MetricUnit.Seconds),
+    snapshotFailure: (reason) => {
+      logger.error("snapshot failed", { reason });
+      emit(METRICS.snapshotFailures, 1);
+    },
+    quorumLost: (reason) => {
+      logger.error("quorum lost for good", { reason });
+      emit(METRICS.quorumLost, 1);
+    },
+    recoveryNeedsOperator: (reason) => {
+      logger.error("recovery needs an operator", { reason });
+      emit(METRICS.recoveryNeedsOperator, 1);
     },
   };
 }
