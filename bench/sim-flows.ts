@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { runInstanceRefresh } from "../local/simulator/instance-refresh";
 import { Simulator } from "../local/simulator/simulator";
-import { isHealthy } from "../test/helpers/etcd/health";
+import { HealthProbe } from "./health-probe";
 import { pickVictim } from "./leader";
 import { now, pollUntil, since } from "./measure";
 import { mark, type Phases, phasesSince } from "./phases";
@@ -25,13 +25,26 @@ export async function startSimulator(size: number, capacity = size): Promise<Sim
   return sim;
 }
 
+/** Each simulator's health probe, with the operator's certificate; closed when it stops. */
+const probes = new WeakMap<Simulator, HealthProbe>();
+
+async function probeOf(sim: Simulator): Promise<HealthProbe> {
+  let probe = probes.get(sim);
+  if (probe === undefined) {
+    probe = new HealthProbe(await sim.etcdTls());
+    probes.set(sim, probe);
+  }
+  return probe;
+}
+
 /** Why the group and etcd do not agree yet, or undefined once they do and every member is healthy. */
 export async function divergence(sim: Simulator): Promise<string | undefined> {
   const reason = await sim.divergence();
   if (reason !== undefined) return reason;
   const urls = sim.clientUrls();
+  const probe = await probeOf(sim);
   const unhealthy = (
-    await Promise.all(urls.map(async (url) => ((await isHealthy(url)) ? [] : [url])))
+    await Promise.all(urls.map(async (url) => ((await probe.isHealthy(url)) ? [] : [url])))
   ).flat();
   return unhealthy.length > 0 ? `not healthy: ${unhealthy.join(", ")}` : undefined;
 }
@@ -67,7 +80,9 @@ export class SimulatorStuckError extends Error {
 
 /** Stops the simulator, keeping its files when `error` says it got stuck. */
 export function stopSimulator(sim: Simulator | undefined, error: unknown): Promise<void> {
-  return sim?.stop(error instanceof SimulatorStuckError) ?? Promise.resolve();
+  if (sim === undefined) return Promise.resolve();
+  probes.get(sim)?.close();
+  return sim.stop(error instanceof SimulatorStuckError);
 }
 
 export interface Timed {
@@ -112,7 +127,7 @@ export async function simJoin(sim: Simulator): Promise<Timed> {
 /** kill -9 of a member's etcd (untimed), then the health check replaces the instance: ms from the
  * replacement's start to the new member a healthy voter. */
 export async function simReplaceKilled(sim: Simulator): Promise<Timed> {
-  const victim = await pickVictim(members(sim));
+  const victim = await pickVictim(members(sim), await sim.etcdTls());
   sim.node(victim.name).killEtcd();
   const marked = mark(sim, "replacement");
   const start = now();

@@ -10,11 +10,9 @@ import { simBootstrap } from "../sim-flows";
 import type { FigureContext } from "./context";
 
 export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
-  const bed = EtcdBed.create();
+  const bed = await EtcdBed.create();
   try {
-    const store = bed.reserve();
-    bed.startDiscoveryStore(store);
-    await bed.waitHealthy([store]);
+    const store = await bed.startDiscoveryStore();
     const rows = [];
     const checks: Check[] = [];
     for (const size of [3, 5]) {
@@ -25,9 +23,10 @@ export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
       for (let rep = 1; rep <= ctx.reps; rep++) {
         const formed = await staticBootstrap(bed, size);
         floor.push(formed.ms);
-        for (const member of formed.cluster.members) await bed.kill(member.name);
-        discovery.push(await discoveryBootstrap(bed, store, size));
-        await bed.killAllBut([store]);
+        await bed.killAll(formed.cluster.members);
+        const discovered = await discoveryBootstrap(bed, store, size);
+        discovery.push(discovered.ms);
+        await bed.killAll(discovered.members);
         const timed = await simBootstrap(size);
         etcdAsg.push(timed.ms);
         phases.push(timed.phases);

@@ -12,12 +12,15 @@ import { settle, simJoin, startSimulator, stopSimulator, waitConverged } from ".
 import type { FigureContext } from "./context";
 
 export async function joinFigure(ctx: FigureContext): Promise<Figure> {
-  const bed = EtcdBed.create();
+  let bed: EtcdBed | undefined;
   let sim: Simulator | undefined;
   let failure: unknown;
   try {
+    bed = await EtcdBed.create();
     const { cluster } = await staticBootstrap(bed, 3);
     sim = await startSimulator(5);
+    // The operator lowers MinSize (the stack sets it to the cluster size) to scale in to 3.
+    sim.group.update({ minSize: 3 });
     for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
     await waitConverged(sim, "scale-in to 3");
     let lastChange = now();
@@ -50,6 +53,6 @@ export async function joinFigure(ctx: FigureContext): Promise<Figure> {
     throw error;
   } finally {
     await stopSimulator(sim, failure);
-    await bed.stop();
+    await bed?.stop();
   }
 }
