@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ImdsServer } from "../imds/imds-server";
 import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
 
@@ -42,6 +43,11 @@ export interface NodeOptions {
   readonly bootDeadlineSeconds: number;
   /** False: the instance starts but its user-data never runs (a node that never boots). */
   readonly boot: boolean;
+  /** How long the instance boots before its user data starts (AWS sends the launch event at
+   * Pending:Wait, so the launch hook runs during this time). */
+  readonly bootDelayMs: number;
+  /** Told when the user data starts (as cloud-init would log it). */
+  readonly onUserDataStart: () => void;
 }
 
 export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
@@ -103,7 +109,7 @@ export class SimulatedNode {
     return pid !== undefined && isRunning(pid);
   }
 
-  /** Starts IMDS, then runs the boot script (unless this instance never boots). */
+  /** Starts IMDS, then, after the boot delay, runs the boot script (unless this instance never boots). */
   async start(): Promise<void> {
     mkdirSync(this.options.root, { recursive: true, mode: 0o711 });
     await this.imds.start({ host: this.options.privateIp });
@@ -111,6 +117,9 @@ export class SimulatedNode {
       this.bootState = "skipped";
       return;
     }
+    if (this.options.bootDelayMs > 0) await sleep(this.options.bootDelayMs);
+    if (this.stopped !== undefined) return;
+    this.options.onUserDataStart();
     const userData = join(this.options.root, "user-data");
     writeFileSync(userData, this.options.userData, { mode: 0o600 });
     const log = openSync(this.bootLog, "a");
