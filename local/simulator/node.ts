@@ -167,7 +167,6 @@ export class SimulatedNode {
       ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
       ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
       ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
-      ETCD_ASG_BACKOFF_INITIAL_MS: "250",
       ETCD_ASG_BACKOFF_MAX_MS: "2000",
       SIM_ETCD_PIDFILE: this.pidFile,
       SIM_ETCD_LOG: this.etcdLog,
