@@ -130,18 +130,48 @@ export async function simBootstrap(size: number): Promise<Timed> {
  * start to it InService as a voter. Then the new instance is terminated again (untimed) so the next
  * rep starts from the same cluster. */
 export async function simJoin(sim: Simulator): Promise<Timed> {
+  let timed: Timed | undefined;
+  await joinAndLeave(sim, (marked, log) => {
+    timed = sinceUserDataStart(sim, marked, log);
+  });
+  if (timed === undefined) throw new Error("the join converged without being timed");
+  return timed;
+}
+
+/**
+ * One more join, untimed (strace slows every spawn), with the new instance's user data under
+ * strace: "N processes (curl 12, ...)" the instance spawned until it converged, and the function
+ * containers forked for it on the way.
+ */
+export async function simJoinSpawns(sim: Simulator): Promise<string> {
+  sim.traceProcesses(1);
+  let counted = "";
+  await joinAndLeave(sim, (_marked, log, added) => {
+    const spawned = sim.node(added).processesSpawned();
+    if (spawned === undefined) throw new Error(`${added} ran without its processes traced`);
+    const programs = spawned.programs.map(([name, n]) => `${name} ${n}`).join(", ");
+    const forks = log.records.filter((r) => r.coldStartMs > 0).length;
+    counted = `${spawned.processes} processes on the instance (programs run: ${programs}) and ${forks} function containers forked`;
+  });
+  return counted;
+}
+
+/** Scales out by one, tells `converged` once the new instance converged, then scales it in again. */
+async function joinAndLeave(
+  sim: Simulator,
+  converged: (marked: number, log: InvocationLog, added: string) => void,
+): Promise<void> {
   const before = new Set(sim.instances().map((i) => i.id));
   const marked = mark(sim, "join");
   const log = new InvocationLog(sim);
   sim.setDesiredCapacity(sim.group.desiredCapacity + 1);
   await waitConverged(sim, "join");
   log.stop();
-  const timed = sinceUserDataStart(sim, marked, log);
   const added = sim.instances().find((i) => !before.has(i.id));
   if (added === undefined) throw new Error("scale-out converged without a new instance");
+  converged(marked, log, added.id);
   sim.group.terminateInstance(added.id, true);
   await waitConverged(sim, "scale-in after the join");
-  return timed;
 }
 
 /** kill -9 of a member's etcd (untimed), then the health check replaces the instance: ms from the

@@ -14,6 +14,7 @@ import {
   bootDelayNote,
   settle,
   simJoin,
+  simJoinSpawns,
   startSimulator,
   stopSimulator,
   waitConverged,
@@ -51,13 +52,19 @@ export async function joinFigure(ctx: FigureContext): Promise<Figure> {
         `join rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(etcdAsg.at(-1) ?? 0)} ms`,
       );
     }
+    await settle(lastChange);
+    const spawns = await simJoinSpawns(sim);
     const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
     const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
     return {
       id: "join",
       title: "2. Join one node to a running 3-node cluster (launch → promoted voter)",
       rows: [floorRow, etcdAsgRow],
-      notes: [bootDelayNote, ...(breakdowns.length > 0 ? [describeBreakdown(breakdowns)] : [])],
+      notes: [
+        bootDelayNote,
+        ...(breakdowns.length > 0 ? [describeBreakdown(breakdowns)] : []),
+        `spawned per join (one more join, untimed, traced with strace): ${spawns}`,
+      ],
       checks: [ratioCheck("etcd-asg / floor", etcdAsgRow, floorRow, 1.5)],
     };
   } catch (error) {

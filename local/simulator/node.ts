@@ -10,9 +10,23 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ImdsServer } from "../imds/imds-server";
+import { countProcesses, type ProcessCount } from "./process-trace";
 import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
 
 const BIN_DIR = resolve(__dirname, "bin");
+/** strace following every child, stopping only at the syscalls that make a process or run a program
+ * (seccomp-bpf), so etcd's threads run as usual; the file name follows. */
+const STRACE = [
+  "strace",
+  "-f",
+  "-qq",
+  "--seccomp-bpf",
+  "-e",
+  "trace=execve,clone,clone3,fork,vfork",
+  "-e",
+  "signal=none",
+  "-o",
+];
 
 /** Temporary credentials of the instance role's session (its name is the instance ID). */
 export interface InstanceCredentials {
@@ -48,6 +62,8 @@ export interface NodeOptions {
   readonly bootDelayMs: number;
   /** Told when the user data starts (as cloud-init would log it). */
   readonly onUserDataStart: () => void;
+  /** Runs the user data under strace to count the processes it spawns (see processesSpawned()). */
+  readonly traceProcesses: boolean;
 }
 
 export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
@@ -92,6 +108,17 @@ export class SimulatedNode {
     return join(this.options.root, "boot.log");
   }
 
+  private get traceFile(): string {
+    return join(this.options.root, "processes.trace");
+  }
+
+  /** The processes the user data spawned so far (etcd and the boot script's children included), by
+   * program, when it runs under strace (traceProcesses); undefined otherwise. */
+  processesSpawned(): ProcessCount | undefined {
+    if (!this.options.traceProcesses || !existsSync(this.traceFile)) return undefined;
+    return countProcesses(readFileSync(this.traceFile, "utf8"));
+  }
+
   private get pidFile(): string {
     return join(this.options.root, "etcd.pid");
   }
@@ -123,9 +150,18 @@ export class SimulatedNode {
     const userData = join(this.options.root, "user-data");
     writeFileSync(userData, this.options.userData, { mode: 0o600 });
     const log = openSync(this.bootLog, "a");
-    const child = spawn(
+    const command = [
       "bash",
-      [join(BIN_DIR, "run-user-data"), userData, join(this.options.root, "etcd-asg-boot")],
+      join(BIN_DIR, "run-user-data"),
+      userData,
+      join(this.options.root, "etcd-asg-boot"),
+    ];
+    const [program = "bash", ...args] = this.options.traceProcesses
+      ? [...STRACE, this.traceFile, ...command]
+      : command;
+    const child = spawn(
+      program,
+      args,
       // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
       { detached: true, stdio: ["ignore", log, log], env: this.machineEnv() },
     );

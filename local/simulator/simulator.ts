@@ -60,6 +60,7 @@ export class Simulator {
   private deploymentRef: StackDeployment | undefined;
   private servicesRef: LocalServices | undefined;
   private bootsToSkip = 0;
+  private tracesToTake = 0;
   private readonly invocationListeners = new Set<(record: InvocationRecord) => void>();
   private stopping: Promise<void> | undefined;
   private lastMembers: EtcdMember[] = [];
@@ -341,6 +342,7 @@ export class Simulator {
       bootDeadlineSeconds: 300,
       boot,
       bootDelayMs: this.options.bootDelayMs ?? 0,
+      traceProcesses: this.takeTrace(),
       onUserDataStart: () => this.timeline.add("instance", `${instance.id} user data starts`),
     });
     this.nodes.set(instance.id, node);
@@ -403,6 +405,18 @@ export class Simulator {
     this.timeline.add("fault", `kill -9 instance ${instanceId} (${node.options.privateIp})`);
     await node.kill();
     this.emulator.failStatusChecks(instanceId);
+  }
+
+  /** The next `count` instances launched run their user data under strace, which counts the
+   * processes it spawns (SimulatedNode.processesSpawned()) and slows each spawn a little. */
+  traceProcesses(count: number): void {
+    this.tracesToTake += count;
+  }
+
+  private takeTrace(): boolean {
+    if (this.tracesToTake === 0) return false;
+    this.tracesToTake -= 1;
+    return true;
   }
 
   /** The next `count` instances launched never run their boot script. */
