@@ -159,7 +159,16 @@ require_curl_with_sigv4() {
 # ---------------------------------------------------------------------------------------------
 # Time, deadline and backoff
 
-now_ms() { date +%s%3N; }
+# Milliseconds since the epoch: bash 5's EPOCHREALTIME runs no program (the deadline is read before
+# every request and health try); bash 4 asks date.
+now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then
+    local us=${EPOCHREALTIME/[.,]/}
+    echo "$((us / 1000))"
+  else
+    date +%s%3N
+  fi
+}
 
 remaining_ms() { echo $((DEADLINE_MS - $(now_ms))); }
 
