@@ -4,8 +4,9 @@
 // requests before etcd starts (configuration, certificates), etcd's start and first healthy answer,
 // the ready report (promote, complete the lifecycle action, retried while the learner catches up),
 // and the bench seeing it converged. The simulator's own overhead on the way (Lambda cold starts:
-// fork, Node's start, the bundle's init; queueing behind a serial function) is shown apart, and so is
-// the launch hook, which AWS runs while the instance boots.
+// fork, Node's start, the bundle's init; waiting for a container, behind a serial function or for the
+// one container another invocation is starting, where Lambda would start a second) is shown apart,
+// and so is the launch hook, which AWS runs while the instance boots.
 import type { InvocationRecord } from "../local/simulator/lambda-function";
 import type { Simulator } from "../local/simulator/simulator";
 import { median } from "./measure";
@@ -59,7 +60,7 @@ export function breakdown(
   }
   const onPath = api.filter((r) => r.invokedAt >= startMs && r.endedAt <= endMs);
   phases["of which simulator: cold starts"] = sum(onPath.map((r) => r.coldStartMs));
-  phases["of which simulator: queued behind a serial function"] = sum(
+  phases["of which simulator: waiting for a container (serial queue, another's cold start)"] = sum(
     onPath.map((r) => r.startedAt - r.invokedAt - r.coldStartMs),
   );
   const launch = records.find((r) => launchOf(r) === instanceId);

@@ -46,7 +46,7 @@ test("the phases of one instance follow its node-API requests from its user data
     "ready report (promote, complete; 2 requests)": 600,
     "InService and seen converged": 100,
     "of which simulator: cold starts": 150,
-    "of which simulator: queued behind a serial function": 0,
+    "of which simulator: waiting for a container (serial queue, another's cold start)": 0,
     "launch hook ended (off the clock when < 0)": -200,
   });
 });
