@@ -12,7 +12,7 @@ import type { FunctionModel } from "../stack/functions";
 import type { StackModel } from "../stack/model";
 import { ratePeriodMs } from "../stack/rules";
 import { type DeliveryRecord, EventDelivery } from "./event-delivery";
-import { LambdaFunction, type LambdaFunctionOptions } from "./lambda-function";
+import { type InvocationRecord, LambdaFunction, type LambdaFunctionOptions } from "./lambda-function";
 import { lambdaNodeBinary } from "./lambda-runtime";
 import type { Overrides } from "./options";
 
@@ -30,6 +30,8 @@ export interface FunctionHost {
     readonly sessionToken: string;
   };
   readonly logDir: string;
+  /** Told of every function invocation once it ended. */
+  readonly onInvocation?: (record: InvocationRecord) => void;
 }
 
 export interface RunningFunction {
@@ -125,6 +127,7 @@ export class StackDeployment {
       memoryMb: fn.memoryMb,
       serial: fn.reservedConcurrency === 1,
       logFile: join(host.logDir, `${fn.role}.log`),
+      ...(host.onInvocation === undefined ? {} : { onInvocation: host.onInvocation }),
       env: {
         // What Lambda's runtime sets (the function's environment cannot override these).
         PATH: "/usr/local/bin:/usr/bin:/bin",

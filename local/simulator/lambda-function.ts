@@ -30,6 +30,24 @@ export interface LambdaFunctionOptions {
   readonly serial: boolean;
   /** The function's log stream goes here. */
   readonly logFile: string;
+  /** Told of every invocation once it ended (for the bench's critical-path breakdown). */
+  readonly onInvocation?: (record: InvocationRecord) => void;
+}
+
+/** One invocation, on the wall clock (epoch ms). */
+export interface InvocationRecord {
+  /** The function's name (its `etcd-asg:function` tag). */
+  readonly fn: string;
+  readonly event: unknown;
+  /** When it was invoked; it may queue behind another (reserved concurrency 1). */
+  readonly invokedAt: number;
+  /** When it started: the container was ready (after a cold start, its fork and init). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** ms of the cold start (fork, Node's start, the bundle's init) this invocation waited for; 0 when warm. */
+  readonly coldStartMs: number;
+  /** The error's type when it failed. */
+  readonly error?: string;
 }
 
 /** How often a container's resident memory is compared with the function's MemorySize. */
@@ -101,8 +119,9 @@ export class LambdaFunction {
 
   /** Runs the handler with `event`; rejects with FunctionError when it throws or times out. */
   invoke(event: unknown): Promise<unknown> {
-    if (!this.options.serial) return this.run(event);
-    const run = this.queue.then(() => this.run(event));
+    const invokedAt = Date.now();
+    if (!this.options.serial) return this.run(event, invokedAt);
+    const run = this.queue.then(() => this.run(event, invokedAt));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -136,11 +155,14 @@ export class LambdaFunction {
     await Promise.all(pids.map((pid) => stopProcess(pid, 1000)));
   }
 
-  private async run(event: unknown): Promise<unknown> {
+  private async run(event: unknown, invokedAt: number): Promise<unknown> {
     if (this.stopped) throw new FunctionError(this.name, "Stopped", "the simulator is stopping");
     this.invocations += 1;
+    const cold = this.container === undefined;
+    const readyFrom = Date.now();
     const container = this.container ?? this.coldStart();
     await container.ready;
+    const startedAt = Date.now();
     const id = this.nextId++;
     let timer: NodeJS.Timeout | undefined;
     const reply = await new Promise<Reply>((resolve) => {
@@ -163,6 +185,15 @@ export class LambdaFunction {
       });
     });
     clearTimeout(timer);
+    this.options.onInvocation?.({
+      fn: this.name,
+      event,
+      invokedAt,
+      startedAt,
+      endedAt: Date.now(),
+      coldStartMs: cold ? startedAt - readyFrom : 0,
+      ...(reply.error ? { error: reply.error.name } : {}),
+    });
     if (reply.error) throw new FunctionError(this.name, reply.error.name, reply.error.message);
     return reply.result;
   }

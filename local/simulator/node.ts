@@ -8,10 +8,25 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ImdsServer } from "../imds/imds-server";
+import { countProcesses, type ProcessCount } from "./process-trace";
 import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
 
 const BIN_DIR = resolve(__dirname, "bin");
+/** strace following every child, stopping only at the syscalls that make a process or run a program
+ * (seccomp-bpf), so etcd's threads run as usual; the file name follows. */
+const STRACE = [
+  "strace",
+  "-f",
+  "-qq",
+  "--seccomp-bpf",
+  "-e",
+  "trace=execve,clone,clone3,fork,vfork",
+  "-e",
+  "signal=none",
+  "-o",
+];
 
 /** Temporary credentials of the instance role's session (its name is the instance ID). */
 export interface InstanceCredentials {
@@ -42,6 +57,13 @@ export interface NodeOptions {
   readonly bootDeadlineSeconds: number;
   /** False: the instance starts but its user-data never runs (a node that never boots). */
   readonly boot: boolean;
+  /** How long the instance boots before its user data starts (AWS sends the launch event at
+   * Pending:Wait, so the launch hook runs during this time). */
+  readonly bootDelayMs: number;
+  /** Told when the user data starts (as cloud-init would log it). */
+  readonly onUserDataStart: () => void;
+  /** Runs the user data under strace to count the processes it spawns (see processesSpawned()). */
+  readonly traceProcesses: boolean;
 }
 
 export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
@@ -86,6 +108,17 @@ export class SimulatedNode {
     return join(this.options.root, "boot.log");
   }
 
+  private get traceFile(): string {
+    return join(this.options.root, "processes.trace");
+  }
+
+  /** The processes the user data spawned so far (etcd and the boot script's children included), by
+   * program, when it runs under strace (traceProcesses); undefined otherwise. */
+  processesSpawned(): ProcessCount | undefined {
+    if (!this.options.traceProcesses || !existsSync(this.traceFile)) return undefined;
+    return countProcesses(readFileSync(this.traceFile, "utf8"));
+  }
+
   private get pidFile(): string {
     return join(this.options.root, "etcd.pid");
   }
@@ -103,7 +136,7 @@ export class SimulatedNode {
     return pid !== undefined && isRunning(pid);
   }
 
-  /** Starts IMDS, then runs the boot script (unless this instance never boots). */
+  /** Starts IMDS, then, after the boot delay, runs the boot script (unless this instance never boots). */
   async start(): Promise<void> {
     mkdirSync(this.options.root, { recursive: true, mode: 0o711 });
     await this.imds.start({ host: this.options.privateIp });
@@ -111,12 +144,24 @@ export class SimulatedNode {
       this.bootState = "skipped";
       return;
     }
+    if (this.options.bootDelayMs > 0) await sleep(this.options.bootDelayMs);
+    if (this.stopped !== undefined) return;
+    this.options.onUserDataStart();
     const userData = join(this.options.root, "user-data");
     writeFileSync(userData, this.options.userData, { mode: 0o600 });
     const log = openSync(this.bootLog, "a");
-    const child = spawn(
+    const command = [
       "bash",
-      [join(BIN_DIR, "run-user-data"), userData, join(this.options.root, "etcd-asg-boot")],
+      join(BIN_DIR, "run-user-data"),
+      userData,
+      join(this.options.root, "etcd-asg-boot"),
+    ];
+    const [program = "bash", ...args] = this.options.traceProcesses
+      ? [...STRACE, this.traceFile, ...command]
+      : command;
+    const child = spawn(
+      program,
+      args,
       // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
       { detached: true, stdio: ["ignore", log, log], env: this.machineEnv() },
     );
@@ -158,7 +203,6 @@ export class SimulatedNode {
       ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
       ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
       ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
-      ETCD_ASG_BACKOFF_INITIAL_MS: "250",
       ETCD_ASG_BACKOFF_MAX_MS: "2000",
       SIM_ETCD_PIDFILE: this.pidFile,
       SIM_ETCD_LOG: this.etcdLog,

@@ -31,6 +31,9 @@ export interface SimulatorOptions {
   /** The group's DefaultInstanceWarmup, what an instance refresh waits after each new instance is
    * InService unless told otherwise. @default 2 (the stack: unset, so 300 s) */
   readonly instanceWarmupSeconds?: number;
+  /** How long an instance boots before its user data starts; the launch event is sent at
+   * Pending:Wait, before it, as AWS sends it. @default 0 (the user data starts at launch) */
+  readonly bootDelayMs?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */

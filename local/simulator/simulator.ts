@@ -32,7 +32,7 @@ import { StackDeployment } from "./deployment";
 import { type EtcdMember, getKey, memberList, putKey } from "./etcd-client";
 import type { EventDelivery } from "./event-delivery";
 import type { FunctionUrlTarget } from "./function-url";
-import type { LambdaFunction } from "./lambda-function";
+import type { InvocationRecord, LambdaFunction } from "./lambda-function";
 import { SimulatedNode } from "./node";
 import { type EtcdTls, OperatorIdentity } from "./operator-identity";
 import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
@@ -61,6 +61,8 @@ export class Simulator {
   private deploymentRef: StackDeployment | undefined;
   private servicesRef: LocalServices | undefined;
   private bootsToSkip = 0;
+  private tracesToTake = 0;
+  private readonly invocationListeners = new Set<(record: InvocationRecord) => void>();
   private stopping: Promise<void> | undefined;
   private lastMembers: EtcdMember[] = [];
   /** The seed of the stack's generated names: the same for every deploy of this simulator. */
@@ -137,6 +139,9 @@ export class Simulator {
     const size = options.size ?? 3;
     if (![3, 5, 7].includes(size))
       throw new SimulatorError(`size must be 3, 5 or 7 (the construct's sizes), got ${size}`);
+    const bootDelayMs = options.bootDelayMs ?? 0;
+    if (!Number.isFinite(bootDelayMs) || bootDelayMs < 0)
+      throw new SimulatorError(`bootDelayMs must be a non-negative number of ms, got ${bootDelayMs}`);
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
     // Each node's etcd runs under its own UID and must reach its instance's folder.
@@ -260,6 +265,9 @@ export class Simulator {
         endpoints: this.endpoints,
         credentials: (roleArn, session) => this.iam.assumeRole(roleArn, session),
         logDir,
+        onInvocation: (record) => {
+          for (const listener of this.invocationListeners) listener(record);
+        },
       },
       overrides: this.overrides,
       capacity: this.options.capacity,
@@ -354,6 +362,9 @@ export class Simulator {
       etcdUid: uidForAddress(instance.privateIp),
       bootDeadlineSeconds: 300,
       boot,
+      bootDelayMs: this.options.bootDelayMs ?? 0,
+      traceProcesses: this.takeTrace(),
+      onUserDataStart: () => this.timeline.add("instance", `${instance.id} user data starts`),
     });
     this.nodes.set(instance.id, node);
     if (!boot) this.timeline.add("fault", `${instance.id} will never boot (its user-data does not run)`);
@@ -417,9 +428,27 @@ export class Simulator {
     this.emulator.failStatusChecks(instanceId);
   }
 
+  /** The next `count` instances launched run their user data under strace, which counts the
+   * processes it spawns (SimulatedNode.processesSpawned()) and slows each spawn a little. */
+  traceProcesses(count: number): void {
+    this.tracesToTake += count;
+  }
+
+  private takeTrace(): boolean {
+    if (this.tracesToTake === 0) return false;
+    this.tracesToTake -= 1;
+    return true;
+  }
+
   /** The next `count` instances launched never run their boot script. */
   skipBoots(count: number): void {
     this.bootsToSkip += count;
+  }
+
+  /** Calls `listener` with every function invocation once it ended, until the returned function is called. */
+  onInvocation(listener: (record: InvocationRecord) => void): () => void {
+    this.invocationListeners.add(listener);
+    return () => this.invocationListeners.delete(listener);
   }
 
   note(text: string): void {

@@ -37,6 +37,9 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
     `  group DefaultInstanceWarmup ${stack.group.defaultInstanceWarmupSeconds ?? "unset (the 300 s grace period)"} -> ${overrides.instanceWarmupSeconds} s; ` +
       `EC2 health check verdict ${overrides.healthCheckDelayMs / 1000} s after a machine fails`,
   );
+  lines.push(
+    `  instance boot: user data starts ${(options.bootDelayMs ?? 0) / 1000} s after launch (EC2: tens of seconds; the launch event comes at Pending:Wait, before it)`,
+  );
   if (options.capacity !== undefined || options.maxSize !== undefined) {
     lines.push(
       `operator, right after the deploy (UpdateAutoScalingGroup): ${[
