@@ -35,6 +35,16 @@ export interface Config {
     /** The cluster's client DNS name: a SAN of every server certificate. */
     readonly clientDnsName: string | undefined;
   };
+  /** The private hosted zone whose records at and under the client DNS name the control plane
+   * keeps (A: the started voters; SRV: etcd's DNS discovery); undefined when the stack has none. */
+  readonly clientEndpoint:
+    | {
+        /** Without the `/hostedzone/` prefix. */
+        readonly hostedZoneId: string;
+        /** The client DNS name, as CLIENT_DNS_NAME gives it. */
+        readonly name: string;
+      }
+    | undefined;
 }
 
 const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(255));
@@ -78,6 +88,16 @@ const envSchema = z.object({
   CLIENT_CA_KEY_ARN: kmsKeyArn,
   NODE_CERTIFICATE_LIFETIME_SECONDS: integer(7 * 24 * 3600),
   CLIENT_DNS_NAME: z.optional(z.string().check(z.regex(/^[a-z0-9.-]{1,253}$/, "a DNS name"))),
+  HOSTED_ZONE_ID: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(\/hostedzone\/)?Z[A-Z0-9]{1,32}$/,
+          "a Route 53 hosted zone ID, e.g. Z0123456789ABCDEFGHIJ",
+        ),
+      ),
+  ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -107,6 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw error;
   }
+  if (e.HOSTED_ZONE_ID !== undefined && e.CLIENT_DNS_NAME === undefined) {
+    throw new ConfigError(
+      "environment variable CLIENT_DNS_NAME is invalid: required with HOSTED_ZONE_ID (the name whose records the control plane keeps in that zone)",
+    );
+  }
   return {
     clusterName: e.CLUSTER_NAME,
     asgName: e.ASG_NAME,
@@ -125,5 +150,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nodeCertificateLifetimeMs: e.NODE_CERTIFICATE_LIFETIME_SECONDS * 1000,
       clientDnsName: e.CLIENT_DNS_NAME,
     },
+    clientEndpoint:
+      e.HOSTED_ZONE_ID === undefined || e.CLIENT_DNS_NAME === undefined
+        ? undefined
+        : { hostedZoneId: e.HOSTED_ZONE_ID.replace(/^\/hostedzone\//, ""), name: e.CLIENT_DNS_NAME },
   };
 }

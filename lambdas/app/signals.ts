@@ -9,6 +9,7 @@ export const METRICS = {
   quorumAtRisk: "QuorumAtRisk",
   drift: "MembershipDrift",
   lifecycleActionFailures: "LifecycleActionFailures",
+  clientEndpointFailures: "ClientEndpointFailures",
 } as const;
 
 export function metricSignals(clusterName: string, logger: Logger): Signals {
@@ -30,6 +31,10 @@ export function metricSignals(clusterName: string, logger: Logger): Signals {
     lifecycleActionFailure: (instanceId, reason) => {
       logger.error("lifecycle action failed", { instanceId, reason });
       emit(METRICS.lifecycleActionFailures, 1);
+    },
+    clientEndpointFailure: (reason) => {
+      logger.warn("client name not brought in step; the next reconcile pass tries again", { reason });
+      emit(METRICS.clientEndpointFailures, 1);
     },
   };
 }
