@@ -15,6 +15,7 @@ import { Construct } from "constructs";
 
 export type { EtcdClusterProps } from "./etcd-cluster-props";
 
+import { ClientEndpoint } from "./client-endpoint";
 import { ClusterAlarms } from "./cluster-alarms";
 import { ClusterNetwork } from "./cluster-network";
 import { autoScalingGroupArn, ControlPlane } from "./control-plane";
@@ -36,6 +37,8 @@ export class EtcdCluster extends Construct {
   /** Issues etcd client certificates (`npx etcd-asg client-cert`); whoever may invoke it may get one. */
   readonly clientCertFunction: lambda.IFunction;
   readonly alarmTopic: sns.ITopic;
+  /** The client name and its private hosted zone (docs/client-endpoint.md). */
+  readonly clientEndpoint: ClientEndpoint;
   readonly vpc: ec2.IVpc;
   /** The nodes' group. Clients use `clientSecurityGroups` instead: members of this one also reach 2380. */
   readonly nodeSecurityGroup: ec2.ISecurityGroup;
@@ -72,6 +75,16 @@ export class EtcdCluster extends Construct {
     // node API answers only sessions of this role (partition, account and name pinned), whose
     // session name EC2 sets to the instance ID.
     controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
+
+    this.clientEndpoint = new ClientEndpoint(this, "ClientEndpoint", {
+      config,
+      vpc: network.vpc,
+      functions: Object.values(controlPlane.functions),
+      keepers: (["node-api", "terminate-hook", "reconciler"] as const).map((name) => ({
+        fn: controlPlane.functions[name],
+        role: controlPlane.roles[name],
+      })),
+    });
 
     // The boot script reaches the nodes as a file asset; the node role may read that one object.
     const bootScript = new s3assets.Asset(this, "BootScript", { path: config.bootScriptPath });

@@ -219,6 +219,7 @@ export class Simulator {
     for (const line of describeStart(stack, this.overrides, this.options)) log(line);
     this.iam.deploy(stack);
     this.createKeys(stack);
+    this.createZones(stack);
 
     const clients = localDynamoDbClients(
       services.endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? "",
@@ -287,6 +288,23 @@ export class Simulator {
         keyUsage: key.keyUsage as "SIGN_VERIFY",
         ...(key.description === undefined ? {} : { description: key.description }),
         ...(key.policy === undefined ? {} : { policy: JSON.stringify(key.policy) }),
+      });
+    }
+  }
+
+  /** The template's hosted zones, with the IDs the template's Refs resolve to; a later deploy adds
+   * the zones it declares anew. */
+  private createZones(stack: StackModel): void {
+    const { store } = this.services.route53;
+    for (const zone of stack.hostedZones) {
+      if (store.hasHostedZone(zone.id)) continue;
+      store.createHostedZone({
+        id: zone.id,
+        name: zone.name,
+        callerReference: `${stack.stackName}-${zone.logicalId}`,
+        vpc: zone.vpcId === undefined ? undefined : { region: stack.region, id: zone.vpcId },
+        privateZone: zone.vpcId !== undefined,
+        comment: undefined,
       });
     }
   }
@@ -456,6 +474,7 @@ export class Simulator {
     s3.destroy();
     this.iam.deploy(stack);
     this.createKeys(stack);
+    this.createZones(stack);
     this.deployment.update(stack);
   }
 
