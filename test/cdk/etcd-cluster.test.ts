@@ -785,6 +785,20 @@ describe("alarms and outputs", () => {
     });
   });
 
+  test("alarm when the client name's records fail to sync most of the time for 15 minutes", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "EtcdAsg",
+      MetricName: "ClientEndpointFailures",
+      Dimensions: [{ Name: "ClusterName", Value: "EtcdAsg-Cluster" }],
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 3,
+      EvaluationPeriods: 3,
+      AlarmActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
+      OKActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
+    });
+  });
+
   test("alarm on any message in the dead-letter queue", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/SQS",
