@@ -20,6 +20,9 @@ import type { AddressBlock } from "./address-block";
 import { FunctionUrl, type FunctionUrlTarget } from "./function-url";
 import { type InvokableFunction, LambdaApi } from "./lambda-api";
 
+/** Route 53 reports a change INSYNC within seconds; the simulator's zones answer DNS a moment after. */
+export const ROUTE53_SYNC_DELAY_MS = 200;
+
 export interface ServicesOptions {
   readonly region: string;
   readonly account: string;
@@ -103,8 +106,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   const route53Gate = route53Front();
   const route53 = new Route53Emulator({
     region: options.region,
-    // Route 53 reports INSYNC within seconds; the simulator's zones answer DNS a moment after a change.
-    syncDelayMs: 200,
+    syncDelayMs: ROUTE53_SYNC_DELAY_MS,
     authorize: async (request) => {
       const verdict = await gate(request, route53Gate);
       return verdict.ok ? undefined : verdict.response;

@@ -35,7 +35,7 @@ import type { LambdaFunction } from "./lambda-function";
 import { SimulatedNode } from "./node";
 import { type EtcdTls, OperatorIdentity } from "./operator-identity";
 import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
-import { type LocalServices, startServices } from "./services";
+import { type LocalServices, ROUTE53_SYNC_DELAY_MS, startServices } from "./services";
 import { SimulatorIam } from "./simulator-iam";
 import { describeStart } from "./start-report";
 import { Timeline, type TimelineEntry } from "./timeline";
@@ -217,6 +217,13 @@ export class Simulator {
     const stack = await this.readTemplate(this.clusterSize);
     aborted();
     for (const line of describeStart(stack, this.overrides, this.options)) log(line);
+    const [dnsHost, dnsPort] = services.dns.split(":");
+    for (const zone of stack.hostedZones) {
+      log(
+        `hosted zone ${zone.name} (${zone.id}) answered by the DNS server at ${services.dns}, changes INSYNC after ${ROUTE53_SYNC_DELAY_MS} ms ` +
+          `(AWS: seconds): dig @${dnsHost} -p ${dnsPort} ${stack.outputs.ClientDnsName ?? zone.name}`,
+      );
+    }
     this.iam.deploy(stack);
     this.createKeys(stack);
     this.createZones(stack);
