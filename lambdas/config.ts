@@ -46,6 +46,16 @@ export interface Config {
     /** The cluster's client DNS name: a SAN of every server certificate. */
     readonly clientDnsName: string | undefined;
   };
+  /** The private hosted zone whose records at and under the client DNS name the control plane
+   * keeps (A: the started voters; SRV: etcd's DNS discovery); undefined when the stack has none. */
+  readonly clientEndpoint:
+    | {
+        /** Without the `/hostedzone/` prefix. */
+        readonly hostedZoneId: string;
+        /** The client DNS name, as CLIENT_DNS_NAME gives it. */
+        readonly name: string;
+      }
+    | undefined;
   readonly durability: DurabilityConfig;
 }
 
@@ -119,6 +129,16 @@ const envSchema = z.object({
   ETCD_VERSION: z.optional(z.string()),
   SNAPSHOT_BEFORE_REMOVAL_WAIT_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0)), 20),
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  HOSTED_ZONE_ID: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(\/hostedzone\/)?Z[A-Z0-9]{1,32}$/,
+          "a Route 53 hosted zone ID, e.g. Z0123456789ABCDEFGHIJ",
+        ),
+      ),
+  ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -148,6 +168,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw error;
   }
+  if (e.HOSTED_ZONE_ID !== undefined && e.CLIENT_DNS_NAME === undefined) {
+    throw new ConfigError(
+      "environment variable CLIENT_DNS_NAME is invalid: required with HOSTED_ZONE_ID (the name whose records the control plane keeps in that zone)",
+    );
+  }
   return {
     clusterName: e.CLUSTER_NAME,
     asgName: e.ASG_NAME,
@@ -166,6 +191,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nodeCertificateLifetimeMs: e.NODE_CERTIFICATE_LIFETIME_SECONDS * 1000,
       clientDnsName: e.CLIENT_DNS_NAME,
     },
+    clientEndpoint:
+      e.HOSTED_ZONE_ID === undefined || e.CLIENT_DNS_NAME === undefined
+        ? undefined
+        : { hostedZoneId: e.HOSTED_ZONE_ID.replace(/^\/hostedzone\//, ""), name: e.CLIENT_DNS_NAME },
     durability: durabilityConfig(e),
   };
 }

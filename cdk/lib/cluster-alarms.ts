@@ -75,6 +75,14 @@ export class ClusterAlarms extends Construct {
         metric: metric("MembershipDrift", "Minimum", Duration.minutes(5)),
         evaluationPeriods: 3,
       }),
+      new cloudwatch.Alarm(this, "ClientEndpointFailing", {
+        threshold: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `etcd-asg ${props.clusterName}: the client name's Route 53 records could not be brought in step at least 3 times in each of the last 3 five-minute periods (clients may be sent to removed members); see the reconciler logs`,
+        metric: metric("ClientEndpointFailures", "Sum", Duration.minutes(5)),
+        evaluationPeriods: 3,
+      }),
       new cloudwatch.Alarm(this, "QuorumAtRisk", {
         ...atLeastOne,
         alarmDescription: `etcd-asg ${props.clusterName}: a termination is held because removing the member would lose quorum; restore the unhealthy members first`,

@@ -16,6 +16,7 @@ import { Construct } from "constructs";
 
 export type { EtcdClusterProps } from "./etcd-cluster-props";
 
+import { ClientEndpoint } from "./client-endpoint";
 import { ClusterAlarms } from "./cluster-alarms";
 import { ClusterDashboard, DASHBOARD_GROUP_METRICS } from "./cluster-dashboard";
 import { ClusterNetwork } from "./cluster-network";
@@ -40,6 +41,8 @@ export class EtcdCluster extends Construct {
   readonly alarmTopic: sns.ITopic;
   /** The cluster's CloudWatch dashboard (cluster-dashboard.ts). */
   readonly dashboard: cloudwatch.Dashboard;
+  /** The client name and its private hosted zone (docs/client-endpoint.md). */
+  readonly clientEndpoint: ClientEndpoint;
   readonly vpc: ec2.IVpc;
   /** The nodes' group. Clients use `clientSecurityGroups` instead: members of this one also reach 2380. */
   readonly nodeSecurityGroup: ec2.ISecurityGroup;
@@ -76,6 +79,16 @@ export class EtcdCluster extends Construct {
     // node API answers only sessions of this role (partition, account and name pinned), whose
     // session name EC2 sets to the instance ID.
     controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
+
+    this.clientEndpoint = new ClientEndpoint(this, "ClientEndpoint", {
+      config,
+      vpc: network.vpc,
+      functions: Object.values(controlPlane.functions),
+      keepers: (["node-api", "terminate-hook", "reconciler"] as const).map((name) => ({
+        fn: controlPlane.functions[name],
+        role: controlPlane.roles[name],
+      })),
+    });
 
     // The boot script reaches the nodes as a file asset; the node role may read that one object.
     const bootScript = new s3assets.Asset(this, "BootScript", { path: config.bootScriptPath });

@@ -8,6 +8,7 @@ import type { DurabilityLedger } from "../adapters/ledger/durability";
 import type { Ledger } from "../adapters/ledger/ledger";
 import type { SnapshotStore } from "../adapters/snapshots";
 import type { Config } from "../config";
+import type { RecordChange, RecordSet } from "../domain/client-endpoint";
 import type { RecordedSighting } from "../domain/quorum-loss";
 import type { Instance } from "../domain/snapshot";
 import type { ControlPlanePki } from "./pki";
@@ -32,12 +33,22 @@ export interface GroupPort {
   markUnhealthy(instanceId: string): Promise<void>;
 }
 
+/** The cluster's private hosted zone (HostedZoneAdapter): the records the client name needs. */
+export interface HostedZonePort {
+  /** The simple record sets at `name` and under it. */
+  recordSets(name: string): Promise<RecordSet[]>;
+  /** One atomic batch; throws InvalidChangeBatchError when Route 53 refuses it. */
+  apply(changes: readonly RecordChange[], comment?: string): Promise<{ readonly id: string }>;
+}
+
 export interface Signals {
   /** A termination is held because removing its member would lose quorum. */
   quorumAtRisk(instanceId: string, reason: string): void;
   /** Members that do not match the group's instances, after a reconcile pass. */
   drift(count: number): void;
   lifecycleActionFailure(instanceId: string, reason: string): void;
+  /** The client name's records could not be brought in step (the next reconcile pass tries again). */
+  clientEndpointFailure(reason: string): void;
   /** How old the latest snapshot is (a gauge each time the snapshot function runs). */
   snapshotAge(ageMs: number): void;
   /** A snapshot that was due could not be taken (no source, etcd or S3 failed). */
@@ -81,6 +92,9 @@ export interface Runtime {
   readonly group: GroupPort;
   /** A membership client over these client URLs (mutual TLS, as root); the caller closes it. */
   readonly etcd: (endpoints: readonly string[]) => EtcdMembership;
+  /** The hosted zone of the client name, its SDK client loaded on first use; undefined when the
+   * stack keeps no name (config.clientEndpoint). */
+  readonly hostedZone: (() => Promise<HostedZonePort>) | undefined;
   /** The certificate authorities, the control plane's own identity, and issuance. */
   readonly pki: ControlPlanePki;
   readonly signals: Signals;

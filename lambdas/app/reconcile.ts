@@ -1,11 +1,13 @@
 // One reconcile pass: repair membership (stale and gone members, expired learners, promotions) one
-// change at a time, then finish the lifecycle work whose events were lost or held — terminations
-// waiting on a removal, launches never seen, launches whose completion was lost — replace in-service
-// instances whose member was removed, and report drift.
+// change at a time, bring the client name's records in step with the voters, then finish the
+// lifecycle work whose events were lost or held — terminations waiting on a removal, launches never
+// seen, launches whose completion was lost — replace in-service instances whose member was removed,
+// and report drift.
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
 import { changeMembership } from "./change-membership";
+import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
 import { launchNode } from "./launch-node";
 import type { Runtime } from "./ports";
 import { terminateNode } from "./terminate-node";
@@ -17,6 +19,8 @@ export interface ReconcileReport {
   readonly completions: number;
   readonly replacements: number;
   readonly drift: number;
+  /** What the pass did to the client name's records; undefined when the stack keeps none. */
+  readonly clientEndpoint: ClientEndpointOutcome | undefined;
 }
 
 export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
@@ -26,6 +30,9 @@ export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
   let completions = 0;
   let replacements = 0;
   const { snapshot, ledger } = outcome;
+  // Before the terminations below, which sync after their own removals: done after them, this pass's
+  // older member list would write the removed members back, for a moment.
+  const clientEndpoint = await keepClientEndpoint(rt, snapshot.members);
   for (const instance of snapshot.instances) {
     const node = ledger.nodes.find((n) => n.instanceId === instance.id);
     if (instance.lifecycleState === "Terminating:Wait") {
@@ -64,6 +71,7 @@ export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
     completions,
     replacements,
     drift: drift.length,
+    clientEndpoint,
   };
 }
 

@@ -13,6 +13,7 @@ export const METRICS = {
   snapshotFailures: "SnapshotFailures",
   quorumLost: "QuorumLost",
   recoveryNeedsOperator: "RecoveryNeedsOperator",
+  clientEndpointFailures: "ClientEndpointFailures",
 } as const;
 
 export function metricSignals(clusterName: string, logger: Logger): Signals {
@@ -38,6 +39,10 @@ export function metricSignals(clusterName: string, logger: Logger): Signals {
     lifecycleActionFailure: (instanceId, reason) => {
       logger.error("lifecycle action failed", { instanceId, reason });
       emit(METRICS.lifecycleActionFailures, 1);
+    },
+    clientEndpointFailure: (reason) => {
+      logger.warn("client name not brought in step; the next reconcile pass tries again", { reason });
+      emit(METRICS.clientEndpointFailures, 1);
     },
     snapshotAge: (ageMs) =>
       emit(METRICS.snapshotAge, Math.max(0, Math.round(ageMs / 1000)), MetricUnit.Seconds),

@@ -36,7 +36,7 @@ import type { InvocationRecord, LambdaFunction } from "./lambda-function";
 import { SimulatedNode } from "./node";
 import { type EtcdTls, OperatorIdentity } from "./operator-identity";
 import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
-import { type LocalServices, startServices } from "./services";
+import { type LocalServices, ROUTE53_SYNC_DELAY_MS, startServices } from "./services";
 import { SimulatorIam } from "./simulator-iam";
 import { describeStart } from "./start-report";
 import { Timeline, type TimelineEntry } from "./timeline";
@@ -233,8 +233,16 @@ export class Simulator {
     const stack = await this.readTemplate(this.clusterSize);
     aborted();
     for (const line of describeStart(stack, this.overrides, this.options)) log(line);
+    const [dnsHost, dnsPort] = services.dns.split(":");
+    for (const zone of stack.hostedZones) {
+      log(
+        `hosted zone ${zone.name} (${zone.id}) answered by the DNS server at ${services.dns}, changes INSYNC after ${ROUTE53_SYNC_DELAY_MS} ms ` +
+          `(AWS: seconds): dig @${dnsHost} -p ${dnsPort} ${stack.outputs.ClientDnsName ?? zone.name}`,
+      );
+    }
     this.iam.deploy(stack);
     this.createKeys(stack);
+    this.createZones(stack);
 
     const clients = localDynamoDbClients(
       services.endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? "",
@@ -306,6 +314,23 @@ export class Simulator {
         keyUsage: key.keyUsage as "SIGN_VERIFY",
         ...(key.description === undefined ? {} : { description: key.description }),
         ...(key.policy === undefined ? {} : { policy: JSON.stringify(key.policy) }),
+      });
+    }
+  }
+
+  /** The template's hosted zones, with the IDs the template's Refs resolve to; a later deploy adds
+   * the zones it declares anew. */
+  private createZones(stack: StackModel): void {
+    const { store } = this.services.route53;
+    for (const zone of stack.hostedZones) {
+      if (store.hasHostedZone(zone.id)) continue;
+      store.createHostedZone({
+        id: zone.id,
+        name: zone.name,
+        callerReference: `${stack.stackName}-${zone.logicalId}`,
+        vpc: zone.vpcId === undefined ? undefined : { region: stack.region, id: zone.vpcId },
+        privateZone: zone.vpcId !== undefined,
+        comment: undefined,
       });
     }
   }
@@ -506,6 +531,7 @@ export class Simulator {
     s3.destroy();
     this.iam.deploy(stack);
     this.createKeys(stack);
+    this.createZones(stack);
     this.deployment.update(stack);
   }
 

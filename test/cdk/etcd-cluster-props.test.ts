@@ -5,9 +5,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { App, Duration, Size, Stack } from "aws-cdk-lib";
+import { App, Duration, Fn, Size, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
 import { type EtcdClusterProps, EtcdClusterPropsError } from "../../cdk/lib/etcd-cluster-props";
@@ -154,6 +155,43 @@ describe("props validation", () => {
       /natGateways applies only to the VPC the construct creates/,
     );
     rejects({ natGateways: 0 }, /^natGateways must be an integer from 1 to 3 .*; received 0$/);
+  });
+
+  test("refuses a client name that is not a lowercase DNS name, too long for its SRV targets, or outside the zone", () => {
+    rejects(
+      { clientDnsName: "Etcd.Example.internal" },
+      /^clientDnsName must be a DNS name .*received "Etcd\.Example\.internal"$/,
+    );
+    rejects(
+      { clientDnsName: `${`${"a".repeat(60)}.`.repeat(4)}internal` },
+      /^clientDnsName .*at most 233 characters/,
+    );
+    rejects(
+      { clientDnsName: "etcd.elsewhere.internal" },
+      /^clientDnsName must be in hostedZone \(props-cluster\.etcd\.internal\): received "etcd\.elsewhere\.internal"/,
+    );
+  });
+
+  test("names the client name under an imported zone, and asks for it when the zone's name is a token", () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, "Existing");
+    const hostedZone = new route53.PrivateHostedZone(stack, "Zone", { zoneName: "corp.internal", vpc });
+    assert.equal(build({ vpc, hostedZone }, stack).clientEndpoint.name, "etcd.corp.internal");
+    // No zone of its own beside the imported one.
+    Template.fromStack(stack).resourceCountIs("AWS::Route53::HostedZone", 1);
+    const byId = newStack();
+    const zoneById = route53.HostedZone.fromHostedZoneId(byId, "ById", "Z0123456789ABCDEFGHIJ");
+    const named = build({ hostedZone: zoneById, clientDnsName: "etcd.corp.internal" }, byId);
+    assert.equal(named.clientEndpoint.name, "etcd.corp.internal");
+    const token = newStack();
+    const imported = route53.HostedZone.fromHostedZoneAttributes(token, "Imported", {
+      hostedZoneId: "Z0123456789ABCDEFGHIJ",
+      zoneName: Fn.importValue("corp-zone-name"),
+    });
+    assert.throws(
+      () => build({ hostedZone: imported }, token),
+      /^EtcdClusterPropsError: clientDnsName is required when hostedZone's name is not known at synth/,
+    );
   });
 
   test("names the missing bundle and how to build it", () => {
