@@ -30,6 +30,8 @@ export interface FunctionHost {
     readonly sessionToken: string;
   };
   readonly logDir: string;
+  /** The UID and GID the workers run under. @default the simulator's */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 export interface RunningFunction {
@@ -125,6 +127,7 @@ export class StackDeployment {
       memoryMb: fn.memoryMb,
       serial: fn.reservedConcurrency === 1,
       logFile: join(host.logDir, `${fn.role}.log`),
+      runAs: host.runAs,
       env: {
         // What Lambda's runtime sets (the function's environment cannot override these).
         PATH: "/usr/local/bin:/usr/bin:/bin",
