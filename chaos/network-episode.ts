@@ -24,7 +24,11 @@ export async function playNetworkFault(
   const before = await clusterView(ctx);
   const changesBefore = appliedChanges(ctx);
   faults.watchRemovals();
-  const ids = await armNetworkFault(network, sim, kind, plan);
+  // A fault that fails to arm stops the watch; the run's abort path heals whatever part of it was armed.
+  const ids = await armNetworkFault(network, sim, kind, plan).catch((error: unknown) => {
+    faults.takeRemovals();
+    throw error;
+  });
   sim.timeline.add("fault", `${kind} for ${plan.forMs} ms: ${describeActive(ctx)}`);
   try {
     // A pass while the Lambdas cannot see a node: its view lacks that member.
