@@ -32,6 +32,8 @@ export interface FunctionHost {
   readonly logDir: string;
   /** Told of every function invocation once it ended. */
   readonly onInvocation?: (record: InvocationRecord) => void;
+  /** The UID and GID the workers run under. @default the simulator's */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 export interface RunningFunction {
@@ -128,6 +130,7 @@ export class StackDeployment {
       serial: fn.reservedConcurrency === 1,
       logFile: join(host.logDir, `${fn.role}.log`),
       ...(host.onInvocation === undefined ? {} : { onInvocation: host.onInvocation }),
+      runAs: host.runAs,
       env: {
         // What Lambda's runtime sets (the function's environment cannot override these).
         PATH: "/usr/local/bin:/usr/bin:/bin",

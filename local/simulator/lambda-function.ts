@@ -30,6 +30,8 @@ export interface LambdaFunctionOptions {
   readonly serial: boolean;
   /** The function's log stream goes here. */
   readonly logFile: string;
+  /** The UID and GID its containers run under. @default the simulator's */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
   /** Told of every invocation once it ended (for the bench's critical-path breakdown). */
   readonly onInvocation?: (record: InvocationRecord) => void;
 }
@@ -203,8 +205,11 @@ export class LambdaFunction {
     const child = fork(workerScript(), [this.options.codeDir, this.options.handler], {
       execPath: this.options.node,
       execArgv: [], // not the parent's (tsx's loader): a plain node, as Lambda runs
-      env: this.env,
+      // A UID without a passwd entry has no home directory, which the SDK asks the OS for: /tmp stands
+      // in, writable like the home of Lambda's sandbox user.
+      env: this.options.runAs === undefined ? this.env : { HOME: "/tmp", ...this.env },
       stdio: ["ignore", log, log, "ipc"],
+      ...this.options.runAs,
     });
     closeSync(log);
     if (child.pid !== undefined) trackProcess(child.pid);

@@ -3,6 +3,8 @@
 // (capacity, max size), or an explicit override of a duration the template sets, so that a scenario
 // takes seconds instead of the minutes AWS would. Every override in force is printed at start.
 
+import type { NetworkIdentity } from "../../chaos/network/identity";
+
 export interface SimulatorOptions {
   /** The cluster size to synthesize the app with (context etcd-asg:clusterSize). @default 3 */
   readonly size?: number;
@@ -34,6 +36,10 @@ export interface SimulatorOptions {
   /** How long an instance boots before its user data starts; the launch event is sent at
    * Pending:Wait, before it, as AWS sends it. @default 0 (the user data starts at launch) */
   readonly bootDelayMs?: number;
+  /** Told each process identity before its processes start, so network faults can tell their packets
+   * apart (chaos/network): the Lambda workers' (which then run under its UID) at start, each node's
+   * etcd before the node boots. @default none: the workers run as the simulator's user */
+  readonly registerIdentity?: (identity: NetworkIdentity) => Promise<void>;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */

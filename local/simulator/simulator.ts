@@ -15,7 +15,7 @@ import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { S3Client } from "@aws-sdk/client-s3";
-import { uidForAddress } from "../../chaos/network/identity";
+import { controlPlaneIdentity, nodeIdentity, runAs, uidForAddress } from "../../chaos/network/identity";
 import type { LocalState } from "../../cli/local-state";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import type { AwsEmulator } from "../aws/emulator";
@@ -257,6 +257,9 @@ export class Simulator {
 
     const logDir = join(this.root, "lambda-logs");
     mkdirSync(logDir, { recursive: true });
+    const controlPlane = controlPlaneIdentity(this.block.prefix);
+    const register = this.options.registerIdentity;
+    if (register !== undefined) await register(controlPlane);
     emulator.onInstanceLaunch((instance) => this.launchNode(instance));
     emulator.onInstanceTerminate((instance) => this.nodes.get(instance.id)?.stop());
     this.cleanups.push(() =>
@@ -276,6 +279,7 @@ export class Simulator {
         onInvocation: (record) => {
           for (const listener of this.invocationListeners) listener(record);
         },
+        runAs: register === undefined ? undefined : runAs(controlPlane),
       },
       overrides: this.overrides,
       capacity: this.options.capacity,
@@ -392,6 +396,7 @@ export class Simulator {
       onUserDataStart: () => this.timeline.add("instance", `${instance.id} user data starts`),
     });
     this.nodes.set(instance.id, node);
+    await this.options.registerIdentity?.(nodeIdentity(instance.id, instance.privateIp));
     if (!boot) this.timeline.add("fault", `${instance.id} will never boot (its user-data does not run)`);
     await node.start();
   }
