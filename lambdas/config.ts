@@ -1,5 +1,13 @@
 // The control plane's configuration, read from the environment once at init and validated: a
 // missing or malformed variable fails the cold start with its name, never a later invocation.
+import {
+  type EtcdStorageSettings,
+  etcdStorageSettings,
+  InvalidStorageInputError,
+  MAX_QUOTA_BACKEND_BYTES,
+  MIB,
+} from "./domain/etcd-storage";
+import { type HealthPolicy, healthPolicy, InvalidHealthPolicyError } from "./domain/member-health";
 import { InvalidPolicyError, validatePolicy } from "./domain/policy";
 import type { Policy } from "./domain/snapshot";
 import { EtcdAsgError } from "./errors";
@@ -35,10 +43,18 @@ export interface Config {
     /** The cluster's client DNS name: a SAN of every server certificate. */
     readonly clientDnsName: string | undefined;
   };
+  /** Which voter is replaced through the group, and when (domain/member-health.ts). */
+  readonly health: HealthPolicy;
+  /** etcd's storage as every node is told (quota, auto-compaction) and upkeep reads it. */
+  readonly storage: EtcdStorageSettings;
+  /** Bound on one defragmentation; the reconciler's timeout leaves room for one. */
+  readonly defragmentTimeoutMs: number;
 }
 
 const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(255));
 const integer = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+const wholeOrZero = (fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
 
 const kmsKeyArn = z
   .string()
@@ -78,6 +94,17 @@ const envSchema = z.object({
   CLIENT_CA_KEY_ARN: kmsKeyArn,
   NODE_CERTIFICATE_LIFETIME_SECONDS: integer(7 * 24 * 3600),
   CLIENT_DNS_NAME: z.optional(z.string().check(z.regex(/^[a-z0-9.-]{1,253}$/, "a DNS name"))),
+  HEALTH_GRACE_SECONDS: integer(180),
+  HEALTH_WARMUP_SECONDS: wholeOrZero(300),
+  RECONCILE_PERIOD_SECONDS: integer(60),
+  DATA_VOLUME_GIB: integer(20),
+  COMPACTION_RETENTION_MINUTES: integer(60),
+  DEFRAG_TIMEOUT_SECONDS: integer(120),
+  // Unset in the stack (the quota follows DATA_VOLUME_GIB); a test or the simulator sets it to fill a
+  // member in seconds. Published to the nodes and read by upkeep alike.
+  QUOTA_BACKEND_BYTES_OVERRIDE: z.optional(
+    z.coerce.number().check(z.int(), z.gte(MIB), z.lte(MAX_QUOTA_BACKEND_BYTES)),
+  ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -108,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw error;
   }
   return {
+    ...maintenanceSettings(e),
     clusterName: e.CLUSTER_NAME,
     asgName: e.ASG_NAME,
     ledgerTable: e.LEDGER_TABLE,
@@ -125,5 +153,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nodeCertificateLifetimeMs: e.NODE_CERTIFICATE_LIFETIME_SECONDS * 1000,
       clientDnsName: e.CLIENT_DNS_NAME,
     },
+  };
+}
+
+/** The health policy and etcd's storage settings, each failing with the variables it comes from. */
+function maintenanceSettings(
+  e: z.infer<typeof envSchema>,
+): Pick<Config, "health" | "storage" | "defragmentTimeoutMs"> {
+  let health: HealthPolicy;
+  try {
+    health = healthPolicy({
+      graceMs: e.HEALTH_GRACE_SECONDS * 1000,
+      warmupMs: e.HEALTH_WARMUP_SECONDS * 1000,
+      reconcilePeriodMs: e.RECONCILE_PERIOD_SECONDS * 1000,
+    });
+  } catch (error) {
+    if (!(error instanceof InvalidHealthPolicyError)) throw error;
+    throw new ConfigError(
+      `HEALTH_GRACE_SECONDS (${e.HEALTH_GRACE_SECONDS}) / RECONCILE_PERIOD_SECONDS (${e.RECONCILE_PERIOD_SECONDS}): ${error.message}`,
+      { cause: error },
+    );
+  }
+  let storage: EtcdStorageSettings;
+  try {
+    storage = etcdStorageSettings(e.DATA_VOLUME_GIB, e.COMPACTION_RETENTION_MINUTES);
+  } catch (error) {
+    if (!(error instanceof InvalidStorageInputError)) throw error;
+    throw new ConfigError(
+      `DATA_VOLUME_GIB (${e.DATA_VOLUME_GIB}) / COMPACTION_RETENTION_MINUTES (${e.COMPACTION_RETENTION_MINUTES}): ${error.message}`,
+      { cause: error },
+    );
+  }
+  const quota = e.QUOTA_BACKEND_BYTES_OVERRIDE;
+  return {
+    health,
+    storage: quota === undefined ? storage : { ...storage, quotaBackendBytes: quota },
+    defragmentTimeoutMs: e.DEFRAG_TIMEOUT_SECONDS * 1000,
   };
 }
