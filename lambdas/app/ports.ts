@@ -4,9 +4,14 @@
 
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { EtcdMembership } from "../adapters/etcd";
+import type { EtcdMaintenance } from "../adapters/etcd/maintenance";
 import type { Ledger } from "../adapters/ledger/ledger";
+import type { MemberHealthLedger } from "../adapters/ledger/member-health";
+import type { UpkeepRunLedger } from "../adapters/ledger/upkeep-runs";
 import type { Config } from "../config";
 import type { Instance } from "../domain/snapshot";
+import type { UpkeepSignalsPort } from "./etcd-upkeep";
+import type { HealthSignalsPort } from "./member-health";
 import type { ControlPlanePki } from "./pki";
 
 export type LifecycleResult = "CONTINUE" | "ABANDON";
@@ -35,6 +40,10 @@ export interface Signals {
   /** Members that do not match the group's instances, after a reconcile pass. */
   drift(count: number): void;
   lifecycleActionFailure(instanceId: string, reason: string): void;
+  /** Health replacements and the health gauges of each reconcile pass. */
+  readonly health: HealthSignalsPort;
+  /** etcd's alarms and the upkeep steps taken or held. */
+  readonly upkeep: UpkeepSignalsPort;
 }
 
 export interface Runtime {
@@ -44,6 +53,13 @@ export interface Runtime {
   readonly group: GroupPort;
   /** A membership client over these client URLs (mutual TLS, as root); the caller closes it. */
   readonly etcd: (endpoints: readonly string[]) => EtcdMembership;
+  /** A maintenance client (status, alarms, compaction, defragmentation) over these client URLs,
+   * mutual TLS as root; the caller closes it. */
+  readonly maintenance: (endpoints: readonly string[]) => EtcdMaintenance;
+  /** The ledger's member-health items: sightings and the replacement in flight. */
+  readonly memberHealth: MemberHealthLedger;
+  /** The ledger's upkeep item: one run at a time, and NOSPACE recovery's progress. */
+  readonly upkeepRuns: UpkeepRunLedger;
   /** The certificate authorities, the control plane's own identity, and issuance. */
   readonly pki: ControlPlanePki;
   readonly signals: Signals;
