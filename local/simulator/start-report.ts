@@ -36,6 +36,11 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
     `  Lambda's async-invoke retries after ${overrides.asyncRetryDelaysMs.map((ms) => `${ms / 1000} s`).join(", ")} (AWS: about 1 and 2 min)`,
     `  group DefaultInstanceWarmup ${stack.group.defaultInstanceWarmupSeconds ?? "unset (the 300 s grace period)"} -> ${overrides.instanceWarmupSeconds} s; ` +
       `EC2 health check verdict ${overrides.healthCheckDelayMs / 1000} s after a machine fails`,
+    `  HEALTH_GRACE_SECONDS 180 -> ${overrides.healthGraceSeconds}, HEALTH_WARMUP_SECONDS 300 -> ${overrides.healthWarmupSeconds}, ` +
+      `RECONCILE_PERIOD_SECONDS 60 -> the schedule's period, on every function` +
+      (overrides.quotaBackendBytes === undefined
+        ? ""
+        : `; backend quota ${overrides.quotaBackendBytes} bytes on every node (QUOTA_BACKEND_BYTES_OVERRIDE)`),
   );
   if (options.capacity !== undefined || options.maxSize !== undefined) {
     lines.push(
