@@ -563,6 +563,9 @@ describe("Lambdas", () => {
         CLIENT_CA_KEY_ARN: { "Fn::GetAtt": [logicalId("AWS::KMS::Key", "ClientCaKey"), "Arn"] },
         // Seven days, the default certificateLifetime.
         NODE_CERTIFICATE_LIFETIME_SECONDS: "604800",
+        // The default 20 GiB data volume; a defragmentation bounded to fit in the reconciler's pass.
+        DATA_VOLUME_GIB: "20",
+        DEFRAG_TIMEOUT_SECONDS: "30",
         POWERTOOLS_SERVICE_NAME: "etcd-asg",
         POWERTOOLS_LOG_LEVEL: "INFO",
       });
