@@ -751,7 +751,13 @@ describe("network", () => {
 });
 
 describe("alarms and outputs", () => {
-  for (const metricName of ["QuorumAtRisk", "MembershipDrift", "LifecycleActionFailures"]) {
+  for (const metricName of [
+    "QuorumAtRisk",
+    "MembershipDrift",
+    "LifecycleActionFailures",
+    "EtcdAlarmNospace",
+    "EtcdAlarmCorrupt",
+  ]) {
     test(`alarm on the ${metricName} metric the Lambdas emit`, () => {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "EtcdAsg",

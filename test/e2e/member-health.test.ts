@@ -104,8 +104,8 @@ test("replaces a dead etcd on a live instance, one at a time; keeps a crash and 
           `replacement (mark to converged) ${convergedAt - markedAt} ms`,
       );
       // The silence is seen at passes: the first pass after the kill starts the streak, the first pass
-      // past the grace period marks the instance.
-      assert.ok(markedAt - killedAt <= GRACE_MS + 2 * PERIOD_MS + 3000, "marked within the grace period");
+      // past the grace period marks the instance; a pass longer than the period skips one tick.
+      assert.ok(markedAt - killedAt <= GRACE_MS + 3 * PERIOD_MS, "marked within the grace period");
       await assertEndState(sim);
     },
   );
