@@ -125,6 +125,7 @@ export class ControlPlane extends Construct {
       DATA_VOLUME_GIB: String(config.dataVolumeGiB),
       // One defragmentation must fit in the reconciler's 55 s with the pass's repairs before it.
       DEFRAG_TIMEOUT_SECONDS: String(DEFRAG_TIMEOUT_SECONDS),
+      HEALTH_GRACE_SECONDS: String(config.healthGracePeriod.toSeconds()),
       POWERTOOLS_SERVICE_NAME: "etcd-asg",
       POWERTOOLS_LOG_LEVEL: "INFO",
     };

@@ -566,6 +566,8 @@ describe("Lambdas", () => {
         // The default 20 GiB data volume; a defragmentation bounded to fit in the reconciler's pass.
         DATA_VOLUME_GIB: "20",
         DEFRAG_TIMEOUT_SECONDS: "30",
+        // Three minutes, the default healthGracePeriod.
+        HEALTH_GRACE_SECONDS: "180",
         POWERTOOLS_SERVICE_NAME: "etcd-asg",
         POWERTOOLS_LOG_LEVEL: "INFO",
       });
