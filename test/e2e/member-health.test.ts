@@ -154,9 +154,10 @@ test("replaces a dead etcd on a live instance, one at a time; keeps a crash and 
         }
         assert.match(String(refused?.message), /database space exceeded/);
         assert.ok((await alarmKinds(client)).includes("Nospace"), "NOSPACE raised");
-        // A pass run now waits for the one under way; either saw the alarm.
-        await sim.reconcile();
-        assert.ok(reconcilerLog(sim).includes('"EtcdAlarmNospace":1'), "the EtcdAlarmNospace metric is 1");
+        // A pass run now waits for the one under way; either saw the alarm (the metric counts the
+        // members that raised it).
+        const report = await sim.reconcile();
+        assert.match(reconcilerLog(sim), /"EtcdAlarmNospace":[1-5]\b/, JSON.stringify(report));
         sim.note("delete the fill keys");
         await client.delete().prefix("fill/").exec();
         await sim.waitFor(
