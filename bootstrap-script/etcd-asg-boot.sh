@@ -82,6 +82,14 @@ readonly PINNED_ETCD_SHA256_AMD64=4db32e3bc06dd0999e2171f76a87c1cffed8369475ec7a
 readonly ETCD_KEYS=(ETCD_NAME ETCD_DATA_DIR ETCD_INITIAL_CLUSTER ETCD_INITIAL_CLUSTER_STATE
   ETCD_INITIAL_CLUSTER_TOKEN ETCD_INITIAL_ADVERTISE_PEER_URLS ETCD_LISTEN_PEER_URLS
   ETCD_LISTEN_CLIENT_URLS ETCD_ADVERTISE_CLIENT_URLS)
+# etcd's storage settings (backend quota from the data volume's size, auto-compaction): printed
+# after the keys above when the node API sends them, each checked against its own pattern.
+readonly STORAGE_KEYS=(ETCD_QUOTA_BACKEND_BYTES ETCD_AUTO_COMPACTION_MODE ETCD_AUTO_COMPACTION_RETENTION)
+declare -rA STORAGE_VALUE_PATTERNS=(
+  [ETCD_QUOTA_BACKEND_BYTES]='^[1-9][0-9]{0,15}$'
+  [ETCD_AUTO_COMPACTION_MODE]='^(periodic|revision)$'
+  [ETCD_AUTO_COMPACTION_RETENTION]='^([0-9]+|([0-9]+[hms])+)$'
+)
 # etcd's TLS settings: the file locations are this node's, so the script adds them itself.
 readonly TLS_KEYS=(ETCD_CLIENT_CERT_AUTH ETCD_TRUSTED_CA_FILE ETCD_CERT_FILE ETCD_KEY_FILE
   ETCD_PEER_CLIENT_CERT_AUTH ETCD_PEER_TRUSTED_CA_FILE ETCD_PEER_CERT_FILE ETCD_PEER_KEY_FILE)
@@ -377,13 +385,13 @@ fetch_config() {
     esac
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"
   validate_config
 }
 
 # True (and logged) when the last 200 answer says not-a-member: the caller polls again.
 standing_by() {
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"
   [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
   info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
@@ -396,7 +404,7 @@ validate_config() {
   [[ -n $REASON ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_REASON is missing"
   case $decision in
     not-a-member)
-      for key in "${ETCD_KEYS[@]}"; do
+      for key in "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"; do
         [[ -z ${ANSWER[$key]+set} ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: not-a-member must not carry $key"
       done
       return
@@ -407,6 +415,10 @@ validate_config() {
   for key in "${ETCD_KEYS[@]}"; do
     [[ -n ${ANSWER[$key]:-} ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key is missing for a $decision"
     [[ ${ANSWER[$key]} =~ $ETCD_VALUE_PATTERN ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key has characters etcd flags cannot carry: ${ANSWER[$key]}"
+  done
+  for key in "${STORAGE_KEYS[@]}"; do
+    [[ -z ${ANSWER[$key]+set} || ${ANSWER[$key]} =~ ${STORAGE_VALUE_PATTERNS[$key]} ]] ||
+      fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key is \"${ANSWER[$key]}\", which etcd does not take"
   done
   case ${ANSWER[ETCD_INITIAL_CLUSTER_STATE]} in
     new) [[ $decision == member ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: a learner cannot start a new cluster" ;;
@@ -712,9 +724,18 @@ etcd_value() {
   esac
 }
 
+# output_keys — sets OUTPUT_KEYS: etcd's keys, the storage keys the answer carries, the TLS keys.
+output_keys() {
+  local key
+  OUTPUT_KEYS=("${ETCD_KEYS[@]}")
+  for key in "${STORAGE_KEYS[@]}"; do [[ -z ${ANSWER[$key]+set} ]] || OUTPUT_KEYS+=("$key"); done
+  OUTPUT_KEYS+=("${TLS_KEYS[@]}")
+}
+
 render_flags() {
   local key flag out=()
-  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do
+  output_keys
+  for key in "${OUTPUT_KEYS[@]}"; do
     flag=${key#ETCD_}
     flag=${flag,,}
     out+=("--${flag//_/-}=$(etcd_value "$key")")
@@ -724,8 +745,9 @@ render_flags() {
 
 render_env() {
   local key
+  output_keys
   printf '# etcd-asg: %s (%s)\n' "$DECISION" "$REASON"
-  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${OUTPUT_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
 }
 
 # Bounded restarts: systemd restarts a single crash; a crash loop stops, and the control plane
@@ -748,7 +770,8 @@ render_dropin() {
   render_start_limits
   printf '\n[Service]\n'
   render_service_hardening
-  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
+  output_keys
+  for key in "${OUTPUT_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
 }
 
 write_dropin() {

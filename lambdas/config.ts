@@ -1,7 +1,15 @@
 // The control plane's configuration, read from the environment once at init and validated: a
 // missing or malformed variable fails the cold start with its name, never a later invocation.
 import { DISASTER_RECOVERY_MODES, type DisasterRecoveryMode } from "./domain/durability";
+import {
+  type EtcdStorageSettings,
+  etcdStorageSettings,
+  InvalidStorageInputError,
+  MAX_QUOTA_BACKEND_BYTES,
+  MIB,
+} from "./domain/etcd-storage";
 import { type EtcdVersion, InvalidEtcdVersionError, parseEtcdVersion } from "./domain/etcd-version";
+import { type HealthPolicy, healthPolicy, InvalidHealthPolicyError } from "./domain/member-health";
 import { InvalidPolicyError, validatePolicy } from "./domain/policy";
 import { DEFAULT_QUORUM_LOSS_THRESHOLD_MS } from "./domain/quorum-loss";
 import type { Policy } from "./domain/snapshot";
@@ -46,6 +54,12 @@ export interface Config {
     /** The cluster's client DNS name: a SAN of every server certificate. */
     readonly clientDnsName: string | undefined;
   };
+  /** Which voter is replaced through the group, and when (domain/member-health.ts). */
+  readonly health: HealthPolicy;
+  /** etcd's storage as every node is told (quota, auto-compaction) and upkeep reads it. */
+  readonly storage: EtcdStorageSettings;
+  /** Bound on one defragmentation; the reconciler's timeout leaves room for one. */
+  readonly defragmentTimeoutMs: number;
   /** The private hosted zone whose records at and under the client DNS name the control plane
    * keeps (A: the started voters; SRV: etcd's DNS discovery); undefined when the stack has none. */
   readonly clientEndpoint:
@@ -79,6 +93,8 @@ export interface DurabilityConfig {
 
 const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(255));
 const integer = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+const wholeOrZero = (fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
 
 const kmsKeyArn = z
   .string()
@@ -139,6 +155,17 @@ const envSchema = z.object({
         ),
       ),
   ),
+  HEALTH_GRACE_SECONDS: integer(180),
+  HEALTH_WARMUP_SECONDS: wholeOrZero(300),
+  RECONCILE_PERIOD_SECONDS: integer(60),
+  DATA_VOLUME_GIB: integer(20),
+  COMPACTION_RETENTION_MINUTES: integer(60),
+  DEFRAG_TIMEOUT_SECONDS: integer(120),
+  // Unset in the stack (the quota follows DATA_VOLUME_GIB); a test or the simulator sets it to fill a
+  // member in seconds. Published to the nodes and read by upkeep alike.
+  QUOTA_BACKEND_BYTES_OVERRIDE: z.optional(
+    z.coerce.number().check(z.int(), z.gte(MIB), z.lte(MAX_QUOTA_BACKEND_BYTES)),
+  ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -174,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return {
+    ...maintenanceSettings(e),
     clusterName: e.CLUSTER_NAME,
     asgName: e.ASG_NAME,
     ledgerTable: e.LEDGER_TABLE,
@@ -224,5 +252,41 @@ function durabilityConfig(e: z.infer<typeof envSchema>): DurabilityConfig {
     etcdVersion,
     beforeRemovalWaitMs: e.SNAPSHOT_BEFORE_REMOVAL_WAIT_SECONDS * 1000,
     functionMemoryMb: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  };
+}
+
+/** The health policy and etcd's storage settings, each failing with the variables it comes from. */
+function maintenanceSettings(
+  e: z.infer<typeof envSchema>,
+): Pick<Config, "health" | "storage" | "defragmentTimeoutMs"> {
+  let health: HealthPolicy;
+  try {
+    health = healthPolicy({
+      graceMs: e.HEALTH_GRACE_SECONDS * 1000,
+      warmupMs: e.HEALTH_WARMUP_SECONDS * 1000,
+      reconcilePeriodMs: e.RECONCILE_PERIOD_SECONDS * 1000,
+    });
+  } catch (error) {
+    if (!(error instanceof InvalidHealthPolicyError)) throw error;
+    throw new ConfigError(
+      `HEALTH_GRACE_SECONDS (${e.HEALTH_GRACE_SECONDS}) / RECONCILE_PERIOD_SECONDS (${e.RECONCILE_PERIOD_SECONDS}): ${error.message}`,
+      { cause: error },
+    );
+  }
+  let storage: EtcdStorageSettings;
+  try {
+    storage = etcdStorageSettings(e.DATA_VOLUME_GIB, e.COMPACTION_RETENTION_MINUTES);
+  } catch (error) {
+    if (!(error instanceof InvalidStorageInputError)) throw error;
+    throw new ConfigError(
+      `DATA_VOLUME_GIB (${e.DATA_VOLUME_GIB}) / COMPACTION_RETENTION_MINUTES (${e.COMPACTION_RETENTION_MINUTES}): ${error.message}`,
+      { cause: error },
+    );
+  }
+  const quota = e.QUOTA_BACKEND_BYTES_OVERRIDE;
+  return {
+    health,
+    storage: quota === undefined ? storage : { ...storage, quotaBackendBytes: quota },
+    defragmentTimeoutMs: e.DEFRAG_TIMEOUT_SECONDS * 1000,
   };
 }

@@ -124,6 +124,13 @@ export interface EtcdClusterProps {
    */
   readonly clientDnsName?: string;
   /**
+   * How long a voter's etcd may stay silent on an InService instance before the control plane sets
+   * the instance Unhealthy and the group replaces it (docs/health.md). It must outlast a restart by
+   * systemd (5 s and etcd's start) and cover two reconcile passes. From 2 minutes to 1 hour.
+   * @default Duration.minutes(3)
+   */
+  readonly healthGracePeriod?: Duration;
+  /**
    * Where the alarms and the ASG's scaling notifications go.
    * @default a new SNS topic (subscribe to it after deploy)
    */
@@ -166,6 +173,7 @@ export interface ResolvedProps {
   /** Undefined only for an imported zone given with clientDnsName. */
   readonly zoneName: string | undefined;
   readonly clientDnsName: string;
+  readonly healthGracePeriod: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly lambdaBundlesDir: string;
   readonly bootScriptPath: string;
@@ -236,6 +244,7 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
     ),
     certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
     ...clientName(props, clusterName),
+    healthGracePeriod: healthGracePeriod(props.healthGracePeriod ?? Duration.minutes(3)),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(PACKAGE_ROOT, "dist", "lambdas")),
     bootScriptPath: bootScriptPath(
@@ -349,6 +358,17 @@ function certificateLifetime(lifetime: Duration): Duration {
     );
   }
   return lifetime;
+}
+
+function healthGracePeriod(grace: Duration): Duration {
+  const seconds = grace.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < 120 || seconds > 3600) {
+    fail(
+      `healthGracePeriod must be a whole number of seconds from 2 minutes to 1 hour (two reconcile ` +
+        `passes at least); received ${seconds} s`,
+    );
+  }
+  return grace;
 }
 
 function lambdaBundlesDir(dir: string): string {

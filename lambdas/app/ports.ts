@@ -4,13 +4,18 @@
 
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { EtcdMembership } from "../adapters/etcd";
+import type { EtcdMaintenance } from "../adapters/etcd/maintenance";
 import type { DurabilityLedger } from "../adapters/ledger/durability";
 import type { Ledger } from "../adapters/ledger/ledger";
+import type { MemberHealthLedger } from "../adapters/ledger/member-health";
+import type { UpkeepRunLedger } from "../adapters/ledger/upkeep-runs";
 import type { SnapshotStore } from "../adapters/snapshots";
 import type { Config } from "../config";
 import type { RecordChange, RecordSet } from "../domain/client-endpoint";
 import type { RecordedSighting } from "../domain/quorum-loss";
 import type { Instance } from "../domain/snapshot";
+import type { UpkeepSignalsPort } from "./etcd-upkeep";
+import type { HealthSignalsPort } from "./member-health";
 import type { ControlPlanePki } from "./pki";
 
 export type LifecycleResult = "CONTINUE" | "ABANDON";
@@ -47,6 +52,10 @@ export interface Signals {
   /** Members that do not match the group's instances, after a reconcile pass. */
   drift(count: number): void;
   lifecycleActionFailure(instanceId: string, reason: string): void;
+  /** Health replacements and the health gauges of each reconcile pass. */
+  readonly health: HealthSignalsPort;
+  /** etcd's alarms and the upkeep steps taken or held. */
+  readonly upkeep: UpkeepSignalsPort;
   /** The client name's records could not be brought in step (the next reconcile pass tries again). */
   clientEndpointFailure(reason: string): void;
   /** How old the latest snapshot is (a gauge each time the snapshot function runs). */
@@ -95,6 +104,13 @@ export interface Runtime {
   /** The hosted zone of the client name, its SDK client loaded on first use; undefined when the
    * stack keeps no name (config.clientEndpoint). */
   readonly hostedZone: (() => Promise<HostedZonePort>) | undefined;
+  /** A maintenance client (status, alarms, compaction, defragmentation) over these client URLs,
+   * mutual TLS as root; the caller closes it. */
+  readonly maintenance: (endpoints: readonly string[]) => EtcdMaintenance;
+  /** The ledger's member-health items: sightings and the replacement in flight. */
+  readonly memberHealth: MemberHealthLedger;
+  /** The ledger's upkeep item: one run at a time, and NOSPACE recovery's progress. */
+  readonly upkeepRuns: UpkeepRunLedger;
   /** The certificate authorities, the control plane's own identity, and issuance. */
   readonly pki: ControlPlanePki;
   readonly signals: Signals;

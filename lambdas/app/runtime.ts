@@ -11,7 +11,10 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AutoScalingGroupAdapter } from "../adapters/aws";
 import { EtcdMembership } from "../adapters/etcd";
+import { EtcdMaintenance } from "../adapters/etcd/maintenance";
 import { Ledger } from "../adapters/ledger/ledger";
+import { MemberHealthLedger } from "../adapters/ledger/member-health";
+import { UpkeepRunLedger } from "../adapters/ledger/upkeep-runs";
 import { loadConfig } from "../config";
 import { ControlPlanePki } from "./pki";
 import type { HostedZonePort, Runtime } from "./ports";
@@ -88,6 +91,14 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     ledger: new Ledger(ledgerOptions),
     group,
     etcd: (endpoints) => new EtcdMembership({ endpoints, tls: () => pki.identity() }),
+    maintenance: (endpoints) =>
+      new EtcdMaintenance({
+        endpoints,
+        tls: () => pki.identity(),
+        defragmentTimeoutMs: config.defragmentTimeoutMs,
+      }),
+    memberHealth: new MemberHealthLedger(ledgerOptions),
+    upkeepRuns: new UpkeepRunLedger(ledgerOptions),
     pki,
     hostedZone,
     signals: metricSignals(config.clusterName, logger),

@@ -14,6 +14,15 @@ export const METRICS = {
   quorumLost: "QuorumLost",
   recoveryNeedsOperator: "RecoveryNeedsOperator",
   clientEndpointFailures: "ClientEndpointFailures",
+  healthReplacements: "HealthReplacements",
+  unhealthyMembers: "UnhealthyMembers",
+  healthQuorumView: "HealthQuorumView",
+  alarmNospace: "EtcdAlarmNospace",
+  alarmCorrupt: "EtcdAlarmCorrupt",
+  compactions: "EtcdCompactions",
+  defragmentations: "EtcdDefragmentations",
+  nospaceDisarmed: "EtcdNospaceDisarmed",
+  upkeepHeld: "EtcdUpkeepHeld",
 } as const;
 
 export function metricSignals(clusterName: string, logger: Logger): Signals {
@@ -57,6 +66,36 @@ export function metricSignals(clusterName: string, logger: Logger): Signals {
     recoveryNeedsOperator: (reason) => {
       logger.error("recovery needs an operator", { reason });
       emit(METRICS.recoveryNeedsOperator, 1);
+    },
+    health: {
+      replacementRequested: (instanceId, reason, retry) => {
+        logger.warn("health replacement: instance set Unhealthy", { instanceId, reason, retry });
+        emit(METRICS.healthReplacements, 1);
+      },
+      gauges: (silentVoters, quorumView) => {
+        emit(METRICS.unhealthyMembers, silentVoters);
+        emit(METRICS.healthQuorumView, quorumView ? 1 : 0);
+      },
+    },
+    upkeep: {
+      alarms: ({ nospace, corrupt }) => {
+        if (nospace > 0 || corrupt > 0) logger.warn("etcd alarms raised", { nospace, corrupt });
+        emit(METRICS.alarmNospace, nospace);
+        emit(METRICS.alarmCorrupt, corrupt);
+      },
+      applied: (step) => {
+        logger.info("etcd upkeep applied", { step: step.kind, reason: step.reason });
+        const metric = {
+          compact: METRICS.compactions,
+          defragment: METRICS.defragmentations,
+          disarm: METRICS.nospaceDisarmed,
+        }[step.kind];
+        emit(metric, 1);
+      },
+      held: (reason) => {
+        logger.warn("etcd upkeep held", { reason });
+        emit(METRICS.upkeepHeld, 1);
+      },
     },
   };
 }

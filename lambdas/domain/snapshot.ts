@@ -27,6 +27,8 @@ export interface Instance {
   readonly privateIp: string | undefined;
   /** Epoch milliseconds. */
   readonly launchTime: number;
+  /** The group's health verdict (DescribeAutoScalingGroups' HealthStatus); undefined when not read. */
+  readonly healthStatus?: "Healthy" | "Unhealthy" | undefined;
 }
 
 /** An etcd member as MemberList and the per-endpoint health checks show it. */

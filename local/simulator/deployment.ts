@@ -152,6 +152,7 @@ export class StackDeployment {
         // The simulator's: local endpoints, and the overrides it prints at start.
         ...host.endpoints,
         LEARNER_READY_TIMEOUT_SECONDS: String(overrides.learnerReadyTimeoutSeconds),
+        ...healthAndStorageEnv(overrides),
       },
     };
   }
@@ -209,4 +210,17 @@ export class StackDeployment {
       ...(hook.notificationMetadata === undefined ? {} : { notificationMetadata: hook.notificationMetadata }),
     }));
   }
+}
+
+/** The health policy follows the schedule's period as the stack's follows its 1 min rate; the
+ * quota, when overridden, reaches the nodes (node API) and upkeep (reconciler) alike. */
+function healthAndStorageEnv(overrides: Overrides): Record<string, string> {
+  return {
+    RECONCILE_PERIOD_SECONDS: String(Math.max(1, Math.round(overrides.reconcileIntervalMs / 1000))),
+    HEALTH_GRACE_SECONDS: String(overrides.healthGraceSeconds),
+    HEALTH_WARMUP_SECONDS: String(overrides.healthWarmupSeconds),
+    ...(overrides.quotaBackendBytes === undefined
+      ? {}
+      : { QUOTA_BACKEND_BYTES_OVERRIDE: String(overrides.quotaBackendBytes) }),
+  };
 }

@@ -2,8 +2,9 @@
 // credentials of the instance role's session the simulator issued, the template's user data (which
 // fetches the REAL boot script from the asset bucket and runs it with `-o start`) with a systemctl
 // stand-in that starts the real etcd, and that etcd's PID. It can be terminated (etcd gets SIGTERM,
-// then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9 or
-// frozen and continued.
+// then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9
+// (the systemctl stand-in restarts it as systemd's Restart=on-failure does), killed for good (no
+// restart: the unit failed), or frozen and continued.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -123,6 +124,14 @@ export class SimulatedNode {
     return join(this.options.root, "etcd.pid");
   }
 
+  /** The systemctl stand-in's supervisor, which restarts etcd as systemd would. */
+  private unitPid(): number | undefined {
+    const file = `${this.pidFile}.unit`;
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
   /** The running etcd's PID, if the boot script has started one (never once the instance is
    * terminated: the PID may belong to another process by then). */
   etcdPid(): number | undefined {
@@ -173,18 +182,16 @@ export class SimulatedNode {
       if (pid !== undefined) untrackProcess(pid);
       this.bootExitCode = code;
       if (this.bootState === "booting") this.bootState = code === 0 ? "ready" : "failed";
-      // etcd outlives the boot script (systemd owns it); track it from now on.
-      const etcd = this.etcdPid();
-      if (etcd !== undefined && isRunning(etcd)) trackProcess(etcd);
     });
-    // Track etcd as soon as the stand-in starts it, so an early exit of the simulator ends it too.
+    // Track etcd and its supervisor as soon as the stand-in starts them, and each etcd it restarts,
+    // so an early exit of the simulator ends them too.
+    let tracked: number[] = [];
     const watch = setInterval(() => {
-      const etcd = this.etcdPid();
-      if (etcd !== undefined) {
-        trackProcess(etcd);
-        clearInterval(watch);
-      }
-      if (this.bootState !== "booting") clearInterval(watch);
+      if (this.stopped !== undefined) return clearInterval(watch);
+      const current = [this.unitPid(), this.etcdPid()].filter((pid): pid is number => pid !== undefined);
+      for (const pid of tracked) if (!current.includes(pid)) untrackProcess(pid);
+      for (const pid of current) trackProcess(pid);
+      tracked = current;
     }, 100);
     watch.unref();
   }
@@ -234,10 +241,18 @@ export class SimulatedNode {
     return this.stop(false);
   }
 
-  /** kill -9 of the node's etcd. */
+  /** kill -9 of the node's etcd: a crash, which the unit's Restart=on-failure restarts. */
   killEtcd(): boolean {
     const pid = this.etcdPid();
     return pid !== undefined && signal(pid, "SIGKILL");
+  }
+
+  /** kill -9 of the node's etcd with no restart, as when its unit hit the start limit: the machine
+   * and its EC2 status checks stay fine. */
+  killEtcdForGood(): boolean {
+    const unit = this.unitPid();
+    if (unit !== undefined) signal(unit, "SIGKILL");
+    return this.killEtcd();
   }
 
   /** SIGSTOP: etcd stops answering but keeps its sockets (a hung process or a frozen VM). */
@@ -255,6 +270,11 @@ export class SimulatedNode {
    * `graceful`, as when the whole simulator goes down) and IMDS stop. */
   stop(graceful = true): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
+    const unit = this.unitPid();
+    if (unit !== undefined) {
+      signal(unit, "SIGKILL");
+      untrackProcess(unit);
+    }
     const etcd = this.etcdPid();
     this.stopped = (async () => {
       this.bootState = this.bootState === "booting" ? "stopped" : this.bootState;

@@ -147,6 +147,14 @@ describe("props validation", () => {
     build({ certificateLifetime: Duration.days(90) });
   });
 
+  test("refuses a health grace period outside 2 minutes to 1 hour, showing the value received", () => {
+    rejects(
+      { healthGracePeriod: Duration.seconds(90) },
+      /^healthGracePeriod must be a whole number of seconds from 2 minutes to 1 hour \(two reconcile passes at least\); received 90 s$/,
+    );
+    rejects({ healthGracePeriod: Duration.minutes(61) }, /^healthGracePeriod .*received 3660 s$/);
+  });
+
   test("refuses natGateways with an imported VPC, and zero NAT gateways", () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, "Existing");
@@ -255,6 +263,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
         clientSecurityGroups: [clientGroup],
         clientCidrs: ["10.20.0.0/16"],
         certificateLifetime: Duration.hours(12),
+        healthGracePeriod: Duration.minutes(5),
       },
       stack,
     );
@@ -292,6 +301,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
       assert.equal(variables.CLUSTER_SIZE, "5", fn.Properties.Description);
       assert.equal(variables.JOIN_STRATEGY, "prune", fn.Properties.Description);
       assert.equal(variables.NODE_CERTIFICATE_LIFETIME_SECONDS, "43200", fn.Properties.Description);
+      assert.equal(variables.HEALTH_GRACE_SECONDS, "300", fn.Properties.Description);
     }
     const nodeApi = functions.find((fn) => fn.Properties.Tags?.[0]?.Value === "node-api");
     assert.equal(nodeApi?.Properties.ReservedConcurrentExecutions, 10, "twice the cluster size");

@@ -566,6 +566,11 @@ describe("Lambdas", () => {
         CLIENT_CA_KEY_ARN: { "Fn::GetAtt": [logicalId("AWS::KMS::Key", "ClientCaKey"), "Arn"] },
         // Seven days, the default certificateLifetime.
         NODE_CERTIFICATE_LIFETIME_SECONDS: "604800",
+        // The default 20 GiB data volume; a defragmentation bounded to fit in the reconciler's pass.
+        DATA_VOLUME_GIB: "20",
+        DEFRAG_TIMEOUT_SECONDS: "30",
+        // Three minutes, the default healthGracePeriod.
+        HEALTH_GRACE_SECONDS: "180",
         POWERTOOLS_SERVICE_NAME: "etcd-asg",
         POWERTOOLS_LOG_LEVEL: "INFO",
         CLIENT_DNS_NAME: "etcd.etcdasg-cluster.etcd.internal",
@@ -756,7 +761,13 @@ describe("network", () => {
 });
 
 describe("alarms and outputs", () => {
-  for (const metricName of ["QuorumAtRisk", "MembershipDrift", "LifecycleActionFailures"]) {
+  for (const metricName of [
+    "QuorumAtRisk",
+    "MembershipDrift",
+    "LifecycleActionFailures",
+    "EtcdAlarmNospace",
+    "EtcdAlarmCorrupt",
+  ]) {
     test(`alarm on the ${metricName} metric the Lambdas emit`, () => {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "EtcdAsg",

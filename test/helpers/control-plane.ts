@@ -234,6 +234,9 @@ export class ControlPlaneBed {
       `--listen-peer-urls=${settings.listenPeerUrls}`,
       `--listen-client-urls=${settings.listenClientUrls}`,
       `--advertise-client-urls=${settings.advertiseClientUrls}`,
+      `--quota-backend-bytes=${settings.quotaBackendBytes}`,
+      `--auto-compaction-mode=${settings.autoCompactionMode}`,
+      `--auto-compaction-retention=${settings.autoCompactionRetention}`,
       "--heartbeat-interval=50",
       "--election-timeout=500",
       "--client-cert-auth",
@@ -425,5 +428,8 @@ export function settingsOf(env: Record<string, string>): EtcdSettings {
     listenClientUrls: get("ETCD_LISTEN_CLIENT_URLS"),
     advertiseClientUrls: get("ETCD_ADVERTISE_CLIENT_URLS"),
     dataDir: get("ETCD_DATA_DIR"),
+    quotaBackendBytes: Number(get("ETCD_QUOTA_BACKEND_BYTES")),
+    autoCompactionMode: get("ETCD_AUTO_COMPACTION_MODE") as "periodic",
+    autoCompactionRetention: get("ETCD_AUTO_COMPACTION_RETENTION"),
   };
 }

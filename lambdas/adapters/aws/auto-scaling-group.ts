@@ -56,7 +56,15 @@ export class AutoScalingGroupAdapter {
     );
     if (!group) throw new AutoScalingGroupNotFoundError(this.groupName);
     const members = (group.Instances ?? []).flatMap((instance) =>
-      instance.InstanceId ? [{ id: instance.InstanceId, lifecycleState: instance.LifecycleState ?? "" }] : [],
+      instance.InstanceId
+        ? [
+            {
+              id: instance.InstanceId,
+              lifecycleState: instance.LifecycleState ?? "",
+              healthStatus: healthStatusOf(instance.HealthStatus),
+            },
+          ]
+        : [],
     );
     const details = await this.details(members.map((member) => member.id));
     const invisible = members.filter((member) => !details.has(member.id)).map((member) => member.id);
@@ -132,4 +140,10 @@ export class AutoScalingGroupAdapter {
         : { LifecycleActionToken: target.token }),
     };
   }
+}
+
+/** DescribeAutoScalingGroups spells it "Healthy" / "Unhealthy" (DescribeAutoScalingInstances in capitals). */
+function healthStatusOf(value: string | undefined): Instance["healthStatus"] {
+  const status = value?.toLowerCase();
+  return status === "healthy" ? "Healthy" : status === "unhealthy" ? "Unhealthy" : undefined;
 }
