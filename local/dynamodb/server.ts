@@ -1,5 +1,6 @@
 // Starts and stops a DynamoDB-compatible server (dynalite, in memory) on 127.0.0.1 for the
 // simulator and the integration tests. Nothing is written to disk, so every server starts empty.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
 
@@ -26,15 +27,50 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
       resolve();
     });
   });
+  const requests = inFlight(server);
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // SDK clients keep connections alive; close() would otherwise wait for them to time out.
-        server.closeAllConnections();
-      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((err) => (err ? reject(err) : resolve())),
+      );
+      // A request dynalite is still handling (a simulator's reconcile pass cut short by its stop)
+      // would touch the database after it closed, which dynalite throws outside any callback.
+      server.closeIdleConnections();
+      await requests.drained(DRAIN_MS);
+      // SDK clients keep connections alive; close() would otherwise wait for them to time out.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** How long stop() waits for the requests under way to be answered. */
+const DRAIN_MS = 2000;
+
+/** Counts the requests dynalite has not answered yet (its handler ends each with res.end). */
+function inFlight(server: Server): { drained(timeoutMs: number): Promise<void> } {
+  const [handler] = server.listeners("request") as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  if (handler === undefined) throw new Error("dynalite registered no request handler");
+  server.removeAllListeners("request");
+  let open = 0;
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    open += 1;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    let ended = false;
+    res.end = ((...args: unknown[]) => {
+      if (!ended) open -= 1;
+      ended = true;
+      return end(...args);
+    }) as typeof res.end;
+    handler.call(server, req, res);
+  });
+  return {
+    async drained(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (open > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
   };
 }

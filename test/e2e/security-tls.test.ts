@@ -102,13 +102,24 @@ test("mutual TLS and etcd auth refuse strangers; nodes get their own names only;
   await t.test(
     "a node asking for certificates naming another instance's address gets its own only",
     async () => {
+      const clientName = sim.stack.outputs.ClientDnsName;
+      assert.ok(clientName !== undefined, "the stack outputs ClientDnsName");
       const { csrPem } = csrAskingFor(dir, second.privateIp);
       const answer = await nodeApi(sim, first.id, `/v1/nodes/${first.id}/certificates`, csrPem);
       assert.equal(answer.status, 200, answer.body);
       for (const key of ["ETCD_ASG_PEER_CERT", "ETCD_ASG_SERVER_CERT"]) {
         const pem = Buffer.from(new RegExp(`^${key}="([^"]+)"$`, "m").exec(answer.body)?.[1] ?? "", "base64");
         const certificate = new X509Certificate(pem);
-        assert.equal(certificate.subjectAltName, `IP Address:${first.privateIp}`, key);
+        // The peer certificate names the node's address only; the server certificate adds the
+        // cluster's client name and the node's own name under it (docs/client-endpoint.md).
+        const sans = certificate.subjectAltName?.split(", ") ?? [];
+        assert.equal(sans[0], `IP Address:${first.privateIp}`, key);
+        assert.ok(!sans.includes(`IP Address:${second.privateIp}`), `${key} names no other address`);
+        assert.deepEqual(
+          sans.slice(1),
+          key === "ETCD_ASG_PEER_CERT" ? [] : [`DNS:${clientName}`, `DNS:${first.id}.${clientName}`],
+          key,
+        );
         assert.match(certificate.subject, new RegExp(`CN=${first.id}`));
       }
       const other = await nodeApi(sim, first.id, `/v1/nodes/${second.id}/certificates`, csrPem);

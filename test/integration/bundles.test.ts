@@ -24,7 +24,7 @@ import { eventually } from "../helpers/control-plane-flows";
 const run = promisify(execFile);
 const INVOKE = `
 const { handler } = require(process.argv[1]);
-handler(JSON.parse(process.argv[2]), { awsRequestId: "bundle-test" }).then(
+handler(JSON.parse(process.argv[2]), { awsRequestId: "bundle-test", getRemainingTimeInMillis: () => 55000 }).then(
   (result) => { process.stdout.write("\\nRESULT " + JSON.stringify(result) + "\\n"); process.exit(0); },
   (error) => { console.error(error); process.exit(1); },
 );`;
