@@ -103,8 +103,6 @@ export interface NodeRecord {
   readonly phaseSince: number;
   /** The etcd version the node reported it runs (the boot script's config request). */
   readonly etcdVersion?: string | undefined;
-  /** The launch template version the instance was launched from, as it registered. */
-  readonly launchTemplate?: LaunchTemplateRef | undefined;
 }
 
 export interface MembershipLock {

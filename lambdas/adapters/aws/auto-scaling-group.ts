@@ -15,7 +15,7 @@ import {
   SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import type { Instance } from "../../domain/snapshot";
+import type { Instance, LaunchTemplateRef } from "../../domain/snapshot";
 import { describeInstanceDetails, type Ec2InstanceDetails } from "./ec2";
 import { AutoScalingGroupNotFoundError, InstanceNotYetVisibleError } from "./errors";
 import { isNoActiveLifecycleAction, translateAwsError } from "./translate";
@@ -56,7 +56,15 @@ export class AutoScalingGroupAdapter {
     );
     if (!group) throw new AutoScalingGroupNotFoundError(this.groupName);
     const members = (group.Instances ?? []).flatMap((instance) =>
-      instance.InstanceId ? [{ id: instance.InstanceId, lifecycleState: instance.LifecycleState ?? "" }] : [],
+      instance.InstanceId
+        ? [
+            {
+              id: instance.InstanceId,
+              lifecycleState: instance.LifecycleState ?? "",
+              launchTemplate: launchTemplateOf(instance.LaunchTemplate),
+            },
+          ]
+        : [],
     );
     const details = await this.details(members.map((member) => member.id));
     const invisible = members.filter((member) => !details.has(member.id)).map((member) => member.id);
@@ -132,4 +140,12 @@ export class AutoScalingGroupAdapter {
         : { LifecycleActionToken: target.token }),
     };
   }
+}
+
+/** The launch template version an instance was launched from, as DescribeAutoScalingGroups names it. */
+function launchTemplateOf(
+  spec: { LaunchTemplateId?: string | undefined; Version?: string | undefined } | undefined,
+): LaunchTemplateRef | undefined {
+  if (spec?.LaunchTemplateId === undefined || spec.Version === undefined) return undefined;
+  return { id: spec.LaunchTemplateId, version: spec.Version };
 }
