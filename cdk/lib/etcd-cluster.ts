@@ -135,6 +135,21 @@ export class EtcdCluster extends Construct {
       minCapacity: config.clusterSize,
       maxCapacity: config.clusterSize,
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(5) }),
+      // A deploy that changes the launch template (etcdVersion, the image, the instance type, the
+      // user data) rolls the nodes: CloudFormation starts an instance refresh to the new version and
+      // waits for it; a refresh that fails rolls the stack back with a refresh to the old version
+      // (docs/operations.md). Launch before terminate, one node at a time (110 % of 3, 5 or 7 leaves
+      // room for one more): the replacement joins as voter N + 1 and its launch completes once it is
+      // a promoted voter; its predecessor's termination then removes the old member. A change that
+      // does not touch the launch template starts no refresh.
+      updatePolicy: autoscaling.UpdatePolicy.instanceRefresh({
+        strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
+        minHealthyPercentage: 100,
+        maxHealthyPercentage: 110,
+        skipMatching: true,
+      }),
+      // The pause after each replacement goes in service before the next starts.
+      defaultInstanceWarmup: Duration.seconds(60),
       notifications: [{ topic: this.alarmTopic, scalingEvents: autoscaling.ScalingEvents.ALL }],
     });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;

@@ -89,6 +89,17 @@ describe("Auto Scaling Group", () => {
     assert.ok(dependsOn.includes(logicalId("AWS::Events::Rule", "TerminateRule")));
   });
 
+  test("rolls a changed launch template with an instance refresh: launch before terminate, one node at a time", () => {
+    const group = only("AWS::AutoScaling::AutoScalingGroup") as Resource & {
+      UpdatePolicy?: Record<string, unknown>;
+    };
+    assert.deepEqual(group.UpdatePolicy?.AutoScalingInstanceRefresh, {
+      Strategy: "Rolling",
+      Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110, SkipMatching: true },
+    });
+    assert.equal(group.Properties.DefaultInstanceWarmup, 60);
+  });
+
   test("suspends AZRebalance once the group exists", () => {
     template.hasResourceProperties("Custom::AWS", {
       Create: Match.serializedJson(
