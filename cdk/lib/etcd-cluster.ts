@@ -88,7 +88,7 @@ export class EtcdCluster extends Construct {
         ? ec2.AmazonLinuxCpuType.ARM_64
         : ec2.AmazonLinuxCpuType.X86_64;
     const launchTemplate = new ec2.LaunchTemplate(this, "LaunchTemplate", {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
+      machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
       instanceType: config.instanceType,
       role: nodeRole,
       securityGroup: network.nodeSecurityGroup,
