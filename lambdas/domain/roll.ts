@@ -22,15 +22,12 @@ import {
 import type { Instance, LaunchTemplateRef, Member } from "./snapshot";
 import { type ClusterView, describeMember } from "./view";
 
-export function sameLaunchTemplate(
-  a: LaunchTemplateRef | undefined,
-  b: LaunchTemplateRef | undefined,
-): boolean {
+function sameLaunchTemplate(a: LaunchTemplateRef | undefined, b: LaunchTemplateRef | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.id === b.id && a.version === b.version;
 }
 
-export function describeLaunchTemplate(ref: LaunchTemplateRef | undefined): string {
+function describeLaunchTemplate(ref: LaunchTemplateRef | undefined): string {
   return ref === undefined ? "no launch template" : `launch template ${ref.id} version ${ref.version}`;
 }
 
@@ -42,7 +39,7 @@ function instanceOf(view: ClusterView, member: Member): Instance | undefined {
 
 /** Voters whose live instance was launched from another launch template version than `instance`'s:
  * what a roll to (or back from) that version replaces. */
-export function votersOnOtherVersion(view: ClusterView, instance: Instance): Member[] {
+function votersOnOtherVersion(view: ClusterView, instance: Instance): Member[] {
   return view.voters.filter((m) => {
     const own = instanceOf(view, m);
     return own !== undefined && !sameLaunchTemplate(own.launchTemplate, instance.launchTemplate);
@@ -132,7 +129,7 @@ export function versionGate(view: ClusterView, instance: Instance): VersionGate 
  * rules were checked against when the node joined (and the simulator, with one etcd binary, drives
  * the rules through the reports).
  */
-export function memberVersions(view: ClusterView): MemberVersion[] {
+function memberVersions(view: ClusterView): MemberVersion[] {
   return view.snapshot.members.map((m) => {
     const owner = view.ownerOf(m);
     const reported = owner === undefined ? undefined : view.node(owner)?.etcdVersion;
@@ -150,9 +147,7 @@ function readVersion(text: string | undefined): EtcdVersion | undefined {
   }
 }
 
-export function readClusterVersion(
-  text: string | undefined,
-): ReturnType<typeof parseClusterVersion> | undefined {
+function readClusterVersion(text: string | undefined): ReturnType<typeof parseClusterVersion> | undefined {
   if (text === undefined) return undefined;
   try {
     return parseClusterVersion(text);
