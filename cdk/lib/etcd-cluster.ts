@@ -15,6 +15,7 @@ import { Construct } from "constructs";
 
 export type { EtcdClusterProps } from "./etcd-cluster-props";
 
+import { INSTANCE_REFRESH_UPDATE_POLICY, ignoreCfnLintChecks } from "./cfn-lint-suppressions";
 import { ClusterAlarms } from "./cluster-alarms";
 import { ClusterNetwork } from "./cluster-network";
 import { autoScalingGroupArn, ControlPlane } from "./control-plane";
@@ -153,6 +154,7 @@ export class EtcdCluster extends Construct {
       notifications: [{ topic: this.alarmTopic, scalingEvents: autoscaling.ScalingEvents.ALL }],
     });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    ignoreCfnLintChecks(cfnGroup, INSTANCE_REFRESH_UPDATE_POLICY);
     // Hooks declared on the group itself exist before its first instance launches; hooks added as
     // separate resources (addLifecycleHook) are created after the group, so the first instances would
     // go InService without the control plane ever seeing them.
