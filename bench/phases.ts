@@ -14,6 +14,19 @@ const MILESTONES: Record<string, (e: TimelineEntry) => boolean> = {
 
 export type Phases = Record<string, number>;
 
+/** The simulator's "<instance> user data starts" entry. */
+export function isUserDataStart(entry: TimelineEntry): boolean {
+  return entry.kind === "instance" && entry.text.endsWith(" user data starts");
+}
+
+/** Each instance whose user data started among `entries`, with the moment (atMs) it did. */
+export function userDataStarts(entries: readonly TimelineEntry[]): Map<string, number> {
+  const starts = new Map<string, number>();
+  for (const entry of entries)
+    if (isUserDataStart(entry)) starts.set(entry.text.split(" ")[0] ?? "", entry.atMs);
+  return starts;
+}
+
 /** Marks the timeline; pass the mark to phasesSince() once the step has converged. */
 export function mark(sim: Simulator, what: string): number {
   sim.note(`bench: ${what} starts`);

@@ -5,17 +5,31 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { runInstanceRefresh } from "../local/simulator/instance-refresh";
 import { Simulator } from "../local/simulator/simulator";
-import { isHealthy } from "../test/helpers/etcd/health";
+import { type Breakdown, breakdown, InvocationLog, lastReady } from "./critical-path";
+import { HealthProbe } from "./health-probe";
 import { pickVictim } from "./leader";
 import { now, pollUntil, since } from "./measure";
-import { mark, type Phases, phasesSince } from "./phases";
+import { isUserDataStart, mark, type Phases, phasesSince, userDataStarts } from "./phases";
 
 const CONVERGE_TIMEOUT_MS = 120_000;
 /** etcd refuses to add a member until every voter has been connected for 5 s; reps start after it. */
 export const SETTLE_MS = 5500;
 
-export async function startSimulator(size: number, capacity = size): Promise<Simulator> {
-  const sim = await Simulator.start({ size, capacity, maxSize: size + 2 });
+/**
+ * How long a simulated instance boots before its user data starts, in the figures whose clock starts
+ * there (bootstrap, join), as the floor's starts when its machines are running. Untimed: AWS sends
+ * the launch event at Pending:Wait, so the launch hook works while the instance boots, as it would.
+ * EC2 boots take tens of seconds; 2 s is enough for the launch handler here and keeps a run short.
+ */
+export const BOOT_DELAY_MS = 2000;
+
+export const bootDelayNote =
+  `etcd-asg's clock starts when an instance's user data starts, as the floor's starts with its machines running; ` +
+  `each instance boots ${BOOT_DELAY_MS} ms first, untimed, while the launch hook runs (AWS sends the launch event at Pending:Wait)`;
+
+/** A simulator whose cluster has converged; `bootDelayMs` as in SimulatorOptions. */
+export async function startSimulator(size: number, bootDelayMs = 0): Promise<Simulator> {
+  const sim = await Simulator.start({ size, maxSize: size + 2, bootDelayMs });
   try {
     await waitConverged(sim, "the initial cluster");
   } catch (error) {
@@ -25,13 +39,26 @@ export async function startSimulator(size: number, capacity = size): Promise<Sim
   return sim;
 }
 
+/** Each simulator's health probe, with the operator's certificate; closed when it stops. */
+const probes = new WeakMap<Simulator, HealthProbe>();
+
+async function probeOf(sim: Simulator): Promise<HealthProbe> {
+  let probe = probes.get(sim);
+  if (probe === undefined) {
+    probe = new HealthProbe(await sim.etcdTls());
+    probes.set(sim, probe);
+  }
+  return probe;
+}
+
 /** Why the group and etcd do not agree yet, or undefined once they do and every member is healthy. */
 export async function divergence(sim: Simulator): Promise<string | undefined> {
   const reason = await sim.divergence();
   if (reason !== undefined) return reason;
   const urls = sim.clientUrls();
+  const probe = await probeOf(sim);
   const unhealthy = (
-    await Promise.all(urls.map(async (url) => ((await isHealthy(url)) ? [] : [url])))
+    await Promise.all(urls.map(async (url) => ((await probe.isHealthy(url)) ? [] : [url])))
   ).flat();
   return unhealthy.length > 0 ? `not healthy: ${unhealthy.join(", ")}` : undefined;
 }
@@ -67,24 +94,30 @@ export class SimulatorStuckError extends Error {
 
 /** Stops the simulator, keeping its files when `error` says it got stuck. */
 export function stopSimulator(sim: Simulator | undefined, error: unknown): Promise<void> {
-  return sim?.stop(error instanceof SimulatorStuckError) ?? Promise.resolve();
+  if (sim === undefined) return Promise.resolve();
+  probes.get(sim)?.close();
+  return sim.stop(error instanceof SimulatorStuckError);
 }
 
 export interface Timed {
   readonly ms: number;
   readonly phases: Phases;
+  /** The critical path of the last instance to converge (bootstrap and join). */
+  readonly breakdown?: Breakdown;
 }
 
-/** A new group of `size` instances: ms from the group's creation to every member a healthy voter. */
+/** A new group of `size` instances, booting for BOOT_DELAY_MS: ms from the first user data's start
+ * (the floor's "instances running") to every member a healthy voter. */
 export async function simBootstrap(size: number): Promise<Timed> {
-  const sim = await Simulator.start({ size, maxSize: size + 2 });
+  const sim = await Simulator.start({ size, maxSize: size + 2, bootDelayMs: BOOT_DELAY_MS });
   let failure: unknown;
   try {
     // start() returns right after it created the group; the instances launch from the next tick.
-    const start = now();
     const marked = mark(sim, `bootstrap of ${size}`);
+    const log = new InvocationLog(sim);
     await waitConverged(sim, `bootstrap of ${size}`);
-    return { ms: since(start), phases: phasesSince(sim, marked) };
+    log.stop();
+    return sinceUserDataStart(sim, marked, log);
   } catch (error) {
     failure = error;
     throw error;
@@ -93,26 +126,58 @@ export async function simBootstrap(size: number): Promise<Timed> {
   }
 }
 
-/** Scale out by one: ms from the capacity change to the new instance InService as a voter. Then
- * the new instance is terminated again (untimed) so the next rep starts from the same cluster. */
+/** Scale out by one on a simulator started with BOOT_DELAY_MS: ms from the new instance's user data
+ * start to it InService as a voter. Then the new instance is terminated again (untimed) so the next
+ * rep starts from the same cluster. */
 export async function simJoin(sim: Simulator): Promise<Timed> {
+  let timed: Timed | undefined;
+  await joinAndLeave(sim, (marked, log) => {
+    timed = sinceUserDataStart(sim, marked, log);
+  });
+  if (timed === undefined) throw new Error("the join converged without being timed");
+  return timed;
+}
+
+/**
+ * One more join, untimed (strace slows every spawn), with the new instance's user data under
+ * strace: "N processes (curl 12, ...)" the instance spawned until it converged, and the function
+ * containers forked for it on the way.
+ */
+export async function simJoinSpawns(sim: Simulator): Promise<string> {
+  sim.traceProcesses(1);
+  let counted = "";
+  await joinAndLeave(sim, (_marked, log, added) => {
+    const spawned = sim.node(added).processesSpawned();
+    if (spawned === undefined) throw new Error(`${added} ran without its processes traced`);
+    const programs = spawned.programs.map(([name, n]) => `${name} ${n}`).join(", ");
+    const forks = log.records.filter((r) => r.coldStartMs > 0).length;
+    counted = `${spawned.processes} processes on the instance (programs run: ${programs}) and ${forks} function containers forked`;
+  });
+  return counted;
+}
+
+/** Scales out by one, tells `converged` once the new instance converged, then scales it in again. */
+async function joinAndLeave(
+  sim: Simulator,
+  converged: (marked: number, log: InvocationLog, added: string) => void,
+): Promise<void> {
   const before = new Set(sim.instances().map((i) => i.id));
   const marked = mark(sim, "join");
-  const start = now();
+  const log = new InvocationLog(sim);
   sim.setDesiredCapacity(sim.group.desiredCapacity + 1);
   await waitConverged(sim, "join");
-  const timed = { ms: since(start), phases: phasesSince(sim, marked) };
+  log.stop();
   const added = sim.instances().find((i) => !before.has(i.id));
   if (added === undefined) throw new Error("scale-out converged without a new instance");
+  converged(marked, log, added.id);
   sim.group.terminateInstance(added.id, true);
   await waitConverged(sim, "scale-in after the join");
-  return timed;
 }
 
 /** kill -9 of a member's etcd (untimed), then the health check replaces the instance: ms from the
  * replacement's start to the new member a healthy voter. */
 export async function simReplaceKilled(sim: Simulator): Promise<Timed> {
-  const victim = await pickVictim(members(sim));
+  const victim = await pickVictim(members(sim), await sim.etcdTls());
   sim.node(victim.name).killEtcd();
   const marked = mark(sim, "replacement");
   const start = now();
@@ -139,6 +204,27 @@ export async function simRollingReplace(sim: Simulator): Promise<number> {
   if (status !== "Successful") throw new SimulatorStuckError(sim.root, `instance refresh ended ${status}`);
   await waitConverged(sim, "the instance refresh");
   return since(start);
+}
+
+/** From the first user data start after `markIndex` to now (noted as converged), on the timeline's
+ * clock, with the phases from that start and the critical path of the last instance to converge. */
+function sinceUserDataStart(sim: Simulator, markIndex: number, log: InvocationLog): Timed {
+  sim.note("bench: converged");
+  const entries = sim.timeline.entries;
+  const starts = userDataStarts(entries.slice(markIndex + 1));
+  const first = [...starts.values()].sort((a, b) => a - b)[0];
+  if (first === undefined) throw new Error("converged without an instance's user data starting");
+  const startIndex = entries.findIndex((e, i) => i > markIndex && e.atMs === first && isUserDataStart(e));
+  const end = entries.at(-1)?.atMs ?? 0;
+  const last = lastReady(log.records, [...starts.keys()]);
+  const epoch = sim.timeline.startedAt;
+  return {
+    ms: end - first,
+    phases: phasesSince(sim, startIndex),
+    ...(last === undefined
+      ? {}
+      : { breakdown: breakdown(log.records, last, epoch + (starts.get(last) ?? first), epoch + end) }),
+  };
 }
 
 /** The group's members oldest first, as pickVictim wants them. */

@@ -20,7 +20,8 @@
 # learner, make the etcd user, make the node's key once (it never leaves the node) and POST a CSR
 # for its peer and server certificates; check the existing data dir against the configuration
 # (joining an existing cluster, also against etcd's member list on a peer, over TLS); print or apply
-# it with the local TLS settings (start mode polls the local etcd's health every 100 ms).
+# it with the local TLS settings (start mode polls the local etcd's health from 10 ms, doubling to
+# 160 ms).
 #
 # Environment:
 #   ETCD_ASG_NODE_API_URL      required. Base URL of the node API (a Lambda function URL with IAM
@@ -35,7 +36,7 @@
 #                              missing); a number is a UID taken as is, its GID the same number.
 #                              Default etcd
 #   ETCD_ASG_DEADLINE_SECONDS  overall deadline for the whole run. Default 600
-#   ETCD_ASG_BACKOFF_INITIAL_MS  first retry delay in milliseconds. Default 1000
+#   ETCD_ASG_BACKOFF_INITIAL_MS  first retry delay in milliseconds. Default 25
 #   ETCD_ASG_BACKOFF_MAX_MS    longest retry delay in milliseconds. Default 20000
 #   ETCD_ASG_ETCD_BIN          etcd binary. Default: `etcd` on PATH (start mode installs it when
 #                              missing, to /usr/local/bin)
@@ -74,13 +75,24 @@ readonly EXIT_VERSION_REFUSED=9
 readonly DROPIN_NAME=20-etcd-asg.conf
 # Seconds the node API may hold a configuration request that is not answered yet (its maximum).
 readonly CONFIG_WAIT_SECONDS=10
-readonly HEALTH_POLL_MS=100
+# etcd's first healthy answer comes tens of ms after its start on a fast machine: ask early, then
+# back off so a slow start does not cost a curl every 10 ms.
+readonly HEALTH_POLL_FIRST_MS=10
+readonly HEALTH_POLL_MAX_MS=160
 readonly PINNED_ETCD_VERSION=3.5.6
 readonly PINNED_ETCD_SHA256_AMD64=4db32e3bc06dd0999e2171f76a87c1cffed8369475ec7aa7abee9023635670fb
 # etcd's own keys, in the order they are printed; ETCD_ASG_* keys describe the decision.
 readonly ETCD_KEYS=(ETCD_NAME ETCD_DATA_DIR ETCD_INITIAL_CLUSTER ETCD_INITIAL_CLUSTER_STATE
   ETCD_INITIAL_CLUSTER_TOKEN ETCD_INITIAL_ADVERTISE_PEER_URLS ETCD_LISTEN_PEER_URLS
   ETCD_LISTEN_CLIENT_URLS ETCD_ADVERTISE_CLIENT_URLS)
+# etcd's storage settings (backend quota from the data volume's size, auto-compaction): printed
+# after the keys above when the node API sends them, each checked against its own pattern.
+readonly STORAGE_KEYS=(ETCD_QUOTA_BACKEND_BYTES ETCD_AUTO_COMPACTION_MODE ETCD_AUTO_COMPACTION_RETENTION)
+declare -rA STORAGE_VALUE_PATTERNS=(
+  [ETCD_QUOTA_BACKEND_BYTES]='^[1-9][0-9]{0,15}$'
+  [ETCD_AUTO_COMPACTION_MODE]='^(periodic|revision)$'
+  [ETCD_AUTO_COMPACTION_RETENTION]='^([0-9]+|([0-9]+[hms])+)$'
+)
 # etcd's TLS settings: the file locations are this node's, so the script adds them itself.
 readonly TLS_KEYS=(ETCD_CLIENT_CERT_AUTH ETCD_TRUSTED_CA_FILE ETCD_CERT_FILE ETCD_KEY_FILE
   ETCD_PEER_CLIENT_CERT_AUTH ETCD_PEER_TRUSTED_CA_FILE ETCD_PEER_CERT_FILE ETCD_PEER_KEY_FILE)
@@ -116,7 +128,7 @@ read_settings() {
   NODE_API_URL=${ETCD_ASG_NODE_API_URL:-}
   IMDS_ENDPOINT=${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254}
   DEADLINE_SECONDS=${ETCD_ASG_DEADLINE_SECONDS:-600}
-  BACKOFF_INITIAL_MS=${ETCD_ASG_BACKOFF_INITIAL_MS:-1000}
+  BACKOFF_INITIAL_MS=${ETCD_ASG_BACKOFF_INITIAL_MS:-25}
   BACKOFF_MAX_MS=${ETCD_ASG_BACKOFF_MAX_MS:-20000}
   DROPIN_DIR=${ETCD_ASG_DROPIN_DIR:-/etc/systemd/system/etcd.service.d}
   PKI_DIR=${ETCD_ASG_PKI_DIR:-/etc/etcd/pki}
@@ -158,7 +170,16 @@ require_curl_with_sigv4() {
 # ---------------------------------------------------------------------------------------------
 # Time, deadline and backoff
 
-now_ms() { date +%s%3N; }
+# Milliseconds since the epoch: bash 5's EPOCHREALTIME runs no program (the deadline is read before
+# every request and health try); bash 4 asks date.
+now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then
+    local us=${EPOCHREALTIME/[.,]/}
+    echo "$((us / 1000))"
+  else
+    date +%s%3N
+  fi
+}
 
 remaining_ms() { echo $((DEADLINE_MS - $(now_ms))); }
 
@@ -369,13 +390,13 @@ fetch_config() {
     esac
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"
   validate_config
 }
 
 # True (and logged) when the last 200 answer says not-a-member: the caller polls again.
 standing_by() {
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"
   [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
   info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
@@ -388,7 +409,7 @@ validate_config() {
   [[ -n $REASON ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_REASON is missing"
   case $decision in
     not-a-member | refused)
-      for key in "${ETCD_KEYS[@]}"; do
+      for key in "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"; do
         [[ -z ${ANSWER[$key]+set} ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: not-a-member must not carry $key"
       done
       return
@@ -399,6 +420,10 @@ validate_config() {
   for key in "${ETCD_KEYS[@]}"; do
     [[ -n ${ANSWER[$key]:-} ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key is missing for a $decision"
     [[ ${ANSWER[$key]} =~ $ETCD_VALUE_PATTERN ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key has characters etcd flags cannot carry: ${ANSWER[$key]}"
+  done
+  for key in "${STORAGE_KEYS[@]}"; do
+    [[ -z ${ANSWER[$key]+set} || ${ANSWER[$key]} =~ ${STORAGE_VALUE_PATTERNS[$key]} ]] ||
+      fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key is \"${ANSWER[$key]}\", which etcd does not take"
   done
   case ${ANSWER[ETCD_INITIAL_CLUSTER_STATE]} in
     new) [[ $decision == member ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: a learner cannot start a new cluster" ;;
@@ -704,9 +729,18 @@ etcd_value() {
   esac
 }
 
+# output_keys — sets OUTPUT_KEYS: etcd's keys, the storage keys the answer carries, the TLS keys.
+output_keys() {
+  local key
+  OUTPUT_KEYS=("${ETCD_KEYS[@]}")
+  for key in "${STORAGE_KEYS[@]}"; do [[ -z ${ANSWER[$key]+set} ]] || OUTPUT_KEYS+=("$key"); done
+  OUTPUT_KEYS+=("${TLS_KEYS[@]}")
+}
+
 render_flags() {
   local key flag out=()
-  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do
+  output_keys
+  for key in "${OUTPUT_KEYS[@]}"; do
     flag=${key#ETCD_}
     flag=${flag,,}
     out+=("--${flag//_/-}=$(etcd_value "$key")")
@@ -716,8 +750,9 @@ render_flags() {
 
 render_env() {
   local key
+  output_keys
   printf '# etcd-asg: %s (%s)\n' "$DECISION" "$REASON"
-  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${OUTPUT_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
 }
 
 # Bounded restarts: systemd restarts a single crash; a crash loop stops, and the control plane
@@ -740,7 +775,8 @@ render_dropin() {
   render_start_limits
   printf '\n[Service]\n'
   render_service_hardening
-  for key in "${ETCD_KEYS[@]}" "${TLS_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
+  output_keys
+  for key in "${OUTPUT_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
 }
 
 write_dropin() {
@@ -865,15 +901,17 @@ start_etcd() {
   systemctl enable --now "$RENEW_UNIT.timer" || fatal "$EXIT_UNHEALTHY" "systemctl enable --now $RENEW_UNIT.timer failed"
 }
 
-# etcd is local: it is asked every HEALTH_POLL_MS, not on the node API's backoff. Over TLS, with the
-# node's server certificate as the client certificate (it has clientAuth; /health ignores the CN).
+# etcd is local: it is asked from HEALTH_POLL_FIRST_MS doubling to HEALTH_POLL_MAX_MS, not on the
+# node API's backoff. Over TLS, with the node's server certificate as the client certificate (it has
+# clientAuth; /health ignores the CN).
 wait_until_healthy() {
-  local url=${ANSWER[ETCD_ADVERTISE_CLIENT_URLS]%%,*}/health body
+  local url=${ANSWER[ETCD_ADVERTISE_CLIENT_URLS]%%,*}/health body poll_ms=$HEALTH_POLL_FIRST_MS
   local tls=(--cacert "$PKI_DIR/client-ca.crt" --cert "$PKI_DIR/server.crt" --key "$PKI_DIR/node.key")
   info "waiting for etcd to answer on $url"
   until body=$(curl -sS "${tls[@]}" --max-time "$(request_timeout 5)" "$url" 2>/dev/null) && [[ $body == *'"health":"true"'* ]]; do
-    (($(remaining_ms) > HEALTH_POLL_MS)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
-    sleep "0.$(printf '%03d' "$HEALTH_POLL_MS")"
+    (($(remaining_ms) > poll_ms)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
+    sleep "0.$(printf '%03d' "$poll_ms")"
+    poll_ms=$((poll_ms * 2 > HEALTH_POLL_MAX_MS ? HEALTH_POLL_MAX_MS : poll_ms * 2))
   done
   info "etcd is healthy on $url"
 }

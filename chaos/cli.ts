@@ -1,23 +1,29 @@
-// `npm run chaos -- --runs N --seed S [--size 3|5] [--episodes E] [--parallel P]`: N chaos runs, P
-// at a time, run i drawing its schedule from seed S+i (each on a fresh simulator with real etcd, on
-// its own 127.0.X.0/24 block). Prints a line per run as it ends, a failing run's seed, violations
-// and replay command, and the totals; exits 1 on any violation. Every process a run starts is
-// stopped when it ends, also on Ctrl-C.
+// `npm run chaos -- --runs N --seed S [--size 3|5|7] [--episodes E] [--parallel P] [--faults K,...]
+// [--json FILE]`: N chaos runs, P at a time, run i drawing its schedule from seed S+i (each on a fresh
+// simulator with real etcd, on its own 127.0.X.0/24 block). Prints a line per run as it ends, a failing
+// run's seed, violations and replay command, and the totals with a table per fault kind; exits 1 on
+// any violation. Every process a run starts, and every network rule, is removed when it ends, also on
+// Ctrl-C.
 import { randomInt } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { failureReport, replayCommand, runLine, summary } from "./report";
+import { FAULT_KINDS, type FaultKind } from "./faults";
+import { campaignJson, failureReport, replayCommand, runLine, summary } from "./report";
 import { type RunResult, runSchedule } from "./run";
-import { describeSchedule, drawSchedule } from "./schedule";
+import { CLUSTER_SIZES, type ClusterSize, describeSchedule, drawSchedule } from "./schedule";
 
-const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5] [--episodes E] [--parallel P] [--minutes M] [--verbose]
+const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5|7] [--episodes E] [--parallel P] [--minutes M]
+                        [--faults KIND[,KIND...]] [--json FILE] [--verbose]
   --runs      runs (default 1)
   --parallel  runs at a time, each on its own simulator (default 1; a run mostly waits on timers
               and hook timeouts, so 3-4 fit on 2 cores)
   --minutes   start no new run after this many minutes (default: no limit)
   --seed      32-bit integer; run i uses seed S+i, and the same seed replays the same schedule
               (default: random, printed)
-  --size      cluster size for every run (default: drawn from each run's seed, 3 or 5)
+  --size      cluster size for every run (default: drawn from each run's seed: 3, 5 or 7)
   --episodes  episodes per run (default: drawn from each run's seed, 2 to 4)
+  --faults    only these fault kinds (default: all): ${FAULT_KINDS.join(", ")}
+  --json      also write the runs and the per-kind table to FILE as JSON
   --verbose   print the simulator's progress (instances, events, membership changes)`;
 
 class UsageError extends Error {
@@ -45,24 +51,40 @@ function parse(argv: string[]) {
       episodes: { type: "string" },
       minutes: { type: "string" },
       parallel: { type: "string" },
+      faults: { type: "string" },
+      json: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean" },
     },
   });
-  const size = integer("size", values.size, 3, 5);
-  if (size !== undefined && size !== 3 && size !== 5) {
-    throw new UsageError(`--size must be 3 or 5; received ${JSON.stringify(values.size)}`);
+  const size = integer("size", values.size, 3, 7);
+  if (size !== undefined && !(CLUSTER_SIZES as readonly number[]).includes(size)) {
+    throw new UsageError(`--size must be 3, 5 or 7; received ${JSON.stringify(values.size)}`);
   }
   return {
     help: values.help === true,
     verbose: values.verbose === true,
     runs: integer("runs", values.runs, 1, 100_000) ?? 1,
     seed: integer("seed", values.seed, 0, 0xffffffff) ?? randomInt(0, 2 ** 31),
-    size: size as 3 | 5 | undefined,
+    size: size as ClusterSize | undefined,
+    faults: faultKinds(values.faults),
+    json: values.json,
     episodes: integer("episodes", values.episodes, 1, 20),
     minutes: integer("minutes", values.minutes, 1, 100_000),
     parallel: integer("parallel", values.parallel, 1, 16) ?? 1,
   };
+}
+
+function faultKinds(value: string | undefined): FaultKind[] | undefined {
+  if (value === undefined) return undefined;
+  const kinds = value.split(",").map((kind) => kind.trim());
+  const unknown = kinds.filter((kind) => !(FAULT_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0 || kinds.length === 0) {
+    throw new UsageError(
+      `--faults takes fault kinds separated by commas; unknown: ${JSON.stringify(unknown.join(",") || value)}`,
+    );
+  }
+  return kinds as FaultKind[];
 }
 
 async function main(): Promise<number> {
@@ -107,13 +129,24 @@ async function main(): Promise<number> {
   await Promise.all(Array.from({ length: Math.min(args.parallel, args.runs) }, worker));
   console.log("");
   for (const line of summary(results, Date.now() - started)) console.log(line);
+  if (args.json !== undefined) {
+    writeFileSync(
+      args.json,
+      `${JSON.stringify(campaignJson(results, Date.now() - started, harnessErrors), null, 2)}\n`,
+    );
+    console.log(`JSON written to ${args.json}`);
+  }
   if (harnessErrors > 0) console.log(`runs that ended in a harness error (no verdict): ${harnessErrors}`);
   return harnessErrors > 0 || results.some((r) => r.violations.length > 0) ? 1 : 0;
 }
 
 /** Plays run `i` and prints its line; undefined when the harness itself failed (no verdict). */
 async function playRun(args: ReturnType<typeof parse>, i: number): Promise<RunResult | undefined> {
-  const schedule = drawSchedule((args.seed + i) >>> 0, { size: args.size, episodes: args.episodes });
+  const schedule = drawSchedule((args.seed + i) >>> 0, {
+    size: args.size,
+    episodes: args.episodes,
+    faults: args.faults,
+  });
   if (args.verbose) for (const line of describeSchedule(schedule)) console.log(`  ${line}`);
   let result: RunResult;
   try {

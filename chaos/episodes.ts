@@ -6,6 +6,10 @@ import type { TimedOutAction } from "../local/aws/auto-scaling-group";
 import type { EmulatedInstance } from "../local/aws/types";
 import type { Simulator } from "../local/simulator/simulator";
 import type { FaultInjection } from "./faults";
+import type { Violation } from "./invariants";
+import type { NetworkFaults } from "./network/controller";
+import { playNetworkFault } from "./network-episode";
+import { NETWORK_FAULT_KINDS, type NetworkFaultKind } from "./network-episodes";
 import type { Episode } from "./schedule";
 
 export type ExpectedTimeout = Pick<TimedOutAction, "instanceId" | "hookName" | "result">;
@@ -17,6 +21,10 @@ export interface EpisodeContext {
   readonly convergeMs: number;
   /** Lifecycle actions the episode times out on purpose are added here. */
   readonly expectedTimeouts: ExpectedTimeout[];
+  /** The run's network faults, started when its schedule has a network fault episode. */
+  readonly network?: NetworkFaults;
+  /** Invariants an episode checks around its own fault (network-episode.ts) add their violations here. */
+  readonly violations: Violation[];
 }
 
 export async function playEpisode(ctx: EpisodeContext, episode: Episode): Promise<void> {
@@ -31,6 +39,12 @@ export async function playEpisode(ctx: EpisodeContext, episode: Episode): Promis
 
 const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) => Promise<void>> = {
   "scale-out-in": async (ctx) => {
+    // 7 is the largest size: there the cluster shrinks first and grows back.
+    if (ctx.sim.size + 2 > MAX_CLUSTER_SIZE) {
+      await scaleIn(ctx, ctx.sim.size - 2);
+      await scaleOut(ctx, ctx.sim.size);
+      return;
+    }
     await scaleOut(ctx);
     await scaleIn(ctx);
   },
@@ -65,17 +79,19 @@ const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) =
     // (CONTINUE), the instances go with their members still listed, and the reconciler, resumed,
     // must remove those members.
     const { sim, faults } = ctx;
-    await scaleOut(ctx);
+    // 7 is the largest size: there the lossy scale-in goes from 7 to 5, and the group grows back after.
+    const settled = sim.size + 2 > MAX_CLUSTER_SIZE ? sim.size - 2 : sim.size;
+    if (settled === sim.size) await scaleOut(ctx);
     // The group's termination policy takes the oldest instances first.
     const leaving = sim
       .instances("InService")
       .sort(byLaunchTime)
-      .slice(0, sim.instances().length - sim.size);
+      .slice(0, sim.instances().length - settled);
     sim.pauseReconciler(true);
     faults.loseTerminates(true);
     try {
       faults.count("scale-in");
-      await sim.setClusterSize(sim.size);
+      await sim.setClusterSize(settled);
       for (const instance of leaving) {
         await sim.waitFor(
           `${instance.id}'s terminate hook to time out`,
@@ -93,25 +109,35 @@ const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) =
       faults.loseTerminates(false);
       sim.pauseReconciler(false);
     }
+    if (settled < sim.size) await scaleOut(ctx, sim.size);
     await sim.waitConverged(ctx.convergeMs);
   },
+  ...(Object.fromEntries(
+    NETWORK_FAULT_KINDS.map((kind) => [
+      kind,
+      (ctx: EpisodeContext, episode: Episode) => playNetworkFault(ctx, kind, episode),
+    ]),
+  ) as Record<NetworkFaultKind, (ctx: EpisodeContext, episode: Episode) => Promise<void>>),
 };
 
 /** CLUSTER_SIZE caps the voters and the group's size follows it: growing is a deploy of a larger
  * cluster size, which raises the group's MinSize and MaxSize, and so its desired capacity. */
-async function scaleOut(ctx: EpisodeContext): Promise<void> {
+async function scaleOut(ctx: EpisodeContext, to = ctx.sim.size + 2): Promise<void> {
   const { sim, faults } = ctx;
   faults.count("scale-out");
-  await sim.setClusterSize(sim.size + 2);
+  await sim.setClusterSize(to);
   await sim.waitConverged(ctx.convergeMs);
 }
 
-async function scaleIn(ctx: EpisodeContext): Promise<void> {
+async function scaleIn(ctx: EpisodeContext, to = ctx.sim.size): Promise<void> {
   const { sim, faults } = ctx;
   faults.count("scale-in");
-  await sim.setClusterSize(sim.size);
+  await sim.setClusterSize(to);
   await sim.waitConverged(ctx.convergeMs);
 }
+
+/** The construct's largest cluster size. */
+const MAX_CLUSTER_SIZE = 7;
 
 /** The health check fails: the group terminates the instance and launches a replacement at once. */
 async function replaceUnhealthy(ctx: EpisodeContext, victim: EmulatedInstance): Promise<void> {

@@ -6,7 +6,7 @@ import type { ApiCall, InjectedFault } from "../local/aws/emulator";
 import type { LifecycleEvent } from "../local/aws/types";
 import type { DeliveryPlan } from "../local/simulator/event-delivery";
 import type { Simulator } from "../local/simulator/simulator";
-import { crashFunction } from "./lambda-crash";
+import { NETWORK_FAULT_KINDS } from "./network-episodes";
 import { Prng } from "./prng";
 import type { Episode } from "./schedule";
 
@@ -25,7 +25,11 @@ export const FAULT_KINDS = [
   "aws-5xx",
   "lambda-crash",
   "ledger-race",
+  ...NETWORK_FAULT_KINDS,
 ] as const;
+
+/** The Auto Scaling calls by which the control plane takes an instance out of the group. */
+const REMOVING_ACTIONS = ["SetInstanceHealth", "TerminateInstanceInAutoScalingGroup"];
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultCounts = Record<FaultKind, number>;
@@ -45,6 +49,7 @@ function completer(sim: Simulator, hookName: string): string | undefined {
 export class FaultInjection {
   readonly counts = noFaults();
   private losingTerminates = false;
+  private removals: string[] | undefined;
 
   constructor(
     private readonly sim: Simulator,
@@ -71,6 +76,18 @@ export class FaultInjection {
    * since the reconciler that would repair it is paused. */
   loseTerminates(on: boolean): void {
     this.losingTerminates = on;
+  }
+
+  /** Records the control plane's calls that take an instance out of the group from now on. */
+  watchRemovals(): void {
+    this.removals = [];
+  }
+
+  /** The calls recorded since `watchRemovals()`, which stops recording. */
+  takeRemovals(): string[] {
+    const calls = this.removals ?? [];
+    this.removals = undefined;
+    return calls;
   }
 
   disarm(): void {
@@ -120,6 +137,9 @@ export class FaultInjection {
     index: number,
     next: (key: string) => number,
   ): InjectedFault | undefined {
+    if (this.removals !== undefined && REMOVING_ACTIONS.includes(call.action)) {
+      this.removals.push(`${call.action} ${call.params.get("InstanceId") ?? "?"}`);
+    }
     if (
       call.action === "CompleteLifecycleAction" &&
       call.params.get("LifecycleActionResult") === "CONTINUE" &&
@@ -127,7 +147,7 @@ export class FaultInjection {
     ) {
       // The etcd change this completion follows is made; the function dies before completing.
       const fn = completer(this.sim, call.params.get("LifecycleHookName") ?? "");
-      const crashed = fn !== undefined && crashFunction(fn) > 0;
+      const crashed = fn !== undefined && this.sim.fn(fn).crash() > 0;
       this.count(crashed ? "lambda-crash" : "aws-5xx");
       return "server-error";
     }

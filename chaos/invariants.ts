@@ -15,6 +15,9 @@ export const INVARIANTS = [
   "members-equal-in-service",
   "lifecycle-actions-completed",
   "at-most-one-learner",
+  // Checked around each network fault episode (network-episode.ts).
+  "no-removal-for-healed-partition",
+  "no-action-on-partial-view",
 ] as const;
 
 export type InvariantName = (typeof INVARIANTS)[number];

@@ -1,12 +1,13 @@
 // Prints chaos figures: one line per run as it ends, a failing run's seed, schedule, violations and
 // replay command, and the totals at the end (runs, faults injected by kind, writes acknowledged
 // and verified, membership changes made, violations).
-import { FAULT_KINDS, type FaultCounts, noFaults } from "./faults";
+import { FAULT_KINDS, type FaultCounts, type FaultKind, noFaults } from "./faults";
 import type { RunResult } from "./run";
-import { describeSchedule, type Schedule } from "./schedule";
+import { CLUSTER_SIZES, describeSchedule, type Schedule } from "./schedule";
 
 export function replayCommand(schedule: Schedule): string {
-  return `npm run chaos -- --runs 1 --seed ${schedule.seed} --size ${schedule.size} --episodes ${schedule.episodes.length}`;
+  const faults = schedule.faults === undefined ? "" : ` --faults ${schedule.faults.join(",")}`;
+  return `npm run chaos -- --runs 1 --seed ${schedule.seed} --size ${schedule.size} --episodes ${schedule.episodes.length}${faults}`;
 }
 
 export function runLine(result: RunResult, index: number, runs: number): string {
@@ -50,10 +51,17 @@ export function summary(results: readonly RunResult[], elapsedMs: number): strin
   const total = (pick: (r: RunResult) => number) => results.reduce((n, r) => n + pick(r), 0);
   const violations = total((r) => r.violations.length);
   const failed = results.filter((r) => r.violations.length > 0);
+  const sizes = CLUSTER_SIZES.map(
+    (size) => `${results.filter((r) => r.schedule.size === size).length} of ${size}`,
+  );
   return [
-    `runs: ${results.length} (${results.filter((r) => r.schedule.size === 3).length} of 3 nodes, ${results.filter((r) => r.schedule.size === 5).length} of 5) in ${(elapsedMs / 60_000).toFixed(1)} min`,
+    `runs: ${results.length} (${sizes.join(", ")} nodes) in ${(elapsedMs / 60_000).toFixed(1)} min, ${perRun(results)} per run`,
     `faults injected: ${sum(faults)}`,
-    ...FAULT_KINDS.map((kind) => `  ${kind.padEnd(26)} ${faults[kind]}`),
+    `  ${"kind".padEnd(26)} ${"runs".padStart(6)} ${"faults".padStart(7)} ${"violations".padStart(10)}`,
+    ...perKind(results).map(
+      (row) =>
+        `  ${row.kind.padEnd(26)} ${String(row.runs).padStart(6)} ${String(row.faults).padStart(7)} ${String(row.violations).padStart(10)}`,
+    ),
     `writes: ${total((r) => r.writesAttempted)} attempted, ${total((r) => r.writesAcknowledged)} acknowledged, ${total((r) => r.writesVerified)} verified`,
     `membership changes made: ${sum(changes)} (${
       Object.entries(changes)
@@ -63,6 +71,46 @@ export function summary(results: readonly RunResult[], elapsedMs: number): strin
     })`,
     `violations: ${violations}${failed.length > 0 ? ` in runs with seeds ${failed.map((r) => r.schedule.seed).join(", ")}` : ""}`,
   ];
+}
+
+export interface KindRow {
+  readonly kind: FaultKind;
+  /** Runs that injected the kind at least once. */
+  readonly runs: number;
+  readonly faults: number;
+  /** Violations in those runs. */
+  readonly violations: number;
+}
+
+/** Per fault kind: the runs that injected it, how often, and the violations of those runs. */
+export function perKind(results: readonly RunResult[]): KindRow[] {
+  return FAULT_KINDS.map((kind) => {
+    const runs = results.filter((r) => r.faults[kind] > 0);
+    return {
+      kind,
+      runs: runs.length,
+      faults: runs.reduce((n, r) => n + r.faults[kind], 0),
+      violations: runs.reduce((n, r) => n + r.violations.length, 0),
+    };
+  });
+}
+
+/** The campaign as JSON: totals, the per-kind table and each run without its timeline. */
+export function campaignJson(results: readonly RunResult[], elapsedMs: number, harnessErrors: number) {
+  return {
+    runs: results.length,
+    harnessErrors,
+    elapsedMs,
+    violations: results.reduce((n, r) => n + r.violations.length, 0),
+    byKind: perKind(results),
+    results: results.map(({ timeline: _timeline, ...result }) => result),
+  };
+}
+
+function perRun(results: readonly RunResult[]): string {
+  if (results.length === 0) return "no run";
+  const mean = results.reduce((n, r) => n + r.durationMs, 0) / results.length;
+  return `${(mean / 1000).toFixed(0)}s`;
 }
 
 function sum(counts: Readonly<Record<string, number>>): number {

@@ -8,6 +8,8 @@ import { type FaultCounts, FaultInjection } from "./faults";
 import { checkInvariants, type Violation } from "./invariants";
 import { membershipChanges } from "./membership-changes";
 import { ClusterMonitor } from "./monitor";
+import { NetworkFaults } from "./network/controller";
+import { isNetworkFaultKind } from "./network-episodes";
 import type { Schedule } from "./schedule";
 import { QuorumWriter } from "./writer";
 
@@ -44,12 +46,38 @@ const TERMINATE_HEARTBEAT_TIMEOUT_MS = 45_000;
 export async function runSchedule(schedule: Schedule, options: RunOptions = {}): Promise<RunResult> {
   const startedAt = Date.now();
   const convergeMs = options.convergeMs ?? 120_000;
-  const sim = await Simulator.start({
-    size: schedule.size,
-    maxSize: schedule.size + 3,
-    terminateHeartbeatTimeoutMs: TERMINATE_HEARTBEAT_TIMEOUT_MS,
-    log: options.log,
-  });
+  // Network faults need every etcd and Lambda worker tagged before it starts: started with the run
+  // when one of its episodes is a network fault, stopped (every rule removed) whatever happens.
+  const network = schedule.episodes.some((e) => isNetworkFaultKind(e.kind))
+    ? await NetworkFaults.start({ log: options.log })
+    : undefined;
+  let sim: Simulator;
+  try {
+    sim = await Simulator.start({
+      size: schedule.size,
+      maxSize: schedule.size + 3,
+      terminateHeartbeatTimeoutMs: TERMINATE_HEARTBEAT_TIMEOUT_MS,
+      log: options.log,
+      registerIdentity: network === undefined ? undefined : (identity) => network.register(identity),
+    });
+  } catch (error) {
+    await network?.stop();
+    throw error;
+  }
+  try {
+    return await play(schedule, sim, network, convergeMs, startedAt);
+  } finally {
+    await network?.stop();
+  }
+}
+
+async function play(
+  schedule: Schedule,
+  sim: Simulator,
+  network: NetworkFaults | undefined,
+  convergeMs: number,
+  startedAt: number,
+): Promise<RunResult> {
   const faults = new FaultInjection(sim, schedule.seed);
   const writer = new QuorumWriter(sim, `chaos-${schedule.seed}`);
   const monitor = new ClusterMonitor(sim);
@@ -67,7 +95,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
         sim.note(`chaos episode ${index + 1}: ${episode.kind}`);
         faults.arm(episode, index);
         try {
-          await playEpisode({ sim, faults, convergeMs, expectedTimeouts }, episode);
+          await playEpisode({ sim, faults, convergeMs, expectedTimeouts, network, violations }, episode);
         } finally {
           faults.disarm();
         }
@@ -77,6 +105,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
       // An episode that never converged: the end-state check says why.
       sim.note(`chaos: ${(error as Error).message}`);
       faults.disarm();
+      await network?.healAll();
       divergence = (await settle(sim, convergeMs)) ?? `recovered after: ${(error as Error).message}`;
     }
     await writer.stop();

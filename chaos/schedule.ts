@@ -3,7 +3,15 @@
 // an instance refresh, a terminate hook left to time out) with the faults that accompany it
 // (duplicated, delayed or lost lifecycle events, AWS throttling and 5xx, a control-plane function
 // crashing between its etcd change and its lifecycle completion, concurrent membership functions
-// racing for the ledger). Pure: no clock, no I/O, so the same seed always gives the same schedule.
+// racing for the ledger), or a network fault (network-episodes.ts). `faults` limits a schedule to
+// the fault kinds named. Pure: no clock, no I/O, so the same seed always gives the same schedule.
+import type { FaultKind } from "./faults";
+import {
+  isNetworkFaultKind,
+  NETWORK_FAULT_KINDS,
+  type NetworkFaultKind,
+  type NetworkFaultPlan,
+} from "./network-episodes";
 import { Prng } from "./prng";
 
 export type EpisodeKind =
@@ -12,7 +20,11 @@ export type EpisodeKind =
   | "freeze"
   | "health-replacement"
   | "instance-refresh"
-  | "terminate-hook-timeout";
+  | "terminate-hook-timeout"
+  | NetworkFaultKind;
+
+export type ClusterSize = 3 | 5 | 7;
+export const CLUSTER_SIZES: readonly ClusterSize[] = [3, 5, 7];
 
 export interface EventFaults {
   /** Chance that a lifecycle event is delivered two or three times. */
@@ -46,45 +58,93 @@ export interface Episode {
   readonly crashAtCompletion?: number;
   /** The n-th lifecycle event of the episode (1-based) races an on-demand reconcile pass. */
   readonly raceAtEvent?: number;
+  /** A network fault episode's target, duration, loss and delay. */
+  readonly network?: NetworkFaultPlan;
 }
 
 export interface Schedule {
   readonly seed: number;
-  readonly size: 3 | 5;
+  readonly size: ClusterSize;
   readonly episodes: readonly Episode[];
+  /** The fault kinds the schedule was limited to, when it was. */
+  readonly faults?: readonly FaultKind[];
 }
 
 export interface ScheduleOptions {
-  /** The cluster size; drawn from the seed (3 twice as often as 5) when not given. */
-  readonly size?: 3 | 5;
+  /** The cluster size; drawn from the seed (3 half the time, 5 a third, 7 a sixth) when not given. */
+  readonly size?: ClusterSize;
   /** Episodes per run; drawn (2–4) when not given. */
   readonly episodes?: number;
+  /** Only these fault kinds: episodes that inject none of them are not drawn, and the faults that
+   * accompany an episode (event and AWS faults, crashes, races, freezes) only when named. */
+  readonly faults?: readonly FaultKind[];
 }
 
-const KINDS: readonly EpisodeKind[] = [
-  "scale-out-in",
-  "kill-and-replace",
-  "freeze",
-  "health-replacement",
-  "instance-refresh",
-  "terminate-hook-timeout",
-];
+/** The fault kinds each episode kind injects itself (accompanying faults aside). A new episode kind
+ * is added here, to `EpisodeKind` and to the players of episodes.ts. */
+export const EPISODE_FAULTS: Readonly<Record<EpisodeKind, readonly FaultKind[]>> = {
+  "scale-out-in": ["scale-out", "scale-in"],
+  "kill-and-replace": ["kill-9", "parallel-terminate-launch"],
+  freeze: ["freeze"],
+  "health-replacement": ["parallel-terminate-launch"],
+  "instance-refresh": ["instance-refresh"],
+  "terminate-hook-timeout": ["hook-timeout", "scale-out", "scale-in"],
+  ...(Object.fromEntries(NETWORK_FAULT_KINDS.map((kind) => [kind, [kind] as readonly FaultKind[]])) as Record<
+    NetworkFaultKind,
+    readonly FaultKind[]
+  >),
+};
+
+const KINDS = Object.keys(EPISODE_FAULTS) as EpisodeKind[];
+
+/** The episode kinds a schedule limited to `faults` draws from: those injecting one of them, or, when
+ * only accompanying faults are named, every episode kind that is not a network fault. */
+export function episodeKinds(faults: readonly FaultKind[] | undefined): EpisodeKind[] {
+  if (faults === undefined) return KINDS;
+  const chosen = KINDS.filter((kind) => EPISODE_FAULTS[kind].some((f) => faults.includes(f)));
+  return chosen.length > 0 ? chosen : KINDS.filter((kind) => !isNetworkFaultKind(kind));
+}
 
 export function drawSchedule(seed: number, options: ScheduleOptions = {}): Schedule {
   const prng = Prng.derive(seed, "schedule");
   // Drawn even when the options pin them, so that pinning them (as the replay command does)
   // leaves every later draw, and so the episodes, unchanged.
-  const drawnSize = prng.chance(2 / 3) ? 3 : 5;
+  const sizeDraw = prng.int(0, 5);
+  const drawnSize: ClusterSize = sizeDraw < 3 ? 3 : sizeDraw < 5 ? 5 : 7;
   const drawnCount = prng.int(2, 4);
   const size = options.size ?? drawnSize;
   const count = options.episodes ?? drawnCount;
+  const pool = episodeKinds(options.faults);
   const episodes: Episode[] = [];
-  for (let i = 0; i < count; i++) episodes.push(drawEpisode(prng));
-  return { seed, size, episodes };
+  for (let i = 0; i < count; i++) episodes.push(limit(drawEpisode(prng, pool), options.faults));
+  return options.faults === undefined
+    ? { seed, size, episodes }
+    : { seed, size, episodes, faults: options.faults };
 }
 
-function drawEpisode(prng: Prng): Episode {
-  const kind = prng.pick(KINDS);
+/** Removes the accompanying faults `faults` does not name. */
+function limit(episode: Episode, faults: readonly FaultKind[] | undefined): Episode {
+  if (faults === undefined) return episode;
+  const on = (kind: FaultKind, chance: number) => (faults.includes(kind) ? chance : 0);
+  return {
+    ...episode,
+    freeze: episode.kind === "freeze" || faults.includes("freeze") ? episode.freeze : undefined,
+    events: {
+      duplicate: on("event-duplicated", episode.events.duplicate),
+      delay: on("event-delayed", episode.events.delay),
+      drop: on("event-lost", episode.events.drop),
+    },
+    aws: {
+      throttling: on("aws-throttling", episode.aws.throttling),
+      serverError: on("aws-5xx", episode.aws.serverError),
+    },
+    crashAtCompletion: faults.includes("lambda-crash") ? episode.crashAtCompletion : undefined,
+    raceAtEvent: faults.includes("ledger-race") ? episode.raceAtEvent : undefined,
+  };
+}
+
+function drawEpisode(prng: Prng, pool: readonly EpisodeKind[]): Episode {
+  const kind = prng.pick(pool);
   const target = prng.int(0, 6);
   const killToHealthCheckMs = prng.int(500, 4000);
   // A freeze only accompanies episodes that keep every voter otherwise up, so that a lost quorum
@@ -105,6 +165,15 @@ function drawEpisode(prng: Prng): Episode {
   };
   const crashAtCompletion = prng.chance(0.4) ? prng.int(1, 2) : undefined;
   const raceAtEvent = prng.chance(0.4) ? prng.int(1, 3) : undefined;
+  const network = isNetworkFaultKind(kind)
+    ? {
+        target: prng.int(0, 6),
+        // Well inside any grace the control plane keeps before it replaces a silent member.
+        forMs: prng.int(3000, 15_000),
+        lossProbability: prng.pick([0.3, 0.7, 1]),
+        delayMs: prng.pick([50, 150, 400]),
+      }
+    : undefined;
   return {
     kind,
     target,
@@ -115,6 +184,7 @@ function drawEpisode(prng: Prng): Episode {
     aws,
     crashAtCompletion,
     raceAtEvent,
+    network,
   };
 }
 
@@ -124,6 +194,9 @@ export function describeSchedule(schedule: Schedule): string[] {
     const parts = [`${i + 1}. ${e.kind}`];
     if (e.freeze) parts.push(`freeze ${e.freeze.forMs} ms`);
     if (e.kind === "instance-refresh") parts.push(e.refreshOrder);
+    if (e.network) parts.push(`for ${e.network.forMs} ms`);
+    if (e.network && e.kind === "partition-asymmetric") parts.push(`loss ${e.network.lossProbability}`);
+    if (e.network && e.kind === "latency") parts.push(`+${e.network.delayMs} ms`);
     const ev = e.events;
     if (ev.duplicate || ev.delay || ev.drop)
       parts.push(`events dup ${ev.duplicate} delay ${ev.delay} drop ${ev.drop}`);

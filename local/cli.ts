@@ -5,8 +5,9 @@
 // reason. Nothing it started is left running, also on Ctrl-C.
 //
 // Usage: npm run local -- [--size 3|5|7] [--scenario NAME] [--template PATH [--assets DIR]] [--keep] [--help]
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { DEFAULT_LOCAL_STATE } from "../cli/local-state";
 import { SCENARIOS } from "./simulator/scenarios";
 import { Simulator } from "./simulator/simulator";
 
@@ -20,7 +21,8 @@ const USAGE = `Usage: npm run local -- [--size 3|5|7] [--scenario NAME] [--templ
 ${Object.entries(SCENARIOS)
   .map(([name, s]) => `                     ${name.padEnd(11)} ${s.summary}`)
   .join("\n")}
-  --keep           stay up after the scenario until Ctrl-C (prints the endpoints)
+  --keep           stay up after the scenario until Ctrl-C (prints the endpoints; writes the state
+                   file that "npx etcd-asg <command> --local" reads)
 `;
 
 class UsageError extends Error {
@@ -122,6 +124,10 @@ async function main(): Promise<number> {
   if (failure === undefined && opts.keep && sim) {
     console.log(`\nThe cluster stays up until Ctrl-C. etcd client URLs: ${sim.clientUrls().join(",")}`);
     console.log(`AWS emulator: ${sim.emulator.endpoint}   files: ${sim.root}`);
+    // For `npx etcd-asg <command> --local`; removed on the way out (the exit hook covers a kill).
+    writeFileSync(DEFAULT_LOCAL_STATE, JSON.stringify(sim.operatorState()), { mode: 0o600 });
+    process.on("exit", () => rmSync(DEFAULT_LOCAL_STATE, { force: true }));
+    console.log(`Operator CLI: npx etcd-asg status --local   (state: ${DEFAULT_LOCAL_STATE})`);
     await new Promise(() => {});
   }
   await sim?.stop(failure !== undefined);

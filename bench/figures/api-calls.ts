@@ -92,8 +92,13 @@ async function replaceOne(bed: ControlPlaneBed, count: Count): Promise<void> {
   await sleep(SETTLE_MS);
   const inService = new Set(bed.instanceIds("InService"));
   const members = (await bed.members()).filter((m) => inService.has(m.name));
-  const victim = (await pickVictim(members.map((m) => ({ name: m.name, clientUrl: m.clientUrls[0] ?? "" }))))
-    .name;
+  const { ca, cert = "", key = "" } = await bed.operator();
+  const victim = (
+    await pickVictim(
+      members.map((m) => ({ name: m.name, clientUrl: m.clientUrls[0] ?? "" })),
+      { ca, cert, key },
+    )
+  ).name;
   // Every instance seen so far: a terminated one leaves the group but keeps its old launch event.
   const known = new Set([...bed.instanceIds(), ...bed.events.map((e) => e.detail.EC2InstanceId)]);
   // The health check's replacement: terminate and launch at once, as after a failed instance.

@@ -2,35 +2,38 @@
 // a healthy voter — etcd-asg's whole flow on the simulator, against the same etcd started with a
 // static --initial-cluster (the floor) and with etcd's own v2 discovery.
 
+import { type Breakdown, describeBreakdown } from "../critical-path";
 import { EtcdBed } from "../floor/etcd-bed";
 import { discoveryBootstrap, staticBootstrap } from "../floor/flows";
 import { describePhases, type Phases } from "../phases";
 import { type Check, type Figure, ratioCheck, row } from "../report";
-import { simBootstrap } from "../sim-flows";
+import { bootDelayNote, simBootstrap } from "../sim-flows";
 import type { FigureContext } from "./context";
 
 export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
-  const bed = EtcdBed.create();
+  const bed = await EtcdBed.create();
   try {
-    const store = bed.reserve();
-    bed.startDiscoveryStore(store);
-    await bed.waitHealthy([store]);
+    const store = await bed.startDiscoveryStore();
     const rows = [];
     const checks: Check[] = [];
+    const notes = [bootDelayNote];
     for (const size of [3, 5]) {
       const floor: number[] = [];
       const discovery: number[] = [];
       const etcdAsg: number[] = [];
       const phases: Phases[] = [];
+      const breakdowns: Breakdown[] = [];
       for (let rep = 1; rep <= ctx.reps; rep++) {
         const formed = await staticBootstrap(bed, size);
         floor.push(formed.ms);
-        for (const member of formed.cluster.members) await bed.kill(member.name);
-        discovery.push(await discoveryBootstrap(bed, store, size));
-        await bed.killAllBut([store]);
+        await bed.killAll(formed.cluster.members);
+        const discovered = await discoveryBootstrap(bed, store, size);
+        discovery.push(discovered.ms);
+        await bed.killAll(discovered.members);
         const timed = await simBootstrap(size);
         etcdAsg.push(timed.ms);
         phases.push(timed.phases);
+        if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
         ctx.progress(
           `bootstrap ${size} rep ${rep}: floor ${ms(floor)}, discovery ${ms(discovery)}, etcd-asg ${ms(etcdAsg)}`,
         );
@@ -39,6 +42,7 @@ export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
       const discoveryRow = row(`${size} nodes: etcd v2 discovery`, "ms", discovery);
       const etcdAsgRow = row(`${size} nodes: etcd-asg (simulator)`, "ms", etcdAsg, describePhases(phases));
       rows.push(floorRow, discoveryRow, etcdAsgRow);
+      if (breakdowns.length > 0) notes.push(`${size} nodes: ${describeBreakdown(breakdowns)}`);
       checks.push(ratioCheck(`${size} nodes: etcd-asg / floor`, etcdAsgRow, floorRow, 1.5));
       const vsDiscovery = ratioCheck(`${size} nodes: etcd-asg / discovery`, etcdAsgRow, discoveryRow, 1);
       checks.push({ ...vsDiscovery, target: "< 1× (faster)", pass: vsDiscovery.value < 1 });
@@ -47,6 +51,7 @@ export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
       id: "bootstrap",
       title: "1. Bootstrap (instances running → all members healthy voters)",
       rows,
+      notes,
       checks,
     };
   } finally {

@@ -3,27 +3,41 @@
 // hand. The simulator's cluster is configured for 5 (so the join has room) and brought to 3 voters
 // first; after each rep the new instance is scaled in again, untimed.
 import type { Simulator } from "../../local/simulator/simulator";
+import { type Breakdown, describeBreakdown } from "../critical-path";
 import { EtcdBed } from "../floor/etcd-bed";
 import { manualJoin, removeMember, staticBootstrap } from "../floor/flows";
 import { now } from "../measure";
 import { describePhases, type Phases } from "../phases";
 import { type Figure, ratioCheck, row } from "../report";
-import { settle, simJoin, startSimulator, stopSimulator, waitConverged } from "../sim-flows";
+import {
+  BOOT_DELAY_MS,
+  bootDelayNote,
+  settle,
+  simJoin,
+  simJoinSpawns,
+  startSimulator,
+  stopSimulator,
+  waitConverged,
+} from "../sim-flows";
 import type { FigureContext } from "./context";
 
 export async function joinFigure(ctx: FigureContext): Promise<Figure> {
-  const bed = EtcdBed.create();
+  let bed: EtcdBed | undefined;
   let sim: Simulator | undefined;
   let failure: unknown;
   try {
+    bed = await EtcdBed.create();
     const { cluster } = await staticBootstrap(bed, 3);
-    sim = await startSimulator(5);
+    sim = await startSimulator(5, BOOT_DELAY_MS);
+    // The operator lowers MinSize (the stack sets it to the cluster size) to scale in to 3.
+    sim.group.update({ minSize: 3 });
     for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
     await waitConverged(sim, "scale-in to 3");
     let lastChange = now();
     const floor: number[] = [];
     const etcdAsg: number[] = [];
     const phases: Phases[] = [];
+    const breakdowns: Breakdown[] = [];
     for (let rep = 1; rep <= ctx.reps; rep++) {
       await settle(lastChange);
       const joined = await manualJoin(bed, cluster);
@@ -32,17 +46,25 @@ export async function joinFigure(ctx: FigureContext): Promise<Figure> {
       const timed = await simJoin(sim);
       etcdAsg.push(timed.ms);
       phases.push(timed.phases);
+      if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
       lastChange = now();
       ctx.progress(
         `join rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(etcdAsg.at(-1) ?? 0)} ms`,
       );
     }
+    await settle(lastChange);
+    const spawns = await simJoinSpawns(sim);
     const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
     const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
     return {
       id: "join",
       title: "2. Join one node to a running 3-node cluster (launch → promoted voter)",
       rows: [floorRow, etcdAsgRow],
+      notes: [
+        bootDelayNote,
+        ...(breakdowns.length > 0 ? [describeBreakdown(breakdowns)] : []),
+        `spawned per join (one more join, untimed, traced with strace): ${spawns}`,
+      ],
       checks: [ratioCheck("etcd-asg / floor", etcdAsgRow, floorRow, 1.5)],
     };
   } catch (error) {
@@ -50,6 +72,6 @@ export async function joinFigure(ctx: FigureContext): Promise<Figure> {
     throw error;
   } finally {
     await stopSimulator(sim, failure);
-    await bed.stop();
+    await bed?.stop();
   }
 }

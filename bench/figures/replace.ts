@@ -12,10 +12,11 @@ import { settle, simReplaceKilled, startSimulator, stopSimulator } from "../sim-
 import type { FigureContext } from "./context";
 
 export async function replaceFigure(ctx: FigureContext): Promise<Figure> {
-  const bed = EtcdBed.create();
+  let bed: EtcdBed | undefined;
   let sim: Simulator | undefined;
   let failure: unknown;
   try {
+    bed = await EtcdBed.create();
     const { cluster } = await staticBootstrap(bed, 3);
     sim = await startSimulator(3);
     let lastChange = now();
@@ -46,12 +47,12 @@ export async function replaceFigure(ctx: FigureContext): Promise<Figure> {
     throw error;
   } finally {
     await stopSimulator(sim, failure);
-    await bed.stop();
+    await bed?.stop();
   }
 }
 
 async function floorReplace(bed: EtcdBed, cluster: FloorCluster): Promise<number> {
-  const victim = await pickVictim(cluster.members);
+  const victim = await pickVictim(cluster.members, bed.operatorTls);
   await bed.kill(victim.name);
   return manualReplace(bed, cluster, victim);
 }

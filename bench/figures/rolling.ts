@@ -22,10 +22,11 @@ import {
 import type { FigureContext } from "./context";
 
 export async function rollingFigure(ctx: FigureContext): Promise<Figure> {
-  const bed = EtcdBed.create();
+  let bed: EtcdBed | undefined;
   let sim: Simulator | undefined;
   let failure: unknown;
   try {
+    bed = await EtcdBed.create();
     sim = await startSimulator(5);
     let lastChange = now();
     const single: number[] = [];
@@ -48,7 +49,7 @@ export async function rollingFigure(ctx: FigureContext): Promise<Figure> {
       const { cluster } = await staticBootstrap(bed, 5);
       await sleep(SETTLE_MS);
       floor.push(await manualRollingReplace(bed, cluster));
-      await bed.killAllBut([]);
+      await bed.killAll(cluster.members);
       rolling.push(await simRollingReplace(sim));
       lastChange = now();
       ctx.progress(
@@ -77,6 +78,6 @@ export async function rollingFigure(ctx: FigureContext): Promise<Figure> {
     throw error;
   } finally {
     await stopSimulator(sim, failure);
-    await bed.stop();
+    await bed?.stop();
   }
 }

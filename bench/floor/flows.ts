@@ -25,7 +25,7 @@ export async function staticBootstrap(
   bed: EtcdBed,
   size: number,
 ): Promise<{ ms: number; cluster: FloorCluster }> {
-  const members = Array.from({ length: size }, () => bed.reserve());
+  const members = await reserveMany(bed, size);
   const token = `bench-${randomBytes(6).toString("hex")}`;
   const flags = [
     `--initial-cluster=${initialCluster(members)}`,
@@ -43,20 +43,24 @@ export async function staticBootstrap(
  * key is created first (what `curl https://discovery.etcd.io/new?size=N` does), then every member
  * starts with --discovery. ms from the first member's spawn to all healthy.
  */
-export async function discoveryBootstrap(bed: EtcdBed, store: BenchMember, size: number): Promise<number> {
+export async function discoveryBootstrap(
+  bed: EtcdBed,
+  storeUrl: string,
+  size: number,
+): Promise<{ ms: number; members: BenchMember[] }> {
   const token = randomBytes(8).toString("hex");
-  const url = `${store.clientUrl}/v2/keys/discovery/${token}`;
+  const url = `${storeUrl}/v2/keys/discovery/${token}`;
   const created = await fetch(`${url}/_config/size`, {
     method: "PUT",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: `value=${size}`,
   });
   if (!created.ok) throw new Error(`discovery store answered ${created.status} to the size key`);
-  const members = Array.from({ length: size }, () => bed.reserve());
+  const members = await reserveMany(bed, size);
   const start = now();
   for (const member of members) bed.start(member, [`--discovery=${url}`]);
   await bed.waitHealthy(members);
-  return since(start);
+  return { ms: since(start), members };
 }
 
 /** member add --learner, start, member promote: ms until the new member is a healthy voter. */
@@ -65,9 +69,10 @@ export async function manualJoin(
   cluster: FloorCluster,
 ): Promise<{ ms: number; joined: BenchMember }> {
   const client = bed.client(cluster.members);
+  const joining = await bed.reserve();
   try {
     const start = now();
-    const joined = await addStartPromote(bed, client, cluster);
+    const joined = await addStartPromote(bed, client, cluster, joining);
     return { ms: since(start), joined };
   } finally {
     client.close();
@@ -99,9 +104,11 @@ export async function manualReplace(
   bed: EtcdBed,
   cluster: FloorCluster,
   victim: BenchMember,
+  replacement?: BenchMember,
 ): Promise<number> {
   const survivors = cluster.members.filter((m) => m !== victim);
   const client = bed.client(survivors);
+  const joining = replacement ?? (await bed.reserve());
   try {
     const start = now();
     const id = await retry(`find ${victim.name}`, () => memberId(client, victim), STEP_TIMEOUT_MS);
@@ -111,7 +118,7 @@ export async function manualReplace(
       STEP_TIMEOUT_MS,
     );
     cluster.members.splice(cluster.members.indexOf(victim), 1);
-    await addStartPromote(bed, client, cluster);
+    await addStartPromote(bed, client, cluster, joining);
     return since(start);
   } finally {
     client.close();
@@ -124,16 +131,22 @@ export async function manualReplace(
  * that every voter be connected for 5 s before an add applies here as it does to etcd-asg.
  */
 export async function manualRollingReplace(bed: EtcdBed, cluster: FloorCluster): Promise<number> {
+  const victims = [...cluster.members];
+  const replacements = await reserveMany(bed, victims.length);
   const start = now();
-  for (const victim of [...cluster.members]) {
+  for (const [i, victim] of victims.entries()) {
     await bed.kill(victim.name);
-    await manualReplace(bed, cluster, victim);
+    await manualReplace(bed, cluster, victim, replacements[i]);
   }
   return since(start);
 }
 
-async function addStartPromote(bed: EtcdBed, client: Etcd3, cluster: FloorCluster): Promise<BenchMember> {
-  const joining = bed.reserve();
+async function addStartPromote(
+  bed: EtcdBed,
+  client: Etcd3,
+  cluster: FloorCluster,
+  joining: BenchMember,
+): Promise<BenchMember> {
   const added = await retry(
     `add ${joining.name} as a learner`,
     () => client.cluster.memberAdd({ peerURLs: [joining.peerUrl], isLearner: true }, attempt()),
@@ -154,6 +167,13 @@ async function addStartPromote(bed: EtcdBed, client: Etcd3, cluster: FloorCluste
   );
   cluster.members.push(joining);
   return joining;
+}
+
+/** `count` members with their certificates, reserved before a clock starts. */
+async function reserveMany(bed: EtcdBed, count: number): Promise<BenchMember[]> {
+  const members: BenchMember[] = [];
+  for (let i = 0; i < count; i++) members.push(await bed.reserve());
+  return members;
 }
 
 async function memberId(client: Etcd3, member: BenchMember): Promise<string> {

@@ -1,7 +1,8 @@
 // The alarms an operator acts on: events the control plane could not handle (dead-letter queue),
 // a reconciler failing pass after pass, lifecycle actions that failed, members that drifted from the
-// instances, and a termination held because it would lose quorum. The last three read the metrics
-// the Lambdas emit in CloudWatch embedded metric format (namespace EtcdAsg, dimension ClusterName).
+// instances, a termination held because it would lose quorum, and etcd's NOSPACE and CORRUPT alarms.
+// The last five read the metrics the Lambdas emit in CloudWatch embedded metric format (namespace
+// EtcdAsg, dimension ClusterName).
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -75,10 +76,31 @@ export class ClusterAlarms extends Construct {
         metric: metric("MembershipDrift", "Minimum", Duration.minutes(5)),
         evaluationPeriods: 3,
       }),
+      new cloudwatch.Alarm(this, "ClientEndpointFailing", {
+        threshold: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `etcd-asg ${props.clusterName}: the client name's Route 53 records could not be brought in step at least 3 times in each of the last 3 five-minute periods (clients may be sent to removed members); see the reconciler logs`,
+        metric: metric("ClientEndpointFailures", "Sum", Duration.minutes(5)),
+        evaluationPeriods: 3,
+      }),
       new cloudwatch.Alarm(this, "QuorumAtRisk", {
         ...atLeastOne,
         alarmDescription: `etcd-asg ${props.clusterName}: a termination is held because removing the member would lose quorum; restore the unhealthy members first`,
         metric: metric("QuorumAtRisk", "Maximum", Duration.minutes(1)),
+        evaluationPeriods: 1,
+      }),
+      // etcd's alarms, as each reconcile pass reads them (docs/health.md).
+      new cloudwatch.Alarm(this, "EtcdNospace", {
+        ...atLeastOne,
+        alarmDescription: `etcd-asg ${props.clusterName}: etcd raised NOSPACE and refuses writes; the reconciler compacts, defragments and disarms it, unless the live data is over the line: then delete keys or raise dataVolumeSize (see the reconciler logs)`,
+        metric: metric("EtcdAlarmNospace", "Maximum", Duration.minutes(5)),
+        evaluationPeriods: 1,
+      }),
+      new cloudwatch.Alarm(this, "EtcdCorrupt", {
+        ...atLeastOne,
+        alarmDescription: `etcd-asg ${props.clusterName}: etcd raised CORRUPT (a member's data diverged); upkeep is held until an operator replaces the member`,
+        metric: metric("EtcdAlarmCorrupt", "Maximum", Duration.minutes(5)),
         evaluationPeriods: 1,
       }),
     ];

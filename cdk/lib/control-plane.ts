@@ -19,6 +19,10 @@ import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
 import { FUNCTION_TAG } from "./function-tag";
 
+/** The bound on one defragmentation: the reconciler (55 s) starts an upkeep step only while this and
+ * 10 s more are left, so a pass's repairs have about 15 s before upkeep stops for the pass. */
+const DEFRAG_TIMEOUT_SECONDS = 30;
+
 export interface ControlPlaneProps {
   readonly config: ResolvedProps;
   readonly vpc: ec2.IVpc;
@@ -117,6 +121,11 @@ export class ControlPlane extends Construct {
       // Every handler loads the same configuration (lambdas/config.ts), which requires it.
       INSTANCE_ROLE_ARN: props.nodeRoleArn,
       NODE_CERTIFICATE_LIFETIME_SECONDS: String(config.certificateLifetime.toSeconds()),
+      // etcd's backend quota follows the data volume (lambdas/domain/etcd-storage.ts).
+      DATA_VOLUME_GIB: String(config.dataVolumeGiB),
+      // One defragmentation must fit in the reconciler's 55 s with the pass's repairs before it.
+      DEFRAG_TIMEOUT_SECONDS: String(DEFRAG_TIMEOUT_SECONDS),
+      HEALTH_GRACE_SECONDS: String(config.healthGracePeriod.toSeconds()),
       POWERTOOLS_SERVICE_NAME: "etcd-asg",
       POWERTOOLS_LOG_LEVEL: "INFO",
     };

@@ -21,9 +21,8 @@ export class EtcdAsgStack extends Stack {
     this.cluster = new EtcdCluster(this, "Cluster", props.cluster);
     const { autoScalingGroupName } = this.cluster;
 
-    // Not the endpoints: a command that lists them. The nodes have only private IPs, which change
-    // whenever the group replaces an instance, and nothing (DNS name, load balancer) stands in front
-    // of them, so the endpoints are the answer to a query, not a value CloudFormation can hold.
+    // The instances' IPs behind the client name, for when DNS is in doubt: they change whenever the
+    // group replaces an instance, so they are the answer to a query, not a value CloudFormation holds.
     new CfnOutput(this, "ClientEndpointsCommand", {
       description:
         "Not the endpoints: a command that prints the etcd client URL of each running node now (IPs change on replacement)",
@@ -33,6 +32,12 @@ export class EtcdAsgStack extends Stack {
         `--query 'Reservations[].Instances[].PrivateIpAddress' --output text | tr -s '[:space:]' '\\n' | ` +
         `sed 's|.*|http://&:${ETCD_CLIENT_PORT}|'`,
     });
+    new CfnOutput(this, "ClientDnsName", {
+      description:
+        "The cluster's client name (private zone, in the VPC): etcdctl --endpoints https://<this>:2379, or --discovery-srv <this>",
+      value: this.cluster.clientEndpoint.name,
+    });
+    new CfnOutput(this, "HostedZoneId", { value: this.cluster.clientEndpoint.hostedZone.hostedZoneId });
     new CfnOutput(this, "AutoScalingGroupName", { value: autoScalingGroupName });
     new CfnOutput(this, "LedgerTableName", { value: this.cluster.ledgerTable.tableName });
     new CfnOutput(this, "NodeApiUrl", { value: this.cluster.nodeApiUrl });

@@ -2,16 +2,15 @@
 // error naming the prop, the value received and what to change — before any resource is created.
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { Duration, Size } from "aws-cdk-lib";
+import { Duration, Size, Token } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
+import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
 import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
 import { ETCD_RELEASE_SHA256 } from "./etcd-release";
-
-/** The repository root: the defaults for the Lambda bundles and the boot script are relative to it. */
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+import { PACKAGE_ROOT } from "./package-root";
 
 /** The five control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
 export const FUNCTION_NAMES = [
@@ -119,6 +118,28 @@ export interface EtcdClusterProps {
    */
   readonly certificateLifetime?: Duration;
   /**
+   * The Route 53 private hosted zone of the client name (docs/client-endpoint.md): the control plane
+   * keeps the name's A records (the started voters) and etcd's SRV discovery records in it. An
+   * imported zone must be private and associated with the cluster's VPC; records of its own outside
+   * `clientDnsName` are never touched.
+   * @default a new private zone `<clusterName, lowercase>.etcd.internal` in the cluster's VPC
+   */
+  readonly hostedZone?: route53.IHostedZone;
+  /**
+   * The cluster's client name, in `hostedZone`: what clients resolve and what every server
+   * certificate names. Lowercase letters, digits, hyphens and dots, at most 233 characters (the SRV
+   * targets `<instance-id>.<name>` must fit DNS's 253).
+   * @default `etcd.<the zone's name>`
+   */
+  readonly clientDnsName?: string;
+  /**
+   * How long a voter's etcd may stay silent on an InService instance before the control plane sets
+   * the instance Unhealthy and the group replaces it (docs/health.md). It must outlast a restart by
+   * systemd (5 s and etcd's start) and cover two reconcile passes. From 2 minutes to 1 hour.
+   * @default Duration.minutes(3)
+   */
+  readonly healthGracePeriod?: Duration;
+  /**
    * Where the alarms and the ASG's scaling notifications go.
    * @default a new SNS topic (subscribe to it after deploy)
    */
@@ -130,12 +151,13 @@ export interface EtcdClusterProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * Folder holding one bundle per function (`<dir>/<name>/lib/index.js` and `<dir>/<name>/proto/`).
-   * @default `dist/lambdas` at the repository root (written by `npm run build`)
+   * @default the bundles the package ships (`dist/lambdas`; in a clone of the repository, written by
+   * `npm run build`)
    */
   readonly lambdaBundlesDir?: string;
   /**
    * The boot script the user data installs as /usr/local/sbin/etcd-asg-boot.
-   * @default `bootstrap-script/etcd-asg-boot.sh` at the repository root
+   * @default the boot script the package ships (`bootstrap-script/etcd-asg-boot.sh`)
    */
   readonly bootScriptPath?: string;
 }
@@ -155,6 +177,12 @@ export interface ResolvedProps {
   readonly launchHeartbeatTimeout: Duration;
   readonly terminateHeartbeatTimeout: Duration;
   readonly certificateLifetime: Duration;
+  /** The imported zone; undefined: the construct creates `zoneName`. */
+  readonly hostedZone: route53.IHostedZone | undefined;
+  /** Undefined only for an imported zone given with clientDnsName. */
+  readonly zoneName: string | undefined;
+  readonly clientDnsName: string;
+  readonly healthGracePeriod: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly lambdaBundlesDir: string;
   readonly bootScriptPath: string;
@@ -224,12 +252,54 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
       props.terminateHeartbeatTimeout ?? Duration.minutes(10),
     ),
     certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
+    ...clientName(props, clusterName),
+    healthGracePeriod: healthGracePeriod(props.healthGracePeriod ?? Duration.minutes(3)),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(REPO_ROOT, "dist", "lambdas")),
+    lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(PACKAGE_ROOT, "dist", "lambdas")),
     bootScriptPath: bootScriptPath(
-      props.bootScriptPath ?? path.join(REPO_ROOT, "bootstrap-script", "etcd-asg-boot.sh"),
+      props.bootScriptPath ?? path.join(PACKAGE_ROOT, "bootstrap-script", "etcd-asg-boot.sh"),
     ),
   };
+}
+
+/**
+ * The zone's name and the client name in it. An imported zone's name is read only when the client
+ * name is not given (a zone imported by ID alone has none), and checked against only when known.
+ */
+function clientName(
+  props: EtcdClusterProps,
+  clusterName: string,
+): { hostedZone: route53.IHostedZone | undefined; zoneName: string | undefined; clientDnsName: string } {
+  const { hostedZone } = props;
+  const zoneName =
+    hostedZone === undefined
+      ? `${clusterName.toLowerCase()}.etcd.internal`
+      : props.clientDnsName === undefined
+        ? hostedZone.zoneName.replace(/\.$/, "")
+        : undefined;
+  const known = zoneName !== undefined && !Token.isUnresolved(zoneName);
+  if (props.clientDnsName === undefined && !known) {
+    fail(
+      "clientDnsName is required when hostedZone's name is not known at synth (a token): give the full name",
+    );
+  }
+  const clientDnsName = props.clientDnsName ?? `etcd.${zoneName}`;
+  if (
+    clientDnsName.length > 233 ||
+    !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(clientDnsName)
+  ) {
+    fail(
+      `clientDnsName must be a DNS name of lowercase letters, digits and hyphens, at least two labels, at most ` +
+        `233 characters (its SRV targets <instance-id>.<name> must fit 253); received ${JSON.stringify(clientDnsName)}`,
+    );
+  }
+  if (known && clientDnsName !== zoneName && !clientDnsName.endsWith(`.${zoneName}`)) {
+    fail(
+      `clientDnsName must be in hostedZone (${zoneName}): received ${JSON.stringify(clientDnsName)}; ` +
+        `use a name ending in .${zoneName}`,
+    );
+  }
+  return { hostedZone, zoneName, clientDnsName };
 }
 
 function fail(message: string): never {
@@ -297,6 +367,17 @@ function certificateLifetime(lifetime: Duration): Duration {
     );
   }
   return lifetime;
+}
+
+function healthGracePeriod(grace: Duration): Duration {
+  const seconds = grace.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < 120 || seconds > 3600) {
+    fail(
+      `healthGracePeriod must be a whole number of seconds from 2 minutes to 1 hour (two reconcile ` +
+        `passes at least); received ${seconds} s`,
+    );
+  }
+  return grace;
 }
 
 function lambdaBundlesDir(dir: string): string {

@@ -3,6 +3,7 @@
 // group (with both lifecycle hooks present from the group's first launch) and the alarms.
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -16,7 +17,9 @@ import { Construct } from "constructs";
 export type { EtcdClusterProps } from "./etcd-cluster-props";
 
 import { INSTANCE_REFRESH_UPDATE_POLICY, ignoreCfnLintChecks } from "./cfn-lint-suppressions";
+import { ClientEndpoint } from "./client-endpoint";
 import { ClusterAlarms } from "./cluster-alarms";
+import { ClusterDashboard, DASHBOARD_GROUP_METRICS } from "./cluster-dashboard";
 import { ClusterNetwork } from "./cluster-network";
 import { autoScalingGroupArn, ControlPlane } from "./control-plane";
 import { type EtcdClusterProps, resolveProps } from "./etcd-cluster-props";
@@ -37,6 +40,10 @@ export class EtcdCluster extends Construct {
   /** Issues etcd client certificates (`npx etcd-asg client-cert`); whoever may invoke it may get one. */
   readonly clientCertFunction: lambda.IFunction;
   readonly alarmTopic: sns.ITopic;
+  /** The cluster's CloudWatch dashboard (cluster-dashboard.ts). */
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The client name and its private hosted zone (docs/client-endpoint.md). */
+  readonly clientEndpoint: ClientEndpoint;
   readonly vpc: ec2.IVpc;
   /** The nodes' group. Clients use `clientSecurityGroups` instead: members of this one also reach 2380. */
   readonly nodeSecurityGroup: ec2.ISecurityGroup;
@@ -73,6 +80,16 @@ export class EtcdCluster extends Construct {
     // node API answers only sessions of this role (partition, account and name pinned), whose
     // session name EC2 sets to the instance ID.
     controlPlane.functions["node-api"].grantInvokeUrl(nodeRole);
+
+    this.clientEndpoint = new ClientEndpoint(this, "ClientEndpoint", {
+      config,
+      vpc: network.vpc,
+      functions: Object.values(controlPlane.functions),
+      keepers: (["node-api", "terminate-hook", "reconciler"] as const).map((name) => ({
+        fn: controlPlane.functions[name],
+        role: controlPlane.roles[name],
+      })),
+    });
 
     // The boot script reaches the nodes as a file asset; the node role may read that one object.
     const bootScript = new s3assets.Asset(this, "BootScript", { path: config.bootScriptPath });
@@ -152,6 +169,7 @@ export class EtcdCluster extends Construct {
       // The pause after each replacement goes in service before the next starts.
       defaultInstanceWarmup: Duration.seconds(60),
       notifications: [{ topic: this.alarmTopic, scalingEvents: autoscaling.ScalingEvents.ALL }],
+      groupMetrics: [DASHBOARD_GROUP_METRICS],
     });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     ignoreCfnLintChecks(cfnGroup, INSTANCE_REFRESH_UPDATE_POLICY);
@@ -187,6 +205,13 @@ export class EtcdCluster extends Construct {
       reconciler: controlPlane.functions.reconciler,
       topic: this.alarmTopic,
     });
+    this.dashboard = new ClusterDashboard(this, "Dashboard", {
+      clusterName: config.clusterName,
+      autoScalingGroupName,
+      launchHook: controlPlane.functions["launch-hook"],
+      terminateHook: controlPlane.functions["terminate-hook"],
+      reconciler: controlPlane.functions.reconciler,
+    }).dashboard;
 
     this.autoScalingGroupName = autoScalingGroupName;
     this.ledgerTable = controlPlane.ledgerTable;

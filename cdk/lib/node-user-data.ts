@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import type * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { EtcdClusterPropsError } from "./etcd-cluster-props";
+import { PACKAGE_ROOT } from "./package-root";
 
 /** The device name the data volume is attached as; the launch template uses the same one. */
 export const DATA_VOLUME_DEVICE = "/dev/sdf";
@@ -15,7 +16,8 @@ export const DATA_VOLUME_DEVICE = "/dev/sdf";
 /** EC2 rejects user data over 16 KB (before base64). */
 const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
-const TEMPLATE = path.join(__dirname, "node-user-data.sh");
+// Beside this file's source; the package ships the source's copy (compiled code lives in dist/pkg/).
+const TEMPLATE = path.join(PACKAGE_ROOT, "cdk", "lib", "node-user-data.sh");
 
 export interface NodeUserDataOptions {
   /** The boot script, published as a file asset. */

@@ -18,8 +18,11 @@ import type { Runtime } from "./ports";
 
 /** A subject needs at most: remove a stale or dead member, add, and one re-check. */
 const MAX_CHANGES = 4;
-const LOCK_POLL_MS = 250;
-const REFUSAL_RETRY_MS = 500;
+/** Waits for another actor's lock: its change takes tens of ms, so ask soon, then back off. */
+const LOCK_POLL = { firstMs: 20, maxMs: 250 } as const;
+/** Waits between etcd's passing refusals: a learner catches up in tens of ms on a small cluster; the
+ * 5 s connection rule is met within a step of 500 ms. */
+const REFUSAL_RETRY = { firstMs: 25, maxMs: 500 } as const;
 
 export interface ChangeOutcome {
   /** The last decision, which changes nothing more (wait, refuse, settled, not-a-member, bootstrap fixed). */
@@ -45,6 +48,7 @@ export async function changeMembership(
   let lock: MembershipLock | undefined;
   const lockDeadline = rt.now() + rt.config.lockWaitMs;
   const changeDeadline = rt.now() + rt.config.refusalWaitMs;
+  let refusalRetryMs: number = REFUSAL_RETRY.firstMs;
   try {
     for (;;) {
       const { snapshot, ledger } = await loadSnapshot(rt, subject, group);
@@ -75,7 +79,8 @@ export async function changeMembership(
         // shortly, within this invocation's budget, instead of leaving it to the next event.
         if (rt.now() < changeDeadline) {
           rt.logger.info("etcd refused for now; retrying", { reason: applied.wait });
-          await rt.sleep(REFUSAL_RETRY_MS);
+          await rt.sleep(refusalRetryMs);
+          refusalRetryMs = Math.min(refusalRetryMs * 2, REFUSAL_RETRY.maxMs);
           continue;
         }
         return { decision: { kind: "wait", reason: applied.wait }, snapshot, ledger, changes };
@@ -105,13 +110,15 @@ async function acquire(
   group: readonly Instance[] | undefined,
 ): Promise<{ lock: MembershipLock; group: readonly Instance[] | undefined }> {
   let reading = group;
+  let pollMs: number = LOCK_POLL.firstMs;
   for (;;) {
     try {
       return { lock: await rt.ledger.acquireLock(rt.actor(), rt.config.lockTtlMs, rt.now()), group: reading };
     } catch (error) {
       if (!(error instanceof LockHeldError) || rt.now() >= deadline) throw error;
       reading = undefined;
-      await rt.sleep(LOCK_POLL_MS);
+      await rt.sleep(pollMs);
+      pollMs = Math.min(pollMs * 2, LOCK_POLL.maxMs);
     }
   }
 }

@@ -1,9 +1,10 @@
 // A node's etcd answers: promote its learner once etcd says it is in sync, turn etcd authentication
-// on and mark the cluster running after its first ready member, and let the instance go in service
-// (CONTINUE).
+// on and mark the cluster running after its first ready member, let the instance go in service
+// (CONTINUE), and then bring the client name's records in step with the voters.
 import type { Decision } from "../domain/decision";
 import type { Snapshot } from "../domain/snapshot";
 import { changeMembership } from "./change-membership";
+import { keepClientEndpoint } from "./client-endpoint";
 import type { Runtime } from "./ports";
 import { publish } from "./publish";
 
@@ -25,6 +26,8 @@ export async function nodeReady(rt: Runtime, instanceId: string): Promise<ReadyR
   const running = cluster === undefined ? outcome : { ...outcome, snapshot: withRunning(outcome.snapshot) };
   await publish(rt, instanceId, running);
   await rt.group.complete({ hookName: rt.config.launchHookName, instanceId }, "CONTINUE");
+  // After the completion, which it must not delay; never throws.
+  await keepClientEndpoint(rt, snapshot.members);
   return { status: "member", reason: decision.reason };
 }
 

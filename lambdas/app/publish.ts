@@ -8,7 +8,14 @@ import type { Runtime } from "./ports";
 
 export async function publish(rt: Runtime, instanceId: string, outcome: ChangeOutcome): Promise<NodeConfig> {
   const { snapshot, ledger, decision } = outcome;
-  const config = nodeConfig(snapshot, instanceId, decision, snapshot.members, rt.config.dataDir);
+  const config = nodeConfig(
+    snapshot,
+    instanceId,
+    decision,
+    snapshot.members,
+    rt.config.dataDir,
+    rt.config.storage,
+  );
   const node = ledger.nodes.find((n) => n.instanceId === instanceId);
   if (node === undefined) return config;
   const phase = phaseOf(config, outcome, instanceId) ?? node.phase;

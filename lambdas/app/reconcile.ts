@@ -1,11 +1,15 @@
 // One reconcile pass: repair membership (stale and gone members, expired learners, promotions) one
-// change at a time, then finish the lifecycle work whose events were lost or held — terminations
-// waiting on a removal, launches never seen, launches whose completion was lost — replace in-service
-// instances whose member was removed, and report drift.
+// change at a time, bring the client name's records in step with the voters, then finish the
+// lifecycle work whose events were lost or held — terminations waiting on a removal, launches never
+// seen, launches whose completion was lost — replace in-service instances whose member was removed,
+// report drift, replace a voter whose etcd stays down on a live instance (health), and run etcd's
+// upkeep.
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
 import { changeMembership } from "./change-membership";
+import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
+import { checkMemberHealth, maintainEtcd, type UpkeepOptions } from "./cluster-care";
 import { launchNode } from "./launch-node";
 import type { Runtime } from "./ports";
 import { terminateNode } from "./terminate-node";
@@ -17,15 +21,26 @@ export interface ReconcileReport {
   readonly completions: number;
   readonly replacements: number;
   readonly drift: number;
+  /** What the pass did to the client name's records; undefined when the stack keeps none. */
+  readonly clientEndpoint: ClientEndpointOutcome | undefined;
+  /** The health pass's verdict, and the instance it set Unhealthy, if any. */
+  readonly health: { readonly decision: string; readonly reason: string; readonly replaced?: string };
+  /** The upkeep run's last step (idle or hold, with its reason) and the steps it applied. */
+  readonly upkeep: { readonly last: string; readonly reason: string; readonly applied: readonly string[] };
 }
 
-export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
+/** `upkeep` defaults to a reconcile-triggered run with one defragmentation's time left. */
+export async function reconcile(rt: Runtime, upkeep?: UpkeepOptions): Promise<ReconcileReport> {
   const outcome = await changeMembership(rt, { event: "reconcile" });
   let terminations = 0;
   let launches = 0;
   let completions = 0;
   let replacements = 0;
+  const marked: string[] = [];
   const { snapshot, ledger } = outcome;
+  // Before the terminations below, which sync after their own removals: done after them, this pass's
+  // older member list would write the removed members back, for a moment.
+  const clientEndpoint = await keepClientEndpoint(rt, snapshot.members);
   for (const instance of snapshot.instances) {
     const node = ledger.nodes.find((n) => n.instanceId === instance.id);
     if (instance.lifecycleState === "Terminating:Wait") {
@@ -51,19 +66,44 @@ export async function reconcile(rt: Runtime): Promise<ReconcileReport> {
         instanceId: instance.id,
       });
       await rt.group.markUnhealthy(instance.id);
+      marked.push(instance.id);
       replacements += 1;
     }
   }
   const drift = driftOf(snapshot);
   rt.signals.drift(drift.length);
   if (drift.length > 0) rt.logger.warn("membership drift", { drift });
+  const health = await checkMemberHealth(rt, snapshot, ledger, marked);
+  const upkept = await maintainEtcd(
+    rt,
+    snapshot,
+    ledger,
+    upkeep ?? { trigger: "reconcile", deadline: rt.now() + rt.config.defragmentTimeoutMs },
+  );
   return {
     membership: outcome.decision.reason,
     terminations,
     launches,
     completions,
-    replacements,
+    replacements: replacements + (health?.replaced === undefined ? 0 : 1),
     drift: drift.length,
+    clientEndpoint,
+    health:
+      health === undefined
+        ? { decision: "nothing", reason: "no cluster or no etcd endpoint yet" }
+        : {
+            decision: health.decision.kind,
+            reason: health.decision.reason,
+            ...(health.replaced === undefined ? {} : { replaced: health.replaced }),
+          },
+    upkeep:
+      upkept === undefined
+        ? { last: "idle", reason: "no cluster or no etcd endpoint yet", applied: [] }
+        : {
+            last: upkept.last.step.kind,
+            reason: upkept.last.step.reason,
+            applied: upkept.applied.map((step) => step.kind),
+          },
   };
 }
 

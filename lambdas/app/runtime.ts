@@ -11,10 +11,13 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AutoScalingGroupAdapter } from "../adapters/aws";
 import { EtcdMembership } from "../adapters/etcd";
+import { EtcdMaintenance } from "../adapters/etcd/maintenance";
 import { Ledger } from "../adapters/ledger/ledger";
+import { MemberHealthLedger } from "../adapters/ledger/member-health";
+import { UpkeepRunLedger } from "../adapters/ledger/upkeep-runs";
 import { loadConfig } from "../config";
 import { ControlPlanePki } from "./pki";
-import type { Runtime } from "./ports";
+import type { HostedZonePort, Runtime } from "./ports";
 import { metricSignals } from "./signals";
 
 const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"] as const;
@@ -65,13 +68,39 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     clientDnsName: config.pki.clientDnsName,
     now: () => Date.now(),
   });
+  let zone: Promise<HostedZonePort> | undefined;
+  const { clientEndpoint } = config;
+  // The Route 53 client loads on the first sync: launches, node API config calls and client
+  // certificates never need it.
+  const hostedZone =
+    clientEndpoint === undefined
+      ? undefined
+      : () => {
+          zone ??= Promise.all([import("@aws-sdk/client-route-53"), import("../adapters/route53")]).then(
+            ([{ Route53Client }, { HostedZoneAdapter }]) =>
+              new HostedZoneAdapter(
+                new Route53Client({ region, endpoint: endpoint("ROUTE_53") }),
+                clientEndpoint.hostedZoneId,
+              ),
+          );
+          return zone;
+        };
   return {
     config,
     logger,
     ledger: new Ledger(ledgerOptions),
     group,
     etcd: (endpoints) => new EtcdMembership({ endpoints, tls: () => pki.identity() }),
+    maintenance: (endpoints) =>
+      new EtcdMaintenance({
+        endpoints,
+        tls: () => pki.identity(),
+        defragmentTimeoutMs: config.defragmentTimeoutMs,
+      }),
+    memberHealth: new MemberHealthLedger(ledgerOptions),
+    upkeepRuns: new UpkeepRunLedger(ledgerOptions),
     pki,
+    hostedZone,
     signals: metricSignals(config.clusterName, logger),
     now: () => Date.now(),
     newToken: () => `${config.clusterName}-${randomUUID()}`,

@@ -1,9 +1,11 @@
 // A node leaves the group: remove its member unless that would lose quorum. A held removal keeps
 // the instance in Terminating:Wait (heartbeat) and raises the quorum-at-risk signal; the reconciler
-// tries again on its next pass.
+// tries again on its next pass. A completed termination then takes the member out of the client
+// name's records.
 import { NodePhaseConflictError } from "../adapters/ledger/errors";
 import { ClusterView } from "../domain/view";
 import { changeMembership } from "./change-membership";
+import { keepClientEndpoint } from "./client-endpoint";
 import { UnknownInstanceError } from "./launch-node";
 import type { Runtime } from "./ports";
 
@@ -36,6 +38,8 @@ export async function terminateNode(
   if (ledger.nodes.some((n) => n.instanceId === instanceId))
     await forget(rt, instanceId, ledger.cluster === undefined);
   await rt.group.complete(target, "CONTINUE");
+  // Never throws: a Route 53 failure is the next reconcile pass's to repair.
+  await keepClientEndpoint(rt, snapshot.members);
   // Report the removal this invocation made, not the settled re-check that followed it.
   const removal = outcome.changes.at(-1);
   return { status: "completed", reason: removal?.reason ?? decision.reason };

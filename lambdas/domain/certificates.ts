@@ -30,7 +30,7 @@ export type CertificateRequest =
   | {
       readonly kind: "server";
       readonly node: NodeIdentity;
-      /** The cluster's client DNS name, once it exists: a DNS SAN. */
+      /** The cluster's client DNS name, once it exists: a DNS SAN, with `<instance-id>.<name>`. */
       readonly clientDnsName?: string | undefined;
     }
   | {
@@ -169,7 +169,7 @@ export function decideCertificate(
         ca: "client",
         commonName: request.node.instanceId,
         ipAddresses: [request.node.privateIp],
-        dnsNames: request.clientDnsName === undefined ? [] : [dnsName(request.clientDnsName)],
+        dnsNames: serverDnsNames(request.node, request.clientDnsName),
         extendedKeyUsages: ["serverAuth", "clientAuth"],
       };
     case "client":
@@ -243,6 +243,19 @@ function requireNode(node: NodeIdentity): void {
       `private IP must be an IPv4 address such as 10.0.1.7; received ${JSON.stringify(node.privateIp)}`,
     );
   }
+}
+
+/**
+ * The cluster's name N, which a client resolves to every started voter, and `<instance-id>.N`, this
+ * member's own name: the target of its SRV records (`_etcd-client-ssl._tcp.N`), which a client that
+ * discovers the cluster by SRV (`etcdctl --discovery-srv N`) connects to and verifies. Both name this
+ * node only while it is a voter (the control plane keeps the records), and the instance ID never
+ * names another node.
+ */
+function serverDnsNames(node: NodeIdentity, clientDnsName: string | undefined): string[] {
+  if (clientDnsName === undefined) return [];
+  const name = dnsName(clientDnsName);
+  return [name, dnsName(`${node.instanceId}.${name}`)];
 }
 
 /** Lower-cased, without a trailing dot; no wildcards (a certificate names exactly one cluster). */

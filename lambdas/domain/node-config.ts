@@ -1,6 +1,8 @@
 // The configuration published for one node: everything etcd needs to start (name, initial cluster,
-// state, token, URLs, data dir) plus the decision and its reason, as the boot script reads it.
+// state, token, URLs, data dir, backend quota and auto-compaction) plus the decision and its reason,
+// as the boot script reads it.
 import type { Decision } from "./decision";
+import type { EtcdStorageSettings } from "./etcd-storage";
 import type { Member, Snapshot } from "./snapshot";
 import { clientUrlOf, peerUrlOf } from "./urls";
 import { ClusterView } from "./view";
@@ -8,7 +10,8 @@ import { ClusterView } from "./view";
 /** `refused`: the node runs an etcd version the cluster must not take; it does not start etcd. */
 export type NodeRole = "member" | "learner" | "not-a-member" | "refused" | "wait";
 
-export interface EtcdSettings {
+/** What etcd is started with; the storage settings are the same on every node (etcd-storage.ts). */
+export interface EtcdSettings extends EtcdStorageSettings {
   readonly name: string;
   readonly initialCluster: string;
   readonly initialClusterState: "new" | "existing";
@@ -38,6 +41,7 @@ export function nodeConfig(
   decision: Decision,
   members: readonly Member[],
   dataDir: string,
+  storage: EtcdStorageSettings,
 ): NodeConfig {
   const view = new ClusterView({ ...snapshot, members });
   const instance = view.instance(instanceId);
@@ -58,6 +62,7 @@ export function nodeConfig(
     listenClientUrls: clientUrlOf(snapshot.policy, ip),
     advertiseClientUrls: clientUrlOf(snapshot.policy, ip),
     dataDir,
+    ...storage,
   };
   const initial = cluster.initialMembers.some((m) => m.instanceId === instanceId);
   if (cluster.state === "forming" && initial) {

@@ -42,27 +42,61 @@ export interface RecordedSighting {
  * The members of the current generation as the ledger knows them, with their sightings. The ledger's
  * node records, not etcd's member list, say who the voters are: when quorum is lost for good the
  * list may be unreadable (every member gone). A node `joining` is a learner; `bootstrapping` (the
- * initial set) and `member` are voters. A sighting of another member ID is an older member's.
+ * initial set) and `member` are voters. A node of the initial set has no member ID in the ledger
+ * (MemberAdd never named it): its sighting is matched by instance alone. A sighting of another
+ * member ID than the node's is an older member's. In a generation opened by recovery (`openedAt`),
+ * a node whose phase last changed before it opened ran an older generation: not a voter of this one.
  */
 export function sightedMembers(
   nodes: readonly NodeRecord[],
   sightings: readonly RecordedSighting[],
+  openedAt?: number,
 ): MemberSightings[] {
   return nodes.flatMap((node): MemberSightings[] => {
-    const { memberId } = node;
-    if (memberId === undefined) return [];
     if (node.phase !== "member" && node.phase !== "joining" && node.phase !== "bootstrapping") return [];
-    const sighting = sightings.find((s) => s.instanceId === node.instanceId && s.memberId === memberId);
+    if (openedAt !== undefined && node.phaseSince < openedAt) return [];
+    const sighting = sightings.find(
+      (s) =>
+        s.instanceId === node.instanceId && (node.memberId === undefined || s.memberId === node.memberId),
+    );
     return [
       {
         instanceId: node.instanceId,
-        memberId,
+        memberId: node.memberId ?? sighting?.memberId ?? "",
         isLearner: node.phase === "joining",
         knownSince: node.phaseSince,
         lastAnsweredAt: sighting?.lastHealthyAt,
         lastLeaderAt: sighting?.lastSeenWithLeaderAt,
       },
     ];
+  });
+}
+
+/** One status call of the pass that decides: the member of `instanceId` answered, naming a leader
+ * or not. */
+export interface PassObservation {
+  readonly instanceId: string;
+  readonly leaderKnown: boolean;
+}
+
+/**
+ * The recorded sightings brought up to this pass: a member that answered now was seen now, and with
+ * a leader now when it named one. What the ledger holds may lag a pass behind (or be missing, before
+ * any pass recorded a sighting); an answer in hand is never older than it.
+ */
+export function withObservations(
+  members: readonly MemberSightings[],
+  observations: readonly PassObservation[],
+  now: number,
+): MemberSightings[] {
+  return members.map((member) => {
+    const seen = observations.find((o) => o.instanceId === member.instanceId);
+    if (seen === undefined) return member;
+    return {
+      ...member,
+      lastAnsweredAt: now,
+      lastLeaderAt: seen.leaderKnown ? now : member.lastLeaderAt,
+    };
   });
 }
 

@@ -88,10 +88,17 @@ export function newestSnapshot(snapshots: readonly SnapshotRecord[]): SnapshotRe
   )[0];
 }
 
+/** Node phases whose instance holds (or is about to hold) the current generation's data. */
+const HOLDS_GENERATION_DATA = new Set(["bootstrapping", "joining", "member"]);
+
 /**
  * The initial member set of a new generation, as a bootstrap chooses one: the first `clusterSize`
- * registered nodes in registration order, counting only those whose instance lives in the group
- * (the old generation's instances that are gone cannot take part). Undefined while fewer live.
+ * registered nodes in registration order, counting only those whose instance lives in the group and
+ * holds no data of the current generation (registered, or left out as not-a-member). A node that ran
+ * the old generation's etcd is never part of the new one: its etcd keeps running on old data until
+ * the boot script runs again, which on EC2 happens only on a new instance, so it is replaced through
+ * the group (`oldGenerationInstances`) and its successor boots into the new generation. Undefined
+ * while fewer such nodes live.
  */
 export function nextInitialSet(
   policy: Policy,
@@ -100,12 +107,40 @@ export function nextInitialSet(
 ): readonly InitialMember[] | undefined {
   const live = new Set(instances.filter(isLive).map((i) => i.id));
   const candidates = nodes
-    .filter((n) => n.phase !== "removed" && live.has(n.instanceId))
+    .filter((n) => n.phase !== "removed" && !HOLDS_GENERATION_DATA.has(n.phase) && live.has(n.instanceId))
     .sort((a, b) => a.registration - b.registration || compareText(a.instanceId, b.instanceId));
   if (candidates.length < policy.clusterSize) return undefined;
   return candidates
     .slice(0, policy.clusterSize)
     .map((n) => ({ instanceId: n.instanceId, peerUrl: peerUrlOf(policy, n.privateIp) }));
+}
+
+/** Live instances whose node holds the current generation's data, in registration order. */
+export function oldGenerationInstances(
+  nodes: readonly NodeRecord[],
+  instances: readonly Instance[],
+): string[] {
+  const live = new Set(instances.filter(isLive).map((i) => i.id));
+  return nodes
+    .filter((n) => HOLDS_GENERATION_DATA.has(n.phase) && live.has(n.instanceId))
+    .sort((a, b) => a.registration - b.registration || compareText(a.instanceId, b.instanceId))
+    .map((n) => n.instanceId);
+}
+
+/**
+ * Live instances that still run an older generation's etcd after a recovery opened this one
+ * (`openedAt`): their node's phase last changed before it opened. However late one boots, it is
+ * replaced through the group, never let back in with its old data.
+ */
+export function staleGenerationInstances(
+  cluster: Pick<ClusterRecord, "openedAt">,
+  nodes: readonly NodeRecord[],
+  instances: readonly Instance[],
+): string[] {
+  const { openedAt } = cluster;
+  if (openedAt === undefined) return [];
+  const stale = nodes.filter((n) => n.phaseSince < openedAt);
+  return oldGenerationInstances(stale, instances);
 }
 
 export interface RecoveryInput {
@@ -134,6 +169,9 @@ export type RecoveryPlan =
   | { readonly kind: "alarm"; readonly reason: string }
   /** Recovery will open a generation once enough instances are live and registered. */
   | { readonly kind: "wait"; readonly reason: string }
+  /** The data to restore is safe in S3, but instances of the old generation hold the group's slots:
+   * set them Unhealthy so the group replaces them with instances that can restore. */
+  | { readonly kind: "replace-old-nodes"; readonly instances: readonly string[]; readonly reason: string }
   /** Write `cluster` over the current generation with one conditional write. */
   | { readonly kind: "open-generation"; readonly cluster: ClusterRecord; readonly reason: string };
 
@@ -141,8 +179,19 @@ export function recoveryPlan(input: RecoveryInput): RecoveryPlan {
   const { cluster, source, operatorRestore } = input;
   if (cluster === undefined)
     return { kind: "none", reason: "no cluster has formed yet: bootstrap, not recovery" };
+  const stale = staleGenerationInstances(cluster, input.nodes, input.instances);
+  if (stale.length > 0) {
+    return {
+      kind: "replace-old-nodes",
+      instances: stale,
+      reason: `${stale.join(", ")} still run an older generation than generation ${cluster.generation}: replacing them`,
+    };
+  }
   if (operatorRestore !== undefined) {
     return openGeneration(input, cluster, operatorRestore, `an operator restores ${operatorRestore.key}`);
+  }
+  if (cluster.state === "forming") {
+    return { kind: "none", reason: `generation ${cluster.generation} is forming: bootstrap's business` };
   }
   if (!input.loss.lost) return { kind: "none", reason: input.loss.reason };
   // Copying a survivor's data into S3 only adds a snapshot: it is done in either mode, so the newest
@@ -174,9 +223,18 @@ function openGeneration(
   const initialMembers = nextInitialSet(input.policy, input.nodes, input.instances);
   const size = input.policy.clusterSize;
   if (initialMembers === undefined) {
+    const old = oldGenerationInstances(input.nodes, input.instances);
+    const next = cluster.generation + 1;
+    if (old.length > 0) {
+      return {
+        kind: "replace-old-nodes",
+        instances: old,
+        reason: `${why}; generation ${next} needs ${size} instances without old data, and ${old.join(", ")} ran generation ${cluster.generation}: replacing them`,
+      };
+    }
     return {
       kind: "wait",
-      reason: `${why}; generation ${cluster.generation + 1} opens once ${size} live instances are registered`,
+      reason: `${why}; generation ${next} opens once ${size} live instances are registered`,
     };
   }
   return {

@@ -13,6 +13,7 @@
 // events that were lost with the old generation. The hash check stays on everywhere: no
 // --skip-hash-check (the object carries the SHA-256 etcd appended).
 import { compareEtcdVersions, type EtcdVersion, parseEtcdVersion } from "./etcd-version";
+import type { ClusterRecord } from "./snapshot";
 
 /**
  * How far the revision is bumped: more than the writes the old generation could have made after the
@@ -84,5 +85,61 @@ export function restoreCommand(input: RestoreCommandInput): RestoreCommand {
     reason: bumpsRevision
       ? `${tool} ${version.text} bumps the revision by ${bump} and marks it compacted: watchers resync`
       : `${tool} ${version.text} cannot bump the revision (${tool === "etcdutl" ? "3.5.10" : "3.4.27"} can): watchers resuming from an old revision may miss the lost events`,
+  };
+}
+
+/** Stand-ins the node replaces with its own paths: the control plane knows neither where the node
+ * downloads the snapshot nor its data dir (the boot script may override the published one). */
+export const RESTORE_PLACEHOLDERS = { snapshotFile: "{snapshot}", dataDir: "{data-dir}" } as const;
+
+/** What a node of a recovered generation is told to restore before its first start. */
+export interface NodeRestore {
+  /** The snapshot object: its key, and what the node checks the download against. */
+  readonly key: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly revision: number;
+  /** The restore command, with `RESTORE_PLACEHOLDERS` where the node's own paths go. */
+  readonly command: RestoreCommand;
+}
+
+/** The part of a node's published settings a restore needs (domain/node-config.ts EtcdSettings). */
+export interface RestoreSettings {
+  readonly name: string;
+  readonly initialCluster: string;
+  readonly initialClusterState: "new" | "existing";
+  readonly initialClusterToken: string;
+  readonly initialAdvertisePeerUrls: string;
+}
+
+/**
+ * The restore a node must make before it starts, or undefined when it starts as it is: only a node
+ * told to start a new cluster (`new`) in a generation that has a restore source restores. Every node
+ * of the initial set restores the same object with the same initial cluster and token, so they agree
+ * on the cluster and member IDs, and the token is the new generation's: the cluster ID is new.
+ */
+export function nodeRestore(
+  cluster: Pick<ClusterRecord, "restoreSource" | "token">,
+  settings: RestoreSettings,
+  etcdVersion: EtcdVersion,
+): NodeRestore | undefined {
+  const source = cluster.restoreSource;
+  if (source === undefined || settings.initialClusterState !== "new") return undefined;
+  if (settings.initialClusterToken !== cluster.token) return undefined;
+  const peerUrl = settings.initialAdvertisePeerUrls.split(",")[0] ?? "";
+  return {
+    key: source.key,
+    sha256: source.sha256,
+    size: source.size,
+    revision: source.revision,
+    command: restoreCommand({
+      etcdVersion,
+      snapshotFile: RESTORE_PLACEHOLDERS.snapshotFile,
+      name: settings.name,
+      initialCluster: settings.initialCluster,
+      initialClusterToken: settings.initialClusterToken,
+      initialAdvertisePeerUrl: peerUrl,
+      dataDir: RESTORE_PLACEHOLDERS.dataDir,
+    }),
   };
 }

@@ -87,3 +87,29 @@ export function retentionProblems(tiers: readonly RetentionTier[]): string[] {
     return problems;
   });
 }
+
+/** A retention policy as the functions' environment carries it: `<every>:<for>` in seconds per tier,
+ * comma-separated, e.g. `3600:604800,86400:7776000` (the default). */
+export function formatRetention(tiers: readonly RetentionTier[]): string {
+  return tiers.map((t) => `${t.everyMs / 1000}:${t.forMs / 1000}`).join(",");
+}
+
+/** Reads `formatRetention`'s text; throws naming what is wrong. */
+export function parseRetention(text: string): RetentionTier[] {
+  const tiers = text.split(",").map((part, index) => {
+    const match = /^(\d{1,10}):(\d{1,10})$/.exec(part.trim());
+    if (match === null) {
+      throw new InvalidRetentionError(
+        `tier ${index} is ${JSON.stringify(part)}, not <every seconds>:<for seconds> (e.g. 3600:604800)`,
+      );
+    }
+    return { everyMs: Number(match[1]) * 1000, forMs: Number(match[2]) * 1000 };
+  });
+  const problems = retentionProblems(tiers);
+  if (problems.length > 0) throw new InvalidRetentionError(problems.join("; "));
+  return tiers;
+}
+
+export class InvalidRetentionError extends Error {
+  override readonly name = "InvalidRetentionError";
+}

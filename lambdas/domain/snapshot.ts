@@ -37,6 +37,8 @@ export interface Instance {
   /** The launch template version it was launched from; undefined when the group names none. Two
    * instances of one version run the same user data, so the same etcd release and image. */
   readonly launchTemplate?: LaunchTemplateRef | undefined;
+  /** The group's health verdict (DescribeAutoScalingGroups' HealthStatus); undefined when not read. */
+  readonly healthStatus?: "Healthy" | "Unhealthy" | undefined;
 }
 
 /** An etcd member as MemberList and the per-endpoint health checks show it. */

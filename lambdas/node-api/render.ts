@@ -1,13 +1,14 @@
 // Renders a node's published configuration the ways etcd is started (as elastic-etcd does):
 // `env` (KEY="value" lines, what the boot script reads), `flags` (etcd command-line flags) and
 // `dropin` (a systemd drop-in of Environment= lines).
+import { type EtcdStorageSettings, etcdStorageVariables } from "../domain/etcd-storage";
 import type { EtcdSettings, NodeConfig } from "../domain/node-config";
 
 export const FORMATS = ["env", "flags", "dropin", "json"] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** etcd's own variable for each setting, in the order etcd documents them. */
-const VARIABLES: ReadonlyArray<readonly [keyof EtcdSettings, string]> = [
+/** etcd's own variable for each setting but storage's (appended after), in the order etcd documents them. */
+const VARIABLES: ReadonlyArray<readonly [Exclude<keyof EtcdSettings, keyof EtcdStorageSettings>, string]> = [
   ["name", "ETCD_NAME"],
   ["dataDir", "ETCD_DATA_DIR"],
   ["initialCluster", "ETCD_INITIAL_CLUSTER"],
@@ -35,7 +36,11 @@ function pairs(config: NodeConfig): Array<readonly [string, string]> {
   ];
   const etcd = config.etcd;
   if (etcd === undefined) return head;
-  return [...head, ...VARIABLES.map(([key, variable]) => [variable, etcd[key]] as const)];
+  return [
+    ...head,
+    ...VARIABLES.map(([key, variable]) => [variable, etcd[key]] as const),
+    ...etcdStorageVariables(etcd),
+  ];
 }
 
 export function render(config: NodeConfig, format: Format): { contentType: string; body: string } {

@@ -6,6 +6,7 @@
 import type { LedgerNode } from "../adapters/ledger/items";
 import { nodeReady } from "../app/node-ready";
 import type { Runtime } from "../app/ports";
+import type { EtcdStorageSettings } from "../domain/etcd-storage";
 import type { NodeConfig } from "../domain/node-config";
 import * as z from "../schema";
 import { awaitConfig } from "./await-config";
@@ -59,7 +60,7 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
     );
   }
   const config =
-    published(await rt.ledger.getNode(request.instanceId)) ??
+    published(await rt.ledger.getNode(request.instanceId), rt.config.storage) ??
     (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby, request.etcdVersion));
   const rendered = render(config, request.format);
   return {
@@ -72,15 +73,22 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
 /**
  * A final answer already published is served as is: no AWS or etcd call on a repeated query. A
  * `new` answer is never final: it is decided again, so a node asking after the cluster runs is told
- * `existing`.
+ * `existing`. The storage settings are the stack's current ones, whatever the record holds: they
+ * follow the deployment (volume size, retention), not the decision, and a record published before
+ * they existed has none.
  */
-function published(node: LedgerNode | undefined): NodeConfig | undefined {
+function published(node: LedgerNode | undefined, storage: EtcdStorageSettings): NodeConfig | undefined {
   // A removed node's last answer is history, not its configuration.
   if (node?.config === undefined || node.phase === "removed") return undefined;
   const parsed = storedConfigSchema.safeParse(node.config);
   if (!parsed.success || !FINAL_ROLES.has(parsed.data.role)) return undefined;
   if (parsed.data.etcd?.initialClusterState === "new") return undefined;
-  return { role: parsed.data.role, reason: parsed.data.reason, etcd: parsed.data.etcd };
+  const { etcd } = parsed.data;
+  return {
+    role: parsed.data.role,
+    reason: parsed.data.reason,
+    etcd: etcd === undefined ? undefined : { ...etcd, ...storage },
+  };
 }
 
 export function text(statusCode: number, body: string): HttpResponse {

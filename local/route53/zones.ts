@@ -118,6 +118,8 @@ export class Route53Store {
     readonly vpc: Partial<Vpc> | undefined;
     readonly comment: string | undefined;
     readonly privateZone: boolean | undefined;
+    /** The zone's ID when it is already fixed (the simulator's zones from a template); new otherwise. */
+    readonly id?: string;
   }): { zone: HostedZone; change: ChangeInfo } {
     if (!input.name) throw invalidInput("Name is required");
     if (!input.callerReference) throw invalidInput("CallerReference is required");
@@ -136,7 +138,14 @@ export class Route53Store {
     if (privateZone && !/^vpc-[0-9a-z]+$/.test(input.vpc?.id ?? "")) {
       throw new AwsApiError("InvalidVPCId", "Invalid or missing VPC Id.");
     }
-    const id = `Z${newId()}`;
+    if (input.id !== undefined && this.zones.has(input.id)) {
+      throw new AwsApiError(
+        "HostedZoneAlreadyExists",
+        `A hosted zone with ID ${input.id} already exists.`,
+        409,
+      );
+    }
+    const id = input.id ?? `Z${newId()}`;
     const records = new Map<string, RecordSet>();
     const apex: RecordSet[] = [
       { name, type: "NS", ttl: 172_800, values: NAME_SERVERS },
@@ -162,6 +171,10 @@ export class Route53Store {
     };
     this.zones.set(id, state);
     return { zone: this.view(state), change: this.submit(state, undefined) };
+  }
+
+  hasHostedZone(id: string): boolean {
+    return this.zones.has(id);
   }
 
   getHostedZone(id: string): HostedZone {

@@ -15,7 +15,7 @@ import type { FunctionModel } from "../stack/functions";
 import type { StackModel } from "../stack/model";
 import { ratePeriodMs } from "../stack/rules";
 import { type DeliveryRecord, EventDelivery } from "./event-delivery";
-import { LambdaFunction, type LambdaFunctionOptions } from "./lambda-function";
+import { type InvocationRecord, LambdaFunction, type LambdaFunctionOptions } from "./lambda-function";
 import { lambdaNodeBinary } from "./lambda-runtime";
 import type { Overrides } from "./options";
 
@@ -33,6 +33,10 @@ export interface FunctionHost {
     readonly sessionToken: string;
   };
   readonly logDir: string;
+  /** Told of every function invocation once it ended. */
+  readonly onInvocation?: (record: InvocationRecord) => void;
+  /** The UID and GID the workers run under. @default the simulator's */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 export interface RunningFunction {
@@ -163,6 +167,8 @@ export class StackDeployment {
       memoryMb: fn.memoryMb,
       serial: fn.reservedConcurrency === 1,
       logFile: join(host.logDir, `${fn.role}.log`),
+      ...(host.onInvocation === undefined ? {} : { onInvocation: host.onInvocation }),
+      runAs: host.runAs,
       env: {
         // What Lambda's runtime sets (the function's environment cannot override these).
         PATH: "/usr/local/bin:/usr/bin:/bin",
@@ -184,6 +190,7 @@ export class StackDeployment {
         // The simulator's: local endpoints, and the overrides it prints at start.
         ...host.endpoints,
         LEARNER_READY_TIMEOUT_SECONDS: String(overrides.learnerReadyTimeoutSeconds),
+        ...healthAndStorageEnv(overrides),
       },
     };
   }
@@ -241,4 +248,17 @@ export class StackDeployment {
       ...(hook.notificationMetadata === undefined ? {} : { notificationMetadata: hook.notificationMetadata }),
     }));
   }
+}
+
+/** The health policy follows the schedule's period as the stack's follows its 1 min rate; the
+ * quota, when overridden, reaches the nodes (node API) and upkeep (reconciler) alike. */
+function healthAndStorageEnv(overrides: Overrides): Record<string, string> {
+  return {
+    RECONCILE_PERIOD_SECONDS: String(Math.max(1, Math.round(overrides.reconcileIntervalMs / 1000))),
+    HEALTH_GRACE_SECONDS: String(overrides.healthGraceSeconds),
+    HEALTH_WARMUP_SECONDS: String(overrides.healthWarmupSeconds),
+    ...(overrides.quotaBackendBytes === undefined
+      ? {}
+      : { QUOTA_BACKEND_BYTES_OVERRIDE: String(overrides.quotaBackendBytes) }),
+  };
 }

@@ -30,6 +30,26 @@ export interface LambdaFunctionOptions {
   readonly serial: boolean;
   /** The function's log stream goes here. */
   readonly logFile: string;
+  /** The UID and GID its containers run under. @default the simulator's */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
+  /** Told of every invocation once it ended (for the bench's critical-path breakdown). */
+  readonly onInvocation?: (record: InvocationRecord) => void;
+}
+
+/** One invocation, on the wall clock (epoch ms). */
+export interface InvocationRecord {
+  /** The function's name (its `etcd-asg:function` tag). */
+  readonly fn: string;
+  readonly event: unknown;
+  /** When it was invoked; it may queue behind another (reserved concurrency 1). */
+  readonly invokedAt: number;
+  /** When it started: the container was ready (after a cold start, its fork and init). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** ms of the cold start (fork, Node's start, the bundle's init) this invocation waited for; 0 when warm. */
+  readonly coldStartMs: number;
+  /** The error's type when it failed. */
+  readonly error?: string;
 }
 
 /** How often a container's resident memory is compared with the function's MemorySize. */
@@ -101,8 +121,9 @@ export class LambdaFunction {
 
   /** Runs the handler with `event`; rejects with FunctionError when it throws or times out. */
   invoke(event: unknown): Promise<unknown> {
-    if (!this.options.serial) return this.run(event);
-    const run = this.queue.then(() => this.run(event));
+    const invokedAt = Date.now();
+    if (!this.options.serial) return this.run(event, invokedAt);
+    const run = this.queue.then(() => this.run(event, invokedAt));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -110,6 +131,22 @@ export class LambdaFunction {
   /** True while no invocation is queued or running (serial functions only). */
   async idle(): Promise<void> {
     await this.queue;
+  }
+
+  /**
+   * Kills every container of the function with SIGKILL, as a crashed Lambda container dies: the
+   * invocations they run fail with Runtime.ExitError and the next one cold-starts. Returns how many
+   * containers it killed (0 when none was running).
+   */
+  crash(): number {
+    let killed = 0;
+    for (const container of this.containers) {
+      const pid = container.child.pid;
+      if (pid === undefined || container.child.exitCode !== null) continue;
+      if (this.container === container) this.container = undefined;
+      if (container.child.kill("SIGKILL")) killed += 1;
+    }
+    return killed;
   }
 
   async stop(): Promise<void> {
@@ -120,11 +157,14 @@ export class LambdaFunction {
     await Promise.all(pids.map((pid) => stopProcess(pid, 1000)));
   }
 
-  private async run(event: unknown): Promise<unknown> {
+  private async run(event: unknown, invokedAt: number): Promise<unknown> {
     if (this.stopped) throw new FunctionError(this.name, "Stopped", "the simulator is stopping");
     this.invocations += 1;
+    const cold = this.container === undefined;
+    const readyFrom = Date.now();
     const container = this.container ?? this.coldStart();
     await container.ready;
+    const startedAt = Date.now();
     const id = this.nextId++;
     let timer: NodeJS.Timeout | undefined;
     const reply = await new Promise<Reply>((resolve) => {
@@ -147,6 +187,15 @@ export class LambdaFunction {
       });
     });
     clearTimeout(timer);
+    this.options.onInvocation?.({
+      fn: this.name,
+      event,
+      invokedAt,
+      startedAt,
+      endedAt: Date.now(),
+      coldStartMs: cold ? startedAt - readyFrom : 0,
+      ...(reply.error ? { error: reply.error.name } : {}),
+    });
     if (reply.error) throw new FunctionError(this.name, reply.error.name, reply.error.message);
     return reply.result;
   }
@@ -156,8 +205,11 @@ export class LambdaFunction {
     const child = fork(workerScript(), [this.options.codeDir, this.options.handler], {
       execPath: this.options.node,
       execArgv: [], // not the parent's (tsx's loader): a plain node, as Lambda runs
-      env: this.env,
+      // A UID without a passwd entry has no home directory, which the SDK asks the OS for: /tmp stands
+      // in, writable like the home of Lambda's sandbox user.
+      env: this.options.runAs === undefined ? this.env : { HOME: "/tmp", ...this.env },
       stdio: ["ignore", log, log, "ipc"],
+      ...this.options.runAs,
     });
     closeSync(log);
     if (child.pid !== undefined) trackProcess(child.pid);

@@ -2,16 +2,32 @@
 // credentials of the instance role's session the simulator issued, the template's user data (which
 // fetches the REAL boot script from the asset bucket and runs it with `-o start`) with a systemctl
 // stand-in that starts the real etcd, and that etcd's PID. It can be terminated (etcd gets SIGTERM,
-// then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9 or
-// frozen and continued.
+// then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9
+// (the systemctl stand-in restarts it as systemd's Restart=on-failure does), killed for good (no
+// restart: the unit failed), or frozen and continued.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ImdsServer } from "../imds/imds-server";
+import { countProcesses, type ProcessCount } from "./process-trace";
 import { isRunning, signal, stopProcess, trackProcess, untrackProcess } from "./processes";
 
 const BIN_DIR = resolve(__dirname, "bin");
+/** strace following every child, stopping only at the syscalls that make a process or run a program
+ * (seccomp-bpf), so etcd's threads run as usual; the file name follows. */
+const STRACE = [
+  "strace",
+  "-f",
+  "-qq",
+  "--seccomp-bpf",
+  "-e",
+  "trace=execve,clone,clone3,fork,vfork",
+  "-e",
+  "signal=none",
+  "-o",
+];
 
 /** Temporary credentials of the instance role's session (its name is the instance ID). */
 export interface InstanceCredentials {
@@ -42,6 +58,13 @@ export interface NodeOptions {
   readonly bootDeadlineSeconds: number;
   /** False: the instance starts but its user-data never runs (a node that never boots). */
   readonly boot: boolean;
+  /** How long the instance boots before its user data starts (AWS sends the launch event at
+   * Pending:Wait, so the launch hook runs during this time). */
+  readonly bootDelayMs: number;
+  /** Told when the user data starts (as cloud-init would log it). */
+  readonly onUserDataStart: () => void;
+  /** Runs the user data under strace to count the processes it spawns (see processesSpawned()). */
+  readonly traceProcesses: boolean;
 }
 
 export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
@@ -86,8 +109,27 @@ export class SimulatedNode {
     return join(this.options.root, "boot.log");
   }
 
+  private get traceFile(): string {
+    return join(this.options.root, "processes.trace");
+  }
+
+  /** The processes the user data spawned so far (etcd and the boot script's children included), by
+   * program, when it runs under strace (traceProcesses); undefined otherwise. */
+  processesSpawned(): ProcessCount | undefined {
+    if (!this.options.traceProcesses || !existsSync(this.traceFile)) return undefined;
+    return countProcesses(readFileSync(this.traceFile, "utf8"));
+  }
+
   private get pidFile(): string {
     return join(this.options.root, "etcd.pid");
+  }
+
+  /** The systemctl stand-in's supervisor, which restarts etcd as systemd would. */
+  private unitPid(): number | undefined {
+    const file = `${this.pidFile}.unit`;
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   }
 
   /** The running etcd's PID, if the boot script has started one (never once the instance is
@@ -103,7 +145,7 @@ export class SimulatedNode {
     return pid !== undefined && isRunning(pid);
   }
 
-  /** Starts IMDS, then runs the boot script (unless this instance never boots). */
+  /** Starts IMDS, then, after the boot delay, runs the boot script (unless this instance never boots). */
   async start(): Promise<void> {
     mkdirSync(this.options.root, { recursive: true, mode: 0o711 });
     await this.imds.start({ host: this.options.privateIp });
@@ -111,12 +153,24 @@ export class SimulatedNode {
       this.bootState = "skipped";
       return;
     }
+    if (this.options.bootDelayMs > 0) await sleep(this.options.bootDelayMs);
+    if (this.stopped !== undefined) return;
+    this.options.onUserDataStart();
     const userData = join(this.options.root, "user-data");
     writeFileSync(userData, this.options.userData, { mode: 0o600 });
     const log = openSync(this.bootLog, "a");
-    const child = spawn(
+    const command = [
       "bash",
-      [join(BIN_DIR, "run-user-data"), userData, join(this.options.root, "etcd-asg-boot")],
+      join(BIN_DIR, "run-user-data"),
+      userData,
+      join(this.options.root, "etcd-asg-boot"),
+    ];
+    const [program = "bash", ...args] = this.options.traceProcesses
+      ? [...STRACE, this.traceFile, ...command]
+      : command;
+    const child = spawn(
+      program,
+      args,
       // Its own process group, so Ctrl-C in the terminal reaches the simulator, not the instances.
       { detached: true, stdio: ["ignore", log, log], env: this.machineEnv() },
     );
@@ -128,18 +182,16 @@ export class SimulatedNode {
       if (pid !== undefined) untrackProcess(pid);
       this.bootExitCode = code;
       if (this.bootState === "booting") this.bootState = code === 0 ? "ready" : "failed";
-      // etcd outlives the boot script (systemd owns it); track it from now on.
-      const etcd = this.etcdPid();
-      if (etcd !== undefined && isRunning(etcd)) trackProcess(etcd);
     });
-    // Track etcd as soon as the stand-in starts it, so an early exit of the simulator ends it too.
+    // Track etcd and its supervisor as soon as the stand-in starts them, and each etcd it restarts,
+    // so an early exit of the simulator ends them too.
+    let tracked: number[] = [];
     const watch = setInterval(() => {
-      const etcd = this.etcdPid();
-      if (etcd !== undefined) {
-        trackProcess(etcd);
-        clearInterval(watch);
-      }
-      if (this.bootState !== "booting") clearInterval(watch);
+      if (this.stopped !== undefined) return clearInterval(watch);
+      const current = [this.unitPid(), this.etcdPid()].filter((pid): pid is number => pid !== undefined);
+      for (const pid of tracked) if (!current.includes(pid)) untrackProcess(pid);
+      for (const pid of current) trackProcess(pid);
+      tracked = current;
     }, 100);
     watch.unref();
   }
@@ -158,7 +210,6 @@ export class SimulatedNode {
       ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
       ETCD_ASG_ETCD_BIN: "/usr/bin/etcd",
       ETCD_ASG_DEADLINE_SECONDS: String(this.options.bootDeadlineSeconds),
-      ETCD_ASG_BACKOFF_INITIAL_MS: "250",
       ETCD_ASG_BACKOFF_MAX_MS: "2000",
       SIM_ETCD_PIDFILE: this.pidFile,
       SIM_ETCD_LOG: this.etcdLog,
@@ -190,10 +241,18 @@ export class SimulatedNode {
     return this.stop(false);
   }
 
-  /** kill -9 of the node's etcd. */
+  /** kill -9 of the node's etcd: a crash, which the unit's Restart=on-failure restarts. */
   killEtcd(): boolean {
     const pid = this.etcdPid();
     return pid !== undefined && signal(pid, "SIGKILL");
+  }
+
+  /** kill -9 of the node's etcd with no restart, as when its unit hit the start limit: the machine
+   * and its EC2 status checks stay fine. */
+  killEtcdForGood(): boolean {
+    const unit = this.unitPid();
+    if (unit !== undefined) signal(unit, "SIGKILL");
+    return this.killEtcd();
   }
 
   /** SIGSTOP: etcd stops answering but keeps its sockets (a hung process or a frozen VM). */
@@ -211,6 +270,11 @@ export class SimulatedNode {
    * `graceful`, as when the whole simulator goes down) and IMDS stop. */
   stop(graceful = true): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
+    const unit = this.unitPid();
+    if (unit !== undefined) {
+      signal(unit, "SIGKILL");
+      untrackProcess(unit);
+    }
     const etcd = this.etcdPid();
     this.stopped = (async () => {
       this.bootState = this.bootState === "booting" ? "stopped" : this.bootState;

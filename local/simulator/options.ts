@@ -3,6 +3,8 @@
 // (capacity, max size), or an explicit override of a duration the template sets, so that a scenario
 // takes seconds instead of the minutes AWS would. Every override in force is printed at start.
 
+import type { NetworkIdentity } from "../../chaos/network/identity";
+
 export interface SimulatorOptions {
   /** The cluster size to synthesize the app with (context etcd-asg:clusterSize). @default 3 */
   readonly size?: number;
@@ -31,6 +33,21 @@ export interface SimulatorOptions {
   /** The group's DefaultInstanceWarmup, what an instance refresh waits after each new instance is
    * InService unless told otherwise. @default 2 (the stack: unset, so 300 s) */
   readonly instanceWarmupSeconds?: number;
+  /** How long an instance boots before its user data starts; the launch event is sent at
+   * Pending:Wait, before it, as AWS sends it. @default 0 (the user data starts at launch) */
+  readonly bootDelayMs?: number;
+  /** Told each process identity before its processes start, so network faults can tell their packets
+   * apart (chaos/network): the Lambda workers' (which then run under its UID) at start, each node's
+   * etcd before the node boots. @default none: the workers run as the simulator's user */
+  readonly registerIdentity?: (identity: NetworkIdentity) => Promise<void>;
+  /** Override of HEALTH_GRACE_SECONDS: how long a voter's etcd may stay silent on a live instance
+   * before the reconciler replaces it. At least 10 and two reconcile periods. @default 15 (the stack: 180) */
+  readonly healthGraceSeconds?: number;
+  /** Override of HEALTH_WARMUP_SECONDS: a new member's time before health judges it. @default 10 (the stack: 300) */
+  readonly healthWarmupSeconds?: number;
+  /** Override of the backend quota every node is given (QUOTA_BACKEND_BYTES_OVERRIDE), so that a
+   * scenario fills a member in seconds. @default none (the quota follows the data volume) */
+  readonly quotaBackendBytes?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
@@ -45,13 +62,15 @@ export const DEFAULT_OVERRIDES = {
   asyncRetryDelaysMs: [1000, 2000] as readonly number[],
   healthCheckDelayMs: 3000,
   instanceWarmupSeconds: 2,
+  healthGraceSeconds: 15,
+  healthWarmupSeconds: 10,
 } as const;
 
 export type Overrides = {
   readonly [K in keyof typeof DEFAULT_OVERRIDES]: (typeof DEFAULT_OVERRIDES)[K] extends readonly number[]
     ? readonly number[]
     : number;
-};
+} & { readonly quotaBackendBytes?: number };
 
 export function overridesOf(options: SimulatorOptions): Overrides {
   return {
@@ -64,5 +83,8 @@ export function overridesOf(options: SimulatorOptions): Overrides {
     asyncRetryDelaysMs: options.asyncRetryDelaysMs ?? DEFAULT_OVERRIDES.asyncRetryDelaysMs,
     healthCheckDelayMs: options.healthCheckDelayMs ?? DEFAULT_OVERRIDES.healthCheckDelayMs,
     instanceWarmupSeconds: options.instanceWarmupSeconds ?? DEFAULT_OVERRIDES.instanceWarmupSeconds,
+    healthGraceSeconds: options.healthGraceSeconds ?? DEFAULT_OVERRIDES.healthGraceSeconds,
+    healthWarmupSeconds: options.healthWarmupSeconds ?? DEFAULT_OVERRIDES.healthWarmupSeconds,
+    ...(options.quotaBackendBytes === undefined ? {} : { quotaBackendBytes: options.quotaBackendBytes }),
   };
 }

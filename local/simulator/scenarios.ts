@@ -46,6 +46,29 @@ async function killAndReplace(sim: Simulator): Promise<void> {
   await sim.waitConverged(120_000);
 }
 
+/** etcd killed for good on one live node (its unit does not restart it): the instance stays
+ * InService and healthy to EC2, and the reconciler's health pass sets it Unhealthy after the grace
+ * period; the group replaces it. */
+async function etcdFailure(sim: Simulator): Promise<void> {
+  const [victim] = sim.instances("InService");
+  if (victim === undefined) throw new Error("no InService instance");
+  sim.note(`kill -9 etcd of ${victim.id} for good; the instance stays InService and healthy to EC2`);
+  sim.node(victim.id).killEtcdForGood();
+  await sim.waitFor(
+    `the reconciler to set ${victim.id} Unhealthy (grace ${sim.overrides.healthGraceSeconds} s)`,
+    () => sim.instances().some((i) => i.id === victim.id && i.healthStatus === "Unhealthy"),
+    120_000,
+  );
+  sim.note(`${victim.id} set Unhealthy by the reconciler's health pass`);
+  await sim.writeKeys("demo/after-etcd-failure", 10);
+  await sim.waitFor(
+    `${victim.id} to be replaced`,
+    () => !sim.instances().some((i) => i.id === victim.id),
+    120_000,
+  );
+  await sim.waitConverged(120_000);
+}
+
 /** An operator refreshes every instance through the Auto Scaling API: one at a time, each
  * replacement launched before its old instance terminates. */
 async function instanceRefresh(sim: Simulator): Promise<void> {
@@ -114,6 +137,14 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (sim) => {
       await bootstrap(sim);
       await killAndReplace(sim);
+    },
+  },
+  "etcd-failure": {
+    summary:
+      "bootstrap, then kill etcd for good on one live node: the reconciler sets it Unhealthy after the grace period and the group replaces it",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await etcdFailure(sim);
     },
   },
   refresh: {

@@ -1,19 +1,28 @@
 // The local servers that stand in for AWS's services, each behind the simulator's IAM gate: the
 // Auto Scaling and EC2 emulator, DynamoDB (dynalite) and S3 (s3rver) through gate proxies (neither
-// checks a signature itself), KMS, a function URL and Lambda's Invoke API. Each is registered for
+// checks a signature itself), KMS, Route 53 with the VPC's DNS resolver answering from its zones
+// (on the block's .2, as a VPC's resolver sits at its base address plus two), a function URL,
+// Lambda's Invoke API and CloudFormation's DescribeStacks. Each is registered for
 // stop() as soon as it runs, so a start cut short leaves nothing behind.
 import { AwsEmulator } from "../aws/emulator";
+import { LocalDnsServer } from "../dns/server";
 import { startLocalDynamoDb } from "../dynamodb/server";
 import { dynamoDbFront } from "../iam/dynamodb";
 import type { Gate } from "../iam/gate";
 import { startGateProxy, withoutSignature } from "../iam/gate-proxy";
 import { kmsFront } from "../iam/kms";
+import { route53Front } from "../iam/route53";
 import { s3Front } from "../iam/s3";
 import { KmsEmulator } from "../kms/server";
+import { Route53Emulator } from "../route53/server";
 import { startLocalS3 } from "../s3/server";
 import type { AddressBlock } from "./address-block";
+import { CloudFormationApi, type DescribedStack } from "./cloudformation-api";
 import { FunctionUrl, type FunctionUrlTarget } from "./function-url";
 import { type InvokableFunction, LambdaApi } from "./lambda-api";
+
+/** Route 53 reports a change INSYNC within seconds; the simulator's zones answer DNS a moment after. */
+export const ROUTE53_SYNC_DELAY_MS = 200;
 
 export interface ServicesOptions {
   readonly region: string;
@@ -29,15 +38,21 @@ export interface ServicesOptions {
   /** What the function URL invokes, and the functions the Invoke API reaches: the deployment's. */
   readonly urlTarget: () => FunctionUrlTarget | undefined;
   readonly functions: () => readonly InvokableFunction[];
+  /** The stack DescribeStacks shows: the deployment's. */
+  readonly stack: () => DescribedStack | undefined;
 }
 
 export interface LocalServices {
   readonly emulator: AwsEmulator;
   readonly kms: KmsEmulator;
+  readonly route53: Route53Emulator;
+  /** The DNS server answering from Route 53's zones, as `host:port` for `Resolver.setServers`. */
+  readonly dns: string;
   /** AWS_ENDPOINT_URL_<SERVICE> for the functions, the instances and the operator's clients. */
   readonly endpoints: Readonly<Record<string, string>>;
   readonly functionUrl: string;
   readonly lambdaApi: string;
+  readonly cloudFormationApi: string;
   readonly s3: string;
 }
 
@@ -92,27 +107,50 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   register(() => kms.stop());
   aborted();
 
+  const route53Gate = route53Front();
+  const route53 = new Route53Emulator({
+    region: options.region,
+    syncDelayMs: ROUTE53_SYNC_DELAY_MS,
+    authorize: async (request) => {
+      const verdict = await gate(request, route53Gate);
+      return verdict.ok ? undefined : verdict.response;
+    },
+  });
+  const route53Endpoint = await route53.start();
+  register(() => route53.stop());
+  const dnsServer = new LocalDnsServer({ zones: route53.store, host: options.block.address(2) });
+  const dns = await dnsServer.start();
+  register(() => dnsServer.stop());
+  aborted();
+
   const url = new FunctionUrl({ target: options.urlTarget, region: options.region, gate });
   const functionUrl = await url.start();
   register(() => url.stop());
   const api = new LambdaApi({ region: options.region, gate, functions: options.functions });
   const lambdaApi = await api.start();
   register(() => api.stop());
+  const cloudFormation = new CloudFormationApi({ ...frontOptions, gate, stack: options.stack });
+  const cloudFormationApi = await cloudFormation.start();
+  register(() => cloudFormation.stop());
   aborted();
 
   return {
     emulator,
     kms,
+    route53,
+    dns,
     endpoints: {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_AUTO_SCALING: awsEndpoint,
       AWS_ENDPOINT_URL_EC2: awsEndpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_KMS: kmsEndpoint,
+      AWS_ENDPOINT_URL_ROUTE_53: route53Endpoint,
       AWS_ENDPOINT_URL_LAMBDA: lambdaApi,
     },
     functionUrl,
     lambdaApi,
+    cloudFormationApi,
     s3: s3.endpoint,
   };
 }

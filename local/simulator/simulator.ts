@@ -15,7 +15,8 @@ import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { S3Client } from "@aws-sdk/client-s3";
-import { uidForAddress } from "../../chaos/network/identity";
+import { controlPlaneIdentity, nodeIdentity, runAs, uidForAddress } from "../../chaos/network/identity";
+import type { LocalState } from "../../cli/local-state";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import type { AwsEmulator } from "../aws/emulator";
 import type { GroupUpdateResult } from "../aws/stack-update";
@@ -32,11 +33,11 @@ import { StackDeployment } from "./deployment";
 import { type EtcdMember, getKey, memberList, putKey } from "./etcd-client";
 import type { EventDelivery } from "./event-delivery";
 import type { FunctionUrlTarget } from "./function-url";
-import type { LambdaFunction } from "./lambda-function";
+import type { InvocationRecord, LambdaFunction } from "./lambda-function";
 import { SimulatedNode } from "./node";
 import { type EtcdTls, OperatorIdentity } from "./operator-identity";
 import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
-import { type LocalServices, startServices } from "./services";
+import { type LocalServices, ROUTE53_SYNC_DELAY_MS, startServices } from "./services";
 import { SimulatorIam } from "./simulator-iam";
 import { describeStart } from "./start-report";
 import { Timeline, type TimelineEntry } from "./timeline";
@@ -61,6 +62,8 @@ export class Simulator {
   private deploymentRef: StackDeployment | undefined;
   private servicesRef: LocalServices | undefined;
   private bootsToSkip = 0;
+  private tracesToTake = 0;
+  private readonly invocationListeners = new Set<(record: InvocationRecord) => void>();
   private stopping: Promise<void> | undefined;
   private lastMembers: EtcdMember[] = [];
   /** The seed of the stack's generated names: the same for every deploy of this simulator. */
@@ -140,6 +143,9 @@ export class Simulator {
     const size = options.size ?? 3;
     if (![3, 5, 7].includes(size))
       throw new SimulatorError(`size must be 3, 5 or 7 (the construct's sizes), got ${size}`);
+    const bootDelayMs = options.bootDelayMs ?? 0;
+    if (!Number.isFinite(bootDelayMs) || bootDelayMs < 0)
+      throw new SimulatorError(`bootDelayMs must be a non-negative number of ms, got ${bootDelayMs}`);
     const block = reserveAddressBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-sim-"));
     // Each node's etcd runs under its own UID and must reach its instance's folder.
@@ -205,6 +211,16 @@ export class Simulator {
           arn: model.arn,
           fn,
         })),
+      stack: () => {
+        const stack = this.deploymentRef?.stack;
+        return (
+          stack && {
+            stackName: stack.stackName,
+            stackId: stack.context.pseudo.stackId,
+            outputs: stack.outputs,
+          }
+        );
+      },
     });
     this.servicesRef = services;
     this.operatorIdentity = new OperatorIdentity({
@@ -221,8 +237,16 @@ export class Simulator {
     const stack = await this.readTemplate(this.clusterSize);
     aborted();
     for (const line of describeStart(stack, this.overrides, this.options)) log(line);
+    const [dnsHost, dnsPort] = services.dns.split(":");
+    for (const zone of stack.hostedZones) {
+      log(
+        `hosted zone ${zone.name} (${zone.id}) answered by the DNS server at ${services.dns}, changes INSYNC after ${ROUTE53_SYNC_DELAY_MS} ms ` +
+          `(AWS: seconds): dig @${dnsHost} -p ${dnsPort} ${stack.outputs.ClientDnsName ?? zone.name}`,
+      );
+    }
     this.iam.deploy(stack);
     this.createKeys(stack);
+    this.createZones(stack);
 
     const clients = localDynamoDbClients(
       services.endpoints.AWS_ENDPOINT_URL_DYNAMODB ?? "",
@@ -237,6 +261,9 @@ export class Simulator {
 
     const logDir = join(this.root, "lambda-logs");
     mkdirSync(logDir, { recursive: true });
+    const controlPlane = controlPlaneIdentity(this.block.prefix);
+    const register = this.options.registerIdentity;
+    if (register !== undefined) await register(controlPlane);
     emulator.onInstanceLaunch((instance) => this.launchNode(instance));
     emulator.onInstanceTerminate((instance) => this.nodes.get(instance.id)?.stop());
     this.cleanups.push(() =>
@@ -253,6 +280,10 @@ export class Simulator {
         endpoints: this.endpoints,
         credentials: (roleArn, session) => this.iam.assumeRole(roleArn, session),
         logDir,
+        onInvocation: (record) => {
+          for (const listener of this.invocationListeners) listener(record);
+        },
+        runAs: register === undefined ? undefined : runAs(controlPlane),
       },
       overrides: this.overrides,
       capacity: this.options.capacity,
@@ -295,8 +326,35 @@ export class Simulator {
     }
   }
 
+  /** The template's hosted zones, with the IDs the template's Refs resolve to; a later deploy adds
+   * the zones it declares anew. */
+  private createZones(stack: StackModel): void {
+    const { store } = this.services.route53;
+    for (const zone of stack.hostedZones) {
+      if (store.hasHostedZone(zone.id)) continue;
+      store.createHostedZone({
+        id: zone.id,
+        name: zone.name,
+        callerReference: `${stack.stackName}-${zone.logicalId}`,
+        vpc: zone.vpcId === undefined ? undefined : { region: stack.region, id: zone.vpcId },
+        privateZone: zone.vpcId !== undefined,
+        comment: undefined,
+      });
+    }
+  }
+
   get services(): LocalServices {
     return required(this.servicesRef, "local services");
+  }
+
+  /** What `etcd-asg --local` reads to reach this simulator as its operator (cli/local-state.ts). */
+  operatorState(): LocalState {
+    return {
+      stackName: this.stack.stackName,
+      region: REGION,
+      credentials: this.iam.operator,
+      endpoints: { cloudformation: this.services.cloudFormationApi, lambda: this.services.lambdaApi },
+    };
   }
 
   /** An S3 client of the operator's (for the asset bucket and the tests). The caller destroys it. */
@@ -339,8 +397,12 @@ export class Simulator {
       etcdUid: uidForAddress(instance.privateIp),
       bootDeadlineSeconds: 300,
       boot,
+      bootDelayMs: this.options.bootDelayMs ?? 0,
+      traceProcesses: this.takeTrace(),
+      onUserDataStart: () => this.timeline.add("instance", `${instance.id} user data starts`),
     });
     this.nodes.set(instance.id, node);
+    await this.options.registerIdentity?.(nodeIdentity(instance.id, instance.privateIp));
     if (!boot) this.timeline.add("fault", `${instance.id} will never boot (its user-data does not run)`);
     await node.start();
   }
@@ -402,9 +464,27 @@ export class Simulator {
     this.emulator.failStatusChecks(instanceId);
   }
 
+  /** The next `count` instances launched run their user data under strace, which counts the
+   * processes it spawns (SimulatedNode.processesSpawned()) and slows each spawn a little. */
+  traceProcesses(count: number): void {
+    this.tracesToTake += count;
+  }
+
+  private takeTrace(): boolean {
+    if (this.tracesToTake === 0) return false;
+    this.tracesToTake -= 1;
+    return true;
+  }
+
   /** The next `count` instances launched never run their boot script. */
   skipBoots(count: number): void {
     this.bootsToSkip += count;
+  }
+
+  /** Calls `listener` with every function invocation once it ended, until the returned function is called. */
+  onInvocation(listener: (record: InvocationRecord) => void): () => void {
+    this.invocationListeners.add(listener);
+    return () => this.invocationListeners.delete(listener);
   }
 
   note(text: string): void {
@@ -496,6 +576,7 @@ export class Simulator {
     s3.destroy();
     this.iam.deploy(stack);
     this.createKeys(stack);
+    this.createZones(stack);
     return this.deployment.update(stack, boundMs);
   }
 

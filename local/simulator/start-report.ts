@@ -31,11 +31,20 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
     );
   }
   const learner = stack.functions[0]?.environment.LEARNER_READY_TIMEOUT_SECONDS;
+  const grace = stack.functions[0]?.environment.HEALTH_GRACE_SECONDS;
   lines.push(
     `  LEARNER_READY_TIMEOUT_SECONDS ${learner ?? "unset (600)"} -> ${overrides.learnerReadyTimeoutSeconds} on every function`,
     `  Lambda's async-invoke retries after ${overrides.asyncRetryDelaysMs.map((ms) => `${ms / 1000} s`).join(", ")} (AWS: about 1 and 2 min)`,
     `  group DefaultInstanceWarmup ${stack.group.defaultInstanceWarmupSeconds ?? "unset (the 300 s grace period)"} -> ${overrides.instanceWarmupSeconds} s; ` +
       `EC2 health check verdict ${overrides.healthCheckDelayMs / 1000} s after a machine fails`,
+    `  HEALTH_GRACE_SECONDS ${grace ?? "unset (180)"} -> ${overrides.healthGraceSeconds}, HEALTH_WARMUP_SECONDS 300 -> ${overrides.healthWarmupSeconds}, ` +
+      `RECONCILE_PERIOD_SECONDS 60 -> the schedule's period, on every function` +
+      (overrides.quotaBackendBytes === undefined
+        ? ""
+        : `; backend quota ${overrides.quotaBackendBytes} bytes on every node (QUOTA_BACKEND_BYTES_OVERRIDE)`),
+  );
+  lines.push(
+    `  instance boot: user data starts ${(options.bootDelayMs ?? 0) / 1000} s after launch (EC2: tens of seconds; the launch event comes at Pending:Wait, before it)`,
   );
   if (options.capacity !== undefined || options.maxSize !== undefined) {
     lines.push(

@@ -16,7 +16,8 @@ export interface MemberSample {
 
 export class Timeline {
   readonly entries: TimelineEntry[] = [];
-  private readonly startedAt = Date.now();
+  /** The wall clock (epoch ms) at which atMs is 0. */
+  readonly startedAt = Date.now();
   private instanceStates = new Map<string, string>();
   private memberStates = new Map<string, string>();
 

@@ -38,6 +38,15 @@ export interface KmsKeyModel {
   readonly policy: unknown;
 }
 
+export interface HostedZoneModel {
+  readonly logicalId: string;
+  /** The zone ID Ref resolves to: the simulator creates the zone with it. */
+  readonly id: string;
+  readonly name: string;
+  /** The first VPC a private zone is associated with; undefined for a public zone. */
+  readonly vpcId: string | undefined;
+}
+
 export interface QueueModel {
   readonly logicalId: string;
   readonly arn: string;
@@ -57,6 +66,7 @@ export interface StackModel {
   readonly table: TableModel;
   readonly queues: readonly QueueModel[];
   readonly kmsKeys: readonly KmsKeyModel[];
+  readonly hostedZones: readonly HostedZoneModel[];
   readonly roles: readonly RoleModel[];
   /** The role of the launch template's instance profile: what instances' credentials are for. */
   readonly instanceRoleArn: string;
@@ -117,6 +127,19 @@ export function readStack(template: Template, options: ReadStackOptions): StackM
         keyUsage: String(props.KeyUsage ?? "ENCRYPT_DECRYPT"),
         description: props.Description === undefined ? undefined : String(props.Description),
         policy: props.KeyPolicy,
+      };
+    }),
+    hostedZones: resourcesOfType(template, "AWS::Route53::HostedZone").map((logicalId) => {
+      const props = (resolve(template.Resources[logicalId]?.Properties, context, `${logicalId}.Properties`) ??
+        {}) as { Name?: unknown; VPCs?: { VPCId?: unknown }[] };
+      if (typeof props.Name !== "string")
+        throw new TemplateError(`${logicalId}.Properties.Name must be a name`);
+      const vpc = props.VPCs?.[0]?.VPCId;
+      return {
+        logicalId,
+        id: context.ref(logicalId),
+        name: props.Name,
+        vpcId: vpc === undefined ? undefined : String(vpc),
       };
     }),
     roles: readRoles(template, context, new Set([...functions.map((f) => f.roleArn), instanceRoleArn])),

@@ -125,6 +125,42 @@ describe("boot script output modes", () => {
     });
   });
 
+  it("renders the published backend quota and auto-compaction after etcd's other keys, in every mode", async () => {
+    const storage = {
+      ETCD_QUOTA_BACKEND_BYTES: "268435456",
+      ETCD_AUTO_COMPACTION_MODE: "periodic",
+      ETCD_AUTO_COMPACTION_RETENTION: "1h",
+    };
+    await withBootCase(async (c) => {
+      c.onApi(() => ok(c.config(storage)));
+      const flags = await c.run(["-o", "flags"]);
+      assert.equal(flags.code, 0, flags.stderr);
+      assert.match(
+        flags.stdout,
+        / --advertise-client-urls=\S+ --quota-backend-bytes=268435456 --auto-compaction-mode=periodic --auto-compaction-retention=1h --client-cert-auth=true /,
+      );
+      const env = await c.run(["-o", "env"]);
+      assert.ok(env.stdout.includes('\nETCD_QUOTA_BACKEND_BYTES="268435456"\n'), env.stdout);
+      const dropin = await c.run(["-o", "dropin"]);
+      assert.ok(dropin.stdout.includes('\nEnvironment="ETCD_AUTO_COMPACTION_RETENTION=1h"\n'), dropin.stdout);
+    });
+  });
+
+  for (const [key, value] of [
+    ["ETCD_QUOTA_BACKEND_BYTES", "8GiB"],
+    ["ETCD_AUTO_COMPACTION_MODE", "hourly"],
+    ["ETCD_AUTO_COMPACTION_RETENTION", "1d"],
+  ] as const) {
+    it(`refuses a published ${key} that etcd does not take (${value}) as a malformed answer`, async () => {
+      await withBootCase(async (c) => {
+        c.onApi(() => ok(c.config({ [key]: value })));
+        const result = await c.run(["-o", "flags"]);
+        assert.equal(result.code, 5, result.stderr);
+        assert.match(result.stderr, new RegExp(`${key} is "${value}", which etcd does not take`));
+      });
+    });
+  }
+
   it("prefers ETCD_ASG_DATA_DIR over the published data dir", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config()));

@@ -116,8 +116,10 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
     `NIST.800.53.R5-DynamoDBInBackupPlan ${CONTROL_PLANE}/Ledger/Resource`,
     ...[
       ...FUNCTIONS.map((f) => `${CONTROL_PLANE}/${f}Role/Resource`),
-      `${CONTROL_PLANE}/LaunchHookRole/DefaultPolicy/Resource`,
-      `${CONTROL_PLANE}/TerminateHookRole/DefaultPolicy/Resource`,
+      // The DLQ's grant (lifecycle hooks), the client name's records (node API, terminate hook, reconciler).
+      ...["LaunchHook", "TerminateHook", "NodeApi", "Reconciler"].map(
+        (f) => `${CONTROL_PLANE}/${f}Role/DefaultPolicy/Resource`,
+      ),
       "EtcdAsg/Cluster/SuspendAzRebalanceRole/Resource",
       "EtcdAsg/Cluster/NodeRole/DefaultPolicy/Resource",
       "EtcdAsg/Cluster/Network/Vpc/RejectedFlows/IAMRole/DefaultPolicy/Resource",
@@ -348,9 +350,7 @@ describe("cdk-nag still reports what is new", () => {
         inline.sort(),
         [
           // Roles that had no DefaultPolicy: the one added is new.
-          ...["NodeApi", "Reconciler", "ClientCert"].map(
-            (f) => `${CONTROL_PLANE}/${f}Role/DefaultPolicy/Resource`,
-          ),
+          `${CONTROL_PLANE}/ClientCertRole/DefaultPolicy/Resource`,
           "EtcdAsg/Cluster/SuspendAzRebalanceRole/DefaultPolicy/Resource",
           // Roles whose statements were all in a DefaultPolicy: their own Policies are new.
           "EtcdAsg/Cluster/NodeRole/Resource",

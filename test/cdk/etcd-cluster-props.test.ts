@@ -5,9 +5,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { App, Duration, Size, Stack } from "aws-cdk-lib";
+import { App, Duration, Fn, Size, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
 import { type EtcdClusterProps, EtcdClusterPropsError } from "../../cdk/lib/etcd-cluster-props";
@@ -146,6 +147,14 @@ describe("props validation", () => {
     build({ certificateLifetime: Duration.days(90) });
   });
 
+  test("refuses a health grace period outside 2 minutes to 1 hour, showing the value received", () => {
+    rejects(
+      { healthGracePeriod: Duration.seconds(90) },
+      /^healthGracePeriod must be a whole number of seconds from 2 minutes to 1 hour \(two reconcile passes at least\); received 90 s$/,
+    );
+    rejects({ healthGracePeriod: Duration.minutes(61) }, /^healthGracePeriod .*received 3660 s$/);
+  });
+
   test("refuses natGateways with an imported VPC, and zero NAT gateways", () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, "Existing");
@@ -154,6 +163,43 @@ describe("props validation", () => {
       /natGateways applies only to the VPC the construct creates/,
     );
     rejects({ natGateways: 0 }, /^natGateways must be an integer from 1 to 3 .*; received 0$/);
+  });
+
+  test("refuses a client name that is not a lowercase DNS name, too long for its SRV targets, or outside the zone", () => {
+    rejects(
+      { clientDnsName: "Etcd.Example.internal" },
+      /^clientDnsName must be a DNS name .*received "Etcd\.Example\.internal"$/,
+    );
+    rejects(
+      { clientDnsName: `${`${"a".repeat(60)}.`.repeat(4)}internal` },
+      /^clientDnsName .*at most 233 characters/,
+    );
+    rejects(
+      { clientDnsName: "etcd.elsewhere.internal" },
+      /^clientDnsName must be in hostedZone \(props-cluster\.etcd\.internal\): received "etcd\.elsewhere\.internal"/,
+    );
+  });
+
+  test("names the client name under an imported zone, and asks for it when the zone's name is a token", () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, "Existing");
+    const hostedZone = new route53.PrivateHostedZone(stack, "Zone", { zoneName: "corp.internal", vpc });
+    assert.equal(build({ vpc, hostedZone }, stack).clientEndpoint.name, "etcd.corp.internal");
+    // No zone of its own beside the imported one.
+    Template.fromStack(stack).resourceCountIs("AWS::Route53::HostedZone", 1);
+    const byId = newStack();
+    const zoneById = route53.HostedZone.fromHostedZoneId(byId, "ById", "Z0123456789ABCDEFGHIJ");
+    const named = build({ hostedZone: zoneById, clientDnsName: "etcd.corp.internal" }, byId);
+    assert.equal(named.clientEndpoint.name, "etcd.corp.internal");
+    const token = newStack();
+    const imported = route53.HostedZone.fromHostedZoneAttributes(token, "Imported", {
+      hostedZoneId: "Z0123456789ABCDEFGHIJ",
+      zoneName: Fn.importValue("corp-zone-name"),
+    });
+    assert.throws(
+      () => build({ hostedZone: imported }, token),
+      /^EtcdClusterPropsError: clientDnsName is required when hostedZone's name is not known at synth/,
+    );
   });
 
   test("names the missing bundle and how to build it", () => {
@@ -217,6 +263,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
         clientSecurityGroups: [clientGroup],
         clientCidrs: ["10.20.0.0/16"],
         certificateLifetime: Duration.hours(12),
+        healthGracePeriod: Duration.minutes(5),
       },
       stack,
     );
@@ -254,6 +301,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
       assert.equal(variables.CLUSTER_SIZE, "5", fn.Properties.Description);
       assert.equal(variables.JOIN_STRATEGY, "prune", fn.Properties.Description);
       assert.equal(variables.NODE_CERTIFICATE_LIFETIME_SECONDS, "43200", fn.Properties.Description);
+      assert.equal(variables.HEALTH_GRACE_SECONDS, "300", fn.Properties.Description);
     }
     const nodeApi = functions.find((fn) => fn.Properties.Tags?.[0]?.Value === "node-api");
     assert.equal(nodeApi?.Properties.ReservedConcurrentExecutions, 10, "twice the cluster size");

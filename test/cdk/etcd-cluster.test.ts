@@ -286,7 +286,10 @@ describe("IAM", () => {
       ]);
       // Lambda sends a failed asynchronous invocation to the function's dead-letter queue itself,
       // with the function's role: only the two lifecycle functions have one.
-      const attached = attachedStatements(functionRoleId(name));
+      // The client name's statements: see "client name".
+      const attached = attachedStatements(functionRoleId(name)).filter(
+        (st) => !String(st.Sid).includes("ClientName"),
+      );
       assert.deepEqual(
         attached,
         name === "launch-hook" || name === "terminate-hook"
@@ -586,8 +589,17 @@ describe("Lambdas", () => {
         CLIENT_CA_KEY_ARN: { "Fn::GetAtt": [logicalId("AWS::KMS::Key", "ClientCaKey"), "Arn"] },
         // Seven days, the default certificateLifetime.
         NODE_CERTIFICATE_LIFETIME_SECONDS: "604800",
+        // The default 20 GiB data volume; a defragmentation bounded to fit in the reconciler's pass.
+        DATA_VOLUME_GIB: "20",
+        DEFRAG_TIMEOUT_SECONDS: "30",
+        // Three minutes, the default healthGracePeriod.
+        HEALTH_GRACE_SECONDS: "180",
         POWERTOOLS_SERVICE_NAME: "etcd-asg",
         POWERTOOLS_LOG_LEVEL: "INFO",
+        CLIENT_DNS_NAME: "etcd.etcdasg-cluster.etcd.internal",
+        ...(["node-api", "terminate-hook", "reconciler"].includes(name)
+          ? { HOSTED_ZONE_ID: { Ref: logicalId("AWS::Route53::HostedZone", "ClientEndpoint") } }
+          : {}),
       });
     });
 
@@ -616,6 +628,7 @@ describe("Lambdas", () => {
     const type = template.toJSON().Resources[id]?.Type;
     const suffix = createHash("sha256").update(id).digest("hex").slice(0, 12);
     if (type === "AWS::DynamoDB::Table" && ref !== undefined) return `EtcdAsg-${id}-${suffix}`;
+    if (type === "AWS::Route53::HostedZone" && ref !== undefined) return `Z${suffix.toUpperCase()}`;
     if (type === "AWS::IAM::Role" && getAtt?.[1] === "Arn") {
       return `arn:aws:iam::123456789012:role/EtcdAsg-${id}-${suffix}`;
     }
@@ -771,7 +784,13 @@ describe("network", () => {
 });
 
 describe("alarms and outputs", () => {
-  for (const metricName of ["QuorumAtRisk", "MembershipDrift", "LifecycleActionFailures"]) {
+  for (const metricName of [
+    "QuorumAtRisk",
+    "MembershipDrift",
+    "LifecycleActionFailures",
+    "EtcdAlarmNospace",
+    "EtcdAlarmCorrupt",
+  ]) {
     test(`alarm on the ${metricName} metric the Lambdas emit`, () => {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "EtcdAsg",
@@ -795,6 +814,20 @@ describe("alarms and outputs", () => {
       EvaluationPeriods: 3,
       ComparisonOperator: "GreaterThanOrEqualToThreshold",
       TreatMissingData: "notBreaching",
+      AlarmActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
+      OKActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
+    });
+  });
+
+  test("alarm when the client name's records fail to sync most of the time for 15 minutes", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "EtcdAsg",
+      MetricName: "ClientEndpointFailures",
+      Dimensions: [{ Name: "ClusterName", Value: "EtcdAsg-Cluster" }],
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 3,
+      EvaluationPeriods: 3,
       AlarmActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
       OKActions: [{ Ref: logicalId("AWS::SNS::Topic", "AlarmTopic") }],
     });
@@ -829,6 +862,72 @@ describe("alarms and outputs", () => {
         "aws ec2 describe-instances --region us-east-1 --filters Name=tag:aws:autoscaling:groupName,Values=EtcdAsg-Cluster .*http://&:2379",
       ),
     });
+  });
+});
+
+describe("client name", () => {
+  const NAME = "etcd.etcdasg-cluster.etcd.internal";
+  const zoneId = () => logicalId("AWS::Route53::HostedZone", "ClientEndpoint");
+
+  test("creates a private hosted zone in the cluster's VPC and outputs the name and the zone", () => {
+    template.hasResourceProperties("AWS::Route53::HostedZone", {
+      Name: "etcdasg-cluster.etcd.internal.",
+      VPCs: [{ VPCId: { Ref: Match.stringLikeRegexp("NetworkVpc") }, VPCRegion: "us-east-1" }],
+    });
+    template.hasOutput("ClientDnsName", {
+      Value: NAME,
+      Description: Match.stringLikeRegexp("--discovery-srv"),
+    });
+    template.hasOutput("HostedZoneId", { Value: { Ref: zoneId() } });
+  });
+
+  test("tells every function the name, and the zone to the three whose flows keep its records", () => {
+    for (const name of FUNCTION_NAMES) {
+      const env = (
+        resource("AWS::Lambda::Function", functionId(name)).Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      assert.equal(env.CLIENT_DNS_NAME, NAME, name);
+      const keeps = ["node-api", "terminate-hook", "reconciler"].includes(name);
+      assert.deepEqual(env.HOSTED_ZONE_ID, keeps ? { Ref: zoneId() } : undefined, name);
+    }
+  });
+
+  test("lets the keepers list the zone and change only A and SRV records at and under the name", () => {
+    const zoneArn = { "Fn::Join": ["", ["arn:aws:route53:::hostedzone/", { Ref: zoneId() }]] };
+    for (const name of FUNCTION_NAMES) {
+      const statements = attachedStatements(functionRoleId(name)).filter((st) =>
+        String(st.Sid).includes("ClientName"),
+      );
+      if (!["node-api", "terminate-hook", "reconciler"].includes(name)) {
+        assert.deepEqual(statements, [], name);
+        continue;
+      }
+      assert.deepEqual(statements, [
+        {
+          Sid: "ReadClientNameRecords",
+          Effect: "Allow",
+          Action: "route53:ListResourceRecordSets",
+          Resource: zoneArn,
+        },
+        {
+          Sid: "KeepClientNameRecords",
+          Effect: "Allow",
+          Action: "route53:ChangeResourceRecordSets",
+          Resource: zoneArn,
+          Condition: {
+            "ForAllValues:StringEquals": {
+              "route53:ChangeResourceRecordSetsRecordTypes": ["A", "SRV"],
+              "route53:ChangeResourceRecordSetsActions": ["UPSERT", "DELETE"],
+            },
+            "ForAllValues:StringLike": {
+              "route53:ChangeResourceRecordSetsNormalizedRecordNames": [NAME, `*.${NAME}`],
+            },
+          },
+        },
+      ]);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // The short chaos run of the README test command: two fixed seeds, one episode each, on a 3-node
-// simulator with real etcd — a kill -9 with health replacement and a parallel terminate + launch,
-// with duplicated, delayed and lost lifecycle events, AWS throttling and 5xx, a function crashing between its
+// simulator with real etcd — a kill -9 with health replacement (a parallel terminate + launch),
+// with duplicated and delayed lifecycle events, AWS throttling and 5xx, a function crashing between its
 // etcd change and its lifecycle completion, and a ledger race — and no invariant violated.
 // The full runs are `npm run chaos -- --runs N` (docs/reliability.md).
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { failureReport } from "../../chaos/report";
 import { runSchedule } from "../../chaos/run";
 import { drawSchedule } from "../../chaos/schedule";
 
-const SEEDS = [17, 5];
+const SEEDS = [3, 11];
 
 for (const seed of SEEDS) {
   const schedule = drawSchedule(seed, { size: 3, episodes: 1 });

@@ -2,8 +2,9 @@
 // and the same fault probabilities, and the options pin the size and the episode count.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { isNetworkFaultKind } from "../../chaos/network-episodes";
 import { replayCommand } from "../../chaos/report";
-import { drawSchedule } from "../../chaos/schedule";
+import { drawSchedule, EPISODE_FAULTS, episodeKinds } from "../../chaos/schedule";
 
 test("the same seed draws the same schedule", () => {
   for (const seed of [0, 1, 42, 0xffffffff]) assert.deepEqual(drawSchedule(seed), drawSchedule(seed));
@@ -14,14 +15,53 @@ test("different seeds draw different schedules", () => {
   assert.ok(drawn.size > 45, `only ${drawn.size} distinct schedules from 50 seeds`);
 });
 
-test("a drawn schedule has 2 to 4 episodes on 3 or 5 nodes, and honours the size and episode options", () => {
+test("a drawn schedule has 2 to 4 episodes on 3, 5 or 7 nodes, and honours the size and episode options", () => {
+  const sizes = new Set<number>();
   for (let seed = 0; seed < 200; seed++) {
     const schedule = drawSchedule(seed);
-    assert.ok([3, 5].includes(schedule.size));
+    sizes.add(schedule.size);
+    assert.ok([3, 5, 7].includes(schedule.size));
     assert.ok(schedule.episodes.length >= 2 && schedule.episodes.length <= 4);
     const pinned = drawSchedule(seed, { size: 5, episodes: 7 });
     assert.equal(pinned.size, 5);
     assert.equal(pinned.episodes.length, 7);
+  }
+  assert.deepEqual([...sizes].sort(), [3, 5, 7]);
+});
+
+test("every episode kind is drawn, network faults with a plan that heals well inside the grace", () => {
+  const kinds = new Set<string>();
+  for (let seed = 0; seed < 300; seed++) {
+    for (const episode of drawSchedule(seed).episodes) {
+      kinds.add(episode.kind);
+      assert.equal(episode.network !== undefined, isNetworkFaultKind(episode.kind), episode.kind);
+      if (episode.network) assert.ok(episode.network.forMs >= 3000 && episode.network.forMs <= 15_000);
+    }
+  }
+  assert.deepEqual([...kinds].sort(), [...episodeKinds(undefined)].sort());
+});
+
+test("--faults limits the episodes to those injecting the kinds named, and the accompanying faults too", () => {
+  const faults = ["partition-one", "latency"] as const;
+  for (let seed = 0; seed < 100; seed++) {
+    const schedule = drawSchedule(seed, { faults });
+    assert.deepEqual(schedule.faults, faults);
+    for (const episode of schedule.episodes) {
+      assert.ok(
+        faults.some((kind) => EPISODE_FAULTS[episode.kind].includes(kind)),
+        episode.kind,
+      );
+      assert.deepEqual(episode.events, { duplicate: 0, delay: 0, drop: 0 });
+      assert.deepEqual(episode.aws, { throttling: 0, serverError: 0 });
+      assert.equal(episode.crashAtCompletion, undefined);
+      assert.equal(episode.raceAtEvent, undefined);
+      assert.equal(episode.freeze, undefined);
+    }
+    assert.equal(replayCommand(schedule).endsWith(" --faults partition-one,latency"), true);
+  }
+  // Only accompanying kinds named: the membership episodes carry them.
+  for (const episode of drawSchedule(1, { faults: ["event-lost"], episodes: 20 }).episodes) {
+    assert.equal(isNetworkFaultKind(episode.kind), false);
   }
 });
 

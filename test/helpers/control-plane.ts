@@ -13,9 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { createDurability } from "../../lambdas/app/durability-port";
 import { forInvocation } from "../../lambdas/app/invocation";
 import { handleLifecycleEvent, type LifecycleHandled } from "../../lambdas/app/lifecycle-events";
-import type { Runtime } from "../../lambdas/app/ports";
+import type { DurabilityPort, Runtime } from "../../lambdas/app/ports";
 import { createRuntime } from "../../lambdas/app/runtime";
 import type { EtcdSettings } from "../../lambdas/domain/node-config";
 import { isRetryable } from "../../lambdas/errors";
@@ -65,6 +66,8 @@ export interface BedScope {
 
 export class ControlPlaneBed {
   readonly events: LifecycleEvent[] = [];
+  /** The environment the bed's runtime was created from. */
+  env: NodeJS.ProcessEnv = {};
   private readonly etcds = new Map<string, { process: EtcdProcess; logFile: string; clientUrl: string }>();
   private operatorTls: Promise<TlsCredentials & { dir: string }> | undefined;
 
@@ -92,7 +95,7 @@ export class ControlPlaneBed {
     const clients = localDynamoDbClients(dynamo.endpoint);
     await createLedgerTable(clients.client, tableName);
     clients.destroy();
-    const runtime = createRuntime({
+    const env = {
       CLUSTER_NAME: `test-${randomUUID().slice(0, 8)}`,
       ASG_NAME,
       LEDGER_TABLE: tableName,
@@ -110,13 +113,15 @@ export class ControlPlaneBed {
       PEER_CA_KEY_ARN: caKey(),
       CLIENT_CA_KEY_ARN: caKey(),
       ...options.env,
-    });
+    };
+    const runtime = createRuntime(env);
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 120_000;
     const capacity = options.capacity ?? size;
     const bed = new ControlPlaneBed(block, emulator, undefined as never, runtime, root, async () => {
       await dynamo.stop();
       await kms.stop();
     });
+    bed.env = env;
     emulator.onLifecycleEvent((event) => {
       bed.events.push(event);
     });
@@ -229,6 +234,9 @@ export class ControlPlaneBed {
       `--listen-peer-urls=${settings.listenPeerUrls}`,
       `--listen-client-urls=${settings.listenClientUrls}`,
       `--advertise-client-urls=${settings.advertiseClientUrls}`,
+      `--quota-backend-bytes=${settings.quotaBackendBytes}`,
+      `--auto-compaction-mode=${settings.autoCompactionMode}`,
+      `--auto-compaction-retention=${settings.autoCompactionRetention}`,
       "--heartbeat-interval=50",
       "--election-timeout=500",
       "--client-cert-auth",
@@ -326,6 +334,11 @@ export class ControlPlaneBed {
     return this.operatorTls;
   }
 
+  /** The snapshot and recovery port, as the functions that need it create it. */
+  durability(): DurabilityPort {
+    return createDurability(this.runtime, this.env);
+  }
+
   /** A runtime for one invocation, as a Lambda handler makes it (its own lock-holder name). */
   invocation(): Runtime {
     return forInvocation(this.runtime, { awsRequestId: randomUUID() }, {});
@@ -415,5 +428,8 @@ export function settingsOf(env: Record<string, string>): EtcdSettings {
     listenClientUrls: get("ETCD_LISTEN_CLIENT_URLS"),
     advertiseClientUrls: get("ETCD_ADVERTISE_CLIENT_URLS"),
     dataDir: get("ETCD_DATA_DIR"),
+    quotaBackendBytes: Number(get("ETCD_QUOTA_BACKEND_BYTES")),
+    autoCompactionMode: get("ETCD_AUTO_COMPACTION_MODE") as "periodic",
+    autoCompactionRetention: get("ETCD_AUTO_COMPACTION_RETENTION"),
   };
 }

@@ -116,11 +116,12 @@ describe("EC2 adapter", () => {
 });
 
 describe("Auto Scaling group adapter", () => {
-  test("lists the group's instances with lifecycle state, private IP and launch time", async () => {
+  test("lists the group's instances with lifecycle state, health, private IP and launch time", async () => {
     const { group, adapter } = newGroup({ desiredCapacity: 2 });
     const expected = group.instances().map((instance) => ({
       id: instance.id,
       lifecycleState: "Pending:Wait",
+      healthStatus: "Healthy",
       privateIp: undefined,
       launchTime: instance.launchTime,
     }));
@@ -130,6 +131,22 @@ describe("Auto Scaling group adapter", () => {
       await adapter.instances(),
       expected.map((instance, index) => ({ ...instance, privateIp: group.instances()[index]?.privateIp })),
     );
+  });
+
+  test("shows an instance set Unhealthy as Unhealthy while the group replaces it", async () => {
+    // A terminate hook holds the instance in the group while it is replaced.
+    const { group, adapter } = newGroup({
+      desiredCapacity: 2,
+      lifecycleHooks: [
+        { name: "terminate", transition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeatTimeoutMs: 60_000 },
+      ],
+    });
+    passIpDelay();
+    const [victim, other] = group.instances();
+    await adapter.markUnhealthy(victim?.id ?? "");
+    const instances = await adapter.instances();
+    assert.equal(instances.find((i) => i.id === victim?.id)?.healthStatus, "Unhealthy");
+    assert.equal(instances.find((i) => i.id === other?.id)?.healthStatus, "Healthy");
   });
 
   test("asks EC2 only about instances it has not yet seen with a private IP", async () => {

@@ -213,4 +213,25 @@ describe("durability records in the ledger", () => {
       );
     });
   });
+  describe("an operator's restore request", () => {
+    test("is undefined before the first; a later request replaces the earlier one", async () => {
+      const ledger = new DurabilityLedger(fresh());
+      assert.equal(await ledger.restoreRequest(), undefined);
+      const first = { generation: 1, source: restoreSourceOf(snapshot(1, 100)), requestedAt: NOW };
+      await ledger.requestRestore(first);
+      assert.deepEqual(await ledger.restoreRequest(), first);
+      const second = { generation: 1, source: restoreSourceOf(snapshot(1, 200)), requestedAt: NOW + 1 };
+      await ledger.requestRestore(second);
+      assert.deepEqual(await ledger.restoreRequest(), second);
+    });
+
+    test("refuses a request for no generation, naming the field", async () => {
+      const request = { generation: 0, source: restoreSourceOf(snapshot(1, 100)), requestedAt: NOW };
+      await assert.rejects(new DurabilityLedger(fresh()).requestRestore(request), (e: Error) => {
+        assert.ok(e instanceof InvalidLedgerInputError);
+        assert.match(e.message, /generation/);
+        return true;
+      });
+    });
+  });
 });

@@ -205,7 +205,7 @@ describe("issued certificates", () => {
     );
     assert.match(
       openssl("x509", "-noout", "-ext", "subjectAltName", "-in", server),
-      /IP Address:10\.0\.1\.7, DNS:etcd\.prod\.internal/,
+      /IP Address:10\.0\.1\.7, DNS:etcd\.prod\.internal, DNS:i-0123456789abcdef0\.etcd\.prod\.internal\s*$/,
     );
   });
 

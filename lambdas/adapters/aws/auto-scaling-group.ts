@@ -62,6 +62,7 @@ export class AutoScalingGroupAdapter {
               id: instance.InstanceId,
               lifecycleState: instance.LifecycleState ?? "",
               launchTemplate: launchTemplateOf(instance.LaunchTemplate),
+              healthStatus: healthStatusOf(instance.HealthStatus),
             },
           ]
         : [],
@@ -148,4 +149,10 @@ function launchTemplateOf(
 ): LaunchTemplateRef | undefined {
   if (spec?.LaunchTemplateId === undefined || spec.Version === undefined) return undefined;
   return { id: spec.LaunchTemplateId, version: spec.Version };
+}
+
+/** DescribeAutoScalingGroups spells it "Healthy" / "Unhealthy" (DescribeAutoScalingInstances in capitals). */
+function healthStatusOf(value: string | undefined): Instance["healthStatus"] {
+  const status = value?.toLowerCase();
+  return status === "healthy" ? "Healthy" : status === "unhealthy" ? "Unhealthy" : undefined;
 }

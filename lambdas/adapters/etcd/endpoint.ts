@@ -31,6 +31,9 @@ export interface EndpointStatus {
   readonly raftTerm: string;
   readonly raftIndex: string;
   readonly raftAppliedIndex: string;
+  /** The key-value revision of the member's store, from the response header (decimal string): its
+   * data holds every write up to it. */
+  readonly revision: string;
   readonly version: string;
   /** Alarms and other errors the member reports, e.g. "NOSPACE". */
   readonly errors: readonly string[];
@@ -84,6 +87,7 @@ export class EtcdEndpoint {
       raftTerm: status.raftTerm,
       raftIndex: status.raftIndex,
       raftAppliedIndex: status.raftAppliedIndex,
+      revision: status.header.revision,
       version: status.version,
       errors: status.errors,
     };

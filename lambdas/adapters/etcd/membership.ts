@@ -2,6 +2,7 @@
 // changes the engine decides (add as learner, promote, remove), idempotently. Changes are never retried
 // here: a change whose outcome is unknown is settled by re-reading the member list.
 import type { IMember } from "etcd3";
+import type { StatusReport } from "../../domain/member-health";
 import type { Member } from "../../domain/snapshot";
 import { type EndpointStatus, EtcdEndpoint, type TlsIdentitySource } from "./endpoint";
 import {
@@ -93,18 +94,32 @@ export class EtcdMembership {
 
   /** The members as the engine's snapshot takes them, each with a status call to its own client URL. */
   async readMembers(): Promise<Member[]> {
+    return (await this.readMembersAndLeaders()).members;
+  }
+
+  /**
+   * readMembers(), and from the same status calls what each member that answered names as its leader
+   * ("0": none), so that health is judged on one sample.
+   */
+  async readMembersAndLeaders(): Promise<{ members: Member[]; reports: StatusReport[] }> {
     const probes = await this.probe(this.endpoints);
     const members = await this.list(probes);
-    const answered = new Set(probes.filter((p) => p.answered).map((p) => p.endpoint));
     const unprobed = members
       .flatMap((m) => m.clientUrls.slice(0, 1))
       .filter((url) => !probes.some((p) => p.endpoint === url));
-    for (const probe of await this.probe(unprobed)) if (probe.answered) answered.add(probe.endpoint);
-    return members.map((member) => {
+    const answers = new Map<string, EndpointStatus>();
+    for (const probe of [...probes, ...(await this.probe(unprobed))]) {
+      if (probe.answered) answers.set(probe.endpoint, probe.status);
+    }
+    const reports: StatusReport[] = [];
+    const read = members.map((member) => {
       const started = member.name !== "" && member.clientUrls.length > 0;
       const clientUrl = member.clientUrls[0];
-      return { ...member, started, healthy: clientUrl !== undefined && answered.has(clientUrl) };
+      const status = clientUrl === undefined ? undefined : answers.get(clientUrl);
+      if (status !== undefined) reports.push({ memberId: status.memberId, leaderId: status.leaderId });
+      return { ...member, started, healthy: status !== undefined };
     });
+    return { members: read, reports };
   }
 
   /**

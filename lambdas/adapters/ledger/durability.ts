@@ -2,6 +2,9 @@
 //
 //   sk = snapshot#latest   the newest checked snapshot in S3
 //   sk = cluster           replaced by `openGeneration` when a new generation opens
+//   sk = restore#request   an operator's restore of a named snapshot, for the generation it names:
+//                          the reconciler carries it out (replacing old nodes first when it must)
+//                          and it means nothing once that generation is over
 //
 // Only the latest snapshot is kept: S3 holds every snapshot with its metadata and hash tag
 // (adapters/snapshots/store.ts lists and describes them) and retention prunes it there; a history
@@ -18,7 +21,7 @@
 // others read its record back and follow it. The cluster item is the one every launch and node-API
 // decision reads, so from that write on no node is told the old generation's token again.
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { SnapshotRecord } from "../../domain/durability";
+import type { RestoreSource, SnapshotRecord } from "../../domain/durability";
 import type { ClusterRecord } from "../../domain/snapshot";
 import * as z from "../../schema";
 import {
@@ -33,6 +36,7 @@ import {
   clusterFromItem,
   clusterPartition,
   clusterRecordSchema,
+  restoreSourceSchema,
   snapshotRecordSchema,
 } from "./items";
 import type { LedgerOptions } from "./ledger";
@@ -40,6 +44,22 @@ import { LEDGER_TABLE_SCHEMA } from "./table";
 import { TableAccess } from "./table-access";
 
 export const LATEST_SNAPSHOT_SK = "snapshot#latest";
+export const RESTORE_REQUEST_SK = "restore#request";
+
+/** An operator's restore: open the generation after `generation` from `source`. */
+export interface RestoreRequest {
+  /** The generation the operator saw: the request is carried out over it, and only over it. */
+  readonly generation: number;
+  readonly source: RestoreSource;
+  /** Epoch milliseconds. */
+  readonly requestedAt: number;
+}
+
+const restoreRequestSchema = z.object({
+  generation: z.int().check(z.gte(1)),
+  source: restoreSourceSchema,
+  requestedAt: z.int().check(z.gte(0)),
+});
 
 const { sortKey: SK } = LEDGER_TABLE_SCHEMA;
 
@@ -69,18 +89,8 @@ export class DurabilityLedger {
   }
 
   /** The latest snapshot record, read with strong consistency, or undefined before the first. */
-  async latestSnapshot(): Promise<SnapshotRecord | undefined> {
-    const item = await this.table.getItem("getLatestSnapshot", this.pk, LATEST_SNAPSHOT_SK);
-    if (item === undefined) return undefined;
-    const { pk: _, sk: __, ...fields } = item;
-    const parsed = snapshotRecordSchema.safeParse(fields);
-    if (!parsed.success) {
-      throw new LedgerCorruptItemError(
-        { pk: this.pk, sk: LATEST_SNAPSHOT_SK },
-        z.prettifyError(parsed.error),
-      );
-    }
-    return parsed.data;
+  latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.readItem("getLatestSnapshot", LATEST_SNAPSHOT_SK, snapshotRecordSchema);
   }
 
   /** Records `snapshot` as the latest unless the ledger holds a newer one. */
@@ -121,6 +131,35 @@ export class DurabilityLedger {
         return { recorded: holding.key === record.key, latest: holding };
       },
     );
+  }
+
+  /** Records an operator's restore request, replacing any earlier one. */
+  async requestRestore(request: RestoreRequest): Promise<void> {
+    const parsed = restoreRequestSchema.safeParse(request);
+    if (!parsed.success) throw new InvalidLedgerInputError("restore request", z.prettifyError(parsed.error));
+    await this.table.request("requestRestore", () =>
+      this.table.client.send(
+        new PutCommand({
+          TableName: this.table.tableName,
+          Item: { ...this.table.key(this.pk, RESTORE_REQUEST_SK), ...parsed.data },
+        }),
+      ),
+    );
+  }
+
+  /** The operator's last restore request, whatever generation it was for. */
+  restoreRequest(): Promise<RestoreRequest | undefined> {
+    return this.readItem("getRestoreRequest", RESTORE_REQUEST_SK, restoreRequestSchema);
+  }
+
+  /** One item of this cluster, read with strong consistency and checked against `schema`. */
+  private async readItem<T>(operation: string, sk: string, schema: z.ZodMiniType<T>): Promise<T | undefined> {
+    const item = await this.table.getItem(operation, this.pk, sk);
+    if (item === undefined) return undefined;
+    const { pk: _, sk: __, ...fields } = item;
+    const parsed = schema.safeParse(fields);
+    if (!parsed.success) throw new LedgerCorruptItemError({ pk: this.pk, sk }, z.prettifyError(parsed.error));
+    return parsed.data;
   }
 
   /**

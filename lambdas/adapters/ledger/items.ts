@@ -15,6 +15,8 @@
 //                                                                   (upkeep-runs.ts)
 //                                        sk = snapshot#latest       the newest checked snapshot in
 //                                                                   S3 (durability.ts)
+//                                        sk = restore#request       an operator's restore of a named
+//                                                                   snapshot (durability.ts)
 //   pk = cluster#<name>#lifecycle-tokens sk = <token>               processed lifecycle actions
 //
 // Tokens have their own partition: they are not part of the state the engine reads, and there may

@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { SnapshotRecord } from "../../domain/durability";
 import {
   type ClusterRecord,
   type LedgerState,
@@ -15,6 +16,7 @@ import {
   type NodePhase,
 } from "../../domain/snapshot";
 import * as z from "../../schema";
+import { DurabilityLedger } from "./durability";
 import {
   ClusterGenerationMismatchError,
   InvalidLedgerInputError,
@@ -88,6 +90,7 @@ export class Ledger {
   private readonly pk: string;
   private readonly locks: MembershipLocks;
   private readonly tokens: LifecycleTokens;
+  private readonly durability: DurabilityLedger;
 
   constructor(options: LedgerOptions) {
     if (!CLUSTER_NAME.test(options.clusterName)) {
@@ -101,6 +104,12 @@ export class Ledger {
     this.pk = clusterPartition(options.clusterName);
     this.locks = new MembershipLocks(this.table, this.pk);
     this.tokens = new LifecycleTokens(this.table, tokenPartition(options.clusterName));
+    this.durability = new DurabilityLedger(options);
+  }
+
+  /** The latest snapshot record (durability.ts), or undefined before the first. */
+  latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.durability.latestSnapshot();
   }
 
   /** The cluster, its nodes (in registration order) and the lock, read with strong consistency. */

@@ -27,6 +27,9 @@ const learner: NodeConfig = {
     listenClientUrls: "http://10.0.0.9:2379",
     advertiseClientUrls: "http://10.0.0.9:2379",
     dataDir: "/var/lib/etcd",
+    quotaBackendBytes: 5_100_273_664,
+    autoCompactionMode: "periodic",
+    autoCompactionRetention: "30m",
   },
 };
 
@@ -162,6 +165,9 @@ describe("rendering", () => {
         'ETCD_LISTEN_PEER_URLS="http://10.0.0.9:2380"',
         'ETCD_LISTEN_CLIENT_URLS="http://10.0.0.9:2379"',
         'ETCD_ADVERTISE_CLIENT_URLS="http://10.0.0.9:2379"',
+        'ETCD_QUOTA_BACKEND_BYTES="5100273664"',
+        'ETCD_AUTO_COMPACTION_MODE="periodic"',
+        'ETCD_AUTO_COMPACTION_RETENTION="30m"',
         "",
       ].join("\n"),
     );
@@ -171,6 +177,10 @@ describe("rendering", () => {
     const { body } = render(learner, "flags");
     assert.match(body, /^--name=i-0123456789abcdef0 --data-dir=\/var\/lib\/etcd --initial-cluster=/);
     assert.match(body, /--initial-cluster-state=existing /);
+    assert.match(
+      body,
+      / --quota-backend-bytes=5100273664 --auto-compaction-mode=periodic --auto-compaction-retention=30m\n$/,
+    );
   });
 
   test("the drop-in is a [Service] section of Environment lines", () => {

@@ -30,7 +30,7 @@ describe("certificate decisions for nodes", () => {
     });
   });
 
-  test("a server certificate adds the cluster's client DNS name, lower-cased, and is signed by the client CA", () => {
+  test("a server certificate adds the cluster's client DNS name and the member's own name under it, lower-cased, and is signed by the client CA", () => {
     const decision = decideCertificate(
       { kind: "server", node, clientDnsName: "Etcd.Example.Internal." },
       "ec",
@@ -39,7 +39,12 @@ describe("certificate decisions for nodes", () => {
     );
     assert.equal(decision.ca, "client");
     assert.deepEqual(decision.ipAddresses, ["10.0.1.7"]);
-    assert.deepEqual(decision.dnsNames, ["etcd.example.internal"]);
+    // The member's own name is the target of its SRV records, which a client discovering the cluster
+    // by SRV connects to and verifies.
+    assert.deepEqual(decision.dnsNames, [
+      "etcd.example.internal",
+      "i-0123456789abcdef0.etcd.example.internal",
+    ]);
     assert.deepEqual(decision.extendedKeyUsages, ["serverAuth", "clientAuth"]);
   });
 
@@ -91,7 +96,14 @@ describe("certificate decisions for nodes", () => {
     });
   }
 
-  for (const name of ["*.example.internal", "localhost", "bad_label.example", `${"a".repeat(64)}.example`]) {
+  for (const name of [
+    "*.example.internal",
+    "localhost",
+    "bad_label.example",
+    `${"a".repeat(64)}.example`,
+    // 239 characters: the member's own name under it would be longer than DNS allows (253).
+    `${"a".repeat(50)}.${"b".repeat(59)}.${"c".repeat(59)}.${"d".repeat(59)}.internal`,
+  ]) {
     test(`refuses the client DNS name ${JSON.stringify(name.slice(0, 20))}`, () => {
       assert.throws(
         () =>

@@ -405,7 +405,8 @@ describe("member health: policy and gauges", () => {
 
   test("refuses a grace period that does not cover two passes, or is not whole milliseconds", () => {
     assert.throws(() => healthPolicy({ graceMs: 90_000 }), InvalidHealthPolicyError);
-    assert.throws(() => healthPolicy({ graceMs: 10_000, reconcilePeriodMs: 1000 }), InvalidHealthPolicyError);
+    assert.throws(() => healthPolicy({ graceMs: 9_999, reconcilePeriodMs: 1000 }), InvalidHealthPolicyError);
+    assert.equal(healthPolicy({ graceMs: 10_000, reconcilePeriodMs: 5000 }).graceMs, 10_000);
     assert.throws(() => healthPolicy({ warmupMs: -1 }), InvalidHealthPolicyError);
     assert.throws(() => healthPolicy({ graceMs: 180_000.5 }), /whole number/);
   });

@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { etcdStorageSettings } from "../../../lambdas/domain/etcd-storage";
 import { nodeConfig } from "../../../lambdas/domain/node-config";
 import type { Snapshot } from "../../../lambdas/domain/snapshot";
 import { cluster, healthyCluster, instance, instanceId, member } from "../../helpers/snapshots";
 
 const bootstrap = { kind: "bootstrap", initialMembers: [], token: "x", reason: "first 3" } as const;
+const STORAGE = etcdStorageSettings(20);
 
 describe("published node configuration", () => {
   test("an initial member of a forming generation starts new with the initial set and token", () => {
     const s: Snapshot = { ...healthyCluster(3), members: [] };
     const forming = { ...s, ledger: { ...s.ledger, cluster: cluster([1, 2, 3], "forming") } };
-    const c = nodeConfig(forming, instanceId(2), bootstrap, [], "/var/lib/etcd");
+    const c = nodeConfig(forming, instanceId(2), bootstrap, [], "/var/lib/etcd", STORAGE);
     assert.equal(c.role, "member");
     assert.deepEqual(c.etcd, {
       name: instanceId(2),
@@ -22,6 +24,9 @@ describe("published node configuration", () => {
       listenClientUrls: "http://127.0.1.2:2379",
       advertiseClientUrls: "http://127.0.1.2:2379",
       dataDir: "/var/lib/etcd",
+      quotaBackendBytes: 8 * 1024 ** 3,
+      autoCompactionMode: "periodic",
+      autoCompactionRetention: "1h",
     });
   });
 
@@ -36,7 +41,7 @@ describe("published node configuration", () => {
       add: { name: instanceId(4), peerUrl: "" },
       reason: "room",
     } as const;
-    const c = nodeConfig({ ...s, ledger }, instanceId(4), d, [...s.members, added], "/data");
+    const c = nodeConfig({ ...s, ledger }, instanceId(4), d, [...s.members, added], "/data", STORAGE);
     assert.equal(c.role, "learner");
     assert.equal(c.etcd?.initialClusterState, "existing");
     assert.equal(
@@ -52,6 +57,7 @@ describe("published node configuration", () => {
       { kind: "settled", reason: "voter" },
       healthyCluster(3).members,
       "/d",
+      STORAGE,
     );
     assert.equal(c.etcd?.initialClusterState, "existing");
   });
@@ -63,6 +69,7 @@ describe("published node configuration", () => {
       { kind: "not-a-member", reason: "full" },
       [],
       "/d",
+      STORAGE,
     );
     assert.deepEqual(c, { role: "not-a-member", reason: "full", etcd: undefined });
   });
@@ -74,6 +81,7 @@ describe("published node configuration", () => {
       { kind: "wait", reason: "lock" },
       healthyCluster(3).members,
       "/d",
+      STORAGE,
     );
     assert.equal(c.role, "wait");
     assert.equal(c.etcd, undefined);

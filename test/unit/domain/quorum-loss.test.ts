@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { faultTolerance, quorum } from "../../../lambdas/domain/quorum";
-import { type MemberSightings, quorumLostForGood, sightedMembers } from "../../../lambdas/domain/quorum-loss";
+import {
+  type MemberSightings,
+  quorumLostForGood,
+  sightedMembers,
+  withObservations,
+} from "../../../lambdas/domain/quorum-loss";
 import type { Instance } from "../../../lambdas/domain/snapshot";
 import { instance, instanceId, NOW, node, range } from "../../helpers/snapshots";
 
@@ -141,6 +146,62 @@ describe("sightedMembers", () => {
         lastLeaderAt: undefined,
       },
     ]);
+  });
+});
+
+describe("sightedMembers of an initial set", () => {
+  test("a bootstrapping node without a member ID in the ledger takes its sighting's member ID", () => {
+    const nodes = [node(1, { phase: "bootstrapping", memberId: undefined })];
+    const sightings = [
+      { instanceId: instanceId(1), memberId: "77", lastHealthyAt: NOW, lastSeenWithLeaderAt: NOW - 5 },
+    ];
+    const [member] = sightedMembers(nodes, sightings);
+    assert.equal(member?.memberId, "77");
+    assert.equal(member?.lastLeaderAt, NOW - 5);
+  });
+
+  test("without any sighting yet it is still a voter, never seen", () => {
+    const [member] = sightedMembers([node(1, { phase: "bootstrapping", memberId: undefined })], []);
+    assert.deepEqual([member?.isLearner, member?.lastAnsweredAt], [false, undefined]);
+  });
+});
+
+describe("sightedMembers after a recovery", () => {
+  test("a node whose phase changed before the generation opened ran an older one", () => {
+    const nodes = [node(1, { phaseSince: NOW - 10 }), node(2, { phase: "bootstrapping", phaseSince: NOW })];
+    assert.deepEqual(
+      sightedMembers(nodes, [], NOW - 5).map((m) => m.instanceId),
+      [instanceId(2)],
+    );
+  });
+});
+
+describe("withObservations", () => {
+  test("an answer in this pass is a sighting now; a leader only when it named one", () => {
+    const members = [seen(1, 6 * MIN, 6 * MIN), seen(2, 6 * MIN, 6 * MIN), seen(3, 6 * MIN, 6 * MIN)];
+    const updated = withObservations(
+      members,
+      [
+        { instanceId: instanceId(1), leaderKnown: true },
+        { instanceId: instanceId(2), leaderKnown: false },
+      ],
+      NOW,
+    );
+    assert.deepEqual(
+      updated.map((m) => [m.lastAnsweredAt, m.lastLeaderAt]),
+      [
+        [NOW, NOW],
+        [NOW, NOW - 6 * MIN],
+        [NOW - 6 * MIN, NOW - 6 * MIN],
+      ],
+    );
+  });
+
+  test("a leader named in this pass turns a loss the ledger alone would show into none", () => {
+    const members = [seen(1, 6 * MIN, 6 * MIN), seen(2, 6 * MIN, 6 * MIN), seen(3, 6 * MIN, 6 * MIN)];
+    assert.equal(verdict(members, without(1, 2)).lost, true);
+    const now = withObservations(members, [{ instanceId: instanceId(3), leaderKnown: true }], NOW);
+    assert.equal(verdict(now, without(1, 2)).lost, false);
   });
 });
 

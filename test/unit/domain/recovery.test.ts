@@ -9,6 +9,7 @@ import type { QuorumLossVerdict } from "../../../lambdas/domain/quorum-loss";
 import {
   chooseRestoreSource,
   nextInitialSet,
+  oldGenerationInstances,
   type RecoveryInput,
   recoveryPlan,
   type Survivor,
@@ -95,7 +96,7 @@ describe("chooseRestoreSource", () => {
 
 describe("nextInitialSet", () => {
   test("the first registered nodes whose instances live, as a bootstrap chooses", () => {
-    const nodes = range(1, 5).map((n) => node(n));
+    const nodes = range(1, 5).map((n) => node(n, { phase: "registered", memberId: undefined }));
     const set = nextInitialSet(policy(3), nodes, [instance(2), instance(3), instance(4), instance(5)]);
     assert.deepEqual(
       set?.map((m) => m.instanceId),
@@ -105,18 +106,32 @@ describe("nextInitialSet", () => {
   });
 
   test("skips removed nodes and instances on their way out", () => {
-    const nodes = [node(1, { phase: "removed" }), node(2), node(3), node(4)];
+    const fresh = (n: number) => node(n, { phase: "registered", memberId: undefined });
+    const nodes = [node(1, { phase: "removed" }), fresh(2), fresh(3), fresh(4)];
     const instances = [instance(1), instance(2, "Terminating:Wait"), instance(3), instance(4)];
     assert.equal(nextInitialSet(policy(3), nodes, instances), undefined);
   });
 
   test("undefined while fewer than the cluster size are live and registered", () => {
-    assert.equal(nextInitialSet(policy(3), [node(1), node(2)], [instance(1), instance(2)]), undefined);
+    const nodes = [1, 2].map((n) => node(n, { phase: "registered" }));
+    assert.equal(nextInitialSet(policy(3), nodes, [instance(1), instance(2)]), undefined);
+  });
+
+  test("never a node that ran the old generation: it is replaced, not reused", () => {
+    const nodes = [
+      node(1),
+      node(2, { phase: "joining" }),
+      node(3, { phase: "registered" }),
+      node(4, { phase: "not-a-member" }),
+    ];
+    const instances = range(1, 4).map((n) => instance(n));
+    assert.equal(nextInitialSet(policy(3), nodes, instances), undefined);
+    assert.deepEqual(oldGenerationInstances(nodes, instances), [1, 2].map(instanceId));
   });
 });
 
 describe("recoveryPlan", () => {
-  const nodes = [node(3), node(4, { phase: "registered" }), node(5, { phase: "registered" })];
+  const nodes = [3, 4, 5].map((n) => node(n, { phase: "registered", memberId: undefined }));
   const instances = [instance(3), instance(4, "Pending:Wait"), instance(5, "Pending:Wait")];
   const base: RecoveryInput = {
     mode: "automatic",
@@ -182,6 +197,34 @@ describe("recoveryPlan", () => {
     const plan = recoveryPlan({ ...base, nodes: nodes.slice(0, 2) });
     assert.equal(plan.kind, "wait");
     assert.match(plan.reason, /generation 2 opens once 3 live instances are registered/);
+  });
+
+  test("old-generation nodes in the way are replaced through the group", () => {
+    const plan = recoveryPlan({ ...base, nodes: [node(3), ...nodes.slice(1)] });
+    assert.equal(plan.kind === "replace-old-nodes" && plan.instances.join(), instanceId(3));
+  });
+
+  test("a generation still forming is bootstrap's business, even with its old voters gone", () => {
+    const plan = recoveryPlan({ ...base, cluster: cluster([3, 4, 5], "forming") });
+    assert.equal(plan.kind, "none");
+    assert.match(plan.reason, /forming/);
+  });
+
+  test("after a recovery, a live node of an older generation is replaced however late it shows up", () => {
+    const g2: ClusterRecord = { ...cluster([3, 4, 5], "running"), generation: 2, openedAt: NOW - 1000 };
+    const late = node(1, { phase: "member", phaseSince: NOW - 5000 });
+    const current = [3, 4, 5].map((n) => node(n, { phase: "member", phaseSince: NOW - 500 }));
+    const live = [1, 3, 4, 5].map((n) => instance(n));
+    const plan = recoveryPlan({
+      ...base,
+      cluster: g2,
+      loss: FINE,
+      nodes: [late, ...current],
+      instances: live,
+    });
+    assert.equal(plan.kind === "replace-old-nodes" && plan.instances.join(), instanceId(1));
+    const settled = recoveryPlan({ ...base, cluster: g2, loss: FINE, nodes: current, instances: live });
+    assert.equal(settled.kind, "none");
   });
 
   test("no cluster yet is bootstrap's business", () => {
@@ -259,7 +302,7 @@ describe("recovery properties", () => {
           source: choose(p.choice.snapshots, p.choice.survivors),
           operatorRestore: p.operator ? restoreSourceOf(snapshot(7)) : undefined,
           policy: policy(3),
-          nodes: p.registered.map((n) => node(n)),
+          nodes: p.registered.map((n) => node(n, { phase: "registered" })),
           instances: p.live.map((n) => instance(n)),
           now: NOW,
           proposedToken: "fresh",

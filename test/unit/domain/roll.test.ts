@@ -1,9 +1,11 @@
 // The roll rules of a launch: a replacement launched from another launch template version joins a
 // full, healthy cluster as voter N + 1 (the surge), never breaking a membership rule, and etcd's
 // version rules decide whether a node may join at all.
+
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decide } from "../../../lambdas/domain/engine";
+import { etcdStorageSettings } from "../../../lambdas/domain/etcd-storage";
 import { nodeConfig } from "../../../lambdas/domain/node-config";
 import type { JoinStrategy, Snapshot } from "../../../lambdas/domain/snapshot";
 import { healthyCluster, instanceId, launching, member, node, withMember } from "../../helpers/snapshots";
@@ -131,7 +133,7 @@ describe("etcd's version rules at a launch into a running cluster", () => {
       assert.equal(d.kind, "version-refused");
       assert.equal(d.kind === "version-refused" && d.refusal, refusal);
       assert.match(d.reason, reason);
-      const config = nodeConfig(s, instanceId(4), d, s.members, "/var/lib/etcd");
+      const config = nodeConfig(s, instanceId(4), d, s.members, "/var/lib/etcd", etcdStorageSettings(20));
       assert.equal(config.role, "refused");
       assert.equal(config.etcd, undefined);
       assert.match(config.reason, reason);

@@ -6,6 +6,9 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
   DEFAULT_RETENTION,
+  formatRetention,
+  InvalidRetentionError,
+  parseRetention,
   retainedSnapshots,
   retentionProblems,
   type StoredSnapshot,
@@ -81,6 +84,28 @@ describe("retentionProblems", () => {
     assert.deepEqual(retentionProblems([{ everyMs: DAY, forMs: HOUR }]), [
       `tier 0: forMs must be at least everyMs (${DAY}), got ${HOUR}`,
     ]);
+  });
+});
+
+describe("parseRetention", () => {
+  test("reads what formatRetention writes: the default is hourly for 7 days, daily for 90", () => {
+    assert.equal(formatRetention(DEFAULT_RETENTION), "3600:604800,86400:7776000");
+    assert.deepEqual(parseRetention(formatRetention(DEFAULT_RETENTION)), DEFAULT_RETENTION);
+  });
+
+  test("names the tier that is not <every>:<for>", () => {
+    assert.throws(
+      () => parseRetention("3600:604800,daily"),
+      (e: Error) => {
+        assert.ok(e instanceof InvalidRetentionError);
+        assert.match(e.message, /tier 1 is "daily"/);
+        return true;
+      },
+    );
+  });
+
+  test("refuses tiers retentionProblems refuses", () => {
+    assert.throws(() => parseRetention("0:3600"), InvalidRetentionError);
   });
 });
 
