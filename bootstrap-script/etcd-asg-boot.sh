@@ -40,7 +40,8 @@
 #   ETCD_ASG_BACKOFF_MAX_MS    longest retry delay in milliseconds. Default 20000
 #   ETCD_ASG_ETCD_BIN          etcd binary. Default: `etcd` on PATH (start mode installs it when
 #                              missing, to /usr/local/bin)
-#   ETCD_ASG_ETCD_VERSION      etcd release installed when missing. Default 3.5.6
+#   ETCD_ASG_ETCD_VERSION      etcd release installed when missing, and reported to the node API,
+#                              which checks etcd's version rules against it. Default 3.5.6
 #   ETCD_ASG_ETCD_SHA256       SHA-256 of etcd-v<version>-linux-<arch>.tar.gz. Default: the pinned
 #                              hash of the default version on amd64; required otherwise
 #   ETCD_ASG_ETCD_DOWNLOAD_URL release base URL. Default https://github.com/etcd-io/etcd/releases/download
@@ -58,6 +59,7 @@
 #   6 data-dir or PKI-dir conflict (cannot write the data dir, marker, key or certificates)
 #   7 etcd did not become healthy in time   8 missing prerequisite (curl too old, etcd not
 #     installable, no etcd user, no node key to renew)
+#   9 etcd version refused (a skipped minor, a downgrade): etcd is not started
 set -euo pipefail
 
 readonly EXIT_TRANSIENT=1
@@ -68,6 +70,7 @@ readonly EXIT_MALFORMED_ANSWER=5
 readonly EXIT_DATA_DIR_CONFLICT=6
 readonly EXIT_UNHEALTHY=7
 readonly EXIT_PREREQUISITE=8
+readonly EXIT_VERSION_REFUSED=9
 
 readonly DROPIN_NAME=20-etcd-asg.conf
 # Seconds the node API may hold a configuration request that is not answered yet (its maximum).
@@ -355,15 +358,17 @@ parse_answer() {
 }
 
 fetch_config() {
-  local standby_query=
+  local standby_query='' version_query=''
   [[ $MODE == start ]] && standby_query='&standby=1'
+  # The release this node runs (installed when missing): the node API checks etcd's version rules.
+  version_query="etcd=${ETCD_ASG_ETCD_VERSION:-$PINNED_ETCD_VERSION}&"
   info "asking the node API for the configuration of $INSTANCE_ID"
   BACKOFF_MS=$BACKOFF_INITIAL_MS
   while :; do
     # wait: the node API holds a "not published yet" answer until the ledger moves (long polling);
     # standby (start mode): it holds a "not a member" answer too, while this node stands by.
     # Parameters in sorted order: curl signs the query as written, SigV4 verifies it sorted.
-    node_api GET "/v1/nodes/$INSTANCE_ID/config?format=env${standby_query}&wait=$CONFIG_WAIT_SECONDS"
+    node_api GET "/v1/nodes/$INSTANCE_ID/config?${version_query}format=env${standby_query}&wait=$CONFIG_WAIT_SECONDS"
     case $HTTP_STATUS in
       200)
         # Starting, a node left out of a full cluster stands by: a slot frees when a member leaves
@@ -403,14 +408,14 @@ validate_config() {
   REASON=${ANSWER[ETCD_ASG_REASON]:-}
   [[ -n $REASON ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_REASON is missing"
   case $decision in
-    not-a-member)
+    not-a-member | refused)
       for key in "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"; do
         [[ -z ${ANSWER[$key]+set} ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: not-a-member must not carry $key"
       done
       return
       ;;
     member | learner) ;;
-    *) fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_DECISION is \"$decision\", expected member, learner or not-a-member" ;;
+    *) fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_DECISION is \"$decision\", expected member, learner, not-a-member or refused" ;;
   esac
   for key in "${ETCD_KEYS[@]}"; do
     [[ -n ${ANSWER[$key]:-} ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key is missing for a $decision"
@@ -987,6 +992,8 @@ main() {
   read_instance_identity
   fetch_config
   info "decision: $DECISION ($REASON)"
+  [[ $DECISION == refused ]] &&
+    fatal "$EXIT_VERSION_REFUSED" "etcd ${ETCD_ASG_ETCD_VERSION:-$PINNED_ETCD_VERSION} refused, etcd is not started: $REASON"
   choose_data_dir
   # Every mode that names the certificate files makes them: the printed settings work as printed.
   if [[ $DECISION != not-a-member ]]; then

@@ -30,3 +30,13 @@ export const CONTEXT_AVAILABILITY_ZONE = {
   W3010:
     "CDK writes the zones of the account's availability-zones context so subnets never move between deploys",
 } as const;
+
+/**
+ * E3016 (update policy property): CloudFormation's AutoScalingInstanceRefresh update policy (CDK's
+ * autoscaling.UpdatePolicy.instanceRefresh) is newer than the schema of the pinned cfn-lint, which
+ * knows only AutoScalingRollingUpdate, AutoScalingReplacingUpdate and AutoScalingScheduledAction.
+ */
+export const INSTANCE_REFRESH_UPDATE_POLICY = {
+  E3016:
+    "AutoScalingInstanceRefresh is a CloudFormation update policy newer than the pinned cfn-lint's schema",
+} as const;

@@ -46,6 +46,15 @@ export interface EtcdClusterProps {
    */
   readonly instanceType?: ec2.InstanceType;
   /**
+   * The nodes' image. The default resolves the latest Amazon Linux 2023 for the instance type's
+   * architecture from its public SSM parameter at every deploy, so a deploy after Amazon publishes a
+   * new image rolls the nodes onto it (OS patches reach every node, at the price of a roll on a deploy
+   * that changes nothing else). Pin an image (`ec2.MachineImage.genericLinux({ region: "ami-…" })`) to
+   * roll only when you change it; you then own patching (docs/operations.md).
+   * @default the latest Amazon Linux 2023, resolved at each deploy
+   */
+  readonly machineImage?: ec2.IMachineImage;
+  /**
    * etcd release the boot script installs, as `MAJOR.MINOR.PATCH` without a leading `v`.
    * @default "3.5.21"
    */

@@ -16,6 +16,7 @@ import { Construct } from "constructs";
 
 export type { EtcdClusterProps } from "./etcd-cluster-props";
 
+import { INSTANCE_REFRESH_UPDATE_POLICY, ignoreCfnLintChecks } from "./cfn-lint-suppressions";
 import { ClientEndpoint } from "./client-endpoint";
 import { ClusterAlarms } from "./cluster-alarms";
 import { ClusterDashboard, DASHBOARD_GROUP_METRICS } from "./cluster-dashboard";
@@ -105,7 +106,7 @@ export class EtcdCluster extends Construct {
         ? ec2.AmazonLinuxCpuType.ARM_64
         : ec2.AmazonLinuxCpuType.X86_64;
     const launchTemplate = new ec2.LaunchTemplate(this, "LaunchTemplate", {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
+      machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType }),
       instanceType: config.instanceType,
       role: nodeRole,
       securityGroup: network.nodeSecurityGroup,
@@ -152,10 +153,26 @@ export class EtcdCluster extends Construct {
       minCapacity: config.clusterSize,
       maxCapacity: config.clusterSize,
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(5) }),
+      // A deploy that changes the launch template (etcdVersion, the image, the instance type, the
+      // user data) rolls the nodes: CloudFormation starts an instance refresh to the new version and
+      // waits for it; a refresh that fails rolls the stack back with a refresh to the old version
+      // (docs/operations.md). Launch before terminate, one node at a time (110 % of 3, 5 or 7 leaves
+      // room for one more): the replacement joins as voter N + 1 and its launch completes once it is
+      // a promoted voter; its predecessor's termination then removes the old member. A change that
+      // does not touch the launch template starts no refresh.
+      updatePolicy: autoscaling.UpdatePolicy.instanceRefresh({
+        strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
+        minHealthyPercentage: 100,
+        maxHealthyPercentage: 110,
+        skipMatching: true,
+      }),
+      // The pause after each replacement goes in service before the next starts.
+      defaultInstanceWarmup: Duration.seconds(60),
       notifications: [{ topic: this.alarmTopic, scalingEvents: autoscaling.ScalingEvents.ALL }],
       groupMetrics: [DASHBOARD_GROUP_METRICS],
     });
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    ignoreCfnLintChecks(cfnGroup, INSTANCE_REFRESH_UPDATE_POLICY);
     // Hooks declared on the group itself exist before its first instance launches; hooks added as
     // separate resources (addLifecycleHook) are created after the group, so the first instances would
     // go InService without the control plane ever seeing them.

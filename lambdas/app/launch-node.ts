@@ -1,6 +1,7 @@
 // A node enters the group: register it in the ledger (its place in the bootstrap order), let the
 // engine decide, publish its configuration. The launch action stays pending until the node
-// reports ready — except for a node left out of the cluster, which goes in service at once.
+// reports ready — except for a node left out of the cluster, which goes in service at once, and a
+// node whose etcd version the cluster must not take, whose launch is abandoned.
 import type { NodeConfig } from "../domain/node-config";
 import { EtcdAsgError } from "../errors";
 import { type ChangeOutcome, changeMembership } from "./change-membership";
@@ -26,16 +27,29 @@ export interface LaunchResult {
   readonly config: NodeConfig;
 }
 
-export async function launchNode(rt: Runtime, instanceId: string, token?: string): Promise<LaunchResult> {
+/** `etcdVersion`: the release the node reports it installed (its configuration request). */
+export async function launchNode(
+  rt: Runtime,
+  instanceId: string,
+  token?: string,
+  etcdVersion?: string,
+): Promise<LaunchResult> {
   const instances = await rt.group.instances();
   const instance = instances.find((i) => i.id === instanceId);
   if (instance === undefined) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   if (instance.privateIp === undefined) throw new NoPrivateIpYetError(instanceId);
   await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now());
+  if (etcdVersion !== undefined) await rt.ledger.recordNodeVersion(instanceId, etcdVersion);
   const outcome = await changeMembership(rt, { event: "launch", instanceId }, instances);
   const config = await publish(rt, instanceId, outcome);
   if (config.role === "not-a-member") {
     await rt.group.complete({ hookName: rt.config.launchHookName, instanceId, token }, "CONTINUE");
+  }
+  if (config.role === "refused") {
+    // etcd's version rules refuse the node: its launch fails, which stops an instance refresh there.
+    rt.logger.error("etcd version refused; abandoning the launch", { instanceId, reason: config.reason });
+    rt.signals.lifecycleActionFailure(instanceId, config.reason);
+    await rt.group.complete({ hookName: rt.config.launchHookName, instanceId, token }, "ABANDON");
   }
   return { outcome, config };
 }

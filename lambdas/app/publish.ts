@@ -34,6 +34,8 @@ function phaseOf(config: NodeConfig, outcome: ChangeOutcome, instanceId: string)
       return "joining";
     case "not-a-member":
       return "not-a-member";
+    case "refused":
+      return "refused";
     case "wait":
       return undefined;
   }

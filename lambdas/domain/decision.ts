@@ -1,5 +1,6 @@
 // What the membership engine answers: exactly one step, with the reason an operator reads in the
 // logs. A handler applies the step, re-reads, and asks again until the answer is not a change.
+import type { VersionRefusal } from "./etcd-version";
 import type { InitialMember, Member } from "./snapshot";
 
 export type Decision =
@@ -32,6 +33,15 @@ export type Decision =
   | { readonly kind: "refuse"; readonly reason: string }
   /** The node is not, and will not become, an etcd member (the cluster is full). */
   | { readonly kind: "not-a-member"; readonly reason: string }
+  /**
+   * The node runs an etcd version the cluster must not take (a skipped minor, a downgrade, another
+   * major...): it is told why, does not start etcd, and its launch is abandoned.
+   */
+  | {
+      readonly kind: "version-refused";
+      readonly refusal: VersionRefusal;
+      readonly reason: string;
+    }
   /** Membership already matches what the subject needs; complete its lifecycle action. */
   | { readonly kind: "settled"; readonly reason: string };
 

@@ -1,9 +1,12 @@
 // The launch decision: bootstrap, join as a learner (removing a stale or dead member first when the
-// rules say so), or stay out of the cluster, per the join strategy.
+// rules say so), or stay out of the cluster, per the join strategy. Into a running cluster a node
+// joins only once etcd's version rules let it (roll.ts), and a roll's replacement may join a full,
+// healthy cluster as voter N + 1 (the surge rule, roll.ts).
 import { decideBootstrap } from "./bootstrap";
 import type { Decision } from "./decision";
 import { quorum } from "./quorum";
-import type { Member } from "./snapshot";
+import { surgeReason, versionGate } from "./roll";
+import type { Instance, Member } from "./snapshot";
 import { memberHasIp } from "./urls";
 import { type ClusterView, describeMember, isHealthy, isLive } from "./view";
 
@@ -63,13 +66,18 @@ export function decideLaunch(view: ClusterView, instanceId: string): Decision {
       reason: `prepare strategy: no member entry was prepared for ${view.peerUrl(ip)}`,
     };
   }
-  if (stale !== undefined) {
-    return joinAfterRemoving(view, instanceId, ip, stale, `peer URL ${view.peerUrl(ip)} was reused`);
-  }
-  return byStrategy(view, instanceId, ip);
+  const gate = versionGate(view, instance);
+  if (!gate.passed) return gate.decision;
+  const decided =
+    stale !== undefined
+      ? joinAfterRemoving(view, instanceId, ip, stale, `peer URL ${view.peerUrl(ip)} was reused`)
+      : byStrategy(view, instance, ip);
+  // A join says which version rule let the node in.
+  return decided.kind === "join" ? { ...decided, reason: `${decided.reason} (${gate.reason})` } : decided;
 }
 
-function byStrategy(view: ClusterView, instanceId: string, ip: string): Decision {
+function byStrategy(view: ClusterView, instance: Instance, ip: string): Decision {
+  const instanceId = instance.id;
   const { policy } = view.snapshot;
   const full = view.voters.length >= policy.clusterSize;
   const size = `${view.voters.length} voters of ${policy.clusterSize}`;
@@ -81,13 +89,17 @@ function byStrategy(view: ClusterView, instanceId: string, ip: string): Decision
         kind: "not-a-member",
         reason: `prepare strategy: no member entry was prepared for ${view.peerUrl(ip)}`,
       };
-    case "add":
-      if (full)
-        return { kind: "not-a-member", reason: `cluster is full (${size}); add never removes members` };
-      return join(view, instanceId, ip, `cluster has room (${size})`);
-    case "replace":
+    case "add": {
+      if (!full) return join(view, instanceId, ip, `cluster has room (${size})`);
+      const surge = firstDead === undefined ? surgeReason(view, instance) : undefined;
+      if (surge !== undefined) return join(view, instanceId, ip, surge);
+      return { kind: "not-a-member", reason: `cluster is full (${size}); add never removes members` };
+    }
+    case "replace": {
       if (!full) return join(view, instanceId, ip, `cluster has room (${size})`);
       if (firstDead === undefined) {
+        const surge = surgeReason(view, instance);
+        if (surge !== undefined) return join(view, instanceId, ip, surge);
         return { kind: "not-a-member", reason: `cluster is full (${size}) and every member is healthy` };
       }
       return joinAfterRemoving(
@@ -97,14 +109,17 @@ function byStrategy(view: ClusterView, instanceId: string, ip: string): Decision
         firstDead,
         `cluster is full (${size}); replacing a dead member`,
       );
-    case "prune":
+    }
+    case "prune": {
       if (dead.length > 1) return pruneOne(view, dead);
       if (firstDead !== undefined) {
         return joinAfterRemoving(view, instanceId, ip, firstDead, "prune: removing every dead member");
       }
-      if (full)
-        return { kind: "not-a-member", reason: `cluster is full (${size}) and every member is healthy` };
-      return join(view, instanceId, ip, `cluster has room (${size})`);
+      if (!full) return join(view, instanceId, ip, `cluster has room (${size})`);
+      const surge = surgeReason(view, instance);
+      if (surge !== undefined) return join(view, instanceId, ip, surge);
+      return { kind: "not-a-member", reason: `cluster is full (${size}) and every member is healthy` };
+    }
   }
 }
 

@@ -7,7 +7,8 @@ import type { Member, Snapshot } from "./snapshot";
 import { clientUrlOf, peerUrlOf } from "./urls";
 import { ClusterView } from "./view";
 
-export type NodeRole = "member" | "learner" | "not-a-member" | "wait";
+/** `refused`: the node runs an etcd version the cluster must not take; it does not start etcd. */
+export type NodeRole = "member" | "learner" | "not-a-member" | "refused" | "wait";
 
 /** What etcd is started with; the storage settings are the same on every node (etcd-storage.ts). */
 export interface EtcdSettings extends EtcdStorageSettings {
@@ -47,6 +48,8 @@ export function nodeConfig(
   const cluster = snapshot.ledger.cluster;
   if (decision.kind === "not-a-member")
     return { role: "not-a-member", reason: decision.reason, etcd: undefined };
+  if (decision.kind === "version-refused")
+    return { role: "refused", reason: decision.reason, etcd: undefined };
   if (instance?.privateIp === undefined || cluster === undefined) {
     return { role: "wait", reason: decision.reason, etcd: undefined };
   }

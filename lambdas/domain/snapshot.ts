@@ -18,6 +18,13 @@ export interface Policy {
   readonly learnerReadyTimeoutMs: number;
 }
 
+/** The launch template version an instance was launched from (DescribeAutoScalingGroups' LaunchTemplate). */
+export interface LaunchTemplateRef {
+  readonly id: string;
+  /** The version number, as text ("3"). */
+  readonly version: string;
+}
+
 /** An instance of the Auto Scaling Group as DescribeAutoScalingGroups and DescribeInstances show it. */
 export interface Instance {
   readonly id: string;
@@ -27,6 +34,9 @@ export interface Instance {
   readonly privateIp: string | undefined;
   /** Epoch milliseconds. */
   readonly launchTime: number;
+  /** The launch template version it was launched from; undefined when the group names none. Two
+   * instances of one version run the same user data, so the same etcd release and image. */
+  readonly launchTemplate?: LaunchTemplateRef | undefined;
   /** The group's health verdict (DescribeAutoScalingGroups' HealthStatus); undefined when not read. */
   readonly healthStatus?: "Healthy" | "Unhealthy" | undefined;
 }
@@ -44,6 +54,8 @@ export interface Member {
   readonly started: boolean;
   /** Its client URL answered a status request in this snapshot. */
   readonly healthy: boolean;
+  /** The etcd version its status answer gave ("3.5.21"); undefined when it did not answer. */
+  readonly version?: string | undefined;
 }
 
 export interface InitialMember {
@@ -64,6 +76,9 @@ export interface ClusterRecord {
   readonly restoreSource?: RestoreSource | undefined;
   /** Epoch milliseconds the generation was opened; absent on records written before it was kept. */
   readonly openedAt?: number | undefined;
+  /** etcd's cluster version as major.minor ("3.5"), recorded by the reconciler from the members'
+   * versions (it only moves up, as etcd's own does); absent until every member has reported one. */
+  readonly etcdVersion?: string | undefined;
 }
 
 export const NODE_PHASES = [
@@ -72,6 +87,7 @@ export const NODE_PHASES = [
   "joining",
   "member",
   "not-a-member",
+  "refused",
   "removed",
 ] as const;
 export type NodePhase = (typeof NODE_PHASES)[number];
@@ -87,6 +103,8 @@ export interface NodeRecord {
   readonly phase: NodePhase;
   /** Epoch milliseconds of the last phase change. */
   readonly phaseSince: number;
+  /** The etcd version the node reported it runs (the boot script's config request). */
+  readonly etcdVersion?: string | undefined;
 }
 
 export interface MembershipLock {

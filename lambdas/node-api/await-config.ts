@@ -18,11 +18,12 @@ export async function awaitConfig(
   instanceId: string,
   waitMs: number,
   standby: boolean,
+  etcdVersion?: string,
 ): Promise<NodeConfig> {
   const deadline = rt.now() + waitMs;
   const held = (role: NodeConfig["role"]) => role === "wait" || (standby && role === "not-a-member");
   for (;;) {
-    const { outcome, config } = await launchNode(rt, instanceId);
+    const { outcome, config } = await launchNode(rt, instanceId, undefined, etcdVersion);
     if (!held(config.role) || rt.now() >= deadline) return config;
     if (!(await ledgerMoves(rt, fingerprint(outcome.ledger), deadline))) return config;
   }

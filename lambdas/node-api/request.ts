@@ -1,5 +1,5 @@
 // Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
-// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10&standby=0|1,
+// GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10&standby=0|1&etcd=3.5.21,
 // POST /v1/nodes/{instanceId}/ready,
 // POST /v1/nodes/{instanceId}/certificates with a PEM certificate signing request as the body.
 import { EtcdAsgError } from "../errors";
@@ -46,6 +46,8 @@ export type NodeRequest =
       readonly waitMs: number;
       /** The caller stands by for a slot: a "not-a-member" answer is held like a "wait". */
       readonly standby: boolean;
+      /** The etcd release the node installed (MAJOR.MINOR.PATCH), when it says. */
+      readonly etcdVersion: string | undefined;
       readonly callerArn: string | undefined;
     }
   | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined }
@@ -108,6 +110,7 @@ export function parseNodeRequest(event: unknown): NodeRequest {
     format,
     waitMs: waitSeconds(queryStringParameters?.wait) * 1000,
     standby: flag("standby", queryStringParameters?.standby),
+    etcdVersion: etcdVersion(queryStringParameters?.etcd),
     callerArn,
   };
 }
@@ -121,6 +124,13 @@ function waitSeconds(value: string | undefined): number {
     );
   }
   return seconds;
+}
+
+function etcdVersion(value: string | undefined): string | undefined {
+  if (value === undefined || /^\d{1,4}\.\d{1,4}\.\d{1,4}$/.test(value)) return value;
+  throw new BadRequestError(
+    `etcd must be the installed etcd release as MAJOR.MINOR.PATCH (e.g. 3.5.21); received ${JSON.stringify(value)}`,
+  );
 }
 
 function isFormat(value: string): value is Format {

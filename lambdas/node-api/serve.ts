@@ -22,11 +22,12 @@ export interface HttpResponse {
 }
 
 /** Answers served from the ledger without deciding again. `not-a-member` is not among them: a node
- * left out of a full cluster stands by, and is let in once a member leaves. */
-const FINAL_ROLES = new Set(["member", "learner"]);
+ * left out of a full cluster stands by, and is let in once a member leaves. `refused` is: an etcd
+ * version the cluster must not take stays refused, and its launch was abandoned. */
+const FINAL_ROLES = new Set(["member", "learner", "refused"]);
 
 const storedConfigSchema = z.object({
-  role: z.enum(["member", "learner", "not-a-member", "wait"]),
+  role: z.enum(["member", "learner", "not-a-member", "refused", "wait"]),
   reason: z.string(),
   etcd: z.optional(
     z.object({
@@ -60,7 +61,7 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
   }
   const config =
     published(await rt.ledger.getNode(request.instanceId), rt.config.storage) ??
-    (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby));
+    (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby, request.etcdVersion));
   const rendered = render(config, request.format);
   return {
     statusCode: config.role === "wait" ? 202 : 200,

@@ -3,11 +3,14 @@
 // template says, plus the simulator's endpoints and the overrides in force), EventBridge delivery of
 // the rules, the schedule, and the group with its hooks. A later deploy (another synthesis of the
 // app) updates it the way CloudFormation updates a stack: functions get the new configuration in
-// fresh containers, the group its new sizes, the rules and schedule their new settings.
+// fresh containers, the group its new sizes, the rules and schedule their new settings, and the
+// launch template a new version when its data changed, which the group's UpdatePolicy rolls out
+// (local/aws/stack-update.ts: an instance refresh the update waits for, and the stack's rollback).
 import { join } from "node:path";
 import type { EmulatedAutoScalingGroup } from "../aws/auto-scaling-group";
 import type { AwsEmulator } from "../aws/emulator";
-import type { LifecycleHookConfig } from "../aws/types";
+import { type GroupUpdateResult, readInstanceRefreshPolicy, updateLaunchTemplate } from "../aws/stack-update";
+import type { LaunchTemplateSpecification, LifecycleHookConfig } from "../aws/types";
 import type { FunctionModel } from "../stack/functions";
 import type { StackModel } from "../stack/model";
 import { ratePeriodMs } from "../stack/rules";
@@ -81,7 +84,20 @@ export class StackDeployment {
       availabilityZones: model.context.pseudo.availabilityZones,
       defaultInstanceWarmupSeconds: options.overrides.instanceWarmupSeconds,
       lifecycleHooks: this.hooks(),
+      launchTemplate: { ...this.launchTemplateId(model), version: "1", data: group.launchTemplate.data },
     });
+  }
+
+  /** The launch template as CloudFormation names it (its physical ID). */
+  private launchTemplateId(model: StackModel): { id: string } {
+    return { id: model.context.ref(model.group.launchTemplate.logicalId) };
+  }
+
+  /** The user data of the launch template version an instance was launched from. */
+  userDataOf(spec: LaunchTemplateSpecification | undefined): string {
+    const data = spec === undefined ? undefined : this.options.emulator.launchTemplates.resolve(spec).data;
+    if (typeof data?.UserData !== "string") return this.model.group.launchTemplate.userData;
+    return Buffer.from(data.UserData, "base64").toString("utf8");
   }
 
   get stack(): StackModel {
@@ -93,8 +109,30 @@ export class StackDeployment {
     return this.functions.get(role)?.fn;
   }
 
-  /** A new version of the stack: what changed is applied as CloudFormation would apply it. */
-  update(model: StackModel): void {
+  /**
+   * A new version of the stack: what changed is applied as CloudFormation would apply it, the group
+   * last. A launch template whose data changed gets a new version; with the group's instance refresh
+   * policy the update waits for the roll, and a failed roll rolls the whole stack back.
+   */
+  async update(model: StackModel, boundMs?: number): Promise<GroupUpdateResult> {
+    const previous = this.model;
+    this.apply(model);
+    const version = this.options.emulator.launchTemplates.update({
+      ...this.launchTemplateId(model),
+      data: model.group.launchTemplate.data,
+    });
+    const result = await updateLaunchTemplate({
+      group: this.group,
+      launchTemplate: version,
+      policy: readInstanceRefreshPolicy(model.group.updatePolicy),
+      rollbackPolicy: readInstanceRefreshPolicy(previous.group.updatePolicy),
+      ...(boundMs === undefined ? {} : { boundMs }),
+    });
+    if (result.status !== "UPDATE_COMPLETE") this.apply(previous);
+    return result;
+  }
+
+  private apply(model: StackModel): void {
     this.model = model;
     for (const fn of model.functions) {
       const running = this.functions.get(fn.role);

@@ -81,6 +81,27 @@ async function instanceRefresh(sim: Simulator): Promise<void> {
   await sim.waitConverged(120_000);
 }
 
+/**
+ * `cdk deploy -c etcd-asg:instanceType=m7g.large`: a new launch template version, which the group's
+ * update policy rolls out (an instance refresh the stack update waits for), one node at a time, launch
+ * before terminate, while keys keep being written.
+ */
+async function upgrade(sim: Simulator): Promise<void> {
+  if (!sim.resizable) {
+    sim.note("upgrade skipped: the given template cannot be synthesized again with another instance type");
+    return;
+  }
+  const result = await sim.redeploy({ "etcd-asg:instanceType": "m7g.large" });
+  if (result.status !== "UPDATE_COMPLETE")
+    throw new Error(`the stack update ended ${result.status}: ${result.reason}`);
+  const stale = sim
+    .instances()
+    .filter((i) => i.launchTemplate?.version !== sim.group.launchTemplate?.version);
+  if (stale.length > 0) throw new Error(`not rolled: ${stale.map((i) => i.id).join(", ")}`);
+  await sim.writeKeys("demo/after-upgrade", 10);
+  await sim.waitConverged(120_000);
+}
+
 /** The terminate event of a scale-in is lost; the reconciler finishes the removal. */
 async function lostTerminateEvent(sim: Simulator): Promise<void> {
   sim.events.injectFaults((event) =>
@@ -131,6 +152,14 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (sim) => {
       await bootstrap(sim);
       await instanceRefresh(sim);
+    },
+  },
+  upgrade: {
+    summary:
+      "bootstrap, then deploy another instance type: the stack update rolls every node to the new launch template version, one at a time",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await upgrade(sim);
     },
   },
   "lost-event": {

@@ -19,6 +19,7 @@ import { controlPlaneIdentity, nodeIdentity, runAs, uidForAddress } from "../../
 import type { LocalState } from "../../cli/local-state";
 import type { EmulatedAutoScalingGroup, TimedOutAction } from "../aws/auto-scaling-group";
 import type { AwsEmulator } from "../aws/emulator";
+import type { GroupUpdateResult } from "../aws/stack-update";
 import type { EmulatedInstance } from "../aws/types";
 import { localDynamoDbClients } from "../dynamodb/clients";
 import { createLedgerTable } from "../dynamodb/ledger-table";
@@ -71,6 +72,8 @@ export class Simulator {
   private functionUrlEndpoint: string | undefined;
   private operatorIdentity: OperatorIdentity | undefined;
   private clusterSize: number;
+  /** The CDK context the app is synthesized with, beyond the cluster size (redeploy() changes it). */
+  private context: Readonly<Record<string, string>>;
 
   private constructor(
     readonly options: SimulatorOptions,
@@ -81,6 +84,7 @@ export class Simulator {
     this.timeline = new Timeline((entry: TimelineEntry) => log(`${entry.kind}: ${entry.text}`));
     this.overrides = overridesOf(options);
     this.clusterSize = options.size ?? 3;
+    this.context = options.context ?? {};
   }
 
   /** The cluster size the simulator started with. */
@@ -163,7 +167,7 @@ export class Simulator {
     const given = this.options.template;
     const { templatePath, assetsDir } =
       given === undefined
-        ? await synthesize({ "etcd-asg:clusterSize": String(size), ...this.options.context }, log)
+        ? await synthesize({ "etcd-asg:clusterSize": String(size), ...this.context }, log)
         : { templatePath: given, assetsDir: this.options.assetsDir ?? dirname(given) };
     const stackName = basename(templatePath).replace(/\.template\.json$/, "");
     const pseudo: PseudoParameters = {
@@ -377,7 +381,9 @@ export class Simulator {
       roleName: stack.instanceRoleArn.split("/").at(-1) ?? stack.instanceRoleArn,
       // EC2 names the instance role's session after the instance.
       credentials: this.iam.assumeRole(stack.instanceRoleArn, instance.id),
-      userData: stack.group.launchTemplate.userData,
+      // The user data of the launch template version it was launched from: a roll's replacement
+      // runs the new one, a rollback's the old one.
+      userData: this.deployment.userDataOf(instance.launchTemplate),
       s3Endpoint: this.services.s3,
       root: join(this.root, "instances", instance.id),
       etcdEnv: [
@@ -530,6 +536,40 @@ export class Simulator {
       `deploy clusterSize=${size}: CLUSTER_SIZE=${size}, group MinSize/MaxSize ${stack.group.minSize}/${stack.group.maxSize}`,
     );
     this.clusterSize = size;
+    await this.updateStack(stack);
+  }
+
+  /**
+   * `cdk deploy -c KEY=VALUE...`: the app synthesized with this context on top of the current one,
+   * deployed onto the running stack as CloudFormation updates it. A changed launch template rolls
+   * the nodes (the group's UpdatePolicy) and the update waits for the roll; `boundMs` stands for an
+   * alarm that fails a roll making no progress. Resolves with how the update ended.
+   */
+  async redeploy(context: Readonly<Record<string, string>>, boundMs?: number): Promise<GroupUpdateResult> {
+    if (this.options.template !== undefined) {
+      throw new SimulatorError("a simulator started with a given template cannot synthesize another one");
+    }
+    const previous = this.context;
+    this.context = { ...previous, ...context };
+    const stack = await this.readTemplate(this.clusterSize);
+    const before = this.group.launchTemplate;
+    this.note(
+      `deploy ${Object.entries(context)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}`,
+    );
+    const result = await this.updateStack(stack, boundMs);
+    if (result.status !== "UPDATE_COMPLETE") this.context = previous;
+    const after = this.group.launchTemplate;
+    this.timeline.add(
+      "step",
+      `stack update ${result.status}: launch template version ${before?.version} -> ${after?.version}, ` +
+        `${result.refreshes.length} instance refresh(es)${result.reason === undefined ? "" : ` (${result.reason})`}`,
+    );
+    return result;
+  }
+
+  private async updateStack(stack: StackModel, boundMs?: number): Promise<GroupUpdateResult> {
     // As cdk deploy does, the new assembly's assets are published before the stack is updated.
     const s3 = this.s3Client();
     await publishFileAssets(s3, stack.assetsDir, stack.stackName, stack.context.pseudo);
@@ -537,7 +577,7 @@ export class Simulator {
     this.iam.deploy(stack);
     this.createKeys(stack);
     this.createZones(stack);
-    this.deployment.update(stack);
+    return this.deployment.update(stack, boundMs);
   }
 
   setDesiredCapacity(desired: number): void {

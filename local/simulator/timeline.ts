@@ -29,12 +29,21 @@ export class Timeline {
     this.onEntry(entry);
   }
 
-  /** Records the instances whose lifecycle state changed since the last sample. */
-  sampleInstances(instances: ReadonlyArray<{ id: string; privateIp: string; lifecycleState: string }>): void {
+  /** Records the instances whose lifecycle state changed since the last sample, with the launch
+   * template version each was launched from (a roll shows old and new versions side by side). */
+  sampleInstances(
+    instances: ReadonlyArray<{
+      id: string;
+      privateIp: string;
+      lifecycleState: string;
+      launchTemplate: { readonly version: string } | undefined;
+    }>,
+  ): void {
     const now = new Map(instances.map((i) => [i.id, i.lifecycleState]));
     for (const instance of instances) {
       if (this.instanceStates.get(instance.id) !== instance.lifecycleState) {
-        this.add("instance", `${instance.id} (${instance.privateIp}) ${instance.lifecycleState}`);
+        const version = instance.launchTemplate === undefined ? "" : ` v${instance.launchTemplate.version}`;
+        this.add("instance", `${instance.id} (${instance.privateIp}${version}) ${instance.lifecycleState}`);
       }
     }
     for (const id of this.instanceStates.keys()) {

@@ -42,7 +42,7 @@ describe("boot script output modes", () => {
       assert.doesNotMatch(result.stdout, /metrics/, "no plaintext listener of the script's own");
       assert.deepEqual(
         c.requests.map((r) => `${r.method} ${r.url}`),
-        [`GET /v1/nodes/${c.instanceId}/config?format=env&wait=10`],
+        [`GET /v1/nodes/${c.instanceId}/config?etcd=3.5.6&format=env&wait=10`],
       );
       assert.deepEqual(
         c.certificateRequests.map((r) => `${r.method} ${r.url}`),
@@ -186,6 +186,26 @@ describe("boot script output modes", () => {
       assert.equal(result.stdout, "");
       assert.match(result.stderr, /not a member: etcd is not started on this instance \(cluster full/);
       assert.equal(existsSync(c.dropinDir), false);
+    });
+  });
+
+  it("reports the configured etcd release and exits 9 without starting etcd when it is refused", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() =>
+        ok(
+          'ETCD_ASG_DECISION="refused"\nETCD_ASG_REASON="3.7.0 skips a minor version: the cluster runs 3.5"\n',
+        ),
+      );
+      const result = await c.run(["-o", "start"], { ETCD_ASG_ETCD_VERSION: "3.7.0" });
+      assert.equal(result.code, 9, result.stderr);
+      assert.equal(
+        c.requests[0]?.url,
+        `/v1/nodes/${c.instanceId}/config?etcd=3.7.0&format=env&standby=1&wait=10`,
+      );
+      assert.match(result.stderr, /error: etcd 3\.7\.0 refused, etcd is not started: 3\.7\.0 skips a minor/);
+      assert.equal(c.certificateRequests.length, 0);
+      assert.equal(existsSync(c.dropinDir), false);
+      assertAllSigned(c);
     });
   });
 });

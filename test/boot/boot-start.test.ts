@@ -57,7 +57,7 @@ describe("boot script start mode", () => {
         assert.deepEqual(
           c.requests.map((r) => `${r.method} ${r.url}`),
           [
-            `GET /v1/nodes/${c.instanceId}/config?format=env&standby=1&wait=10`,
+            `GET /v1/nodes/${c.instanceId}/config?etcd=3.5.6&format=env&standby=1&wait=10`,
             `POST /v1/nodes/${c.instanceId}/ready`,
             `POST /v1/nodes/${c.instanceId}/ready`,
           ],

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Match, type Template } from "aws-cdk-lib/assertions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { FUNCTION_NAMES } from "../../cdk/lib/etcd-cluster-props";
 import { loadConfig } from "../../lambdas/config";
 import { ingressRules } from "./firewall";
@@ -89,6 +90,17 @@ describe("Auto Scaling Group", () => {
     assert.ok(dependsOn.includes(logicalId("AWS::Events::Rule", "TerminateRule")));
   });
 
+  test("rolls a changed launch template with an instance refresh: launch before terminate, one node at a time", () => {
+    const group = only("AWS::AutoScaling::AutoScalingGroup") as Resource & {
+      UpdatePolicy?: Record<string, unknown>;
+    };
+    assert.deepEqual(group.UpdatePolicy?.AutoScalingInstanceRefresh, {
+      Strategy: "Rolling",
+      Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110, SkipMatching: true },
+    });
+    assert.equal(group.Properties.DefaultInstanceWarmup, 60);
+  });
+
   test("suspends AZRebalance once the group exists", () => {
     template.hasResourceProperties("Custom::AWS", {
       Create: Match.serializedJson(
@@ -135,6 +147,17 @@ describe("launch template", () => {
         /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-[\d.]+-arm64$/.test(p.Default ?? ""),
       ),
     );
+  });
+
+  test("takes a pinned image instead when given one, with no SSM parameter to move it", () => {
+    const pinned = synthesize(fixture, {
+      machineImage: ec2.MachineImage.genericLinux({ "us-east-1": "ami-0123456789abcdef0" }),
+    }).template;
+    pinned.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({ ImageId: "ami-0123456789abcdef0" }),
+    });
+    const parameters = Object.values(pinned.toJSON().Parameters as Record<string, { Default?: string }>);
+    assert.ok(!parameters.some((p) => /ami-amazon-linux-latest/.test(p.Default ?? "")));
   });
 
   test("user data mounts the data volume, fetches the boot script asset it pins by hash and runs it with the node API URL", () => {

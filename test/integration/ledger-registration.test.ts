@@ -41,6 +41,19 @@ describe("ledger node records", () => {
     assert.equal((await ledger.registerNode("i-c", "127.0.1.3", NOW)).registration, 3);
   });
 
+  test("records the etcd version a registered node reports; refuses an unknown node or a malformed version", async () => {
+    const ledger = freshLedger();
+    await ledger.registerNode("i-a", "127.0.1.1", NOW);
+    await ledger.recordNodeVersion("i-a", "3.5.21");
+    assert.equal((await ledger.getNode("i-a"))?.etcdVersion, "3.5.21");
+    assert.equal((await ledger.loadState()).nodes[0]?.etcdVersion, "3.5.21");
+    await assert.rejects(ledger.recordNodeVersion("i-b", "3.5.21"), UnknownNodeError);
+    await assert.rejects(
+      ledger.recordNodeVersion("i-a", "3.5"),
+      /etcd version.*"3.5" is not MAJOR.MINOR.PATCH/,
+    );
+  });
+
   test("registers an instance once when the same registration arrives concurrently", async () => {
     const ledger = freshLedger();
     const records = await Promise.all(

@@ -15,7 +15,7 @@ import {
   SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import type { Instance } from "../../domain/snapshot";
+import type { Instance, LaunchTemplateRef } from "../../domain/snapshot";
 import { describeInstanceDetails, type Ec2InstanceDetails } from "./ec2";
 import { AutoScalingGroupNotFoundError, InstanceNotYetVisibleError } from "./errors";
 import { isNoActiveLifecycleAction, translateAwsError } from "./translate";
@@ -61,6 +61,7 @@ export class AutoScalingGroupAdapter {
             {
               id: instance.InstanceId,
               lifecycleState: instance.LifecycleState ?? "",
+              launchTemplate: launchTemplateOf(instance.LaunchTemplate),
               healthStatus: healthStatusOf(instance.HealthStatus),
             },
           ]
@@ -140,6 +141,14 @@ export class AutoScalingGroupAdapter {
         : { LifecycleActionToken: target.token }),
     };
   }
+}
+
+/** The launch template version an instance was launched from, as DescribeAutoScalingGroups names it. */
+function launchTemplateOf(
+  spec: { LaunchTemplateId?: string | undefined; Version?: string | undefined } | undefined,
+): LaunchTemplateRef | undefined {
+  if (spec?.LaunchTemplateId === undefined || spec.Version === undefined) return undefined;
+  return { id: spec.LaunchTemplateId, version: spec.Version };
 }
 
 /** DescribeAutoScalingGroups spells it "Healthy" / "Unhealthy" (DescribeAutoScalingInstances in capitals). */

@@ -121,6 +121,7 @@ const nodeItemSchema = z.object({
   // Stored as a JSON string so the round trip is exact whatever marshalling options the caller's
   // DocumentClient has (undefined values, empty sets, number wrapping).
   configJson: z.optional(z.string()),
+  etcdVersion: z.optional(text()),
 });
 
 /** The lock item stays after release (no holder) so its version keeps counting up. */

@@ -79,7 +79,7 @@ export interface FixClusterResult {
 }
 
 /** Node records in these phases may be deleted: etcd never knew them, or no longer does. */
-const DELETABLE_PHASES: readonly NodePhase[] = ["registered", "not-a-member", "removed"];
+const DELETABLE_PHASES: readonly NodePhase[] = ["registered", "not-a-member", "refused", "removed"];
 
 const { partitionKey: PK, sortKey: SK } = LEDGER_TABLE_SCHEMA;
 
@@ -197,6 +197,38 @@ export class Ledger {
         const winner = await this.getNode(instanceId);
         if (winner === undefined) throw new LedgerContentionError(`registration of ${instanceId}`);
         return sameIp(winner, privateIp);
+      },
+    );
+  }
+
+  /**
+   * Records the etcd version a registered node reports it installed (MAJOR.MINOR.PATCH), which etcd's
+   * version rules are checked against before it joins. Last writer wins: a node reports one version.
+   */
+  async recordNodeVersion(instanceId: string, etcdVersion: string): Promise<void> {
+    requireText("instance ID", instanceId);
+    if (!/^\d{1,4}\.\d{1,4}\.\d{1,4}$/.test(etcdVersion)) {
+      throw new InvalidLedgerInputError(
+        "etcd version",
+        `${JSON.stringify(etcdVersion)} is not MAJOR.MINOR.PATCH (e.g. 3.5.21)`,
+      );
+    }
+    await this.table.conditionalWrite(
+      "recordNodeVersion",
+      async () => {
+        await this.table.client.send(
+          new UpdateCommand({
+            TableName: this.table.tableName,
+            Key: this.key(nodeSortKey(instanceId)),
+            UpdateExpression: "SET #etcdVersion = :etcdVersion",
+            ConditionExpression: "attribute_exists(#sk)",
+            ExpressionAttributeNames: { "#etcdVersion": "etcdVersion", "#sk": SK },
+            ExpressionAttributeValues: { ":etcdVersion": etcdVersion },
+          }),
+        );
+      },
+      async () => {
+        throw new UnknownNodeError(instanceId);
       },
     );
   }
@@ -347,11 +379,12 @@ export class Ledger {
             TableName: this.table.tableName,
             Key: this.key(nodeSortKey(instanceId)),
             ConditionExpression:
-              "attribute_not_exists(#sk) OR #phase IN (:registered, :notAMember, :removed)",
+              "attribute_not_exists(#sk) OR #phase IN (:registered, :notAMember, :refused, :removed)",
             ExpressionAttributeNames: { "#sk": SK, "#phase": "phase" },
             ExpressionAttributeValues: {
               ":registered": "registered",
               ":notAMember": "not-a-member",
+              ":refused": "refused",
               ":removed": "removed",
             },
             ReturnValues: "ALL_OLD",

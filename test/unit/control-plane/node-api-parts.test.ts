@@ -97,8 +97,18 @@ describe("node API requests", () => {
       format: "env",
       waitMs: 0,
       standby: false,
+      etcdVersion: undefined,
       callerArn: ARN,
     });
+  });
+
+  test("etcd names the release the node installed, checked against etcd's version rules", () => {
+    const parsed = parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { etcd: "3.5.21" }));
+    assert.equal(parsed.route === "config" && parsed.etcdVersion, "3.5.21");
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "GET", { etcd: "v3.5" })),
+      /etcd must be the installed etcd release as MAJOR.MINOR.PATCH \(e.g. 3.5.21\); received "v3.5"/,
+    );
   });
 
   test("wait holds a config request up to 10 s; standby holds a not-a-member answer too", () => {

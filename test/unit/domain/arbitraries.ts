@@ -3,7 +3,10 @@
 // locked, so the engine would nearly never answer `join`. Instead the voter count is drawn relative to
 // the configured size, learners and foreign locks are the exception, and the subject is picked from
 // the slots its event concerns (a launching outsider, a terminating member, a learner reporting
-// ready). decision-coverage.test.ts checks that every decision kind keeps a healthy share.
+// ready). decision-coverage.test.ts checks that every decision kind keeps a healthy share. Rolls
+// come from the launch template version of each instance (most on version 1, some on 2, a few
+// with none) and the etcd version each node reported (mostly compatible releases, some a skipped
+// minor, a downgrade or none yet).
 import fc from "fast-check";
 import {
   JOIN_STRATEGIES,
@@ -38,6 +41,11 @@ interface Slot {
   readonly typicalPhase: boolean;
   readonly phase: NodePhase;
   readonly phaseAgeMs: number;
+  readonly launchTemplateVersion: "1" | "2" | "none";
+  /** The etcd version its node reported (the ledger), undefined when none. */
+  readonly reported: string | undefined;
+  /** The etcd version its status answer gave. */
+  readonly status: string;
 }
 
 function weighted<const T>(...choices: readonly (readonly [number, T])[]): fc.Arbitrary<T> {
@@ -59,6 +67,16 @@ const slot: fc.Arbitrary<Slot> = fc.record({
   phase: fc.constantFrom(...NODE_PHASES),
   // Half the range lies past the learner-ready timeout (600 s), so expired learners occur too.
   phaseAgeMs: fc.integer({ min: 0, max: 1_200_000 }),
+  launchTemplateVersion: weighted([12, "1"], [6, "2"], [1, "none"]),
+  reported: weighted<string | undefined>(
+    [24, "3.5.21"],
+    [6, "3.5.22"],
+    [1, "3.6.5"],
+    [1, "3.4.23"],
+    [1, "3.7.0"],
+    [2, undefined],
+  ),
+  status: weighted([8, "3.5.21"], [1, "3.5.32"], [1, "3.4.23"]),
 });
 
 const TYPICAL_PHASE: Record<Role, NodePhase> = {
@@ -127,92 +145,120 @@ export const snapshotArb: fc.Arbitrary<Snapshot> = fc
     order: fc.shuffledSubarray(range(0, SLOTS - 1), { minLength: SLOTS, maxLength: SLOTS }),
     slots: fc.array(slot, { minLength: SLOTS, maxLength: SLOTS }),
     cluster: weighted([2, "none"], [1, "forming"], [7, "running"]),
+    recordedVersion: weighted<string | undefined>([3, undefined], [6, "3.5"], [1, "3.6"]),
     initialCount: weighted<number | "size">([4, "size"], [1, 1], [1, 5], [1, 7]),
     lock: weighted([6, "none"], [2, "mine"], [2, "expired"], [1, "foreign"]),
     subject: subjectPick,
   })
-  .map(({ size, strategy, voterGap, learners, order, slots, cluster, initialCount, lock, subject }) => {
-    const voterCount = size - voterGap;
-    const roleAt = (rank: number): Role =>
-      rank < voterCount ? "voter" : rank < voterCount + learners ? "learner" : "outsider";
-    const roled = slots.map((s, i) => ({ ...s, n: i + 1, role: roleAt(order.indexOf(i)) }));
-    const subjectN = subjectSlot(subject, roled);
-    const placed = roled.map((s) => (s.n === subjectN && subject.fresh ? { ...s, ...FRESH_LAUNCH } : s));
-    const ipOfSlot = (s: Slot & { n: number }) => ipOf(s.ipFrom >= 0 ? s.ipFrom + 1 : s.n);
+  .map(
+    ({
+      size,
+      strategy,
+      voterGap,
+      learners,
+      order,
+      slots,
+      cluster,
+      initialCount,
+      lock,
+      subject,
+      recordedVersion,
+    }) => {
+      const voterCount = size - voterGap;
+      const roleAt = (rank: number): Role =>
+        rank < voterCount ? "voter" : rank < voterCount + learners ? "learner" : "outsider";
+      const roled = slots.map((s, i) => ({ ...s, n: i + 1, role: roleAt(order.indexOf(i)) }));
+      const subjectN = subjectSlot(subject, roled);
+      const placed = roled.map((s) => (s.n === subjectN && subject.fresh ? { ...s, ...FRESH_LAUNCH } : s));
+      const ipOfSlot = (s: Slot & { n: number }) => ipOf(s.ipFrom >= 0 ? s.ipFrom + 1 : s.n);
 
-    const instances = placed.flatMap((s) =>
-      s.instance === "absent"
-        ? []
-        : [
-            {
-              id: instanceId(s.n),
-              lifecycleState: s.instance === "live" ? s.state : s.instance,
-              privateIp: s.hasIp ? ipOfSlot(s) : undefined,
-              launchTime: NOW - 1000 * (SLOTS - s.n),
-            },
-          ],
-    );
-    const members: Member[] = placed.flatMap((s) => {
-      if (s.role === "outsider") return [];
-      const started = s.health !== "unstarted";
-      return [
-        {
-          id: String(1000 + s.n),
-          name: started && s.named ? instanceId(s.n) : "",
-          peerUrls: [`http://${ipOf(s.n)}:2380`],
-          clientUrls: started ? [`http://${ipOf(s.n)}:2379`] : [],
-          isLearner: s.role === "learner",
-          started,
-          healthy: s.health === "healthy",
-        },
-      ];
-    });
-    const nodes: NodeRecord[] = placed.flatMap((s) =>
-      s.registered
-        ? [
-            {
-              instanceId: instanceId(s.n),
-              privateIp: ipOfSlot(s),
-              registration: s.n,
-              memberId: s.role === "outsider" ? undefined : String(1000 + s.n),
-              phase: s.typicalPhase ? TYPICAL_PHASE[s.role] : s.phase,
-              phaseSince: NOW - s.phaseAgeMs,
-            },
-          ]
-        : [],
-    );
-    const initial = range(1, initialCount === "size" ? size : initialCount).map((n) => ({
-      instanceId: instanceId(n),
-      peerUrl: `http://${ipOf(n)}:2380`,
-    }));
-    return {
-      policy: { ...policy(size, strategy), learnerReadyTimeoutMs: 600_000 },
-      subject:
-        subject.event === "reconcile"
-          ? { event: "reconcile" }
-          : { event: subject.event, instanceId: instanceId(subjectN) },
-      instances,
-      members: cluster === "none" ? [] : members,
-      ledger: {
-        cluster:
-          cluster === "none"
-            ? undefined
-            : { token: "t-1", generation: 1, size, initialMembers: initial, state: cluster },
-        nodes,
-        lock:
-          lock === "none"
-            ? undefined
-            : {
-                holder: lock === "mine" ? "me" : "other",
-                expiresAt: lock === "expired" ? NOW - 1 : NOW + 10_000,
-                version: 3,
+      const instances = placed.flatMap((s) =>
+        s.instance === "absent"
+          ? []
+          : [
+              {
+                id: instanceId(s.n),
+                lifecycleState: s.instance === "live" ? s.state : s.instance,
+                privateIp: s.hasIp ? ipOfSlot(s) : undefined,
+                launchTime: NOW - 1000 * (SLOTS - s.n),
+                launchTemplate:
+                  s.launchTemplateVersion === "none"
+                    ? undefined
+                    : { id: "lt-0123456789abcdef0", version: s.launchTemplateVersion },
               },
-      },
-      now: NOW,
-      actor: "me",
-      proposedToken: "t-proposed",
-    } satisfies Snapshot;
-  });
+            ],
+      );
+      const members: Member[] = placed.flatMap((s) => {
+        if (s.role === "outsider") return [];
+        const started = s.health !== "unstarted";
+        return [
+          {
+            id: String(1000 + s.n),
+            name: started && s.named ? instanceId(s.n) : "",
+            peerUrls: [`http://${ipOf(s.n)}:2380`],
+            clientUrls: started ? [`http://${ipOf(s.n)}:2379`] : [],
+            isLearner: s.role === "learner",
+            started,
+            healthy: s.health === "healthy",
+            version: s.health === "healthy" ? s.status : undefined,
+          },
+        ];
+      });
+      const nodes: NodeRecord[] = placed.flatMap((s) =>
+        s.registered
+          ? [
+              {
+                instanceId: instanceId(s.n),
+                privateIp: ipOfSlot(s),
+                registration: s.n,
+                memberId: s.role === "outsider" ? undefined : String(1000 + s.n),
+                phase: s.typicalPhase ? TYPICAL_PHASE[s.role] : s.phase,
+                phaseSince: NOW - s.phaseAgeMs,
+                etcdVersion: s.reported,
+              },
+            ]
+          : [],
+      );
+      const initial = range(1, initialCount === "size" ? size : initialCount).map((n) => ({
+        instanceId: instanceId(n),
+        peerUrl: `http://${ipOf(n)}:2380`,
+      }));
+      return {
+        policy: { ...policy(size, strategy), learnerReadyTimeoutMs: 600_000 },
+        subject:
+          subject.event === "reconcile"
+            ? { event: "reconcile" }
+            : { event: subject.event, instanceId: instanceId(subjectN) },
+        instances,
+        members: cluster === "none" ? [] : members,
+        ledger: {
+          cluster:
+            cluster === "none"
+              ? undefined
+              : {
+                  token: "t-1",
+                  generation: 1,
+                  size,
+                  initialMembers: initial,
+                  state: cluster,
+                  etcdVersion: recordedVersion,
+                },
+          nodes,
+          lock:
+            lock === "none"
+              ? undefined
+              : {
+                  holder: lock === "mine" ? "me" : "other",
+                  expiresAt: lock === "expired" ? NOW - 1 : NOW + 10_000,
+                  version: 3,
+                },
+        },
+        now: NOW,
+        actor: "me",
+        proposedToken: "t-proposed",
+      } satisfies Snapshot;
+    },
+  );
 
 /** The subject's slot: the index-th slot of its pool, or of all slots when the pool is empty. */
 function subjectSlot(

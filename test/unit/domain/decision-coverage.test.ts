@@ -24,6 +24,7 @@ const OUTCOMES: readonly Outcome[] = [
   "wait",
   "refuse",
   "not-a-member",
+  "version-refused",
   "settled",
 ];
 
