@@ -230,6 +230,34 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
     assert.match(run.stderr, /restoring "any" is not wired in this version/);
   });
 
+  await t.test("the snapshot function refuses what it does not know, naming what it runs", async () => {
+    const lambda = new LambdaClient({
+      region: operator.region,
+      endpoint: operator.endpoints.lambda,
+      credentials: operator.credentials,
+    });
+    try {
+      for (const [payload, message] of [
+        [
+          { operation: "defrag" },
+          /unknown operation \\"defrag\\": the snapshot function runs snapshot, list or restore/,
+        ],
+        [{ trigger: "copy-survivor", instanceId: "i-1" }, /copy-survivor needs instanceId and memberId/],
+      ] as const) {
+        const answer = await lambda.send(
+          new InvokeCommand({
+            FunctionName: sim.stack.outputs.SnapshotFunctionName,
+            Payload: JSON.stringify(payload),
+          }),
+        );
+        assert.equal(answer.FunctionError, "Unhandled");
+        assert.match(Buffer.from(answer.Payload ?? new Uint8Array()).toString("utf8"), message);
+      }
+    } finally {
+      lambda.destroy();
+    }
+  });
+
   await t.test("bad input and missing things are named", async () => {
     const cases: [readonly string[], Record<string, string>, number, RegExp][] = [
       [["status"], {}, 2, /which cluster\? --stack NAME .* or --local/],
