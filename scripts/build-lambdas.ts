@@ -7,8 +7,10 @@
 import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BuildOptions, build } from "esbuild";
+import { FUNCTION_NAMES } from "../cdk/lib/function-tag";
 
-export const HANDLERS = ["launch-hook", "terminate-hook", "node-api", "reconciler", "client-cert"] as const;
+/** One bundle per control-plane function, from lambdas/handlers/<name>.ts. */
+export const HANDLERS = FUNCTION_NAMES;
 
 const root = resolve(__dirname, "..");
 

@@ -1,6 +1,6 @@
-// The serverless control plane: the ledger table, the five Lambdas from the built bundles, the two
-// certificate authorities' KMS keys, the EventBridge rules that deliver lifecycle events and the
-// reconciler schedule (with retries and a dead-letter queue), the node API's function URL, and each
+// The serverless control plane: the ledger table, the snapshot bucket, the six Lambdas from the built
+// bundles, the two certificate authorities' KMS keys, the EventBridge rules that deliver lifecycle
+// events and the reconciler and snapshot schedules (with retries and a dead-letter queue), the node API's function URL, and each
 // function's least-privilege role. The only statements on Resource "*" sit in two policies of their
 // own, so cdk-nag's wildcard check can accept exactly those and still report a "*" anywhere else.
 import * as path from "node:path";
@@ -12,6 +12,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { CertificateAuthorities } from "./certificate-authorities";
@@ -41,6 +42,10 @@ export class ControlPlane extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly functions: Readonly<Record<FunctionName, lambda.Function>>;
   readonly nodeApiUrl: lambda.FunctionUrl;
+  /** The etcd snapshots, keyed by cluster, token and revision (lambdas/adapters/snapshots). */
+  readonly snapshotBucket: s3.Bucket;
+  /** The cluster's objects in it: keys start with the cluster's name (lambdas/adapters/snapshots/keys.ts). */
+  readonly snapshotObjectsArn: string;
   /** The rules that deliver lifecycle events; the ASG must not launch before they exist. */
   readonly lifecycleRules: readonly events.Rule[];
   /** One role per function. */
@@ -107,6 +112,24 @@ export class ControlPlane extends Construct {
         }),
       ],
     });
+
+    this.snapshotBucket = new s3.Bucket(this, "Snapshots", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // An overwritten or pruned snapshot stays recoverable as a noncurrent version for a week; the
+      // snapshot function's retention tiers decide which current objects go (never the newest).
+      versioned: true,
+      lifecycleRules: [
+        {
+          noncurrentVersionExpiration: Duration.days(7),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // The snapshots are what a lost cluster comes back from: a stack delete must not take them.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.snapshotObjectsArn = this.snapshotBucket.arnForObjects(`${config.clusterName}/*`);
 
     const environment: Record<string, string> = {
       CLUSTER_NAME: config.clusterName,
@@ -199,12 +222,29 @@ export class ControlPlane extends Construct {
       timeout: Duration.seconds(30),
       reservedConcurrentExecutions: 2,
     });
+    // Streams one member's snapshot into the bucket: a 15-minute timeout leaves a large store time to
+    // stream. Two at a time, so an operator's `etcd-asg snapshot` is not throttled by a scheduled run
+    // (the ledger keeps the newer record of two). A failed scheduled run is not retried (the next
+    // interval takes one); it goes to the dead-letter queue, whose alarm reports it.
+    const snapshot = fn("snapshot", {
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      reservedConcurrentExecutions: 2,
+      retryAttempts: 0,
+      deadLetterQueue: this.deadLetterQueue,
+      environment: {
+        ...environment,
+        SNAPSHOT_BUCKET: this.snapshotBucket.bucketName,
+        SNAPSHOT_INTERVAL_SECONDS: String(SNAPSHOT_INTERVAL.toSeconds()),
+      },
+    });
     this.functions = {
       "launch-hook": launchHook,
       "terminate-hook": terminateHook,
       reconciler,
       "node-api": nodeApi,
       "client-cert": clientCert,
+      snapshot,
     };
     this.roles = roles as Record<FunctionName, iam.Role>;
     this.logGroups = logGroups as Record<FunctionName, logs.LogGroup>;
@@ -253,6 +293,17 @@ export class ControlPlane extends Construct {
         }),
       ],
     });
+    new events.Rule(this, "SnapshotSchedule", {
+      description: `Takes an etcd snapshot of ${props.autoScalingGroupName} when one is due`,
+      schedule: events.Schedule.rate(SNAPSHOT_INTERVAL),
+      targets: [
+        new targets.LambdaFunction(snapshot, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
+    });
   }
 
   /**
@@ -267,6 +318,7 @@ export class ControlPlane extends Construct {
       actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
       resources: [logGroup.logGroupArn],
     });
+    if (name === "snapshot") return this.snapshotRole(name, autoScalingGroupName, writeOwnLogs);
     if (name === "client-cert") {
       // It reads (and, first of all, publishes) the CA certificates in the ledger and signs through
       // the client CA's key policy: nothing of the group, the instances or etcd.
@@ -328,6 +380,52 @@ export class ControlPlane extends Construct {
       managedPolicies: [this.describePolicy, this.networkInterfacePolicy],
     });
   }
+
+  /**
+   * The snapshot function reads the group, its instances and the ledger, records snapshots in the
+   * ledger, and writes, reads, tags, lists and deletes this cluster's objects in the bucket: nothing
+   * of the group's lifecycle, and no object of another cluster.
+   */
+  private snapshotRole(
+    name: FunctionName,
+    autoScalingGroupName: string,
+    writeOwnLogs: iam.PolicyStatement,
+  ): iam.Role {
+    return new iam.Role(this, `${pascal(name)}Role`, {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `etcd-asg ${name}: etcd snapshots of ${autoScalingGroupName} into S3`,
+      inlinePolicies: {
+        ControlPlane: new iam.PolicyDocument({
+          statements: [
+            writeOwnLogs,
+            new iam.PolicyStatement({
+              sid: "ReadLedgerRecordSnapshots",
+              actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+              resources: [this.ledgerTable.tableArn],
+            }),
+            new iam.PolicyStatement({
+              sid: "ListSnapshots",
+              actions: ["s3:ListBucket"],
+              resources: [this.snapshotBucket.bucketArn],
+            }),
+            new iam.PolicyStatement({
+              sid: "WriteReadPruneSnapshots",
+              actions: [
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:PutObjectTagging",
+                "s3:GetObjectTagging",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+              ],
+              resources: [this.snapshotObjectsArn],
+            }),
+          ],
+        }),
+      },
+      managedPolicies: [this.describePolicy, this.networkInterfacePolicy],
+    });
+  }
 }
 
 /**
@@ -342,6 +440,9 @@ export function autoScalingGroupArn(scope: Construct, autoScalingGroupName: stri
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
+
+/** How often the snapshot schedule runs: the snapshot interval (RPO) the docs give. */
+const SNAPSHOT_INTERVAL = Duration.minutes(30);
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, _dash: string, letter: string) => letter.toUpperCase());

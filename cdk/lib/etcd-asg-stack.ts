@@ -50,6 +50,11 @@ export class EtcdAsgStack extends Stack {
         "Issues etcd client certificates: npx etcd-asg client-cert --stack <stack> --user <name> --csr <file>",
       value: this.cluster.clientCertFunction.functionName,
     });
+    new CfnOutput(this, "SnapshotFunctionName", {
+      description: "Takes and lists etcd snapshots: npx etcd-asg snapshot --stack <stack>",
+      value: this.cluster.snapshotFunction.functionName,
+    });
+    new CfnOutput(this, "SnapshotBucketName", { value: this.cluster.snapshotBucket.bucketName });
     new CfnOutput(this, "AlarmTopicArn", {
       description: "Subscribe to it to receive the alarms and scaling notifications",
       value: this.cluster.alarmTopic.topicArn,

@@ -10,17 +10,10 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
 import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
 import { ETCD_RELEASE_SHA256 } from "./etcd-release";
+import { FUNCTION_NAMES } from "./function-tag";
 import { PACKAGE_ROOT } from "./package-root";
 
-/** The five control-plane bundles `npm run build` writes to `dist/lambdas/<name>/`. */
-export const FUNCTION_NAMES = [
-  "launch-hook",
-  "terminate-hook",
-  "node-api",
-  "reconciler",
-  "client-cert",
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export { FUNCTION_NAMES, type FunctionName } from "./function-tag";
 
 export interface EtcdClusterProps {
   /**

@@ -9,6 +9,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as cr from "aws-cdk-lib/custom-resources";
@@ -39,6 +40,10 @@ export class EtcdCluster extends Construct {
   readonly reconciler: lambda.IFunction;
   /** Issues etcd client certificates (`npx etcd-asg client-cert`); whoever may invoke it may get one. */
   readonly clientCertFunction: lambda.IFunction;
+  /** Takes, lists (and, once wired, restores) etcd snapshots: `npx etcd-asg snapshot`. */
+  readonly snapshotFunction: lambda.IFunction;
+  /** Where the snapshots are kept. */
+  readonly snapshotBucket: s3.IBucket;
   readonly alarmTopic: sns.ITopic;
   /** The cluster's CloudWatch dashboard (cluster-dashboard.ts). */
   readonly dashboard: cloudwatch.Dashboard;
@@ -218,16 +223,18 @@ export class EtcdCluster extends Construct {
     this.nodeApiUrl = controlPlane.nodeApiUrl.url;
     this.reconciler = controlPlane.functions.reconciler;
     this.clientCertFunction = controlPlane.functions["client-cert"];
+    this.snapshotFunction = controlPlane.functions.snapshot;
+    this.snapshotBucket = controlPlane.snapshotBucket;
     this.vpc = network.vpc;
     this.nodeSecurityGroup = network.nodeSecurityGroup;
 
     acknowledgeNagFindings({
       describePolicy: controlPlane.describePolicy,
       networkInterfacePolicy: controlPlane.networkInterfacePolicy,
-      // The client-cert role names no group: it has nothing to acknowledge.
+      // The client-cert and snapshot roles name no group: they have nothing to acknowledge.
       groupArnRoles: [
         ...Object.entries(controlPlane.roles)
-          .filter(([name]) => name !== "client-cert")
+          .filter(([name]) => name !== "client-cert" && name !== "snapshot")
           .map(([, role]) => role),
         suspend.role,
       ],
@@ -236,6 +243,9 @@ export class EtcdCluster extends Construct {
       deployTimeFunction: suspend.provider,
       deadLetterQueue: controlPlane.deadLetterQueue,
       ledgerTable: controlPlane.ledgerTable,
+      snapshotBucket: controlPlane.snapshotBucket,
+      snapshotRole: controlPlane.roles.snapshot,
+      snapshotObjectsArn: controlPlane.snapshotObjectsArn,
       logGroups: [
         ...Object.values(controlPlane.logGroups),
         suspend.logGroup,

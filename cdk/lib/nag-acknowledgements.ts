@@ -15,6 +15,7 @@ import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { IConstruct } from "constructs";
@@ -34,6 +35,10 @@ export interface NagAcknowledged {
   readonly deployTimeFunction: lambda.Function;
   readonly deadLetterQueue: sqs.Queue;
   readonly ledgerTable: dynamodb.Table;
+  readonly snapshotBucket: s3.Bucket;
+  readonly snapshotRole: iam.Role;
+  /** The snapshot role's object ARN: the cluster's key prefix in the bucket (`<clusterName>/*`). */
+  readonly snapshotObjectsArn: string;
   /** Every log group the construct creates. */
   readonly logGroups: readonly logs.LogGroup[];
   /** Roles with an inline policy of their own (Policies) or a DefaultPolicy CDK's grants made. */
@@ -76,7 +81,24 @@ const ONE_ROLE_ONE_POLICY =
   "another identity. The template in git versions them, and test/cdk/etcd-cluster.test.ts pins each " +
   "role's statements; what several roles share is already a customer-managed policy.";
 
+const SNAPSHOT_ACCESS_AUDIT =
+  "Only the snapshot function's role reads or writes the snapshot bucket (the node role has no S3 " +
+  "rights) and public access is blocked; CloudTrail S3 data events, which the account can turn on for " +
+  "this bucket, record each call with its identity without a second bucket to keep and secure.";
+
+const SNAPSHOT_AFTER_FAILURE =
+  "A scheduled snapshot this function fails on already goes to its dead-letter queue (DeadLetterConfig: " +
+  "the cluster's queue, whose first message raises the DeadLetters alarm); an on-failure destination " +
+  "too would put a second record of the same failure in that queue.";
+
 function acknowledgeAwsSolutions(acknowledged: NagAcknowledged): void {
+  acknowledgeOn(acknowledged.snapshotBucket, { id: "AwsSolutions-S1", reason: SNAPSHOT_ACCESS_AUDIT });
+  acknowledgeOn(acknowledged.snapshotRole, {
+    id: `AwsSolutions-IAM5[Resource::${nagFlatten(Stack.of(acknowledged.snapshotRole).resolve(acknowledged.snapshotObjectsArn))}]`,
+    reason:
+      "The objects' keys are made at run time from the cluster token and the revision; the wildcard " +
+      "follows this cluster's prefix in the stack's own snapshot bucket, so no other object is reachable.",
+  });
   acknowledgeOn(acknowledged.describePolicy, {
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:
@@ -113,6 +135,10 @@ function acknowledgeServerless(acknowledged: NagAcknowledged): void {
         "An on-failure destination too would put a second record of the same failure in that queue.",
     });
   }
+  acknowledgeOn(functions.snapshot.node.findChild("EventInvokeConfig"), {
+    id: "Serverless-LambdaAsyncFailureDestination",
+    reason: SNAPSHOT_AFTER_FAILURE,
+  });
   acknowledgeOn(functions.reconciler.node.findChild("EventInvokeConfig"), {
     id: "Serverless-LambdaAsyncFailureDestination",
     reason: RECONCILER_PASS_IS_REDONE,
@@ -158,6 +184,27 @@ function acknowledgeNist80053R5(acknowledged: NagAcknowledged): void {
         "stack's deletion, and take nothing secret out of reach.",
     });
   }
+  const { snapshotBucket } = acknowledged;
+  acknowledgeOn(snapshotBucket, {
+    id: "NIST.800.53.R5-S3BucketLoggingEnabled",
+    reason: SNAPSHOT_ACCESS_AUDIT,
+  });
+  acknowledgeOn(snapshotBucket, {
+    id: "NIST.800.53.R5-S3BucketReplicationEnabled",
+    reason:
+      "The snapshots are themselves the copy of the cluster's data, in the cluster's region, versioned and " +
+      "retained when the stack is deleted. A copy in another region needs a destination bucket and a " +
+      "replication role the operator chooses (docs/disaster-recovery.md says how); a cluster in one " +
+      "region does not come back in another from it alone.",
+  });
+  acknowledgeOn(snapshotBucket, {
+    id: "NIST.800.53.R5-S3DefaultEncryptionKMS",
+    reason:
+      "SSE-S3 encrypts every object at rest (AES-256) and the bucket refuses requests without TLS. The " +
+      "snapshots hold the etcd data that the nodes' EBS volumes hold; a customer-managed key would add a " +
+      "key policy and, for a restoring node's presigned URL, KMS rights for the presigning role, with no " +
+      "reader shut out that the bucket's IAM does not already shut out.",
+  });
   acknowledgeOn(acknowledged.ledgerTable, {
     id: "NIST.800.53.R5-DynamoDBInBackupPlan",
     reason:
@@ -244,6 +291,9 @@ function nagFlatten(value: unknown): string {
   if (typeof value === "object" && value !== null) {
     if ("Ref" in value) {
       return `<${String(value.Ref)}>`;
+    }
+    if ("Fn::GetAtt" in value && Array.isArray(value["Fn::GetAtt"])) {
+      return `<${value["Fn::GetAtt"].map(String).join(".")}>`;
     }
     if ("Fn::Join" in value && Array.isArray(value["Fn::Join"])) {
       const [delimiter, parts] = value["Fn::Join"] as [string, unknown[]];

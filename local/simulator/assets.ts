@@ -1,7 +1,8 @@
 // Publishes a cloud assembly's file assets to the local S3 server, as `cdk deploy` publishes them to
 // the bootstrap bucket before the stack is created: each `packaging: file` asset of
 // `<stack>.assets.json` is put at its destination bucket and key. Zipped assets (function code) are
-// not uploaded: the simulator runs them from the assembly's folders.
+// not uploaded: the simulator runs them from the assembly's folders. The stack's own buckets are
+// created here too.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -19,6 +20,15 @@ interface AssetManifest {
 export interface PublishedAsset {
   readonly bucket: string;
   readonly key: string;
+}
+
+/** Creates each bucket unless it exists: the stack's own buckets, as CloudFormation creates them. */
+export async function createBuckets(s3: S3Client, names: readonly string[]): Promise<void> {
+  for (const bucket of names) {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
+      if (error.name !== "BucketAlreadyOwnedByYou" && error.name !== "BucketAlreadyExists") throw error;
+    });
+  }
 }
 
 export async function publishFileAssets(
@@ -41,9 +51,7 @@ export async function publishFileAssets(
         .replace(/\$\{AWS::Region\}/g, pseudo.region);
       if (!buckets.has(bucket)) {
         buckets.add(bucket);
-        await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
-          if (error.name !== "BucketAlreadyOwnedByYou" && error.name !== "BucketAlreadyExists") throw error;
-        });
+        await createBuckets(s3, [bucket]);
       }
       await s3.send(
         new PutObjectCommand({

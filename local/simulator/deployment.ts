@@ -1,7 +1,7 @@
 // The stack deployed onto the simulator's local services, from a StackModel: the control-plane
 // functions (their code, handler, runtime, environment, role, timeout, memory and concurrency as the
 // template says, plus the simulator's endpoints and the overrides in force), EventBridge delivery of
-// the rules, the schedule, and the group with its hooks. A later deploy (another synthesis of the
+// the rules, the schedules, and the group with its hooks. A later deploy (another synthesis of the
 // app) updates it the way CloudFormation updates a stack: functions get the new configuration in
 // fresh containers, the group its new sizes, the rules and schedule their new settings, and the
 // launch template a new version when its data changed, which the group's UpdatePolicy rolls out
@@ -13,11 +13,11 @@ import { type GroupUpdateResult, readInstanceRefreshPolicy, updateLaunchTemplate
 import type { LaunchTemplateSpecification, LifecycleHookConfig } from "../aws/types";
 import type { FunctionModel } from "../stack/functions";
 import type { StackModel } from "../stack/model";
-import { ratePeriodMs } from "../stack/rules";
 import { type DeliveryRecord, EventDelivery } from "./event-delivery";
 import { type InvocationRecord, LambdaFunction, type LambdaFunctionOptions } from "./lambda-function";
 import { lambdaNodeBinary } from "./lambda-runtime";
 import type { Overrides } from "./options";
+import { scheduledRulePeriods, scheduleSpeedup } from "./schedules";
 
 /** What a function needs from the simulator around it. */
 export interface FunctionHost {
@@ -58,9 +58,10 @@ export class StackDeployment {
   readonly functions = new Map<string, RunningFunction>();
   readonly delivery: EventDelivery;
   readonly group: EmulatedAutoScalingGroup;
-  private schedule: NodeJS.Timeout | undefined;
-  private scheduleBusy = false;
-  /** Set by pauseSchedule(): the schedule's ticks are skipped. */
+  private schedules: NodeJS.Timeout[] = [];
+  /** The scheduled rules with a run in flight: a rule's next tick is skipped until it ends. */
+  private readonly scheduleBusy = new Set<string>();
+  /** Set by pauseSchedule(): the schedules' ticks are skipped. */
   schedulePaused = false;
 
   constructor(
@@ -149,7 +150,7 @@ export class StackDeployment {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.schedule);
+    for (const timer of this.schedules) clearInterval(timer);
     await Promise.all([...this.functions.values()].map(({ fn }) => fn.stop()));
   }
 
@@ -207,32 +208,25 @@ export class StackDeployment {
     };
   }
 
-  /** How many times faster than AWS the schedule runs: event ages shrink by as much. */
+  /** How many times faster than AWS the schedules run: event ages shrink by as much. */
   private ageScale(): number {
-    const rule = this.scheduledRule();
-    const period = this.options.overrides.reconcileIntervalMs;
-    return rule?.scheduleExpression === undefined || period <= 0
-      ? 1
-      : ratePeriodMs(rule.scheduleExpression) / period;
+    return scheduleSpeedup(this.model, this.options.overrides.reconcileIntervalMs);
   }
 
-  private scheduledRule() {
-    return this.model.rules.find((rule) => rule.enabled && rule.scheduleExpression !== undefined);
-  }
-
+  /** Every scheduled rule runs (local/simulator/schedules.ts says how fast). */
   private startSchedule(): void {
-    clearInterval(this.schedule);
-    const rule = this.scheduledRule();
-    const period = this.options.overrides.reconcileIntervalMs;
-    if (rule === undefined || period <= 0) return;
-    this.schedule = setInterval(() => {
-      // Reserved concurrency 1 and a MaximumEventAge near the period leave one pass at a time.
-      if (this.schedulePaused || this.scheduleBusy) return;
-      this.scheduleBusy = true;
-      void this.delivery.schedule(rule).finally(() => {
-        this.scheduleBusy = false;
-      });
-    }, period);
+    for (const timer of this.schedules) clearInterval(timer);
+    this.schedules = scheduledRulePeriods(this.model, this.options.overrides.reconcileIntervalMs).map(
+      ({ rule, periodMs }) =>
+        setInterval(() => {
+          // Reserved concurrency and a MaximumEventAge near the period leave one run at a time.
+          if (this.schedulePaused || this.scheduleBusy.has(rule.logicalId)) return;
+          this.scheduleBusy.add(rule.logicalId);
+          void this.delivery.schedule(rule).finally(() => {
+            this.scheduleBusy.delete(rule.logicalId);
+          });
+        }, periodMs),
+    );
   }
 
   private hooks(): LifecycleHookConfig[] {

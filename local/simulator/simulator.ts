@@ -28,7 +28,7 @@ import { readStack, type StackModel } from "../stack/model";
 import { synthesize } from "../stack/synth";
 import { loadTemplate } from "../stack/template";
 import { type AddressBlock, reserveAddressBlock } from "./address-block";
-import { publishFileAssets } from "./assets";
+import { createBuckets, publishFileAssets } from "./assets";
 import { StackDeployment } from "./deployment";
 import { type EtcdMember, getKey, memberList, putKey } from "./etcd-client";
 import type { EventDelivery } from "./event-delivery";
@@ -256,6 +256,7 @@ export class Simulator {
     clients.destroy();
     const s3Client = this.s3Client();
     await publishFileAssets(s3Client, stack.assetsDir, stack.stackName, stack.context.pseudo);
+    await createBuckets(s3Client, stack.buckets);
     s3Client.destroy();
     aborted();
 
@@ -573,6 +574,7 @@ export class Simulator {
     // As cdk deploy does, the new assembly's assets are published before the stack is updated.
     const s3 = this.s3Client();
     await publishFileAssets(s3, stack.assetsDir, stack.stackName, stack.context.pseudo);
+    await createBuckets(s3, stack.buckets);
     s3.destroy();
     this.iam.deploy(stack);
     this.createKeys(stack);

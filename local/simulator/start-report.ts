@@ -5,6 +5,7 @@
 import type { StackModel } from "../stack/model";
 import { ratePeriodMs } from "../stack/rules";
 import type { Overrides, SimulatorOptions } from "./options";
+import { scheduledRulePeriods } from "./schedules";
 
 export function describeStart(stack: StackModel, overrides: Overrides, options: SimulatorOptions): string[] {
   const lines = [
@@ -23,11 +24,12 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
       `  lifecycle hook ${hook.name}: HeartbeatTimeout ${hook.heartbeatTimeoutSeconds} s -> ${ms / 1000} s`,
     );
   }
+  const periods = scheduledRulePeriods(stack, overrides.reconcileIntervalMs);
   for (const rule of stack.rules.filter((r) => r.scheduleExpression !== undefined)) {
-    const period = overrides.reconcileIntervalMs;
+    const period = periods.find((p) => p.rule.logicalId === rule.logicalId)?.periodMs;
     lines.push(
       `  rule ${rule.logicalId}: ${rule.scheduleExpression} (${ratePeriodMs(rule.scheduleExpression ?? "") / 1000} s) -> ` +
-        (period > 0 ? `every ${period / 1000} s` : "on demand only"),
+        (period === undefined ? "on demand only" : `every ${period / 1000} s`),
     );
   }
   const learner = stack.functions[0]?.environment.LEARNER_READY_TIMEOUT_SECONDS;

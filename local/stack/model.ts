@@ -1,6 +1,6 @@
 // What the simulator runs, derived from the synthesized template and nothing else: the functions,
-// the group with its hooks and launch template, the rules and the schedule, the function URL, the
-// ledger table, the dead-letter queues, the roles with their policies and the resource policies.
+// the group with its hooks and launch template, the rules and the schedules, the function URL, the
+// ledger table, the buckets, the dead-letter queues, the roles with their policies and the resource policies.
 // Every value is resolved through the same physical names, so an ARN in a policy is the ARN of the
 // resource the simulator serves.
 import { type FunctionModel, readFunctions } from "./functions";
@@ -65,6 +65,8 @@ export interface StackModel {
   readonly functionUrls: readonly FunctionUrlModel[];
   readonly table: TableModel;
   readonly queues: readonly QueueModel[];
+  /** The stack's S3 buckets (AWS::S3::Bucket) by name: the simulator creates them in its S3 server. */
+  readonly buckets: readonly string[];
   readonly kmsKeys: readonly KmsKeyModel[];
   readonly hostedZones: readonly HostedZoneModel[];
   readonly roles: readonly RoleModel[];
@@ -116,6 +118,7 @@ export function readStack(template: Template, options: ReadStackOptions): StackM
       logicalId,
       arn: String(context.getAtt(logicalId, "Arn")),
     })),
+    buckets: resourcesOfType(template, "AWS::S3::Bucket").map((logicalId) => context.ref(logicalId)),
     kmsKeys: resourcesOfType(template, "AWS::KMS::Key").map((logicalId) => {
       const props = (resolve(template.Resources[logicalId]?.Properties, context, `${logicalId}.Properties`) ??
         {}) as Record<string, unknown>;

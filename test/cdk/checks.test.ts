@@ -35,7 +35,8 @@ const GROUP_ARN =
 const CONTROL_PLANE = "EtcdAsg/Cluster/ControlPlane";
 /** The functions whose roles complete this group's lifecycle actions (by its ARN). */
 const MEMBERSHIP_FUNCTIONS = ["LaunchHook", "TerminateHook", "Reconciler", "NodeApi"] as const;
-const FUNCTIONS = [...MEMBERSHIP_FUNCTIONS, "ClientCert"] as const;
+const FUNCTIONS = [...MEMBERSHIP_FUNCTIONS, "ClientCert", "Snapshot"] as const;
+const SNAPSHOTS = `${CONTROL_PLANE}/Snapshots/Resource`;
 /** CDK's AwsCustomResource provider (AZRebalance), a singleton at the stack's root. */
 const DEPLOY_TIME_FUNCTION = "EtcdAsg/AWS679f53fac002430cb0da5b7982bd2287/Resource";
 const PACKS = {
@@ -90,10 +91,13 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
       (f) => `AwsSolutions-IAM5[Resource::${GROUP_ARN}] ${CONTROL_PLANE}/${f}Role/Resource`,
     ),
     `AwsSolutions-IAM5[Resource::${GROUP_ARN}] EtcdAsg/Cluster/SuspendAzRebalanceRole/Resource`,
+    // The snapshot role reaches the cluster's key prefix in its bucket; the bucket logs no access.
+    `AwsSolutions-IAM5[Resource::<ClusterControlPlaneSnapshotsB0A3A788.Arn>/EtcdAsg-Cluster/*] ${CONTROL_PLANE}/SnapshotRole/Resource`,
+    `AwsSolutions-S1 ${SNAPSHOTS}`,
   ],
   Serverless: [
     // Failed events go to the function's dead-letter queue already; a failed pass is redone.
-    ...["LaunchHook", "TerminateHook", "Reconciler"].map(
+    ...["LaunchHook", "TerminateHook", "Reconciler", "Snapshot"].map(
       (f) => `Serverless-LambdaAsyncFailureDestination ${CONTROL_PLANE}/${f}/EventInvokeConfig/Resource`,
     ),
     // Synchronous only (node API, client-cert), a pass redone a minute later, CloudFormation's call.
@@ -116,8 +120,8 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
     `NIST.800.53.R5-DynamoDBInBackupPlan ${CONTROL_PLANE}/Ledger/Resource`,
     ...[
       ...FUNCTIONS.map((f) => `${CONTROL_PLANE}/${f}Role/Resource`),
-      // The DLQ's grant (lifecycle hooks), the client name's records (node API, terminate hook, reconciler).
-      ...["LaunchHook", "TerminateHook", "NodeApi", "Reconciler"].map(
+      // The DLQ's grant (lifecycle hooks, snapshot), the client name's records (node API, terminate hook, reconciler).
+      ...["LaunchHook", "TerminateHook", "NodeApi", "Reconciler", "Snapshot"].map(
         (f) => `${CONTROL_PLANE}/${f}Role/DefaultPolicy/Resource`,
       ),
       "EtcdAsg/Cluster/SuspendAzRebalanceRole/Resource",
@@ -131,6 +135,9 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
     `NIST.800.53.R5-LambdaDLQ ${DEPLOY_TIME_FUNCTION}`,
     `NIST.800.53.R5-LambdaInsideVPC ${DEPLOY_TIME_FUNCTION}`,
     "NIST.800.53.R5-SNSEncryptedKMS EtcdAsg/Cluster/AlarmTopic/Resource",
+    ...["S3BucketLoggingEnabled", "S3BucketReplicationEnabled", "S3DefaultEncryptionKMS"].map(
+      (rule) => `NIST.800.53.R5-${rule} ${SNAPSHOTS}`,
+    ),
     ...[1, 2, 3].map(
       (n) =>
         `NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW EtcdAsg/Cluster/Network/Vpc/publicSubnet${n}/DefaultRoute`,

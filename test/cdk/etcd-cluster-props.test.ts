@@ -11,7 +11,11 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
-import { type EtcdClusterProps, EtcdClusterPropsError } from "../../cdk/lib/etcd-cluster-props";
+import {
+  type EtcdClusterProps,
+  EtcdClusterPropsError,
+  FUNCTION_NAMES,
+} from "../../cdk/lib/etcd-cluster-props";
 import { nodeUserData } from "../../cdk/lib/node-user-data";
 import { ingressRules } from "./firewall";
 import { cdkJsonContext, type Fixture, makeFixture } from "./synth-fixture";
@@ -295,7 +299,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function")).filter(
       (fn) => fn.Properties.Handler === "lib/index.handler",
     );
-    assert.equal(functions.length, 5);
+    assert.equal(functions.length, FUNCTION_NAMES.length);
     for (const fn of functions) {
       const variables = fn.Properties.Environment.Variables;
       assert.equal(variables.CLUSTER_SIZE, "5", fn.Properties.Description);

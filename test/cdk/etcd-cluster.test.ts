@@ -45,8 +45,8 @@ const only = (type: string): Resource => {
 };
 const functionId = (name: string): string =>
   logicalId("AWS::Lambda::Function", `ControlPlane${pascal(name)}`);
-/** The functions that read the group and complete its lifecycle actions: all but client-cert. */
-const MEMBERSHIP_FUNCTIONS = FUNCTION_NAMES.filter((name) => name !== "client-cert");
+/** The functions that read the group and complete its lifecycle actions: all but client-cert and snapshot. */
+const MEMBERSHIP_FUNCTIONS = FUNCTION_NAMES.filter((name) => name !== "client-cert" && name !== "snapshot");
 
 describe("Auto Scaling Group", () => {
   test("declares both lifecycle hooks on the group, with explicit DefaultResult and heartbeat", () => {
@@ -385,6 +385,8 @@ describe("IAM", () => {
         ...MEMBERSHIP_FUNCTIONS.map((name) => `${functionRoleId(name)}: ${lifecycle} on ${GROUP_ARN}`),
         `${functionRoleId("reconciler")}: autoscaling:SetInstanceHealth on ${GROUP_ARN}`,
         `${logicalId("AWS::IAM::Role", "SuspendAzRebalanceRole")}: autoscaling:SuspendProcesses on ${GROUP_ARN}`,
+        `${functionRoleId("snapshot")}: s3:AbortMultipartUpload, s3:DeleteObject, s3:GetObject, ` +
+          `s3:GetObjectTagging, s3:PutObject, s3:PutObjectTagging on <${logicalId("AWS::S3::Bucket", "Snapshots")}.Arn>/EtcdAsg-Cluster/*`,
       ].sort(),
     );
   });
@@ -600,6 +602,12 @@ describe("Lambdas", () => {
         ...(["node-api", "terminate-hook", "reconciler"].includes(name)
           ? { HOSTED_ZONE_ID: { Ref: logicalId("AWS::Route53::HostedZone", "ClientEndpoint") } }
           : {}),
+        ...(name === "snapshot"
+          ? {
+              SNAPSHOT_BUCKET: { Ref: logicalId("AWS::S3::Bucket", "Snapshots") },
+              SNAPSHOT_INTERVAL_SECONDS: "1800",
+            }
+          : {}),
       });
     });
 
@@ -629,6 +637,7 @@ describe("Lambdas", () => {
     const suffix = createHash("sha256").update(id).digest("hex").slice(0, 12);
     if (type === "AWS::DynamoDB::Table" && ref !== undefined) return `EtcdAsg-${id}-${suffix}`;
     if (type === "AWS::Route53::HostedZone" && ref !== undefined) return `Z${suffix.toUpperCase()}`;
+    if (type === "AWS::S3::Bucket" && ref !== undefined) return `etcdasg-${id}-${suffix}`.toLowerCase();
     if (type === "AWS::IAM::Role" && getAtt?.[1] === "Arn") {
       return `arn:aws:iam::123456789012:role/EtcdAsg-${id}-${suffix}`;
     }

@@ -2,8 +2,8 @@
 // --local through the simulator's state file, --stack through the standard AWS environment (the
 // SDK's endpoint variables pointed at the simulator's CloudFormation and Lambda, the operator's
 // credentials), every command, --json, and the errors an operator meets: no target, no state file,
-// no credentials, a stack that does not exist, a refused caller, a stack without snapshots; and the
-// reconciler refusing an operation it does not know.
+// no credentials, a stack that does not exist, a refused caller; snapshots taken into the stack's
+// bucket and listed, a restore refused; and the reconciler refusing an operation it does not know.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { ClusterStatus } from "../../lambdas/domain/cluster-status";
 import { newKeyAndCsr } from "../../local/key-and-csr";
 import { startSimulator } from "./simulator-bed";
@@ -176,18 +177,86 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
     assert.match(tooLong.stderr, /lifetimeSeconds 86400 is over the 3600 s a certificate for root may live/);
   });
 
-  for (const args of [["snapshot"], ["snapshots"], ["restore", "--key", "any"]]) {
-    await t.test(`${args[0]} says the stack has no snapshot function`, async () => {
-      const run = await cli([...args, ...local]);
-      assert.equal(run.code, 1);
-      assert.match(
-        run.stderr,
-        new RegExp(
-          `stack ${sim.stack.stackName} has no output SnapshotFunctionName: this stack has no snapshot function`,
-        ),
-      );
+  await t.test("snapshot takes one now into the stack's bucket, and snapshots lists it", async () => {
+    const run = await cli(["snapshot", ...local, "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const taken = JSON.parse(run.stdout) as { outcome: string; key: string; snapshot: { revision: number } };
+    assert.equal(taken.outcome, "taken");
+    const clusterName = sim.stack.functions[0]?.environment.CLUSTER_NAME;
+    assert.ok(taken.key.startsWith(`${clusterName}/`), `${taken.key} is under the cluster's prefix`);
+    // The object is in the bucket the template declares, in the simulator's S3 server.
+    const bucketKeys = async () => {
+      const s3 = sim.s3Client();
+      try {
+        const listed = await s3.send(
+          new ListObjectsV2Command({ Bucket: sim.stack.outputs.SnapshotBucketName }),
+        );
+        return (listed.Contents ?? []).map((o) => [o.Key, (o.Size ?? 0) > 0]);
+      } finally {
+        s3.destroy();
+      }
+    };
+    assert.deepEqual(await bucketKeys(), [[taken.key, true]]);
+
+    const list = await cli(["snapshots", ...local, "--json"]);
+    assert.equal(list.code, 0, list.stderr);
+    const listing = JSON.parse(list.stdout) as {
+      generation: number;
+      latest: { key: string };
+      snapshots: { key: string; revision: number; size: number }[];
+    };
+    assert.equal(listing.generation, 1);
+    assert.equal(listing.latest.key, taken.key);
+    assert.deepEqual(
+      listing.snapshots.map((s) => [s.key, s.revision, s.size > 0]),
+      [[taken.key, taken.snapshot.revision, true]],
+    );
+    const table = await cli(["snapshots", ...local]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^KEY\s+REVISION\s+BYTES\s+TAKEN AT/);
+    assert.ok(table.stdout.includes(taken.key));
+
+    // A second one within the hour: retention keeps one an hour, and the newest always.
+    const text = await cli(["snapshot", ...local]);
+    assert.equal(text.code, 0, text.stderr);
+    const second = /^snapshot taken: (\S+)$/m.exec(text.stdout)?.[1];
+    assert.ok(second !== undefined && second !== taken.key, text.stdout);
+    assert.deepEqual(await bucketKeys(), [[second, true]]);
+  });
+
+  await t.test("restore says that automatic restore is not wired in this version", async () => {
+    const run = await cli(["restore", ...local, "--key", "any"]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /restoring "any" is not wired in this version/);
+  });
+
+  await t.test("the snapshot function refuses what it does not know, naming what it runs", async () => {
+    const lambda = new LambdaClient({
+      region: operator.region,
+      endpoint: operator.endpoints.lambda,
+      credentials: operator.credentials,
     });
-  }
+    try {
+      for (const [payload, message] of [
+        [
+          { operation: "defrag" },
+          /unknown operation \\"defrag\\": the snapshot function runs snapshot, list or restore/,
+        ],
+        [{ trigger: "copy-survivor", instanceId: "i-1" }, /copy-survivor needs instanceId and memberId/],
+      ] as const) {
+        const answer = await lambda.send(
+          new InvokeCommand({
+            FunctionName: sim.stack.outputs.SnapshotFunctionName,
+            Payload: JSON.stringify(payload),
+          }),
+        );
+        assert.equal(answer.FunctionError, "Unhandled");
+        assert.match(Buffer.from(answer.Payload ?? new Uint8Array()).toString("utf8"), message);
+      }
+    } finally {
+      lambda.destroy();
+    }
+  });
 
   await t.test("bad input and missing things are named", async () => {
     const cases: [readonly string[], Record<string, string>, number, RegExp][] = [
