@@ -124,6 +124,8 @@ describe("Auto Scaling group adapter", () => {
       healthStatus: "Healthy",
       privateIp: undefined,
       launchTime: instance.launchTime,
+      // This group is created without a launch template, so no instance names a version.
+      launchTemplate: undefined,
     }));
     assert.deepEqual(await adapter.instances(), expected, "no IPs yet");
     passIpDelay();
