@@ -68,9 +68,11 @@ export async function rollingFigure(ctx: FigureContext): Promise<Figure> {
       id: "rolling",
       title: "4. Rolling replacement of all 5 members (instance refresh)",
       rows: [singleRow, rollingRow, floorRow],
-      checks: [ratioCheck("rolling / (5 × one replacement)", rollingRow, singleRow.median * 5, 1.1)],
+      // Against an operator's back-to-back rolling replacement, which pays etcd's 5 s rule too: the
+      // old "5 × one replacement" target ignored that rule and could not be met by anyone.
+      checks: [ratioCheck("rolling / manual rolling (floor)", rollingRow, floorRow, 1.1)],
       notes: [
-        `context, not a target: etcd-asg's rolling replacement is ${(rollingRow.median / floorRow.median).toFixed(2)}× the manual one, which is itself ${(floorRow.median / (singleRow.median * 5)).toFixed(2)}× 5 × etcd-asg's single replacement: each add after the first waits for etcd's 5 s connection rule`,
+        `context, not a target: the manual rolling replacement is itself ${(floorRow.median / (singleRow.median * 5)).toFixed(2)}× 5 × etcd-asg's single replacement: each add after the first waits for etcd's 5 s connection rule`,
       ],
     };
   } catch (error) {
