@@ -3,12 +3,12 @@
 // hand. The simulator's cluster is configured for 5 (so the join has room) and brought to 3 voters
 // first; after each rep the new instance is scaled in again, untimed.
 
+import { commandMissing } from "../../chaos/network/system";
 import type { Simulator } from "../../local/simulator/simulator";
 import { type Breakdown, describeBreakdown } from "../critical-path";
 import { EtcdBed } from "../floor/etcd-bed";
 import { manualJoin, removeMember, staticBootstrap } from "../floor/flows";
 import { now } from "../measure";
-import { onPath } from "../on-path";
 import { describePhases, type Phases } from "../phases";
 import { type Figure, ratioCheck, row } from "../report";
 import {
@@ -56,9 +56,9 @@ export async function joinFigure(ctx: FigureContext): Promise<Figure> {
     }
     await settle(lastChange);
     // strace is not part of a fresh machine's install: without it the count is skipped, saying so.
-    const spawns = onPath("strace")
-      ? await simJoinSpawns(sim)
-      : "not counted: strace is not installed (apt-get install strace)";
+    const spawns = commandMissing("strace", ["-V"])
+      ? "not counted: strace is not installed (apt-get install strace)"
+      : await simJoinSpawns(sim);
     const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
     const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
     return {

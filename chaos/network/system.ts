@@ -73,7 +73,8 @@ export function runSync(command: string, args: readonly string[], input?: string
 export const nft = (script: string) => run("nft", ["-f", "-"], script);
 export const iptables = (args: readonly string[]) => run("iptables-legacy", ["-w", "5", ...args]);
 
-function commandMissing(command: string, versionArgs: readonly string[]): boolean {
+/** True when `command versionArgs` cannot run here (not installed, or broken). */
+export function commandMissing(command: string, versionArgs: readonly string[]): boolean {
   try {
     runSync(command, versionArgs);
     return false;
