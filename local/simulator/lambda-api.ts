@@ -5,11 +5,11 @@
 // payload, as Lambda answers); Event queues it (202); DryRun only checks (204). An unknown function
 // is 404 ResourceNotFoundException. Operators' tools (the CLI, the tests) reach the functions here.
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gate } from "../iam/gate";
 import { lambdaInvokeFront } from "../iam/lambda-invoke";
 import { FunctionError, type LambdaFunction } from "./lambda-function";
+import { type LocalServer, readBody, startLocalServer } from "./local-server";
 
 export interface InvokableFunction {
   readonly name: string;
@@ -27,37 +27,24 @@ export interface LambdaApiOptions {
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?|$)/;
 
 export class LambdaApi {
-  private server: Server | undefined;
+  private server: LocalServer | undefined;
 
   constructor(private readonly options: LambdaApiOptions) {}
 
   async start(): Promise<string> {
-    const server = createServer((request, response) => {
-      this.serve(request, response).catch((error: unknown) => {
-        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
-        response.end(JSON.stringify({ message: String(error) }));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-    this.server = server;
+    this.server = await startLocalServer((request, response) => this.serve(request, response));
     return this.endpoint;
   }
 
   get endpoint(): string {
-    const address = this.server?.address() as AddressInfo | null | undefined;
-    if (!address) throw new Error("the Lambda API is not started");
-    return `http://127.0.0.1:${address.port}`;
+    if (!this.server) throw new Error("the Lambda API is not started");
+    return this.server.endpoint;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.stop();
   }
 
   private find(nameInPath: string): InvokableFunction | undefined {
@@ -67,9 +54,7 @@ export class LambdaApi {
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(request);
     const url = request.url ?? "/";
     const requestId = randomUUID();
     const verdict = await this.options.gate(
