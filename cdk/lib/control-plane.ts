@@ -238,6 +238,18 @@ export class ControlPlane extends Construct {
         SNAPSHOT_INTERVAL_SECONDS: String(SNAPSHOT_INTERVAL.toSeconds()),
       },
     });
+    // Recovery (issue 15): the reconciler's recovery step asks the snapshot function to copy a
+    // surviving member's data; the node API presigns the GET of the snapshot a node restores (the
+    // node role has no S3 rights), with its own role's s3:GetObject on the cluster's objects.
+    reconciler.addEnvironment("SNAPSHOT_FUNCTION_NAME", snapshot.functionName);
+    reconciler.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "AskForSnapshots",
+        actions: ["lambda:InvokeFunction"],
+        resources: [snapshot.functionArn],
+      }),
+    );
+    nodeApi.addEnvironment("SNAPSHOT_BUCKET", this.snapshotBucket.bucketName);
     this.functions = {
       "launch-hook": launchHook,
       "terminate-hook": terminateHook,
@@ -362,6 +374,16 @@ export class ControlPlane extends Construct {
         resources: [this.ledgerTable.tableArn],
       }),
     ];
+    if (name === "node-api") {
+      // A node restoring a snapshot downloads it through a GET this role presigns (issue 15).
+      statements.push(
+        new iam.PolicyStatement({
+          sid: "PresignSnapshotDownloads",
+          actions: ["s3:GetObject"],
+          resources: [this.snapshotObjectsArn],
+        }),
+      );
+    }
     if (name === "reconciler") {
       // An in-service instance whose member was removed cannot serve again: the reconciler marks it
       // Unhealthy and the group replaces it.

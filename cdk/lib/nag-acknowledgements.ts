@@ -93,12 +93,18 @@ const SNAPSHOT_AFTER_FAILURE =
 
 function acknowledgeAwsSolutions(acknowledged: NagAcknowledged): void {
   acknowledgeOn(acknowledged.snapshotBucket, { id: "AwsSolutions-S1", reason: SNAPSHOT_ACCESS_AUDIT });
-  acknowledgeOn(acknowledged.snapshotRole, {
-    id: `AwsSolutions-IAM5[Resource::${nagFlatten(Stack.of(acknowledged.snapshotRole).resolve(acknowledged.snapshotObjectsArn))}]`,
-    reason:
-      "The objects' keys are made at run time from the cluster token and the revision; the wildcard " +
-      "follows this cluster's prefix in the stack's own snapshot bucket, so no other object is reachable.",
-  });
+  // The node API's role reads the same objects: it presigns the GET of the snapshot a node restores.
+  const nodeApiRole = acknowledged.functions["node-api"].role;
+  for (const role of nodeApiRole === undefined
+    ? [acknowledged.snapshotRole]
+    : [acknowledged.snapshotRole, nodeApiRole]) {
+    acknowledgeOn(role, {
+      id: `AwsSolutions-IAM5[Resource::${nagFlatten(Stack.of(role).resolve(acknowledged.snapshotObjectsArn))}]`,
+      reason:
+        "The objects' keys are made at run time from the cluster token and the revision; the wildcard " +
+        "follows this cluster's prefix in the stack's own snapshot bucket, so no other object is reachable.",
+    });
+  }
   acknowledgeOn(acknowledged.describePolicy, {
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:

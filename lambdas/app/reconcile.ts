@@ -3,7 +3,8 @@
 // lifecycle work whose events were lost or held — terminations waiting on a removal, launches never
 // seen, launches whose completion was lost — replace in-service instances whose member was removed,
 // report drift, replace a voter whose etcd stays down on a live instance (health), and run etcd's
-// upkeep.
+// upkeep. Where the function has the durability port (the stack's reconciler), the pass first runs one
+// recovery step (app/recovery.ts): quorum lost for good is met by a new generation, pass by pass.
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
@@ -11,7 +12,8 @@ import { changeMembership } from "./change-membership";
 import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
 import { checkMemberHealth, maintainEtcd, type UpkeepOptions } from "./cluster-care";
 import { launchNode } from "./launch-node";
-import type { Runtime } from "./ports";
+import type { DurabilityPort, Runtime } from "./ports";
+import { type RecoveryReport, recoverQuorum } from "./recovery";
 import { terminateNode } from "./terminate-node";
 
 export interface ReconcileReport {
@@ -27,10 +29,20 @@ export interface ReconcileReport {
   readonly health: { readonly decision: string; readonly reason: string; readonly replaced?: string };
   /** The upkeep run's last step (idle or hold, with its reason) and the steps it applied. */
   readonly upkeep: { readonly last: string; readonly reason: string; readonly applied: readonly string[] };
+  /** The recovery step's plan and reason; undefined without a durability port. A step that failed
+   * reports `failed` with the error, and the next pass tries again. */
+  readonly recovery: RecoveryReport | { readonly plan: "failed"; readonly reason: string } | undefined;
 }
 
 /** `upkeep` defaults to a reconcile-triggered run with one defragmentation's time left. */
-export async function reconcile(rt: Runtime, upkeep?: UpkeepOptions): Promise<ReconcileReport> {
+export async function reconcile(
+  rt: Runtime,
+  upkeep?: UpkeepOptions,
+  durability?: DurabilityPort,
+): Promise<ReconcileReport> {
+  // First, and apart from the repairs below: without quorum they all wait, and a failure of theirs
+  // must not keep the cluster from coming back.
+  const recovery = durability === undefined ? undefined : await recoveryStep(rt, durability);
   const outcome = await changeMembership(rt, { event: "reconcile" });
   let terminations = 0;
   let launches = 0;
@@ -104,7 +116,19 @@ export async function reconcile(rt: Runtime, upkeep?: UpkeepOptions): Promise<Re
             reason: upkept.last.step.reason,
             applied: upkept.applied.map((step) => step.kind),
           },
+    recovery,
   };
+}
+
+/** One recovery step; its failure (S3, the snapshot function, the ledger) is reported, not thrown:
+ * the step is redone from what the next pass sees. */
+async function recoveryStep(rt: Runtime, durability: DurabilityPort): Promise<ReconcileReport["recovery"]> {
+  try {
+    return await recoverQuorum(rt, durability);
+  } catch (error) {
+    rt.logger.error("recovery step failed; the next pass tries again", { error });
+    return { plan: "failed", reason: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** Members without a live instance, and in-service instances that should be members but are not. */

@@ -4,6 +4,7 @@
 // operation is a reconcile pass.
 import type { Context } from "aws-lambda";
 import { readClusterStatus } from "../app/cluster-status";
+import { createDurability } from "../app/durability-port";
 import { forInvocation } from "../app/invocation";
 import { reconcile } from "../app/reconcile";
 import { createRuntime } from "../app/runtime";
@@ -11,6 +12,9 @@ import { EtcdAsgError } from "../errors";
 import { upkeepTrigger } from "../events/reconcile-event";
 
 const runtime = createRuntime();
+/** The recovery step needs the snapshot function (to copy a survivor): without it, none runs. */
+const durability =
+  runtime.config.durability.snapshotFunctionName === undefined ? undefined : createDurability(runtime);
 const OPERATIONS = ["reconcile", "status"] as const;
 /** Left after the last upkeep step may start: the step's own bound (one defragmentation) and this. */
 const REPORT_MARGIN_MS = 10_000;
@@ -23,11 +27,15 @@ export const handler = async (event: unknown, context: Context) => {
   const rt = forInvocation(runtime, context, {});
   const operation = operationOf(event);
   if (operation === "status") return readClusterStatus(rt);
-  const report = await reconcile(rt, {
-    trigger: upkeepTrigger(event),
-    deadline:
-      rt.now() + context.getRemainingTimeInMillis() - rt.config.defragmentTimeoutMs - REPORT_MARGIN_MS,
-  });
+  const report = await reconcile(
+    rt,
+    {
+      trigger: upkeepTrigger(event),
+      deadline:
+        rt.now() + context.getRemainingTimeInMillis() - rt.config.defragmentTimeoutMs - REPORT_MARGIN_MS,
+    },
+    durability,
+  );
   rt.logger.info("reconcile pass", { ...report });
   return report;
 };

@@ -216,7 +216,10 @@ export class StackDeployment {
   /** Every scheduled rule runs (local/simulator/schedules.ts says how fast). */
   private startSchedule(): void {
     for (const timer of this.schedules) clearInterval(timer);
-    this.schedules = scheduledRulePeriods(this.model, this.options.overrides.reconcileIntervalMs).map(
+    const { overrides } = this.options;
+    const snapshotMs =
+      overrides.snapshotIntervalSeconds === undefined ? undefined : overrides.snapshotIntervalSeconds * 1000;
+    this.schedules = scheduledRulePeriods(this.model, overrides.reconcileIntervalMs, snapshotMs).map(
       ({ rule, periodMs }) =>
         setInterval(() => {
           // Reserved concurrency and a MaximumEventAge near the period leave one run at a time.
@@ -245,12 +248,17 @@ export class StackDeployment {
 }
 
 /** The health policy follows the schedule's period as the stack's follows its 1 min rate; the
- * quota, when overridden, reaches the nodes (node API) and upkeep (reconciler) alike. */
+ * quota, when overridden, reaches the nodes (node API) and upkeep (reconciler) alike; recovery's
+ * threshold and the snapshot interval (when overridden) reach every function. */
 function healthAndStorageEnv(overrides: Overrides): Record<string, string> {
   return {
     RECONCILE_PERIOD_SECONDS: String(Math.max(1, Math.round(overrides.reconcileIntervalMs / 1000))),
     HEALTH_GRACE_SECONDS: String(overrides.healthGraceSeconds),
     HEALTH_WARMUP_SECONDS: String(overrides.healthWarmupSeconds),
+    QUORUM_LOSS_THRESHOLD_SECONDS: String(overrides.quorumLossThresholdSeconds),
+    ...(overrides.snapshotIntervalSeconds === undefined
+      ? {}
+      : { SNAPSHOT_INTERVAL_SECONDS: String(overrides.snapshotIntervalSeconds) }),
     ...(overrides.quotaBackendBytes === undefined
       ? {}
       : { QUOTA_BACKEND_BYTES_OVERRIDE: String(overrides.quotaBackendBytes) }),

@@ -48,6 +48,12 @@ export interface SimulatorOptions {
   /** Override of the backend quota every node is given (QUOTA_BACKEND_BYTES_OVERRIDE), so that a
    * scenario fills a member in seconds. @default none (the quota follows the data volume) */
   readonly quotaBackendBytes?: number;
+  /** Override of QUORUM_LOSS_THRESHOLD_SECONDS: how long no member may see a leader, with a majority's
+   * instances gone or silent, before recovery opens a new generation. @default 20 (the stack: 300) */
+  readonly quorumLossThresholdSeconds?: number;
+  /** Override of SNAPSHOT_INTERVAL_SECONDS, and the snapshot schedule ticks at it. @default the
+   * template's interval sped up as the schedules are (the stack: 1800 s, at a 5 s reconcile period 150 s) */
+  readonly snapshotIntervalSeconds?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
@@ -64,13 +70,14 @@ export const DEFAULT_OVERRIDES = {
   instanceWarmupSeconds: 2,
   healthGraceSeconds: 15,
   healthWarmupSeconds: 10,
+  quorumLossThresholdSeconds: 20,
 } as const;
 
 export type Overrides = {
   readonly [K in keyof typeof DEFAULT_OVERRIDES]: (typeof DEFAULT_OVERRIDES)[K] extends readonly number[]
     ? readonly number[]
     : number;
-} & { readonly quotaBackendBytes?: number };
+} & { readonly quotaBackendBytes?: number; readonly snapshotIntervalSeconds?: number };
 
 export function overridesOf(options: SimulatorOptions): Overrides {
   return {
@@ -85,6 +92,11 @@ export function overridesOf(options: SimulatorOptions): Overrides {
     instanceWarmupSeconds: options.instanceWarmupSeconds ?? DEFAULT_OVERRIDES.instanceWarmupSeconds,
     healthGraceSeconds: options.healthGraceSeconds ?? DEFAULT_OVERRIDES.healthGraceSeconds,
     healthWarmupSeconds: options.healthWarmupSeconds ?? DEFAULT_OVERRIDES.healthWarmupSeconds,
+    quorumLossThresholdSeconds:
+      options.quorumLossThresholdSeconds ?? DEFAULT_OVERRIDES.quorumLossThresholdSeconds,
     ...(options.quotaBackendBytes === undefined ? {} : { quotaBackendBytes: options.quotaBackendBytes }),
+    ...(options.snapshotIntervalSeconds === undefined
+      ? {}
+      : { snapshotIntervalSeconds: options.snapshotIntervalSeconds }),
   };
 }

@@ -28,12 +28,21 @@ export function scheduleSpeedup(stack: StackModel, reconcileIntervalMs: number):
     : ratePeriodMs(rule.scheduleExpression) / reconcileIntervalMs;
 }
 
-/** Each enabled scheduled rule with its period; none when the schedules run on demand only. */
-export function scheduledRulePeriods(stack: StackModel, reconcileIntervalMs: number): ScheduledRule[] {
+/** Each enabled scheduled rule with its period; none when the schedules run on demand only. The
+ * snapshot schedule ticks at `snapshotIntervalMs` when the interval is overridden. */
+export function scheduledRulePeriods(
+  stack: StackModel,
+  reconcileIntervalMs: number,
+  snapshotIntervalMs?: number,
+): ScheduledRule[] {
   if (reconcileIntervalMs <= 0 || reconcileRule(stack) === undefined) return [];
   const speedup = scheduleSpeedup(stack, reconcileIntervalMs);
+  const snapshot = stack.functions.find((fn) => fn.role === "snapshot")?.arn;
   return scheduledRules(stack).map((rule) => ({
     rule,
-    periodMs: ratePeriodMs(rule.scheduleExpression ?? "") / speedup,
+    periodMs:
+      snapshotIntervalMs !== undefined && rule.targets.some((target) => target.arn === snapshot)
+        ? snapshotIntervalMs
+        : ratePeriodMs(rule.scheduleExpression ?? "") / speedup,
   }));
 }

@@ -24,7 +24,11 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
       `  lifecycle hook ${hook.name}: HeartbeatTimeout ${hook.heartbeatTimeoutSeconds} s -> ${ms / 1000} s`,
     );
   }
-  const periods = scheduledRulePeriods(stack, overrides.reconcileIntervalMs);
+  const periods = scheduledRulePeriods(
+    stack,
+    overrides.reconcileIntervalMs,
+    overrides.snapshotIntervalSeconds === undefined ? undefined : overrides.snapshotIntervalSeconds * 1000,
+  );
   for (const rule of stack.rules.filter((r) => r.scheduleExpression !== undefined)) {
     const period = periods.find((p) => p.rule.logicalId === rule.logicalId)?.periodMs;
     lines.push(
@@ -44,6 +48,13 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
       (overrides.quotaBackendBytes === undefined
         ? ""
         : `; backend quota ${overrides.quotaBackendBytes} bytes on every node (QUOTA_BACKEND_BYTES_OVERRIDE)`),
+  );
+  lines.push(
+    `  QUORUM_LOSS_THRESHOLD_SECONDS 300 -> ${overrides.quorumLossThresholdSeconds}` +
+      (overrides.snapshotIntervalSeconds === undefined
+        ? ""
+        : `, SNAPSHOT_INTERVAL_SECONDS 1800 -> ${overrides.snapshotIntervalSeconds}`) +
+      " on every function",
   );
   lines.push(
     `  instance boot: user data starts ${(options.bootDelayMs ?? 0) / 1000} s after launch (EC2: tens of seconds; the launch event comes at Pending:Wait, before it)`,

@@ -91,8 +91,11 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
       (f) => `AwsSolutions-IAM5[Resource::${GROUP_ARN}] ${CONTROL_PLANE}/${f}Role/Resource`,
     ),
     `AwsSolutions-IAM5[Resource::${GROUP_ARN}] EtcdAsg/Cluster/SuspendAzRebalanceRole/Resource`,
-    // The snapshot role reaches the cluster's key prefix in its bucket; the bucket logs no access.
-    `AwsSolutions-IAM5[Resource::<ClusterControlPlaneSnapshotsB0A3A788.Arn>/EtcdAsg-Cluster/*] ${CONTROL_PLANE}/SnapshotRole/Resource`,
+    // The snapshot and node-API roles reach the cluster's key prefix in its bucket; the bucket logs no access.
+    ...["SnapshotRole", "NodeApiRole"].map(
+      (role) =>
+        `AwsSolutions-IAM5[Resource::<ClusterControlPlaneSnapshotsB0A3A788.Arn>/EtcdAsg-Cluster/*] ${CONTROL_PLANE}/${role}/Resource`,
+    ),
     `AwsSolutions-S1 ${SNAPSHOTS}`,
   ],
   Serverless: [

@@ -22,6 +22,15 @@ const idOf = (type: string, fragment: string): string => {
 };
 const resourceOf = (type: string, fragment: string): Resource =>
   template.findResources(type)[idOf(type, fragment)] as Resource;
+const nodeApiId = () => idOf("AWS::Lambda::Function", "ControlPlaneNodeApi");
+const variablesOf = (fn: Resource) =>
+  (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+const statementsOf = (resource: Resource): Record<string, unknown>[] =>
+  [resource.Properties.Policies ?? [resource.Properties]]
+    .flat()
+    .flatMap(
+      (p) => (p as { PolicyDocument: { Statement: Record<string, unknown>[] } }).PolicyDocument.Statement,
+    );
 
 test("the bucket is encrypted, versioned, private, TLS only, retained, and expires old versions", () => {
   const bucket = resourceOf("AWS::S3::Bucket", "ControlPlaneSnapshots");
@@ -69,9 +78,10 @@ test("the snapshot function is told its bucket and interval, runs 15 minutes wit
   assert.equal(fn.Properties.MemorySize, 512);
   assert.equal(fn.Properties.ReservedConcurrentExecutions, 2);
   assert.ok(fn.Properties.DeadLetterConfig, "a failed scheduled run goes to the dead-letter queue");
-  // No other function is given the bucket.
+  // No other function is given the bucket but the node API, which presigns a restoring node's GET.
+  const readers = [idOf("AWS::Lambda::Function", "ControlPlaneSnapshot"), nodeApiId()];
   for (const [id, other] of Object.entries(template.findResources("AWS::Lambda::Function"))) {
-    if (id === idOf("AWS::Lambda::Function", "ControlPlaneSnapshot")) continue;
+    if (readers.includes(id)) continue;
     const vars = (other.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
       ?.Variables;
     assert.equal(vars?.SNAPSHOT_BUCKET, undefined, id);
@@ -118,5 +128,30 @@ test("a schedule runs it every 30 minutes, and the stack outputs its name and th
   template.hasOutput("SnapshotFunctionName", { Value: { Ref: fnId } });
   template.hasOutput("SnapshotBucketName", {
     Value: { Ref: idOf("AWS::S3::Bucket", "ControlPlaneSnapshots") },
+  });
+});
+
+test("recovery: the reconciler may ask for a snapshot, the node API presigns a restoring node's GET", () => {
+  const snapshotId = idOf("AWS::Lambda::Function", "ControlPlaneSnapshot");
+  const reconciler = resourceOf("AWS::Lambda::Function", "ControlPlaneReconciler");
+  assert.deepEqual(variablesOf(reconciler).SNAPSHOT_FUNCTION_NAME, { Ref: snapshotId });
+  const invokes = statementsOf(resourceOf("AWS::IAM::Policy", "ControlPlaneReconcilerRoleDefaultPolicy"));
+  assert.ok(
+    invokes.some(
+      (s) =>
+        s.Action === "lambda:InvokeFunction" &&
+        JSON.stringify(s.Resource) === JSON.stringify({ "Fn::GetAtt": [snapshotId, "Arn"] }),
+    ),
+    JSON.stringify(invokes),
+  );
+  const bucketId = idOf("AWS::S3::Bucket", "ControlPlaneSnapshots");
+  const nodeApi = template.findResources("AWS::Lambda::Function")[nodeApiId()] as Resource;
+  assert.deepEqual(variablesOf(nodeApi).SNAPSHOT_BUCKET, { Ref: bucketId });
+  const presign = statementsOf(resourceOf("AWS::IAM::Role", "ControlPlaneNodeApiRole")).find(
+    (s) => s.Sid === "PresignSnapshotDownloads",
+  );
+  assert.equal(presign?.Action, "s3:GetObject");
+  assert.deepEqual(presign?.Resource, {
+    "Fn::Join": ["", [{ "Fn::GetAtt": [bucketId, "Arn"] }, "/EtcdAsg-Cluster/*"]],
   });
 });
