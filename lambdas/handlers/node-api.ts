@@ -1,8 +1,13 @@
 // Lambda entry point: the node API behind a function URL with AWS_IAM auth (payload format 2.0).
 import type { Context } from "aws-lambda";
+import { createDurability } from "../app/durability-port";
 import { createRuntime } from "../app/runtime";
 import { handleNodeApi } from "../node-api/respond";
 
 const runtime = createRuntime();
+/** The snapshot bucket, for the presigned GET a node of a recovered generation restores from. */
+const snapshots =
+  runtime.config.durability.bucket === undefined ? undefined : createDurability(runtime).store;
 
-export const handler = (event: unknown, context: Context) => handleNodeApi(runtime, event, context);
+export const handler = (event: unknown, context: Context) =>
+  handleNodeApi(runtime, event, context, snapshots);

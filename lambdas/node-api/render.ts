@@ -1,8 +1,10 @@
 // Renders a node's published configuration the ways etcd is started (as elastic-etcd does):
 // `env` (KEY="value" lines, what the boot script reads), `flags` (etcd command-line flags) and
-// `dropin` (a systemd drop-in of Environment= lines).
+// `dropin` (a systemd drop-in of Environment= lines). A restore (node-api/restore.ts) is carried by
+// `env` (ETCD_ASG_RESTORE_* lines) and `json`, the formats a restoring node's tooling reads.
 import { type EtcdStorageSettings, etcdStorageVariables } from "../domain/etcd-storage";
 import type { EtcdSettings, NodeConfig } from "../domain/node-config";
+import type { RestoreAnswer } from "./restore";
 
 export const FORMATS = ["env", "flags", "dropin", "json"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -29,6 +31,19 @@ export function safeValue(value: string): string {
   return value.replace(/["\\$`\u0000-\u001f\u007f]/g, "");
 }
 
+/** The restore a node makes before etcd's first start; the command's words are separated by spaces
+ * (none of them holds one). */
+function restorePairs(restore: RestoreAnswer | undefined): Array<readonly [string, string]> {
+  if (restore === undefined) return [];
+  return [
+    ["ETCD_ASG_RESTORE_URL", restore.url],
+    ["ETCD_ASG_RESTORE_SHA256", restore.sha256],
+    ["ETCD_ASG_RESTORE_SIZE", String(restore.size)],
+    ["ETCD_ASG_RESTORE_REVISION", String(restore.revision)],
+    ["ETCD_ASG_RESTORE_COMMAND", restore.command.join(" ")],
+  ];
+}
+
 function pairs(config: NodeConfig): Array<readonly [string, string]> {
   const head: Array<readonly [string, string]> = [
     ["ETCD_ASG_DECISION", config.role],
@@ -43,12 +58,16 @@ function pairs(config: NodeConfig): Array<readonly [string, string]> {
   ];
 }
 
-export function render(config: NodeConfig, format: Format): { contentType: string; body: string } {
+export function render(
+  config: NodeConfig,
+  format: Format,
+  restore?: RestoreAnswer,
+): { contentType: string; body: string } {
   switch (format) {
     case "env":
       return {
         contentType: "text/plain",
-        body: lines(pairs(config).map(([k, v]) => `${k}="${safeValue(v)}"`)),
+        body: lines([...pairs(config), ...restorePairs(restore)].map(([k, v]) => `${k}="${safeValue(v)}"`)),
       };
     case "dropin":
       return {
@@ -68,7 +87,10 @@ export function render(config: NodeConfig, format: Format): { contentType: strin
       return { contentType: "text/plain", body: lines([flags.join(" ")]) };
     }
     case "json":
-      return { contentType: "application/json", body: JSON.stringify(config) };
+      return {
+        contentType: "application/json",
+        body: JSON.stringify(restore === undefined ? config : { ...config, restore }),
+      };
   }
 }
 

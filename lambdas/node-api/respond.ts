@@ -1,6 +1,7 @@
 // Turns the node API's outcomes and errors into HTTP answers the boot script understands:
 // 2xx answers, 202 "ask again", 4xx "your request is wrong" (the script stops), 503 "retry".
 import type { Context } from "aws-lambda";
+import type { SnapshotStore } from "../adapters/snapshots";
 import { forInvocation } from "../app/invocation";
 import { NoPrivateIpYetError, UnknownInstanceError } from "../app/launch-node";
 import type { Runtime } from "../app/ports";
@@ -15,10 +16,11 @@ export async function handleNodeApi(
   base: Runtime,
   event: unknown,
   context: Pick<Context, "awsRequestId">,
+  snapshots?: () => Promise<SnapshotStore>,
 ): Promise<HttpResponse> {
   const rt = forInvocation(base, context, {});
   try {
-    return await serveNodeRequest(rt, parseNodeRequest(event));
+    return await serveNodeRequest(rt, parseNodeRequest(event), snapshots);
   } catch (error) {
     return failure(rt, error);
   }

@@ -1,9 +1,10 @@
 // The node API's behaviour: after the caller is proven to be the instance it asks about, serve its
 // published configuration (deciding it first when none is published yet or the last answer was
-// "wait", and holding a "wait" up to the request's `wait` seconds), handle its "ready", or issue its
-// certificates.
+// "wait", and holding a "wait" up to the request's `wait` seconds) with the restore a node of a
+// recovered generation makes first, handle its "ready", or issue its certificates.
 
 import type { LedgerNode } from "../adapters/ledger/items";
+import type { SnapshotStore } from "../adapters/snapshots";
 import { nodeReady } from "../app/node-ready";
 import type { Runtime } from "../app/ports";
 import type { EtcdStorageSettings } from "../domain/etcd-storage";
@@ -13,7 +14,8 @@ import { awaitConfig } from "./await-config";
 import { issueNodeCertificates } from "./certificates";
 import { callerInstance, parseNodeRole, requireSelf } from "./identity";
 import { render, safeValue } from "./render";
-import type { NodeRequest } from "./request";
+import { BadRequestError, type NodeRequest } from "./request";
+import { restoreFor } from "./restore";
 
 export interface HttpResponse {
   readonly statusCode: number;
@@ -44,7 +46,12 @@ const storedConfigSchema = z.object({
   ),
 });
 
-export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promise<HttpResponse> {
+/** `snapshots`: the snapshot bucket, where the function has one (a restoring node's presigned GET). */
+export async function serveNodeRequest(
+  rt: Runtime,
+  request: NodeRequest,
+  snapshots?: () => Promise<SnapshotStore>,
+): Promise<HttpResponse> {
   requireSelf(
     callerInstance(request.callerArn, parseNodeRole(rt.config.instanceRoleArn)),
     request.instanceId,
@@ -62,7 +69,14 @@ export async function serveNodeRequest(rt: Runtime, request: NodeRequest): Promi
   const config =
     published(await rt.ledger.getNode(request.instanceId), rt.config.storage) ??
     (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby, request.etcdVersion));
-  const rendered = render(config, request.format);
+  const restore = await restoreFor(rt, config, request.etcdVersion, snapshots);
+  if (restore !== undefined && request.format !== "env" && request.format !== "json") {
+    // Flags or a drop-in alone would start an empty cluster in place of the restored data.
+    throw new BadRequestError(
+      `${request.instanceId} restores a snapshot before etcd's first start, which format=${request.format} cannot carry: ask for format=env or json`,
+    );
+  }
+  const rendered = render(config, request.format, restore);
   return {
     statusCode: config.role === "wait" ? 202 : 200,
     headers: { "content-type": rendered.contentType },
