@@ -19,8 +19,10 @@
 # while it is not published yet or on 429/5xx, within one overall deadline); for a member or
 # learner, make the etcd user, make the node's key once (it never leaves the node) and POST a CSR
 # for its peer and server certificates; check the existing data dir against the configuration
-# (joining an existing cluster, also against etcd's member list on a peer, over TLS); print or apply
-# it with the local TLS settings (start mode polls the local etcd's health from 10 ms, doubling to
+# (joining an existing cluster, also against etcd's member list on a peer, over TLS); for a member
+# of a recovered generation, download the snapshot through the presigned URL the answer carries,
+# refuse it unless its size and SHA-256 match, and restore it with the answer's command (a data dir
+# in the way is moved aside, never deleted); print or apply it with the local TLS settings (start mode polls the local etcd's health from 10 ms, doubling to
 # 160 ms).
 #
 # Environment:
@@ -60,6 +62,8 @@
 #   7 etcd did not become healthy in time   8 missing prerequisite (curl too old, etcd not
 #     installable, no etcd user, no node key to renew)
 #   9 etcd version refused (a skipped minor, a downgrade): etcd is not started
+#  10 restore refused or failed (the snapshot's download, SHA-256 or size does not match, or the
+#     restore command failed): etcd is not started
 set -euo pipefail
 
 readonly EXIT_TRANSIENT=1
@@ -71,6 +75,7 @@ readonly EXIT_DATA_DIR_CONFLICT=6
 readonly EXIT_UNHEALTHY=7
 readonly EXIT_PREREQUISITE=8
 readonly EXIT_VERSION_REFUSED=9
+readonly EXIT_RESTORE_FAILED=10
 
 readonly DROPIN_NAME=20-etcd-asg.conf
 # Seconds the node API may hold a configuration request that is not answered yet (its maximum).
@@ -92,6 +97,17 @@ declare -rA STORAGE_VALUE_PATTERNS=(
   [ETCD_QUOTA_BACKEND_BYTES]='^[1-9][0-9]{0,15}$'
   [ETCD_AUTO_COMPACTION_MODE]='^(periodic|revision)$'
   [ETCD_AUTO_COMPACTION_RETENTION]='^([0-9]+|([0-9]+[hms])+)$'
+)
+# A node of a recovered generation restores a snapshot before etcd's first start: a presigned GET,
+# what the download must match, the revision it holds, and the restore command the node API chose.
+readonly RESTORE_KEYS=(ETCD_ASG_RESTORE_URL ETCD_ASG_RESTORE_SHA256 ETCD_ASG_RESTORE_SIZE
+  ETCD_ASG_RESTORE_REVISION ETCD_ASG_RESTORE_COMMAND)
+declare -rA RESTORE_VALUE_PATTERNS=(
+  [ETCD_ASG_RESTORE_URL]='^https?://[^[:space:]]+$'
+  [ETCD_ASG_RESTORE_SHA256]='^[0-9a-f]{64}$'
+  [ETCD_ASG_RESTORE_SIZE]='^[1-9][0-9]{0,15}$'
+  [ETCD_ASG_RESTORE_REVISION]='^[0-9]{1,20}$'
+  [ETCD_ASG_RESTORE_COMMAND]='^etcd(ctl|utl) snapshot restore [][A-Za-z0-9._:/,=@%+~{} -]+$'
 )
 # etcd's TLS settings: the file locations are this node's, so the script adds them itself.
 readonly TLS_KEYS=(ETCD_CLIENT_CERT_AUTH ETCD_TRUSTED_CA_FILE ETCD_CERT_FILE ETCD_KEY_FILE
@@ -390,13 +406,13 @@ fetch_config() {
     esac
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}"
   validate_config
 }
 
 # True (and logged) when the last 200 answer says not-a-member: the caller polls again.
 standing_by() {
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}"
   [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
   info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
@@ -405,6 +421,7 @@ standing_by() {
 validate_config() {
   local decision=${ANSWER[ETCD_ASG_DECISION]:-} key peer_url
   DECISION=$decision
+  RESTORE=
   REASON=${ANSWER[ETCD_ASG_REASON]:-}
   [[ -n $REASON ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_REASON is missing"
   case $decision in
@@ -437,6 +454,29 @@ validate_config() {
     fatal "$EXIT_MALFORMED_ANSWER" "the node API published peer URL $peer_url, which is not this instance's private IP $PRIVATE_IP"
   [[ ,${ANSWER[ETCD_INITIAL_CLUSTER]}, == *",$INSTANCE_ID=$peer_url,"* ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the published ETCD_INITIAL_CLUSTER does not contain $INSTANCE_ID=$peer_url"
+  validate_restore
+}
+
+# A restore comes whole, only to a member starting a new cluster, and restores this member with the
+# published token: anything else is a malformed answer. Sets RESTORE (1 or empty).
+validate_restore() {
+  local key present=0 command
+  for key in "${RESTORE_KEYS[@]}"; do [[ -n ${ANSWER[$key]+set} ]] && present=$((present + 1)); done
+  RESTORE=
+  ((present == 0)) && return
+  ((present == ${#RESTORE_KEYS[@]})) ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: a restore needs all of ${RESTORE_KEYS[*]}"
+  for key in "${RESTORE_KEYS[@]}"; do
+    [[ ${ANSWER[$key]} =~ ${RESTORE_VALUE_PATTERNS[$key]} ]] ||
+      fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: $key is \"${ANSWER[$key]:0:120}\""
+  done
+  [[ $DECISION == member && ${ANSWER[ETCD_INITIAL_CLUSTER_STATE]} == new ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: a restore is only for a member starting a new cluster"
+  command=" ${ANSWER[ETCD_ASG_RESTORE_COMMAND]} "
+  [[ $command == *" --name=$INSTANCE_ID "* && $command == *" --initial-cluster-token=${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]} "* &&
+    $command == *" {snapshot} "* && $command == *" --data-dir={data-dir} "* ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: the restore command is not for $INSTANCE_ID in cluster ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]} with {snapshot} and --data-dir={data-dir}: ${ANSWER[ETCD_ASG_RESTORE_COMMAND]}"
+  RESTORE=1
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -519,6 +559,68 @@ move_data_dir_aside() {
   # etcd (often running as user etcd) may not create the dir itself in a root-owned parent.
   mkdir -m 700 -- "$DATA_DIR" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot create data dir $DATA_DIR"
   chown --reference="$target" -- "$DATA_DIR" 2>/dev/null || warn "cannot give $DATA_DIR the owner of $target"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Restore (a node of a recovered generation, before etcd's first start)
+
+# Downloads the snapshot through the presigned URL and checks its size and SHA-256; refuses it
+# (exit 10) on any mismatch. The URL is a credential for its lifetime: it is never logged.
+download_snapshot() {
+  local file=$1 size sha256
+  info "downloading snapshot (revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]}, ${ANSWER[ETCD_ASG_RESTORE_SIZE]} bytes)"
+  curl -sSf --connect-timeout 5 --max-time "$(request_timeout 900)" -o "$file" \
+    --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error" ||
+    fatal "$EXIT_RESTORE_FAILED" "cannot download the snapshot to restore: $(head -c 300 "$WORK_DIR/download-error")"
+  size=$(stat -c %s -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot read the size of $file"
+  [[ $size == "${ANSWER[ETCD_ASG_RESTORE_SIZE]}" ]] ||
+    fatal "$EXIT_RESTORE_FAILED" "refusing to restore: the snapshot is $size bytes, the node API says ${ANSWER[ETCD_ASG_RESTORE_SIZE]}"
+  sha256=$(sha256sum -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot hash $file"
+  sha256=${sha256%% *}
+  [[ $sha256 == "${ANSWER[ETCD_ASG_RESTORE_SHA256]}" ]] ||
+    fatal "$EXIT_RESTORE_FAILED" "refusing to restore: the snapshot's SHA-256 is $sha256, the node API says ${ANSWER[ETCD_ASG_RESTORE_SHA256]}"
+}
+
+# The restore tool (etcdctl or etcdutl): on the PATH, else next to etcd.
+restore_tool() {
+  local tool=$1 path
+  path=$(command -v "$tool" || true)
+  [[ -z $path && -n ${ETCD_BIN:-} && -x ${ETCD_BIN%/*}/$tool ]] && path=${ETCD_BIN%/*}/$tool
+  [[ -n $path ]] || fatal "$EXIT_PREREQUISITE" "$tool is not installed: it restores the snapshot of this node's new generation"
+  printf '%s' "$path"
+}
+
+# Restores into a dir next to the data dir, then puts it in place: the data dir is fresh (an old
+# generation's was moved aside by check_data_dir), and anything in the way is moved aside, never
+# deleted. A data dir already initialised for this generation (a rerun, a reboot) is kept.
+restore_snapshot() {
+  local words=() word args=() staging=$DATA_DIR.restoring tool aside
+  [[ -n $RESTORE ]] || return 0
+  if [[ $DATA_DIR_STATE == initialised ]]; then
+    info "data dir $DATA_DIR already holds generation ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}: not restoring again"
+    return
+  fi
+  download_snapshot "$WORK_DIR/snapshot.db"
+  read -r -a words <<<"${ANSWER[ETCD_ASG_RESTORE_COMMAND]}"
+  for word in "${words[@]:1}"; do
+    word=${word//\{snapshot\}/$WORK_DIR/snapshot.db}
+    args+=("${word//\{data-dir\}/$staging}")
+  done
+  tool=$(restore_tool "${words[0]}")
+  if [[ -e $staging ]]; then
+    aside=$staging.moved-$(date -u +%Y%m%dT%H%M%SZ)
+    warn "moving $staging (an earlier restore that did not finish) aside to $aside"
+    mv -- "$staging" "$aside" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move $staging aside to $aside"
+  fi
+  info "restoring revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]} with ${words[0]} into $DATA_DIR"
+  ETCDCTL_API=3 "$tool" "${args[@]}" >"$WORK_DIR/restore-output" 2>&1 ||
+    fatal "$EXIT_RESTORE_FAILED" "${words[0]} snapshot restore failed: $(tail -c 600 "$WORK_DIR/restore-output" | tr -s '\n' ' ')"
+  # check_data_dir left the data dir absent or empty: an empty one goes, with nothing in it to lose.
+  if [[ -d $DATA_DIR ]]; then
+    rmdir -- "$DATA_DIR" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot replace the empty data dir $DATA_DIR with the restored one"
+  fi
+  mv -- "$staging" "$DATA_DIR" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move the restored data dir $staging to $DATA_DIR"
+  info "restored revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]} into $DATA_DIR"
 }
 
 # etcd runs as the etcd user: the data dir is its own and only it may read it (a data dir an
@@ -793,7 +895,7 @@ write_dropin() {
 # Installs the pinned etcd release to /usr/local/bin after checking its SHA-256. Skipped by the
 # tests (they point ETCD_ASG_ETCD_BIN at an installed etcd).
 install_etcd() {
-  local version=${ETCD_ASG_ETCD_VERSION:-$PINNED_ETCD_VERSION} arch sha256 base name
+  local version=${ETCD_ASG_ETCD_VERSION:-$PINNED_ETCD_VERSION} arch sha256 base name tools
   base=${ETCD_ASG_ETCD_DOWNLOAD_URL:-https://github.com/etcd-io/etcd/releases/download}
   case $(uname -m) in
     x86_64) arch=amd64 ;;
@@ -812,8 +914,11 @@ install_etcd() {
     fatal "$EXIT_PREREQUISITE" "cannot download $base/v$version/$name.tar.gz"
   echo "$sha256  $WORK_DIR/$name.tar.gz" | sha256sum -c --status ||
     fatal "$EXIT_PREREQUISITE" "$name.tar.gz does not match SHA-256 $sha256: refusing to install it"
-  if ! { tar -xzf "$WORK_DIR/$name.tar.gz" -C "$WORK_DIR" "$name/etcd" "$name/etcdctl" &&
-    install -m 755 "$WORK_DIR/$name/etcd" "$WORK_DIR/$name/etcdctl" /usr/local/bin/; }; then
+  # etcdutl (3.5 and later) restores snapshots; 3.4 restores with etcdctl.
+  tools=("$name/etcd" "$name/etcdctl")
+  tar -tzf "$WORK_DIR/$name.tar.gz" "$name/etcdutl" >/dev/null 2>&1 && tools+=("$name/etcdutl")
+  if ! { tar -xzf "$WORK_DIR/$name.tar.gz" -C "$WORK_DIR" "${tools[@]}" &&
+    install -m 755 "${tools[@]/#/$WORK_DIR/}" /usr/local/bin/; }; then
     fatal "$EXIT_PREREQUISITE" "cannot install etcd to /usr/local/bin"
   fi
   ETCD_BIN=/usr/local/bin/etcd
@@ -1008,6 +1113,7 @@ main() {
   fi
   [[ $DATA_DIR_STATE == initialised ]] && info "already initialised: data dir $DATA_DIR belongs to $INSTANCE_ID in cluster ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}"
   [[ $MODE == start ]] && ensure_etcd
+  restore_snapshot
   prepare_data_dir
   write_marker
 
