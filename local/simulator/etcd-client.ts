@@ -61,6 +61,14 @@ export function memberList(urls: readonly string[], tls: EtcdTls): Promise<EtcdM
   });
 }
 
+/** The cluster ID an answering member reports (a new one after a recovery opened a new generation). */
+export function clusterId(urls: readonly string[], tls: EtcdTls): Promise<string> {
+  return onAnyMember(urls, tls, "cluster ID", async (client, deadline) => {
+    const { header } = await client.cluster.memberList({}, { deadline });
+    return header.cluster_id;
+  });
+}
+
 export function putKey(urls: readonly string[], tls: EtcdTls, key: string, value: string): Promise<void> {
   return onAnyMember(urls, tls, `put ${key}`, async (client, deadline) => {
     await client.put(key).value(value).options({ deadline }).exec();

@@ -2,6 +2,7 @@
 // (capacity changes, health replacement, instance refresh, lost events) and waits until etcd's
 // member list follows; the caller then checks the end state (every key readable, no lifecycle
 // action timed out).
+import { clusterId } from "./etcd-client";
 import { runInstanceRefresh } from "./instance-refresh";
 import type { Simulator } from "./simulator";
 
@@ -67,6 +68,39 @@ async function etcdFailure(sim: Simulator): Promise<void> {
     120_000,
   );
   await sim.waitConverged(120_000);
+}
+
+/**
+ * A majority lost for good (an AZ outage): a snapshot, more writes, then kill -9 of a majority of the
+ * instances, which the group terminates (their data dirs go with them). Nobody acts: the reconciler
+ * declares the quorum lost after the threshold, copies a survivor's newer data into S3, replaces the
+ * survivors, opens a new generation, and the new instances restore it. Waits for a new cluster ID.
+ */
+async function majorityLost(sim: Simulator): Promise<void> {
+  const tls = await sim.etcdTls();
+  const before = await clusterId(sim.clientUrls(), tls);
+  const taken = (await sim.fn("snapshot").invoke({ operation: "snapshot" })) as { key?: string };
+  sim.note(`snapshot ${taken.key ?? "(none)"} taken (what \`npx etcd-asg snapshot\` does)`);
+  await sim.writeKeys("demo/after-snapshot", 10);
+  const inService = sim.instances("InService").map((i) => i.id);
+  const victims = inService.slice(0, Math.floor(inService.length / 2) + 1);
+  const lostAt = Date.now();
+  for (const id of victims) await sim.killInstance(id);
+  sim.note(
+    `destroyed ${victims.join(", ")} for good: quorum lost; recovery after QUORUM_LOSS_THRESHOLD_SECONDS ${sim.overrides.quorumLossThresholdSeconds}`,
+  );
+  await sim.waitFor(
+    "the cluster to serve again under a new cluster ID, on new instances only",
+    async () =>
+      (await sim.divergence()) === undefined &&
+      sim.instances().every((i) => !inService.includes(i.id)) &&
+      (await clusterId(sim.clientUrls(), tls).catch(() => before)) !== before,
+    300_000,
+  );
+  sim.note(
+    `serving again ${((Date.now() - lostAt) / 1000).toFixed(1)} s after the loss, cluster ID ${before} -> ${await clusterId(sim.clientUrls(), tls)}`,
+  );
+  await sim.writeKeys("demo/after-recovery", 10);
 }
 
 /** An operator refreshes every instance through the Auto Scaling API: one at a time, each
@@ -145,6 +179,14 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (sim) => {
       await bootstrap(sim);
       await etcdFailure(sim);
+    },
+  },
+  disaster: {
+    summary:
+      "bootstrap, snapshot, write, then destroy a majority of the instances for good: the cluster comes back by itself as a new generation (new cluster ID) from the newest data",
+    run: async (sim) => {
+      await bootstrap(sim);
+      await majorityLost(sim);
     },
   },
   refresh: {

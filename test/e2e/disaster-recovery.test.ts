@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { etcdClient, getKey, putKey } from "../../local/simulator/etcd-client";
+import { clusterId, etcdClient, getKey, putKey } from "../../local/simulator/etcd-client";
 import type { Simulator } from "../../local/simulator/simulator";
 import { startSimulator } from "./simulator-bed";
 
@@ -52,16 +52,6 @@ function startWriter(sim: Simulator): { acknowledged: Write[]; stop(): Promise<v
   };
 }
 
-async function clusterId(sim: Simulator): Promise<string> {
-  const client = etcdClient(sim.clientUrls(), await sim.etcdTls());
-  try {
-    const { header } = await client.cluster.memberList({}, { deadline: new Date(Date.now() + 3000) });
-    return header.cluster_id;
-  } finally {
-    client.close();
-  }
-}
-
 /** What a member without quorum still holds of the writer's keys (a serializable, member-local read). */
 async function heldBy(sim: Simulator, instanceId: string): Promise<Record<string, string>> {
   const client = etcdClient(sim.node(instanceId).clientUrl, await sim.etcdTls());
@@ -93,7 +83,7 @@ async function lostWrites(sim: Simulator, writes: readonly Write[]): Promise<Wri
 async function loseAndRecover(t: TestContext, count: number): Promise<void> {
   const sim = await startSimulator(t, OVERRIDES);
   await sim.waitConverged(120_000);
-  const before = await clusterId(sim);
+  const before = await clusterId(sim.clientUrls(), await sim.etcdTls());
   const writer = startWriter(sim);
   await sleep(2000);
   const beforeSnapshot = writer.acknowledged.length;
@@ -118,14 +108,14 @@ async function loseAndRecover(t: TestContext, count: number): Promise<void> {
     async () =>
       (await sim.divergence()) === undefined &&
       sim.instances().every((i) => !victims.includes(i.id) && !survivors.includes(i.id)) &&
-      (await clusterId(sim).catch(() => before)) !== before,
+      (await clusterId(sim.clientUrls(), await sim.etcdTls()).catch(() => before)) !== before,
     RECOVERY_BOUND_MS,
   );
   const recoveredAt = Date.now();
   const members = await sim.members();
   assert.equal(members.length, 3);
   assert.ok(members.every((m) => !m.isLearner));
-  assert.notEqual(await clusterId(sim), before, "a new cluster ID");
+  assert.notEqual(await clusterId(sim.clientUrls(), await sim.etcdTls()), before, "a new cluster ID");
   const lost = await lostWrites(sim, acknowledged);
   const lostBeforeSnapshot = lost.filter((w) => acknowledged.indexOf(w) < beforeSnapshot);
   assert.deepEqual(lostBeforeSnapshot, [], "writes acknowledged before the snapshot are lost");
