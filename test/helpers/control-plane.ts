@@ -405,7 +405,7 @@ export function parseEnv(body: string): Record<string, string> {
     body
       .trim()
       .split("\n")
-      .map((line) => /^([A-Z_]+)="(.*)"$/.exec(line))
+      .map((line) => /^([A-Z][A-Z0-9_]*)="(.*)"$/.exec(line))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [m[1] ?? "", m[2] ?? ""]),
   );

@@ -2,16 +2,21 @@
 // with s3rver as the bucket and a 1 s loss threshold: 2 of 3 instances destroyed for good, the
 // survivor (of the old generation) is replaced through the group, and once 3 new instances are
 // registered generation 2 opens with a new token over the newest snapshot, on the new instances
-// only. Manual mode raises the alarm and waits until an operator's restore request names the
+// only, and the node API hands each of them its restore (a presigned GET that downloads the
+// snapshot, its SHA-256 and the command). A reconcile pass runs the step and reports it, also when it
+// fails. Manual mode raises the alarm and waits until an operator's restore request names the
 // generation.
 import assert from "node:assert/strict";
+import { createHash, randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
+import { reconcile } from "../../lambdas/app/reconcile";
 import { recoverQuorum } from "../../lambdas/app/recovery";
 import { METRICS } from "../../lambdas/app/signals";
 import { copySurvivor, takeSnapshotIfDue } from "../../lambdas/app/snapshots";
 import { ConfigError } from "../../lambdas/config";
 import { restoreSourceOf } from "../../lambdas/domain/durability";
-import { type ControlPlaneBed, emittedMetrics, TERMINATE_HOOK } from "../helpers/control-plane";
+import { handleNodeApi } from "../../lambdas/node-api/respond";
+import { type ControlPlaneBed, emittedMetrics, parseEnv, TERMINATE_HOOK } from "../helpers/control-plane";
 import { useControlPlaneBucket } from "../helpers/control-plane-bucket";
 import { deliverLaunches, eventually, formedCluster } from "../helpers/control-plane-flows";
 
@@ -24,6 +29,23 @@ async function destroy(bed: ControlPlaneBed, ids: readonly string[]): Promise<vo
     }
     bed.group.completeLifecycleAction({ instanceId: id, hookName: TERMINATE_HOOK, result: "CONTINUE" });
   }
+}
+
+/** A config request of `instanceId`'s own, as its boot script sends it (etcd 3.4.23), with the bucket. */
+function configRequest(bed: ControlPlaneBed, instanceId: string, format: string) {
+  return handleNodeApi(
+    bed.runtime,
+    {
+      rawPath: `/v1/nodes/${instanceId}/config`,
+      queryStringParameters: { etcd: "3.4.23", format },
+      requestContext: {
+        http: { method: "GET" },
+        authorizer: { iam: { userArn: `arn:aws:sts::123456789012:assumed-role/etcd-node/${instanceId}` } },
+      },
+    },
+    { awsRequestId: randomUUID() },
+    bed.durability().store,
+  );
 }
 
 describe("recovery from a lost quorum", () => {
@@ -92,6 +114,44 @@ describe("recovery from a lost quorum", () => {
 
     // The next step over generation 2 does not open another.
     assert.notEqual((await recoverQuorum(bed.invocation(), bed.durability())).plan, "open-generation");
+
+    // Each node of the new generation is told to restore the snapshot, through a presigned GET.
+    const first = cluster?.initialMembers[0]?.instanceId ?? "";
+    const answer = await configRequest(bed, first, "env");
+    assert.equal(answer.statusCode, 200, answer.body);
+    const env = parseEnv(answer.body);
+    assert.equal(env.ETCD_INITIAL_CLUSTER_STATE, "new");
+    assert.equal(env.ETCD_INITIAL_CLUSTER_TOKEN, cluster?.token);
+    assert.equal(env.ETCD_ASG_RESTORE_SHA256, snapshot.sha256);
+    assert.equal(env.ETCD_ASG_RESTORE_SIZE, String(snapshot.size));
+    assert.match(env.ETCD_ASG_RESTORE_URL ?? "", /X-Amz-Expires=900/);
+    assert.match(
+      env.ETCD_ASG_RESTORE_COMMAND ?? "",
+      new RegExp(`^etcdctl snapshot restore \\{snapshot\\} --name=${first} .*--data-dir=\\{data-dir\\}$`),
+    );
+    const download = Buffer.from(await (await fetch(env.ETCD_ASG_RESTORE_URL ?? "")).arrayBuffer());
+    assert.equal(
+      createHash("sha256").update(download).digest("hex"),
+      snapshot.sha256,
+      "the URL downloads the snapshot",
+    );
+    // Flags alone would start an empty cluster: refused for a restoring node.
+    const flags = await configRequest(bed, first, "flags");
+    assert.equal(flags.statusCode, 400);
+    assert.match(flags.body, /restores a snapshot before etcd's first start/);
+  });
+
+  test("a reconcile pass runs the recovery step and reports it; a step that fails is reported, the pass goes on", async (t) => {
+    const { bed } = await lostTwo(t, "automatic", 5);
+    // The survivor holds newer data: the step asks for its copy, which this bed cannot invoke.
+    const pass = await eventually("a recovery step", async () => {
+      const report = await reconcile(bed.invocation(), undefined, bed.durability());
+      return report.recovery?.plan === "none" ? undefined : report;
+    });
+    assert.equal(pass.recovery?.plan, "failed");
+    assert.match(pass.recovery?.reason ?? "", /SNAPSHOT_FUNCTION_NAME/);
+    assert.ok(pass.membership.length > 0, "the rest of the pass ran");
+    assert.equal((await reconcile(bed.invocation())).recovery, undefined, "no durability port, no step");
   });
 
   test("a survivor holding writes after the newest snapshot is copied into S3 first; nothing it held is lost", async (t) => {

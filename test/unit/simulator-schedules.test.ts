@@ -51,6 +51,16 @@ test("the reconcile schedule runs at the override and the snapshot schedule 30 t
   );
 });
 
+test("an overridden snapshot interval is the snapshot schedule's period", () => {
+  assert.deepEqual(
+    scheduledRulePeriods(stack(RULES), 2000, 15_000).map(({ rule, periodMs }) => [rule.logicalId, periodMs]),
+    [
+      ["SnapshotSchedule", 15_000],
+      ["ReconcileSchedule", 2000],
+    ],
+  );
+});
+
 test("no schedule runs when the override asks for on demand only, or the reconciler has none", () => {
   assert.deepEqual(scheduledRulePeriods(stack(RULES), 0), []);
   assert.equal(scheduleSpeedup(stack(RULES), 0), 1);

@@ -188,6 +188,26 @@ describe("rendering", () => {
     assert.match(body, /\n\[Service\]\nEnvironment="ETCD_NAME=i-0123456789abcdef0"\n/);
   });
 
+  test("a restore follows the etcd settings in env, whole in json", () => {
+    const restore = {
+      url: "https://bucket.s3.amazonaws.com/c/t/1.db?X-Amz-Expires=900&X-Amz-Signature=ab%2F",
+      sha256: "a".repeat(64),
+      size: 20_512,
+      revision: 140,
+      command: ["etcdutl", "snapshot", "restore", "{snapshot}", `--name=${ID}`, "--data-dir={data-dir}"],
+    };
+    const env = render(learner, "env", restore).body.split("\n");
+    assert.deepEqual(env.slice(-6), [
+      `ETCD_ASG_RESTORE_URL="${restore.url}"`,
+      `ETCD_ASG_RESTORE_SHA256="${restore.sha256}"`,
+      'ETCD_ASG_RESTORE_SIZE="20512"',
+      'ETCD_ASG_RESTORE_REVISION="140"',
+      `ETCD_ASG_RESTORE_COMMAND="etcdutl snapshot restore {snapshot} --name=${ID} --data-dir={data-dir}"`,
+      "",
+    ]);
+    assert.deepEqual(JSON.parse(render(learner, "json", restore).body).restore, restore);
+  });
+
   test("a reason can never break out of its quotes", () => {
     const { body } = render({ role: "wait", reason: 'x"; rm -rf / `id` $HOME\\', etcd: undefined }, "env");
     assert.equal(body, 'ETCD_ASG_DECISION="wait"\nETCD_ASG_REASON="x; rm -rf / id HOME"\n');
