@@ -268,6 +268,19 @@ describe("IAM", () => {
           ],
           Resource: getAtt("AWS::DynamoDB::Table", "Ledger"),
         },
+        // Only the node API reads snapshots: it presigns the GET a restoring node downloads.
+        ...(name === "node-api"
+          ? [
+              {
+                Sid: "PresignSnapshotDownloads",
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: {
+                  "Fn::Join": ["", [getAtt("AWS::S3::Bucket", "Snapshots"), "/EtcdAsg-Cluster/*"]],
+                },
+              },
+            ]
+          : []),
         // Only the reconciler replaces an instance: one whose member was removed while in service.
         ...(name === "reconciler"
           ? [
@@ -290,6 +303,7 @@ describe("IAM", () => {
       const attached = attachedStatements(functionRoleId(name)).filter(
         (st) => !String(st.Sid).includes("ClientName"),
       );
+      // The reconciler's recovery step asks the snapshot function to copy a surviving member.
       assert.deepEqual(
         attached,
         name === "launch-hook" || name === "terminate-hook"
@@ -300,7 +314,16 @@ describe("IAM", () => {
                 Resource: getAtt("AWS::SQS::Queue", "DeadLetterQueue"),
               },
             ]
-          : [],
+          : name === "reconciler"
+            ? [
+                {
+                  Sid: "AskForSnapshots",
+                  Effect: "Allow",
+                  Action: "lambda:InvokeFunction",
+                  Resource: { "Fn::GetAtt": [functionId("snapshot"), "Arn"] },
+                },
+              ]
+            : [],
       );
     });
   }
@@ -387,6 +410,7 @@ describe("IAM", () => {
         `${logicalId("AWS::IAM::Role", "SuspendAzRebalanceRole")}: autoscaling:SuspendProcesses on ${GROUP_ARN}`,
         `${functionRoleId("snapshot")}: s3:AbortMultipartUpload, s3:DeleteObject, s3:GetObject, ` +
           `s3:GetObjectTagging, s3:PutObject, s3:PutObjectTagging on <${logicalId("AWS::S3::Bucket", "Snapshots")}.Arn>/EtcdAsg-Cluster/*`,
+        `${functionRoleId("node-api")}: s3:GetObject on <${logicalId("AWS::S3::Bucket", "Snapshots")}.Arn>/EtcdAsg-Cluster/*`,
       ].sort(),
     );
   });
@@ -608,6 +632,11 @@ describe("Lambdas", () => {
               SNAPSHOT_INTERVAL_SECONDS: "1800",
             }
           : {}),
+        // Recovery: the node API presigns a restoring node's GET; the reconciler asks for copies.
+        ...(name === "node-api"
+          ? { SNAPSHOT_BUCKET: { Ref: logicalId("AWS::S3::Bucket", "Snapshots") } }
+          : {}),
+        ...(name === "reconciler" ? { SNAPSHOT_FUNCTION_NAME: { Ref: functionId("snapshot") } } : {}),
       });
     });
 
@@ -638,6 +667,7 @@ describe("Lambdas", () => {
     if (type === "AWS::DynamoDB::Table" && ref !== undefined) return `EtcdAsg-${id}-${suffix}`;
     if (type === "AWS::Route53::HostedZone" && ref !== undefined) return `Z${suffix.toUpperCase()}`;
     if (type === "AWS::S3::Bucket" && ref !== undefined) return `etcdasg-${id}-${suffix}`.toLowerCase();
+    if (type === "AWS::Lambda::Function" && ref !== undefined) return `EtcdAsg-${id}-${suffix}`.slice(0, 64);
     if (type === "AWS::IAM::Role" && getAtt?.[1] === "Arn") {
       return `arn:aws:iam::123456789012:role/EtcdAsg-${id}-${suffix}`;
     }
