@@ -17,6 +17,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
+import { durabilityEnvironment } from "./durability-props";
 import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
 import { FUNCTION_TAG } from "./function-tag";
 
@@ -131,6 +132,7 @@ export class ControlPlane extends Construct {
     });
     this.snapshotObjectsArn = this.snapshotBucket.arnForObjects(`${config.clusterName}/*`);
 
+    const durability = durabilityEnvironment(config.durability);
     const environment: Record<string, string> = {
       CLUSTER_NAME: config.clusterName,
       ASG_NAME: props.autoScalingGroupName,
@@ -149,6 +151,7 @@ export class ControlPlane extends Construct {
       // One defragmentation must fit in the reconciler's 55 s with the pass's repairs before it.
       DEFRAG_TIMEOUT_SECONDS: String(DEFRAG_TIMEOUT_SECONDS),
       HEALTH_GRACE_SECONDS: String(config.healthGracePeriod.toSeconds()),
+      ...durability.all,
       POWERTOOLS_SERVICE_NAME: "etcd-asg",
       POWERTOOLS_LOG_LEVEL: "INFO",
     };
@@ -235,7 +238,7 @@ export class ControlPlane extends Construct {
       environment: {
         ...environment,
         SNAPSHOT_BUCKET: this.snapshotBucket.bucketName,
-        SNAPSHOT_INTERVAL_SECONDS: String(SNAPSHOT_INTERVAL.toSeconds()),
+        ...durability.snapshot,
       },
     });
     this.functions = {
@@ -295,7 +298,7 @@ export class ControlPlane extends Construct {
     });
     new events.Rule(this, "SnapshotSchedule", {
       description: `Takes an etcd snapshot of ${props.autoScalingGroupName} when one is due`,
-      schedule: events.Schedule.rate(SNAPSHOT_INTERVAL),
+      schedule: events.Schedule.rate(config.durability.snapshotInterval),
       targets: [
         new targets.LambdaFunction(snapshot, {
           deadLetterQueue: this.deadLetterQueue,
@@ -440,9 +443,6 @@ export function autoScalingGroupArn(scope: Construct, autoScalingGroupName: stri
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
-
-/** How often the snapshot schedule runs: the snapshot interval (RPO) the docs give. */
-const SNAPSHOT_INTERVAL = Duration.minutes(30);
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, _dash: string, letter: string) => letter.toUpperCase());

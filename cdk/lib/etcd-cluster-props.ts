@@ -9,13 +9,18 @@ import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
 import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
+import { type DurabilityProps, type ResolvedDurability, resolveDurability } from "./durability-props";
 import { ETCD_RELEASE_SHA256 } from "./etcd-release";
 import { FUNCTION_NAMES } from "./function-tag";
 import { PACKAGE_ROOT } from "./package-root";
+import { EtcdClusterPropsError } from "./props-error";
 
+export type { DurabilityProps, SnapshotRetention } from "./durability-props";
 export { FUNCTION_NAMES, type FunctionName } from "./function-tag";
+export { EtcdClusterPropsError } from "./props-error";
 
-export interface EtcdClusterProps {
+/** Snapshots and disaster recovery's props are in DurabilityProps (durability-props.ts). */
+export interface EtcdClusterProps extends DurabilityProps {
   /**
    * Voting members the cluster is meant to have; also the Auto Scaling Group's min and max size.
    * @default 3
@@ -176,13 +181,10 @@ export interface ResolvedProps {
   readonly zoneName: string | undefined;
   readonly clientDnsName: string;
   readonly healthGracePeriod: Duration;
+  readonly durability: ResolvedDurability;
   readonly logRetention: logs.RetentionDays;
   readonly lambdaBundlesDir: string;
   readonly bootScriptPath: string;
-}
-
-export class EtcdClusterPropsError extends Error {
-  override readonly name = "EtcdClusterPropsError";
 }
 
 /** Applies the defaults and checks every prop; `defaultClusterName` is `${stackName}-${id}`. */
@@ -247,6 +249,7 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
     certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
     ...clientName(props, clusterName),
     healthGracePeriod: healthGracePeriod(props.healthGracePeriod ?? Duration.minutes(3)),
+    durability: resolveDurability(props),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(PACKAGE_ROOT, "dist", "lambdas")),
     bootScriptPath: bootScriptPath(

@@ -65,6 +65,10 @@ test("the snapshot function is told its bucket and interval, runs 15 minutes wit
   const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   assert.deepEqual(env.SNAPSHOT_BUCKET, { Ref: bucketId });
   assert.equal(env.SNAPSHOT_INTERVAL_SECONDS, "1800");
+  // Hourly for 7 days, daily for 90: the defaults of snapshotRetention.
+  assert.equal(env.SNAPSHOT_RETENTION, "3600:604800,86400:7776000");
+  assert.equal(env.DISASTER_RECOVERY, "automatic");
+  assert.equal(env.QUORUM_LOSS_THRESHOLD_SECONDS, "300");
   assert.equal(fn.Properties.Timeout, 900);
   assert.equal(fn.Properties.MemorySize, 512);
   assert.equal(fn.Properties.ReservedConcurrentExecutions, 2);
