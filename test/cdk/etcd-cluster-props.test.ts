@@ -387,6 +387,14 @@ describe("snapshot and recovery props", () => {
     assert.equal(snapshot.SNAPSHOT_RETENTION, "86400:2592000");
   });
 
+  test("the snapshot-age alarm follows the interval", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "SnapshotAge",
+      Period: 600,
+      Threshold: 1200,
+    });
+  });
+
   test("every function is told the recovery mode and the loss threshold", () => {
     for (const role of FUNCTION_NAMES) {
       const variables = variablesOf(role);

@@ -124,3 +124,22 @@ test("a schedule runs it every 30 minutes, and the stack outputs its name and th
     Value: { Ref: idOf("AWS::S3::Bucket", "ControlPlaneSnapshots") },
   });
 });
+
+test("an alarm fires when the newest snapshot is older than two intervals, or no run reported for two", () => {
+  const topic = { Ref: idOf("AWS::SNS::Topic", "AlarmTopic") };
+  template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+    Namespace: "EtcdAsg",
+    MetricName: "SnapshotAge",
+    Dimensions: [{ Name: "ClusterName", Value: "EtcdAsg-Cluster" }],
+    Statistic: "Maximum",
+    Period: 1800,
+    Threshold: 3600,
+    ComparisonOperator: "GreaterThanThreshold",
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 1,
+    TreatMissingData: "missing",
+    AlarmActions: [topic],
+    OKActions: [topic],
+    InsufficientDataActions: [topic],
+  });
+});
