@@ -21,6 +21,10 @@ import { durabilityEnvironment } from "./durability-props";
 import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
 import { FUNCTION_TAG } from "./function-tag";
 
+/** The snapshot function's memory; its upload is tuned to it and measured within it
+ * (test/integration/snapshot-memory.test.ts). */
+export const SNAPSHOT_FUNCTION_MEMORY_MB = 512;
+
 /** The bound on one defragmentation: the reconciler (55 s) starts an upkeep step only while this and
  * 10 s more are left, so a pass's repairs have about 15 s before upkeep stops for the pass. */
 const DEFRAG_TIMEOUT_SECONDS = 30;
@@ -231,7 +235,7 @@ export class ControlPlane extends Construct {
     // interval takes one); it goes to the dead-letter queue, whose alarm reports it.
     const snapshot = fn("snapshot", {
       timeout: Duration.minutes(15),
-      memorySize: 512,
+      memorySize: SNAPSHOT_FUNCTION_MEMORY_MB,
       reservedConcurrentExecutions: 2,
       retryAttempts: 0,
       deadLetterQueue: this.deadLetterQueue,
