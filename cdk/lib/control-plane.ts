@@ -1,8 +1,9 @@
 // The serverless control plane: the ledger table, the snapshot bucket, the six Lambdas from the built
 // bundles, the two certificate authorities' KMS keys, the EventBridge rules that deliver lifecycle
-// events and the reconciler and snapshot schedules (with retries and a dead-letter queue), the node API's function URL, and each
-// function's least-privilege role. The only statements on Resource "*" sit in two policies of their
-// own, so cdk-nag's wildcard check can accept exactly those and still report a "*" anywhere else.
+// events and the reconcile, defragmentation and snapshot schedules (with retries and a dead-letter
+// queue), the node API's function URL, and each function's least-privilege role. The only
+// statements on Resource "*" sit in two policies of their own, so cdk-nag's wildcard check can
+// accept exactly those and still report a "*" anywhere else.
 import * as path from "node:path";
 import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -15,6 +16,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SCHEDULED_DEFRAGMENTATION_INPUT } from "../../lambdas/events/reconcile-event";
 import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import { durabilityEnvironment } from "./durability-props";
@@ -297,6 +299,21 @@ export class ControlPlane extends Construct {
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 2,
           maxEventAge: Duration.minutes(1),
+        }),
+      ],
+    });
+    // The same reconciler with a constant input: its pass's upkeep also defragments members with
+    // space worth reclaiming. A run throttled by a reconcile pass (concurrency 1) is retried by
+    // Lambda within the reconciler's 1-minute event age; a run lost altogether waits for the next.
+    new events.Rule(this, "DefragmentationSchedule", {
+      description: `Defragments the etcd members of ${props.autoScalingGroupName}, one at a time, the leader last`,
+      schedule: config.defragmentationSchedule,
+      targets: [
+        new targets.LambdaFunction(reconciler, {
+          event: events.RuleTargetInput.fromObject(SCHEDULED_DEFRAGMENTATION_INPUT),
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(5),
         }),
       ],
     });

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { App, Duration, Fn, Size, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
@@ -186,6 +187,14 @@ describe("props validation", () => {
     rejects({ quorumLossThreshold: Duration.minutes(61) }, /^quorumLossThreshold .*received 3660 s$/);
   });
 
+  test("refuses a defragmentation schedule more often than hourly, showing the expression", () => {
+    rejects(
+      { defragmentationSchedule: events.Schedule.rate(Duration.minutes(30)) },
+      /^defragmentationSchedule must not run more often than hourly .*; received rate\(30 minutes\)$/,
+    );
+    build({ defragmentationSchedule: events.Schedule.rate(Duration.minutes(60)) });
+  });
+
   test("refuses natGateways with an imported VPC, and zero NAT gateways", () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, "Existing");
@@ -352,7 +361,7 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
   });
 });
 
-describe("snapshot and recovery props", () => {
+describe("snapshot, recovery and defragmentation props", () => {
   let template: Template;
 
   before(() => {
@@ -363,6 +372,7 @@ describe("snapshot and recovery props", () => {
         snapshotRetention: { hourlyForDays: 0, dailyForDays: 30 },
         disasterRecovery: "manual",
         quorumLossThreshold: Duration.minutes(2),
+        defragmentationSchedule: events.Schedule.cron({ hour: "3", minute: "0" }),
       },
       stack,
     );
@@ -392,6 +402,13 @@ describe("snapshot and recovery props", () => {
       MetricName: "SnapshotAge",
       Period: 600,
       Threshold: 1200,
+    });
+  });
+
+  test("the defragmentation rule runs on the schedule given", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "cron(0 3 * * ? *)",
+      Description: Match.stringLikeRegexp("^Defragments the etcd members"),
     });
   });
 
