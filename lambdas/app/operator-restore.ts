@@ -46,9 +46,9 @@ export async function requestRestore(
   const written = await durability.ledger.requestRestore(verdict.request);
   if (!written.recorded) {
     throw new RestoreRefusedError(
-      `restore refused: the ledger holds a restore request of ${written.request.source.key} for generation ` +
-        `${written.request.generation}, later than generation ${verdict.request.generation} this one saw; ` +
-        "run `etcd-asg snapshots` and restore again",
+      `restore refused: the ledger holds a later restore request, of ${written.request.source.key} over ` +
+        `generation ${written.request.generation} at ${new Date(written.request.requestedAt).toISOString()}; ` +
+        "run `etcd-asg snapshots` and restore again if that is not the one",
     );
   }
   rt.logger.warn("restore requested", {

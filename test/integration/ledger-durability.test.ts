@@ -225,12 +225,12 @@ describe("durability records in the ledger", () => {
       assert.deepEqual(await ledger.restoreRequest(), second);
     });
 
-    test("a request over an older generation never replaces one over a later generation", async () => {
+    test("a request made earlier never replaces one made later", async () => {
       const ledger = new DurabilityLedger(fresh());
       const later = { generation: 3, source: restoreSourceOf(snapshot(3, 300)), requestedAt: NOW };
       await ledger.requestRestore(later);
-      const stale = { generation: 2, source: restoreSourceOf(snapshot(2, 400)), requestedAt: NOW + 1 };
-      assert.deepEqual(await ledger.requestRestore(stale), { recorded: false, request: later });
+      const delayed = { generation: 3, source: restoreSourceOf(snapshot(3, 400)), requestedAt: NOW - 1 };
+      assert.deepEqual(await ledger.requestRestore(delayed), { recorded: false, request: later });
       assert.deepEqual(await ledger.restoreRequest(), later);
       const next = { generation: 4, source: restoreSourceOf(snapshot(3, 300)), requestedAt: NOW + 2 };
       assert.deepEqual(await ledger.requestRestore(next), { recorded: true, request: next });

@@ -141,9 +141,9 @@ export class DurabilityLedger {
   }
 
   /**
-   * Records an operator's restore request with one conditional write: it replaces an earlier request
-   * for the same or an older generation (the operator changed their mind, or the earlier one is
-   * over), never one for a later generation — an operator who saw an older generation is too late.
+   * Records an operator's restore request with one conditional write: it replaces a request made
+   * earlier (the operator changed their mind, or the earlier one is over), never one made later — a
+   * command delayed or retried on its way cannot undo the operator's newer choice.
    */
   async requestRestore(request: RestoreRequest): Promise<RestoreRequestResult> {
     const parsed = restoreRequestSchema.safeParse(request);
@@ -155,9 +155,9 @@ export class DurabilityLedger {
           new PutCommand({
             TableName: this.table.tableName,
             Item: { ...this.table.key(this.pk, RESTORE_REQUEST_SK), ...parsed.data },
-            ConditionExpression: "attribute_not_exists(#sk) OR #generation <= :generation",
-            ExpressionAttributeNames: { "#sk": SK, "#generation": "generation" },
-            ExpressionAttributeValues: { ":generation": parsed.data.generation },
+            ConditionExpression: "attribute_not_exists(#sk) OR #requestedAt <= :requestedAt",
+            ExpressionAttributeNames: { "#sk": SK, "#requestedAt": "requestedAt" },
+            ExpressionAttributeValues: { ":requestedAt": parsed.data.requestedAt },
           }),
         );
         return { recorded: true, request: parsed.data };
