@@ -9,15 +9,11 @@
 // are printed, e.g. `npx tsx --test test/integration/snapshot-memory.test.ts 2>&1 | grep 'snapshot memory test'`.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { build } from "esbuild";
 import type { Etcd3 } from "etcd3";
 import { SNAPSHOT_FUNCTION_MEMORY_MB } from "../../cdk/lib/control-plane";
@@ -27,11 +23,11 @@ import { lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
 import { ESBUILD_OPTIONS } from "../../scripts/build-lambdas";
 import { RestoredEtcdCluster } from "../helpers/etcd/restored-cluster";
 import { TlsEtcdCluster } from "../helpers/etcd/tls-cluster";
+import { bigKey, downloadHashed, fillMiB, MIB } from "../helpers/large-store";
 import { type Credentials, issueTo, newCertificateAuthority, useLocalKms } from "../helpers/pki";
 import { REGION, SNAPSHOT_BUCKET, useLocalSnapshotBucket } from "../helpers/s3";
 import type { UploadJob, UploadOutcome } from "../helpers/snapshot-upload-child";
 
-const MIB = 1024 * 1024;
 const CLUSTER = "memory-it";
 /** The smallest memory the upload accepts (uploadTuning), tuned for and measured against. */
 const SMALLEST_MEMORY_MB = 256;
@@ -90,15 +86,7 @@ describe("a snapshot of over 256 MiB within the function's memory", () => {
     });
     clients.push(writer);
     const started = Date.now();
-    const value = randomBytes(MIB);
-    // Four puts in flight: each waits for its WAL fsync, so one at a time leaves the disk idle.
-    for (let i = 0; i < VALUES; i += 4) {
-      await Promise.all(
-        [0, 1, 2, 3]
-          .filter((j) => i + j < VALUES)
-          .map((j) => writer.put(`big/${String(i + j).padStart(4, "0")}`).value(value)),
-      );
-    }
+    await fillMiB(writer, VALUES);
     timings.push(`fill ${VALUES} MiB: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -182,18 +170,8 @@ describe("a snapshot of over 256 MiB within the function's memory", () => {
     // The object: fetched to disk as a node would (streamed, hashed on the way), checked and restored.
     const started = Date.now();
     const file = join(dir, "snapshot.db");
-    const got = await bucket
-      .operatorClient()
-      .send(new GetObjectCommand({ Bucket: SNAPSHOT_BUCKET, Key: record.key }));
-    const hash = createHash("sha256");
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    await pipeline(got.Body as NodeJS.ReadableStream, hashing, createWriteStream(file));
-    assert.equal(hash.digest("hex"), record.sha256);
+    const s3 = bucket.operatorClient();
+    assert.equal(await downloadHashed(s3, SNAPSHOT_BUCKET, record.key, file), record.sha256);
     const { stdout } = await run("etcdctl", ["snapshot", "status", file, "-w", "json"], {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ETCDCTL_API: "3" },
     });
@@ -213,7 +191,7 @@ describe("a snapshot of over 256 MiB within the function's memory", () => {
     });
     clients.push(reader);
     assert.equal(await reader.getAll().prefix("big/").count(), VALUES);
-    assert.equal((await reader.get(`big/${String(VALUES - 1).padStart(4, "0")}`).buffer())?.length, MIB);
+    assert.equal((await reader.get(bigKey(VALUES - 1)).buffer())?.length, MIB);
     timings.push(`download, check and restore: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });
