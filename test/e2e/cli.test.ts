@@ -243,6 +243,7 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
           /unknown operation \\"defrag\\": the snapshot function runs snapshot, list or restore/,
         ],
         [{ trigger: "copy-survivor", instanceId: "i-1" }, /copy-survivor needs instanceId and memberId/],
+        [{ operation: "restore", key: 7 }, /restore needs the snapshot's key as \\"key\\" .*received 7/],
       ] as const) {
         const answer = await lambda.send(
           new InvokeCommand({
