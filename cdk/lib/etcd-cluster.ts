@@ -222,6 +222,7 @@ export class EtcdCluster extends Construct {
       launchHook: controlPlane.functions["launch-hook"],
       terminateHook: controlPlane.functions["terminate-hook"],
       reconciler: controlPlane.functions.reconciler,
+      snapshotInterval: config.durability.snapshotInterval,
     }).dashboard;
 
     this.autoScalingGroupName = autoScalingGroupName;
