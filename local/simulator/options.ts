@@ -48,6 +48,9 @@ export interface SimulatorOptions {
   /** Override of the backend quota every node is given (QUOTA_BACKEND_BYTES_OVERRIDE), so that a
    * scenario fills a member in seconds. @default none (the quota follows the data volume) */
   readonly quotaBackendBytes?: number;
+  /** Each instance's data dir on a volume of its own of this many bytes (a tmpfs; needs root), which
+   * chaos's disk-full fills (`SimulatedNode.fillDisk`). @default none: on the simulator's disk */
+  readonly dataVolumeBytes?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
