@@ -335,19 +335,25 @@ export class SimulatedNode {
   }
 }
 
+/** Data volumes mounted and not yet unmounted; a process exit for any reason unmounts them. */
+const mountedVolumes = new Set<string>();
+let unmountOnExit = false;
+
 /** The data dir as a volume of its own: a tmpfs of `bytes`, named so a leftover is recognisable. */
 function mountDataVolume(dir: string, bytes: number): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   execFileSync("mount", ["-t", "tmpfs", "-o", `size=${bytes},mode=0700`, DATA_VOLUME_SOURCE, dir]);
+  if (!unmountOnExit) {
+    unmountOnExit = true;
+    process.on("exit", () => mountedVolumes.forEach(unmountDataVolume));
+  }
+  mountedVolumes.add(dir);
 }
 
 function unmountDataVolume(dir: string): void {
-  try {
-    // Lazily: a process of the instance that still has a file open there must not keep it mounted.
-    execFileSync("umount", ["--lazy", dir], { stdio: "ignore" });
-  } catch {
-    // Not mounted: the instance was stopped before it started.
-  }
+  if (!mountedVolumes.delete(dir)) return; // never mounted: the instance was stopped before it started
+  // Lazily: a process of the instance that still has a file open there must not keep it mounted.
+  execFileSync("umount", ["--lazy", dir], { stdio: "ignore" });
 }
 
 /** The source name of the simulator's data volumes in the mount table. */
