@@ -5,7 +5,8 @@
 // each, and the handlers share nothing but module-scope clients). A run past the timeout is ended as
 // Lambda ends it: the container is killed and the next invocation starts a fresh one (a cold start).
 // So is a container whose memory outgrows the function's MemorySize (Runtime.OutOfMemory); the
-// peak is kept for the reports.
+// peak is kept for the reports. Faults can crash its containers, hang them until the timeout ends
+// them, or run them with their time of day off (chaos's lambda-crash, lambda-timeout, clock-skew).
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
