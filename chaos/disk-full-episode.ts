@@ -1,9 +1,10 @@
 // The disk-full fault kind: one node's data volume (a tmpfs of its own in a run with this fault,
-// `dataVolumeBytes`) filled to the last byte for a while, then freed. etcd 3.4 cannot commit its
-// backend (`mvcc/backend: cannot commit tx (... no space left on device)`) and exits; the unit
-// restarts it, and it exits again while the disk stays full. Freed soon, etcd comes back with its
-// data; down past the health grace, the control plane has the group replace the instance, whose
-// replacement gets a fresh volume. A fill that etcd never hit did nothing and is not counted.
+// `dataVolumeBytes`) filled to the last byte until etcd first meets ENOSPC, and a while after, then
+// freed. etcd 3.4 cannot commit its backend (`mvcc/backend: cannot commit tx (... no space left on
+// device)`) and exits; the unit restarts it, and it exits again while the disk stays full. Freed
+// soon, etcd comes back with its data; down past the health grace, the control plane has the group
+// replace the instance, whose replacement gets a fresh volume. A fill that etcd never met (within a
+// minute) did nothing and is not counted.
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EmulatedInstance } from "../local/aws/types";
@@ -13,6 +14,9 @@ import type { Episode } from "./schedule";
 /** Each node's data volume in a run with disk-full: room for etcd's two preallocated 64 MiB WAL
  * segments and a small backend. */
 export const DATA_VOLUME_BYTES = 256 * 1024 * 1024;
+
+/** How long a full disk may wait for etcd's first ENOSPC. */
+const ENOSPC_WAIT_MS = 60_000;
 
 /** What etcd logs when the full disk stops it. */
 export const ENOSPC = "no space left on device";
@@ -31,18 +35,30 @@ export async function playDiskFull(
   const hitsBefore = enospcHits(node.etcdLog);
   const written = node.fillDisk();
   if (written === 0) throw new Error(`disk-full: ${victim.id} has no data volume of its own to fill`);
-  sim.timeline.add(
-    "fault",
-    `disk-full: ${victim.id}'s data volume filled (${written} bytes) for ${forMs} ms`,
-  );
+  sim.timeline.add("fault", `disk-full: ${victim.id}'s data volume filled (${written} bytes)`);
+  let hit = false;
   try {
-    await sleep(forMs);
+    // etcd may go on a while on a full disk (its WAL segments are preallocated, and its backend reuses
+    // pages it has), so the while counts from its first ENOSPC.
+    const deadline = Date.now() + ENOSPC_WAIT_MS;
+    while (!hit && Date.now() < deadline) {
+      await sleep(250);
+      hit = enospcHits(node.etcdLog) > hitsBefore;
+    }
+    if (hit) {
+      sim.timeline.add(
+        "fault",
+        `disk-full: etcd on ${victim.id} hit ENOSPC; the volume stays full ${forMs} ms`,
+      );
+      await sleep(forMs);
+    }
   } finally {
     node.freeDisk();
   }
   const hits = enospcHits(node.etcdLog) - hitsBefore;
   sim.timeline.add("fault", `disk-full: ${victim.id}'s volume freed; etcd hit ENOSPC ${hits} times`);
-  if (hits > 0) faults.count("disk-full");
+  if (hit) faults.count("disk-full");
+  else sim.timeline.add("fault", "disk-full: etcd never hit ENOSPC: it did nothing and is not counted");
   await sim.reconcile().catch(() => undefined);
   await sim.waitConverged(ctx.convergeMs);
 }
