@@ -2,7 +2,7 @@
 // and the same fault probabilities, and the options pin the size and the episode count.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isControlPlaneFaultKind } from "../../chaos/control-plane-episodes";
+import { CONTROL_PLANE_FAULT_KINDS, isControlPlaneFaultKind } from "../../chaos/control-plane-episodes";
 import { isNetworkFaultKind } from "../../chaos/network-episodes";
 import { replayCommand } from "../../chaos/report";
 import { drawSchedule, EPISODE_FAULTS, episodeKinds, isMembershipEpisode } from "../../chaos/schedule";
@@ -70,6 +70,17 @@ test("--faults limits the episodes to those injecting the kinds named, and the a
   // Only accompanying kinds named: the membership episodes carry them.
   for (const episode of drawSchedule(1, { faults: ["event-lost"], episodes: 20 }).episodes) {
     assert.equal(isMembershipEpisode(episode.kind), true, episode.kind);
+  }
+});
+
+test("each control-plane and disk fault kind named alone draws only its own episodes, with their plans", () => {
+  for (const kind of [...CONTROL_PLANE_FAULT_KINDS, "disk-full"] as const) {
+    for (let seed = 0; seed < 20; seed++) {
+      for (const episode of drawSchedule(seed, { faults: [kind] }).episodes) {
+        assert.equal(episode.kind, kind);
+        assert.ok(episode.controlPlane !== undefined || episode.diskFullMs !== undefined, kind);
+      }
+    }
   }
 });
 
