@@ -2,7 +2,8 @@
 // instance terminated and its replacement launched at once) so the control plane has a membership
 // change to make while the fault is on:
 // - ledger-outage: the ledger's DynamoDB endpoint refuses every request for a while, as the service
-//   failing (500) or throttling the table (400), then serves again;
+//   failing (500) or throttling the table (400), then serves again; etcd's members must not change
+//   meanwhile (no-change-without-ledger);
 // - lambda-timeout: the node API hangs at the launch's CompleteLifecycleAction, after its etcd change,
 //   and Lambda kills it at its timeout (Sandbox.Timedout): the change is made, the completion is not;
 // - clock-skew: the time of day of each control-plane function off by up to a few seconds, each its own.
@@ -11,6 +12,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DynamoDbOutageMode } from "../local/dynamodb/outage";
 import type { InvocationRecord } from "../local/simulator/lambda-function";
+import type { Simulator } from "../local/simulator/simulator";
 import type { EpisodeContext } from "./episodes";
 import type { Episode } from "./schedule";
 
@@ -70,8 +72,19 @@ async function ledgerOutage(
   sim.timeline.add("fault", `ledger-outage (${plan.outage}) for ${plan.outageMs} ms`);
   try {
     const replacing = change();
-    await sleep(plan.outageMs);
+    // Every membership change renews the ledger's lock right before it, so none starts while the
+    // ledger is down (no-change-without-ledger); one under way when it went down lands at once.
+    await sleep(IN_FLIGHT_MS);
+    const from = await memberView(sim);
+    await sleep(plan.outageMs - IN_FLIGHT_MS);
+    const to = await memberView(sim);
     outage.end();
+    if (from !== undefined && to !== undefined && from !== to) {
+      ctx.violations.push({
+        invariant: "no-change-without-ledger",
+        detail: `while the ledger was ${plan.outage}, etcd's members went from ${from} to ${to}`,
+      });
+    }
     await replacing;
   } finally {
     outage.end();
@@ -79,6 +92,22 @@ async function ledgerOutage(
   const refused = outage.refused - refusedBefore;
   sim.timeline.add("fault", `ledger-outage over: ${refused} requests refused`);
   if (refused > 0) faults.count("ledger-outage");
+}
+
+/** How long a membership change under way when the ledger goes down may take to land. */
+const IN_FLIGHT_MS = 2000;
+
+/** etcd's members (name, ID, learner or voter) as one comparable line; undefined when unreadable. */
+async function memberView(sim: Simulator): Promise<string | undefined> {
+  try {
+    const members = await sim.members();
+    return `[${members
+      .map((m) => `${m.name}=${m.id}${m.isLearner ? " (learner)" : ""}`)
+      .sort()
+      .join(", ")}]`;
+  } catch {
+    return undefined;
+  }
 }
 
 async function lambdaTimeout(ctx: EpisodeContext, change: () => Promise<void>): Promise<void> {

@@ -3,13 +3,15 @@
 // while a client writes with quorum, really happens and leaves every invariant kept: the ledger's
 // endpoint refuses the control plane's DynamoDB requests during an outage, the node API hung at a
 // launch's completion is killed by its timeout (Sandbox.Timedout), and a node API whose clock is
-// skewed issues certificates dated by its skewed clock. Each episode replaces one instance through
+// skewed issues certificates dated by its skewed clock. A member added while the ledger is down (by
+// the test, behind the control plane's back) is reported as no-change-without-ledger. Each episode replaces one instance through
 // the fault, and the group ends with every instance a started voter.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ControlPlaneFaultPlan } from "../../chaos/control-plane-episodes";
 import { type EpisodeContext, type ExpectedTimeout, playEpisode } from "../../chaos/episodes";
 import { FaultInjection, type FaultKind } from "../../chaos/faults";
@@ -17,6 +19,7 @@ import { checkInvariants, type Violation } from "../../chaos/invariants";
 import { ClusterMonitor } from "../../chaos/monitor";
 import type { Episode } from "../../chaos/schedule";
 import { QuorumWriter } from "../../chaos/writer";
+import { etcdClient } from "../../local/simulator/etcd-client";
 import type { InvocationRecord } from "../../local/simulator/lambda-function";
 import { Simulator } from "../../local/simulator/simulator";
 
@@ -98,6 +101,39 @@ describe("control-plane fault kinds", { timeout: 900_000 }, () => {
       `only ${sim.ledgerOutage.refused - refused} requests refused`,
     );
     assert.equal(sim.ledgerOutage.active, undefined, "the outage is over");
+  });
+
+  test("no-change-without-ledger: a member added behind the control plane's back while the ledger is down is reported", async () => {
+    await sim.waitConverged(CONVERGE_MS);
+    const violations: Violation[] = [];
+    const ctx: EpisodeContext = {
+      sim,
+      faults: new FaultInjection(sim, 4),
+      convergeMs: CONVERGE_MS,
+      expectedTimeouts: [],
+      violations,
+    };
+    const playing = playEpisode(ctx, episode("ledger-outage", { ...PLAN, outageMs: 8000 }));
+    const client = etcdClient(sim.clientUrls(), await sim.etcdTls());
+    try {
+      await sim.waitFor("the outage", () => sim.ledgerOutage.active !== undefined, CONVERGE_MS);
+      // After the player's first look at the members (2 s in), before its second (at the end).
+      await sleep(3500);
+      // Nothing listens at this peer URL: the learner never starts, and etcd keeps trying it.
+      const added = await client.cluster.memberAdd({ peerURLs: ["https://127.0.0.1:9"], isLearner: true });
+      await sim.waitFor("the outage to end", () => sim.ledgerOutage.active === undefined, 30_000);
+      await client.cluster.memberRemove({ ID: added.member.ID });
+      await playing;
+    } finally {
+      client.close();
+      await playing.catch(() => undefined);
+    }
+    assert.deepEqual(
+      violations.map((v) => v.invariant),
+      ["no-change-without-ledger"],
+    );
+    assert.match(violations[0]?.detail ?? "", /\(learner\)/);
+    await sim.waitConverged(CONVERGE_MS);
   });
 
   test("lambda-timeout: the node API hung at a launch's completion is killed by its timeout, and the launch completes", async () => {
