@@ -4,8 +4,8 @@
 // endpoint refuses the control plane's DynamoDB requests during an outage, the node API hung at a
 // launch's completion is killed by its timeout (Sandbox.Timedout), and a node API whose clock is
 // skewed issues certificates dated by its skewed clock. A member added while the ledger is down (by
-// the test, behind the control plane's back) is reported as no-change-without-ledger. Each episode replaces one instance through
-// the fault, and the group ends with every instance a started voter.
+// the test, behind the control plane's back) is reported as no-change-without-ledger. Each episode
+// replaces one instance through the fault, and the group ends with every instance a started voter.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -13,15 +13,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ControlPlaneFaultPlan } from "../../chaos/control-plane-episodes";
-import { type EpisodeContext, type ExpectedTimeout, playEpisode } from "../../chaos/episodes";
+import { type EpisodeContext, playEpisode } from "../../chaos/episodes";
 import { FaultInjection, type FaultKind } from "../../chaos/faults";
-import { checkInvariants, type Violation } from "../../chaos/invariants";
-import { ClusterMonitor } from "../../chaos/monitor";
+import type { Violation } from "../../chaos/invariants";
 import type { Episode } from "../../chaos/schedule";
-import { QuorumWriter } from "../../chaos/writer";
 import { etcdClient } from "../../local/simulator/etcd-client";
 import type { InvocationRecord } from "../../local/simulator/lambda-function";
 import { Simulator } from "../../local/simulator/simulator";
+import { bareEpisode, playChecked } from "../helpers/chaos-episode";
 
 const CONVERGE_MS = 120_000;
 /** What the node API's skewed clock is ahead by: far more than a boot's few seconds, so the
@@ -31,15 +30,7 @@ const NODE_API_SKEW_MS = 60_000;
 let sim: Simulator;
 
 function episode(kind: Episode["kind"], controlPlane: ControlPlaneFaultPlan): Episode {
-  return {
-    kind,
-    target: 1,
-    killToHealthCheckMs: 0,
-    refreshOrder: "terminate-first",
-    events: { duplicate: 0, delay: 0, drop: 0 },
-    aws: { throttling: 0, serverError: 0 },
-    controlPlane,
-  };
+  return bareEpisode(kind, 1, { controlPlane });
 }
 
 const PLAN: ControlPlaneFaultPlan = {
@@ -47,37 +38,6 @@ const PLAN: ControlPlaneFaultPlan = {
   outageMs: 10_000,
   skewsMs: { "launch-hook": 3000, "terminate-hook": -4000, reconciler: 2500, "node-api": NODE_API_SKEW_MS },
 };
-
-/** Plays `ep` as a run plays it, with a writer and a monitor, and checks the run's invariants after. */
-async function play(ep: Episode, seed: number): Promise<FaultInjection> {
-  await sim.waitConverged(CONVERGE_MS);
-  const faults = new FaultInjection(sim, seed);
-  const writer = new QuorumWriter(sim, `control-plane-${seed}`);
-  const monitor = new ClusterMonitor(sim);
-  const expectedTimeouts: ExpectedTimeout[] = [];
-  const violations: Violation[] = [];
-  const startedAt = Date.now();
-  const timedOutBefore = sim.timedOutActions().length;
-  monitor.start();
-  writer.start();
-  const ctx: EpisodeContext = { sim, faults, convergeMs: CONVERGE_MS, expectedTimeouts, violations };
-  faults.arm(ep, 0);
-  try {
-    await playEpisode(ctx, ep);
-  } finally {
-    faults.disarm();
-    await writer.stop();
-    await monitor.stop();
-  }
-  await sim.reconcile();
-  await sim.waitConverged(CONVERGE_MS);
-  const divergence = (await sim.divergence()) ?? undefined;
-  const verdict = await checkInvariants({ sim, writer, monitor, expectedTimeouts, divergence, startedAt });
-  assert.deepEqual([...violations, ...verdict.violations], []);
-  assert.equal(sim.timedOutActions().length, timedOutBefore, "a lifecycle action timed out");
-  assert.ok(writer.acknowledged.size > 0, "no write was acknowledged");
-  return faults;
-}
 
 function counted(faults: FaultInjection, kind: FaultKind): void {
   assert.ok(faults.counts[kind] >= 1, `${kind} did nothing: ${JSON.stringify(faults.counts)}`);
@@ -93,7 +53,7 @@ describe("control-plane fault kinds", { timeout: 900_000 }, () => {
 
   test("ledger-outage: the ledger refuses the control plane during a replacement, which completes after it", async () => {
     const refused = sim.ledgerOutage.refused;
-    const faults = await play(episode("ledger-outage", PLAN), 1);
+    const faults = await playChecked(sim, episode("ledger-outage", PLAN), 1);
     counted(faults, "ledger-outage");
     // Refused at the endpoint: the replacement's hooks and the reconciler's passes met the outage.
     assert.ok(
@@ -142,7 +102,7 @@ describe("control-plane fault kinds", { timeout: 900_000 }, () => {
       if (record.error === "Sandbox.Timedout") timedOut.push(record);
     });
     try {
-      const faults = await play(episode("lambda-timeout", PLAN), 2);
+      const faults = await playChecked(sim, episode("lambda-timeout", PLAN), 2);
       counted(faults, "lambda-timeout");
       assert.equal(faults.hung, true, "no container was hung");
     } finally {
@@ -159,7 +119,7 @@ describe("control-plane fault kinds", { timeout: 900_000 }, () => {
 
   test("clock-skew: each function runs off the real time of day, and a replacement still joins", async () => {
     const before = new Set(sim.instances().map((i) => i.id));
-    const faults = await play(episode("clock-skew", PLAN), 3);
+    const faults = await playChecked(sim, episode("clock-skew", PLAN), 3);
     counted(faults, "clock-skew");
     for (const fn of Object.keys(PLAN.skewsMs))
       assert.equal(sim.fn(fn).clockOffset, 0, `${fn} is still skewed`);
