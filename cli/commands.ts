@@ -84,6 +84,15 @@ export async function snapshots(target: Target): Promise<CommandResult> {
 export async function restore(target: Target, key: string): Promise<CommandResult> {
   if (key === "")
     throw new CliError("restore needs the snapshot's key: --key KEY (see `etcd-asg snapshots`)");
-  const json = await target.invoke(target.output(SNAPSHOT, NO_SNAPSHOTS), { operation: "restore", key });
-  return { json, text: `restore started from ${key}: ${JSON.stringify(json)}` };
+  const json = (await target.invoke(target.output(SNAPSHOT, NO_SNAPSHOTS), {
+    operation: "restore",
+    key,
+  })) as {
+    generation?: number;
+    reason?: string;
+  };
+  return {
+    json,
+    text: `restore of ${key} recorded over generation ${json.generation ?? "?"}: ${json.reason ?? JSON.stringify(json)}`,
+  };
 }

@@ -23,7 +23,8 @@ Commands:
                           DIR/NAME.crt and DIR/ca.crt (DIR defaults to .)
   snapshot                take a snapshot now
   snapshots               list the snapshots
-  restore --key KEY       restore the cluster from the snapshot KEY
+  restore --key KEY       restore the cluster from the snapshot KEY as a new generation (recorded
+                          in the ledger; the reconciler replaces every node and restores it)
 
 Targets:
   --stack NAME            a deployed stack (AWS credentials and region from the usual chain, or --region)

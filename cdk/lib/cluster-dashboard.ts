@@ -1,7 +1,8 @@
 // The cluster's CloudWatch dashboard, one page an operator opens first: the group's instances in
 // service, pending and terminating (members come and go through these), the lifecycle outcomes
 // (launch and terminate hook invocations and errors, failed lifecycle actions), membership drift and
-// terminations held for quorum, and the reconciler's passes and failures. The control-plane metrics
+// terminations held for quorum, the reconciler's passes and failures, and the newest snapshot's age
+// against its alarm line with the snapshot failures. The control-plane metrics
 // are those the Lambdas emit (namespace EtcdAsg, dimension ClusterName), the alarms' own.
 import { Duration } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
@@ -24,6 +25,8 @@ export interface ClusterDashboardProps {
   readonly launchHook: lambda.IFunction;
   readonly terminateHook: lambda.IFunction;
   readonly reconciler: lambda.IFunction;
+  /** The snapshot schedule's rate: the snapshot-age graph marks the alarm's line, two of it. */
+  readonly snapshotInterval: Duration;
 }
 
 const PERIOD = Duration.minutes(1);
@@ -95,6 +98,21 @@ export class ClusterDashboard extends Construct {
               props.reconciler.metricErrors({ ...sum, label: "failed passes" }),
             ],
             width: 8,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: "Newest snapshot's age (seconds; the alarm fires above the line)",
+            left: [control("SnapshotAge", "Maximum").with({ period: Duration.minutes(5) })],
+            leftAnnotations: [
+              { value: props.snapshotInterval.toSeconds() * 2, label: "two snapshot intervals" },
+            ],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: "Snapshots that failed",
+            left: [control("SnapshotFailures", "Sum")],
+            width: 12,
           }),
         ],
       ],

@@ -1,8 +1,9 @@
 // The serverless control plane: the ledger table, the snapshot bucket, the six Lambdas from the built
 // bundles, the two certificate authorities' KMS keys, the EventBridge rules that deliver lifecycle
-// events and the reconciler and snapshot schedules (with retries and a dead-letter queue), the node API's function URL, and each
-// function's least-privilege role. The only statements on Resource "*" sit in two policies of their
-// own, so cdk-nag's wildcard check can accept exactly those and still report a "*" anywhere else.
+// events and the reconcile, defragmentation and snapshot schedules (with retries and a dead-letter
+// queue), the node API's function URL, and each function's least-privilege role. The only
+// statements on Resource "*" sit in two policies of their own, so cdk-nag's wildcard check can
+// accept exactly those and still report a "*" anywhere else.
 import * as path from "node:path";
 import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -15,10 +16,16 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SCHEDULED_DEFRAGMENTATION_INPUT } from "../../lambdas/events/reconcile-event";
 import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
+import { durabilityEnvironment } from "./durability-props";
 import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
 import { FUNCTION_TAG } from "./function-tag";
+
+/** The snapshot function's memory; its upload is tuned to it and measured within it
+ * (test/integration/snapshot-memory.test.ts). */
+export const SNAPSHOT_FUNCTION_MEMORY_MB = 512;
 
 /** The bound on one defragmentation: the reconciler (55 s) starts an upkeep step only while this and
  * 10 s more are left, so a pass's repairs have about 15 s before upkeep stops for the pass. */
@@ -131,6 +138,7 @@ export class ControlPlane extends Construct {
     });
     this.snapshotObjectsArn = this.snapshotBucket.arnForObjects(`${config.clusterName}/*`);
 
+    const durability = durabilityEnvironment(config.durability);
     const environment: Record<string, string> = {
       CLUSTER_NAME: config.clusterName,
       ASG_NAME: props.autoScalingGroupName,
@@ -149,6 +157,7 @@ export class ControlPlane extends Construct {
       // One defragmentation must fit in the reconciler's 55 s with the pass's repairs before it.
       DEFRAG_TIMEOUT_SECONDS: String(DEFRAG_TIMEOUT_SECONDS),
       HEALTH_GRACE_SECONDS: String(config.healthGracePeriod.toSeconds()),
+      ...durability.all,
       POWERTOOLS_SERVICE_NAME: "etcd-asg",
       POWERTOOLS_LOG_LEVEL: "INFO",
     };
@@ -228,14 +237,14 @@ export class ControlPlane extends Construct {
     // interval takes one); it goes to the dead-letter queue, whose alarm reports it.
     const snapshot = fn("snapshot", {
       timeout: Duration.minutes(15),
-      memorySize: 512,
+      memorySize: SNAPSHOT_FUNCTION_MEMORY_MB,
       reservedConcurrentExecutions: 2,
       retryAttempts: 0,
       deadLetterQueue: this.deadLetterQueue,
       environment: {
         ...environment,
         SNAPSHOT_BUCKET: this.snapshotBucket.bucketName,
-        SNAPSHOT_INTERVAL_SECONDS: String(SNAPSHOT_INTERVAL.toSeconds()),
+        ...durability.snapshot,
       },
     });
     // Recovery (issue 15): the reconciler's recovery step asks the snapshot function to copy a
@@ -305,9 +314,24 @@ export class ControlPlane extends Construct {
         }),
       ],
     });
+    // The same reconciler with a constant input: its pass's upkeep also defragments members with
+    // space worth reclaiming. A run throttled by a reconcile pass (concurrency 1) is retried by
+    // Lambda within the reconciler's 1-minute event age; a run lost altogether waits for the next.
+    new events.Rule(this, "DefragmentationSchedule", {
+      description: `Defragments the etcd members of ${props.autoScalingGroupName}, one at a time, the leader last`,
+      schedule: config.defragmentationSchedule,
+      targets: [
+        new targets.LambdaFunction(reconciler, {
+          event: events.RuleTargetInput.fromObject(SCHEDULED_DEFRAGMENTATION_INPUT),
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
+    });
     new events.Rule(this, "SnapshotSchedule", {
       description: `Takes an etcd snapshot of ${props.autoScalingGroupName} when one is due`,
-      schedule: events.Schedule.rate(SNAPSHOT_INTERVAL),
+      schedule: events.Schedule.rate(config.durability.snapshotInterval),
       targets: [
         new targets.LambdaFunction(snapshot, {
           deadLetterQueue: this.deadLetterQueue,
@@ -462,9 +486,6 @@ export function autoScalingGroupArn(scope: Construct, autoScalingGroupName: stri
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
-
-/** How often the snapshot schedule runs: the snapshot interval (RPO) the docs give. */
-const SNAPSHOT_INTERVAL = Duration.minutes(30);
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, _dash: string, letter: string) => letter.toUpperCase());

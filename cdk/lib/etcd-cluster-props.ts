@@ -4,18 +4,24 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Duration, Size, Token } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
 import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
+import { type DurabilityProps, type ResolvedDurability, resolveDurability } from "./durability-props";
 import { ETCD_RELEASE_SHA256 } from "./etcd-release";
 import { FUNCTION_NAMES } from "./function-tag";
 import { PACKAGE_ROOT } from "./package-root";
+import { EtcdClusterPropsError } from "./props-error";
 
+export type { DurabilityProps, SnapshotRetention } from "./durability-props";
 export { FUNCTION_NAMES, type FunctionName } from "./function-tag";
+export { EtcdClusterPropsError } from "./props-error";
 
-export interface EtcdClusterProps {
+/** Snapshots and disaster recovery's props are in DurabilityProps (durability-props.ts). */
+export interface EtcdClusterProps extends DurabilityProps {
   /**
    * Voting members the cluster is meant to have; also the Auto Scaling Group's min and max size.
    * @default 3
@@ -133,6 +139,15 @@ export interface EtcdClusterProps {
    */
   readonly healthGracePeriod?: Duration;
   /**
+   * When the reconciler defragments the members whose db file has space worth reclaiming (at least
+   * 64 MiB and 25% free), one at a time, the leader last (docs/health.md). A defragmentation blocks
+   * the member's reads and writes while it runs: choose an off-peak time with
+   * `Schedule.cron({ hour: "3", minute: "0" })` (the simulator runs only `rate` schedules). No more
+   * often than hourly.
+   * @default Schedule.rate(Duration.days(1))
+   */
+  readonly defragmentationSchedule?: events.Schedule;
+  /**
    * Where the alarms and the ASG's scaling notifications go.
    * @default a new SNS topic (subscribe to it after deploy)
    */
@@ -176,13 +191,11 @@ export interface ResolvedProps {
   readonly zoneName: string | undefined;
   readonly clientDnsName: string;
   readonly healthGracePeriod: Duration;
+  readonly defragmentationSchedule: events.Schedule;
+  readonly durability: ResolvedDurability;
   readonly logRetention: logs.RetentionDays;
   readonly lambdaBundlesDir: string;
   readonly bootScriptPath: string;
-}
-
-export class EtcdClusterPropsError extends Error {
-  override readonly name = "EtcdClusterPropsError";
 }
 
 /** Applies the defaults and checks every prop; `defaultClusterName` is `${stackName}-${id}`. */
@@ -247,6 +260,10 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
     certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
     ...clientName(props, clusterName),
     healthGracePeriod: healthGracePeriod(props.healthGracePeriod ?? Duration.minutes(3)),
+    defragmentationSchedule: defragmentationSchedule(
+      props.defragmentationSchedule ?? events.Schedule.rate(Duration.days(1)),
+    ),
+    durability: resolveDurability(props),
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     lambdaBundlesDir: lambdaBundlesDir(props.lambdaBundlesDir ?? path.join(PACKAGE_ROOT, "dist", "lambdas")),
     bootScriptPath: bootScriptPath(
@@ -371,6 +388,17 @@ function healthGracePeriod(grace: Duration): Duration {
     );
   }
   return grace;
+}
+
+function defragmentationSchedule(schedule: events.Schedule): events.Schedule {
+  const minutes = /^rate\((\d+) minutes?\)$/.exec(schedule.expressionString);
+  if (minutes !== null && Number(minutes[1]) < 60) {
+    fail(
+      `defragmentationSchedule must not run more often than hourly (a defragmentation blocks the member ` +
+        `while it runs, and members rarely gain 64 MiB of free space in an hour); received ${schedule.expressionString}`,
+    );
+  }
+  return schedule;
 }
 
 function lambdaBundlesDir(dir: string): string {

@@ -23,6 +23,7 @@ import { ClusterAlarms } from "./cluster-alarms";
 import { ClusterDashboard, DASHBOARD_GROUP_METRICS } from "./cluster-dashboard";
 import { ClusterNetwork } from "./cluster-network";
 import { autoScalingGroupArn, ControlPlane } from "./control-plane";
+import { DurabilityAlarms } from "./durability-alarms";
 import { type EtcdClusterProps, resolveProps } from "./etcd-cluster-props";
 import { acknowledgeNagFindings } from "./nag-acknowledgements";
 import { DATA_VOLUME_DEVICE, nodeUserData } from "./node-user-data";
@@ -210,12 +211,18 @@ export class EtcdCluster extends Construct {
       reconciler: controlPlane.functions.reconciler,
       topic: this.alarmTopic,
     });
+    new DurabilityAlarms(this, "DurabilityAlarms", {
+      clusterName: config.clusterName,
+      snapshotInterval: config.durability.snapshotInterval,
+      topic: this.alarmTopic,
+    });
     this.dashboard = new ClusterDashboard(this, "Dashboard", {
       clusterName: config.clusterName,
       autoScalingGroupName,
       launchHook: controlPlane.functions["launch-hook"],
       terminateHook: controlPlane.functions["terminate-hook"],
       reconciler: controlPlane.functions.reconciler,
+      snapshotInterval: config.durability.snapshotInterval,
     }).dashboard;
 
     this.autoScalingGroupName = autoScalingGroupName;

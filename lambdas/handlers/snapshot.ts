@@ -4,6 +4,7 @@
 import type { Context } from "aws-lambda";
 import { createDurability } from "../app/durability-port";
 import { forInvocation } from "../app/invocation";
+import { requestRestore } from "../app/operator-restore";
 import type { SnapshotRequest } from "../app/ports";
 import { createRuntime } from "../app/runtime";
 import { copySurvivor, listSnapshots, takeSnapshotIfDue } from "../app/snapshots";
@@ -22,15 +23,16 @@ export class SnapshotNotTakenError extends EtcdAsgError {
   override readonly name = "SnapshotNotTakenError";
 }
 
-/** `etcd-asg restore` before the control plane can carry a restore out. */
-export class RestoreNotWiredError extends EtcdAsgError {
-  override readonly name = "RestoreNotWiredError";
+/** An operator's restore of the snapshot under `key`. */
+interface RestoreOperation {
+  readonly restore: string;
 }
 
 export const handler = async (event: unknown, context: Context) => {
   const rt = forInvocation(runtime, context, {});
   const deadline = Date.now() + context.getRemainingTimeInMillis();
   const request = requestOf(event);
+  if ("restore" in request) return requestRestore(rt, durability, request.restore);
   if ("action" in request) return listSnapshots(rt, durability);
   if (request.trigger === "copy-survivor") {
     const { instanceId, memberId, revision } = request;
@@ -50,8 +52,8 @@ export const handler = async (event: unknown, context: Context) => {
   return { ...outcome, key: outcome.snapshot.key };
 };
 
-/** What the event asks for; an operator's restore is refused with the reason. */
-function requestOf(event: unknown): SnapshotRequest {
+/** What the event asks for. */
+function requestOf(event: unknown): SnapshotRequest | RestoreOperation {
   const fields = typeof event === "object" && event !== null ? (event as Record<string, unknown>) : {};
   if (fields["detail-type"] === "Scheduled Event") return { trigger: "schedule" };
   switch (fields.operation) {
@@ -60,10 +62,9 @@ function requestOf(event: unknown): SnapshotRequest {
     case "list":
       return { action: "list" };
     case "restore":
-      throw new RestoreNotWiredError(
-        `restoring ${JSON.stringify(fields.key)} is not wired in this version: the reconciler does not yet ` +
-          "run the recovery step and nodes cannot yet restore a snapshot (docs/disaster-recovery.md). " +
-          "Restore by hand with `etcdutl snapshot restore` (etcdctl on 3.4) from the object `etcd-asg snapshots` lists",
+      if (typeof fields.key === "string" && fields.key.length > 0) return { restore: fields.key };
+      throw new UnknownSnapshotRequestError(
+        `restore needs the snapshot's key as "key" (a non-empty string, as \`etcd-asg snapshots\` lists it); received ${JSON.stringify(fields.key)}`,
       );
     case undefined:
       break;

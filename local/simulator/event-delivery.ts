@@ -93,7 +93,7 @@ export class EventDelivery {
     const plan = this.faults?.(event) ?? {};
     for (const { rule, target, model } of this.routes(event)) {
       if (plan.drop) {
-        this.record({
+        this.record(rule, {
           event,
           rule: rule.name,
           outcome: "dropped",
@@ -107,7 +107,8 @@ export class EventDelivery {
     }
   }
 
-  /** One tick of a scheduled rule: a "Scheduled Event" to each of its targets; resolves once they ran. */
+  /** One tick of a scheduled rule: a "Scheduled Event" to each of its targets, or the target's constant
+   * Input in its place as EventBridge sends it; resolves once they ran. */
   schedule(rule: RuleModel): Promise<void> {
     const event = {
       version: "0",
@@ -121,11 +122,15 @@ export class EventDelivery {
       detail: {},
     };
     return Promise.all(
-      this.targets(rule).map(({ target, model }) => this.invokeAsync(rule, event, target, model, 0)),
+      this.targets(rule).map(({ target, model, input }) =>
+        this.invokeAsync(rule, input === undefined ? event : JSON.parse(input), target, model, 0),
+      ),
     ).then(() => undefined);
   }
 
-  private targets(rule: RuleModel): Array<{ target: LambdaFunction; model: FunctionModel }> {
+  private targets(
+    rule: RuleModel,
+  ): Array<{ target: LambdaFunction; model: FunctionModel; input: string | undefined }> {
     return rule.targets.flatMap((target) => {
       const found = this.options.functions.find((f) => f.model.arn === target.arn);
       if (found === undefined) return [];
@@ -136,7 +141,7 @@ export class EventDelivery {
           (p.sourceArn === undefined || p.sourceArn === rule.arn),
       );
       // EventBridge cannot invoke a function whose policy does not let the rule: the event is lost.
-      return allowed ? [{ target: found.fn, model: found.model }] : [];
+      return allowed ? [{ target: found.fn, model: found.model, input: target.input }] : [];
     });
   }
 
@@ -185,7 +190,7 @@ export class EventDelivery {
       }
       try {
         const result = await target.invoke(event);
-        this.record({
+        this.record(rule, {
           event: event as LifecycleEvent,
           rule: rule.name,
           outcome: "delivered",
@@ -208,15 +213,16 @@ export class EventDelivery {
     outcome: "failed" | "expired",
     why: unknown,
   ): void {
-    this.record({ event: event as LifecycleEvent, rule: rule.name, outcome, detail: why });
+    this.record(rule, { event: event as LifecycleEvent, rule: rule.name, outcome, detail: why });
     if (model.deadLetterArn !== undefined) {
       this.deadLetters.push({ queueArn: model.deadLetterArn, event, error: String(why) });
     }
   }
 
-  private record(record: DeliveryRecord): void {
-    // Scheduled events are not lifecycle events: only those are kept for the tests and the timeline.
-    if ((record.event as { source?: string }).source === "aws.events") return;
+  private record(rule: RuleModel, record: DeliveryRecord): void {
+    // A schedule's events (a Scheduled Event, or its target's constant input) are not lifecycle
+    // events: only those are kept for the tests and the timeline.
+    if (rule.scheduleExpression !== undefined) return;
     this.records.push(record);
     this.options.onRecord?.(record);
   }

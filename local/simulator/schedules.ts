@@ -1,5 +1,6 @@
 // How fast the simulator runs the stack's scheduled rules: the reconciler's schedule at the
-// reconcileIntervalMs override, every other scheduled rule (the snapshot schedule) sped up by as much,
+// reconcileIntervalMs override, every other scheduled rule (the snapshot and defragmentation
+// schedules) sped up by as much,
 // so a rule with 30 times the reconciler's period ticks 30 times as rarely.
 import type { StackModel } from "../stack/model";
 import { type RuleModel, ratePeriodMs } from "../stack/rules";
@@ -10,10 +11,13 @@ export interface ScheduledRule {
   readonly periodMs: number;
 }
 
-/** The reconciler's schedule (the rule that targets the function tagged `reconciler`). */
+/** The reconciler's schedule: the rule that sends the function tagged `reconciler` the scheduled
+ * event itself (the defragmentation schedule sends it a constant input instead). */
 function reconcileRule(stack: StackModel): RuleModel | undefined {
   const reconciler = stack.functions.find((fn) => fn.role === "reconciler")?.arn;
-  return scheduledRules(stack).find((rule) => rule.targets.some((target) => target.arn === reconciler));
+  return scheduledRules(stack).find((rule) =>
+    rule.targets.some((target) => target.arn === reconciler && target.input === undefined),
+  );
 }
 
 function scheduledRules(stack: StackModel): RuleModel[] {

@@ -53,6 +53,14 @@ test("it graphs the group's instances, which the group collects", () => {
   });
 });
 
+test("it graphs the newest snapshot's age against the alarm's line, and the snapshot failures", () => {
+  const body = dashboardBody();
+  for (const metric of ["SnapshotAge", "SnapshotFailures"]) {
+    assert.match(body, new RegExp(`"EtcdAsg","${metric}","ClusterName","EtcdAsg-Cluster"`));
+  }
+  assert.match(body, /"value":3600,"label":"two snapshot intervals"/);
+});
+
 test("it graphs lifecycle outcomes, drift, quorum at risk and the reconciler on this cluster's dimensions", () => {
   const body = dashboardBody();
   for (const metric of ["LifecycleActionFailures", "MembershipDrift", "QuorumAtRisk"]) {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { App, Duration, Fn, Size, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { EtcdCluster } from "../../cdk/lib/etcd-cluster";
@@ -157,6 +158,41 @@ describe("props validation", () => {
       /^healthGracePeriod must be a whole number of seconds from 2 minutes to 1 hour \(two reconcile passes at least\); received 90 s$/,
     );
     rejects({ healthGracePeriod: Duration.minutes(61) }, /^healthGracePeriod .*received 3660 s$/);
+  });
+
+  test("refuses a snapshot interval, retention, recovery mode or loss threshold out of range, showing the value", () => {
+    rejects(
+      { snapshotInterval: Duration.minutes(4) },
+      /^snapshotInterval must be a whole number of minutes from 5 minutes to 24 hours \(the snapshot schedule's rate\); received 240 s$/,
+    );
+    rejects({ snapshotInterval: Duration.seconds(330) }, /^snapshotInterval .*received 330 s$/);
+    rejects({ snapshotInterval: Duration.hours(25) }, /^snapshotInterval .*received 90000 s$/);
+    rejects(
+      { snapshotRetention: { hourlyForDays: 1.5 } },
+      /^snapshotRetention\.hourlyForDays must be a whole number of days from 0 to 3650; received 1\.5$/,
+    );
+    rejects({ snapshotRetention: { dailyForDays: -1 } }, /^snapshotRetention\.dailyForDays .*received -1$/);
+    rejects(
+      { snapshotRetention: { hourlyForDays: 0, dailyForDays: 0 } },
+      /^snapshotRetention keeps no tier \(hourlyForDays and dailyForDays are both 0\)/,
+    );
+    rejects(
+      { disasterRecovery: "sometimes" as "manual" },
+      /^disasterRecovery must be one of automatic, manual; received "sometimes"$/,
+    );
+    rejects(
+      { quorumLossThreshold: Duration.seconds(59) },
+      /^quorumLossThreshold must be a whole number of seconds from 1 minute to 1 hour \(a partition or a slow election must not count as a loss\); received 59 s$/,
+    );
+    rejects({ quorumLossThreshold: Duration.minutes(61) }, /^quorumLossThreshold .*received 3660 s$/);
+  });
+
+  test("refuses a defragmentation schedule more often than hourly, showing the expression", () => {
+    rejects(
+      { defragmentationSchedule: events.Schedule.rate(Duration.minutes(30)) },
+      /^defragmentationSchedule must not run more often than hourly .*; received rate\(30 minutes\)$/,
+    );
+    build({ defragmentationSchedule: events.Schedule.rate(Duration.minutes(60)) });
   });
 
   test("refuses natGateways with an imported VPC, and zero NAT gateways", () => {
@@ -322,5 +358,65 @@ describe("an imported VPC, an x86 instance type and named clients", () => {
       `tcp 2379 from ${nodes}`,
       `tcp 2380 from ${nodes}`,
     ]);
+  });
+});
+
+describe("snapshot, recovery and defragmentation props", () => {
+  let template: Template;
+
+  before(() => {
+    const stack = newStack();
+    build(
+      {
+        snapshotInterval: Duration.minutes(10),
+        snapshotRetention: { hourlyForDays: 0, dailyForDays: 30 },
+        disasterRecovery: "manual",
+        quorumLossThreshold: Duration.minutes(2),
+        defragmentationSchedule: events.Schedule.cron({ hour: "3", minute: "0" }),
+      },
+      stack,
+    );
+    template = Template.fromStack(stack);
+  });
+
+  const variablesOf = (role: string): Record<string, unknown> => {
+    const fn = Object.values(template.findResources("AWS::Lambda::Function")).find(
+      (f) => f.Properties.Tags?.[0]?.Value === role,
+    );
+    assert.ok(fn, `a function tagged ${role}`);
+    return fn.Properties.Environment.Variables;
+  };
+
+  test("the snapshot schedule runs at the interval, and the snapshot function prunes by the retention", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(10 minutes)",
+      Description: Match.stringLikeRegexp("^Takes an etcd snapshot"),
+    });
+    const snapshot = variablesOf("snapshot");
+    assert.equal(snapshot.SNAPSHOT_INTERVAL_SECONDS, "600");
+    assert.equal(snapshot.SNAPSHOT_RETENTION, "86400:2592000");
+  });
+
+  test("the snapshot-age alarm follows the interval", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "SnapshotAge",
+      Period: 600,
+      Threshold: 1200,
+    });
+  });
+
+  test("the defragmentation rule runs on the schedule given", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "cron(0 3 * * ? *)",
+      Description: Match.stringLikeRegexp("^Defragments the etcd members"),
+    });
+  });
+
+  test("every function is told the recovery mode and the loss threshold", () => {
+    for (const role of FUNCTION_NAMES) {
+      const variables = variablesOf(role);
+      assert.equal(variables.DISASTER_RECOVERY, "manual", role);
+      assert.equal(variables.QUORUM_LOSS_THRESHOLD_SECONDS, "120", role);
+    }
   });
 });

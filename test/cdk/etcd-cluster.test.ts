@@ -620,6 +620,9 @@ describe("Lambdas", () => {
         DEFRAG_TIMEOUT_SECONDS: "30",
         // Three minutes, the default healthGracePeriod.
         HEALTH_GRACE_SECONDS: "180",
+        // The defaults of disasterRecovery and quorumLossThreshold (five minutes).
+        DISASTER_RECOVERY: "automatic",
+        QUORUM_LOSS_THRESHOLD_SECONDS: "300",
         POWERTOOLS_SERVICE_NAME: "etcd-asg",
         POWERTOOLS_LOG_LEVEL: "INFO",
         CLIENT_DNS_NAME: "etcd.etcdasg-cluster.etcd.internal",
@@ -630,6 +633,7 @@ describe("Lambdas", () => {
           ? {
               SNAPSHOT_BUCKET: { Ref: logicalId("AWS::S3::Bucket", "Snapshots") },
               SNAPSHOT_INTERVAL_SECONDS: "1800",
+              SNAPSHOT_RETENTION: "3600:604800,86400:7776000",
             }
           : {}),
         // Recovery: the node API presigns a restoring node's GET; the reconciler asks for copies.
@@ -829,6 +833,8 @@ describe("alarms and outputs", () => {
     "LifecycleActionFailures",
     "EtcdAlarmNospace",
     "EtcdAlarmCorrupt",
+    "QuorumLost",
+    "RecoveryNeedsOperator",
   ]) {
     test(`alarm on the ${metricName} metric the Lambdas emit`, () => {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {

@@ -74,6 +74,10 @@ test("the snapshot function is told its bucket and interval, runs 15 minutes wit
   const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   assert.deepEqual(env.SNAPSHOT_BUCKET, { Ref: bucketId });
   assert.equal(env.SNAPSHOT_INTERVAL_SECONDS, "1800");
+  // Hourly for 7 days, daily for 90: the defaults of snapshotRetention.
+  assert.equal(env.SNAPSHOT_RETENTION, "3600:604800,86400:7776000");
+  assert.equal(env.DISASTER_RECOVERY, "automatic");
+  assert.equal(env.QUORUM_LOSS_THRESHOLD_SECONDS, "300");
   assert.equal(fn.Properties.Timeout, 900);
   assert.equal(fn.Properties.MemorySize, 512);
   assert.equal(fn.Properties.ReservedConcurrentExecutions, 2);
@@ -153,5 +157,24 @@ test("recovery: the reconciler may ask for a snapshot, the node API presigns a r
   assert.equal(presign?.Action, "s3:GetObject");
   assert.deepEqual(presign?.Resource, {
     "Fn::Join": ["", [{ "Fn::GetAtt": [bucketId, "Arn"] }, "/EtcdAsg-Cluster/*"]],
+  });
+});
+
+test("an alarm fires when the newest snapshot is older than two intervals, or no run reported for two", () => {
+  const topic = { Ref: idOf("AWS::SNS::Topic", "AlarmTopic") };
+  template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+    Namespace: "EtcdAsg",
+    MetricName: "SnapshotAge",
+    Dimensions: [{ Name: "ClusterName", Value: "EtcdAsg-Cluster" }],
+    Statistic: "Maximum",
+    Period: 1800,
+    Threshold: 3600,
+    ComparisonOperator: "GreaterThanThreshold",
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 1,
+    TreatMissingData: "missing",
+    AlarmActions: [topic],
+    OKActions: [topic],
+    InsufficientDataActions: [topic],
   });
 });

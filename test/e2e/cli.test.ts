@@ -3,7 +3,7 @@
 // SDK's endpoint variables pointed at the simulator's CloudFormation and Lambda, the operator's
 // credentials), every command, --json, and the errors an operator meets: no target, no state file,
 // no credentials, a stack that does not exist, a refused caller; snapshots taken into the stack's
-// bucket and listed, a restore refused; and the reconciler refusing an operation it does not know.
+// bucket and listed, a restore refused and one recorded; and the reconciler refusing an operation it does not know.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -224,10 +224,10 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
     assert.deepEqual(await bucketKeys(), [[second, true]]);
   });
 
-  await t.test("restore says that automatic restore is not wired in this version", async () => {
+  await t.test("restore refuses a key that is not a snapshot of this cluster, naming it", async () => {
     const run = await cli(["restore", ...local, "--key", "any"]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /restoring "any" is not wired in this version/);
+    assert.match(run.stderr, /restore refused: snapshot "any" is not one of cluster \S+'s/);
   });
 
   await t.test("the snapshot function refuses what it does not know, naming what it runs", async () => {
@@ -243,6 +243,7 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
           /unknown operation \\"defrag\\": the snapshot function runs snapshot, list or restore/,
         ],
         [{ trigger: "copy-survivor", instanceId: "i-1" }, /copy-survivor needs instanceId and memberId/],
+        [{ operation: "restore", key: 7 }, /restore needs the snapshot's key as \\"key\\" .*received 7/],
       ] as const) {
         const answer = await lambda.send(
           new InvokeCommand({
@@ -301,5 +302,28 @@ test("etcd-asg against the simulator: every command, --local and --stack, and it
     const run = await cli(["status", "--local", "--state", stranger]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /reading stack \S+ outputs \(cloudformation:DescribeStacks\) failed: /);
+  });
+
+  // Last: once recorded, the reconciler's recovery step replaces every node of generation 1.
+  await t.test("restore records the request for the newest snapshot and prints it", async () => {
+    const list = await cli(["snapshots", ...local, "--json"]);
+    assert.equal(list.code, 0, list.stderr);
+    const key = (JSON.parse(list.stdout) as { latest: { key: string } }).latest.key;
+    const run = await cli(["restore", ...local, "--key", key, "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const recorded = JSON.parse(run.stdout) as {
+      outcome: string;
+      generation: number;
+      request: { generation: number; source: { key: string } };
+    };
+    assert.equal(recorded.outcome, "recorded");
+    assert.equal(recorded.generation, 1);
+    assert.deepEqual([recorded.request.generation, recorded.request.source.key], [1, key]);
+    const text = await cli(["restore", ...local, "--key", key]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      /^restore of \S+ recorded over generation 1: the control plane opens generation 2 from /m,
+    );
   });
 });

@@ -1,6 +1,8 @@
 // Steps the boot script and Auto Scaling take, replayed against the control-plane test bed: deliver
 // events, ask for configurations until published, start etcd from them, report ready.
 import { setTimeout as sleep } from "node:timers/promises";
+import { takeSnapshotIfDue } from "../../lambdas/app/snapshots";
+import type { SnapshotRecord } from "../../lambdas/domain/durability";
 import type { HookKind } from "../../lambdas/events/lifecycle-event";
 import type { LifecycleEvent } from "../../local/aws/types";
 import { type BedScope, ControlPlaneBed, parseEnv, settingsOf } from "./control-plane";
@@ -138,4 +140,16 @@ export async function publishedOrWaiting(
     if (answer.statusCode === 200 || answer.statusCode === 202) return parseEnv(answer.body);
     return undefined;
   });
+}
+
+/** A snapshot taken on demand through the snapshot flow (the bed needs a bucket); throws if none was. */
+export async function snapshotNow(bed: ControlPlaneBed): Promise<SnapshotRecord> {
+  const outcome = await takeSnapshotIfDue(
+    bed.invocation(),
+    bed.durability(),
+    "on-demand",
+    Date.now() + 60_000,
+  );
+  if (outcome.outcome !== "taken") throw new Error(`no snapshot taken: ${outcome.reason}`);
+  return outcome.snapshot;
 }

@@ -218,11 +218,22 @@ describe("durability records in the ledger", () => {
       const ledger = new DurabilityLedger(fresh());
       assert.equal(await ledger.restoreRequest(), undefined);
       const first = { generation: 1, source: restoreSourceOf(snapshot(1, 100)), requestedAt: NOW };
-      await ledger.requestRestore(first);
+      assert.deepEqual(await ledger.requestRestore(first), { recorded: true, request: first });
       assert.deepEqual(await ledger.restoreRequest(), first);
       const second = { generation: 1, source: restoreSourceOf(snapshot(1, 200)), requestedAt: NOW + 1 };
-      await ledger.requestRestore(second);
+      assert.deepEqual(await ledger.requestRestore(second), { recorded: true, request: second });
       assert.deepEqual(await ledger.restoreRequest(), second);
+    });
+
+    test("a request made earlier never replaces one made later", async () => {
+      const ledger = new DurabilityLedger(fresh());
+      const later = { generation: 3, source: restoreSourceOf(snapshot(3, 300)), requestedAt: NOW };
+      await ledger.requestRestore(later);
+      const delayed = { generation: 3, source: restoreSourceOf(snapshot(3, 400)), requestedAt: NOW - 1 };
+      assert.deepEqual(await ledger.requestRestore(delayed), { recorded: false, request: later });
+      assert.deepEqual(await ledger.restoreRequest(), later);
+      const next = { generation: 4, source: restoreSourceOf(snapshot(3, 300)), requestedAt: NOW + 2 };
+      assert.deepEqual(await ledger.requestRestore(next), { recorded: true, request: next });
     });
 
     test("refuses a request for no generation, naming the field", async () => {

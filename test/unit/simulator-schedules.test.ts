@@ -74,3 +74,24 @@ test("a disabled rule does not run", () => {
     ["ReconcileSchedule"],
   );
 });
+
+test("the reconcile schedule is the reconciler's rule without a constant input, whatever the rules' order", () => {
+  const defragmentation = rule("DefragmentationSchedule", "rate(1 day)", "arn:reconciler");
+  const withInput: RuleModel = {
+    ...defragmentation,
+    targets: defragmentation.targets.map((target) => ({
+      ...target,
+      input: '{"etcd-asg":"scheduled-defragmentation"}',
+    })),
+  };
+  const rules = [withInput, ...RULES];
+  assert.equal(scheduleSpeedup(stack(rules), 2000), 30);
+  assert.deepEqual(
+    scheduledRulePeriods(stack(rules), 2000).map(({ rule, periodMs }) => [rule.logicalId, periodMs]),
+    [
+      ["DefragmentationSchedule", 2_880_000],
+      ["SnapshotSchedule", 60_000],
+      ["ReconcileSchedule", 2000],
+    ],
+  );
+});

@@ -70,6 +70,13 @@ export interface RecordSnapshotResult {
   readonly latest: SnapshotRecord;
 }
 
+export interface RestoreRequestResult {
+  /** This call's request is the one recorded now. */
+  readonly recorded: boolean;
+  /** The request the ledger holds now. */
+  readonly request: RestoreRequest;
+}
+
 export interface OpenGenerationResult {
   /** This call opened the generation; false when another writer moved the ledger on first. */
   readonly won: boolean;
@@ -133,17 +140,34 @@ export class DurabilityLedger {
     );
   }
 
-  /** Records an operator's restore request, replacing any earlier one. */
-  async requestRestore(request: RestoreRequest): Promise<void> {
+  /**
+   * Records an operator's restore request with one conditional write: it replaces a request made
+   * earlier (the operator changed their mind, or the earlier one is over), never one made later — a
+   * command delayed or retried on its way cannot undo the operator's newer choice.
+   */
+  async requestRestore(request: RestoreRequest): Promise<RestoreRequestResult> {
     const parsed = restoreRequestSchema.safeParse(request);
     if (!parsed.success) throw new InvalidLedgerInputError("restore request", z.prettifyError(parsed.error));
-    await this.table.request("requestRestore", () =>
-      this.table.client.send(
-        new PutCommand({
-          TableName: this.table.tableName,
-          Item: { ...this.table.key(this.pk, RESTORE_REQUEST_SK), ...parsed.data },
-        }),
-      ),
+    return this.table.conditionalWrite(
+      "requestRestore",
+      async () => {
+        await this.table.client.send(
+          new PutCommand({
+            TableName: this.table.tableName,
+            Item: { ...this.table.key(this.pk, RESTORE_REQUEST_SK), ...parsed.data },
+            ConditionExpression: "attribute_not_exists(#sk) OR #requestedAt <= :requestedAt",
+            ExpressionAttributeNames: { "#sk": SK, "#requestedAt": "requestedAt" },
+            ExpressionAttributeValues: { ":requestedAt": parsed.data.requestedAt },
+          }),
+        );
+        return { recorded: true, request: parsed.data };
+      },
+      async () => {
+        const holding = await this.restoreRequest();
+        // Only a deletion makes the request vanish between the refused write and this read.
+        if (holding === undefined) throw new LedgerContentionError("restore request");
+        return { recorded: false, request: holding };
+      },
     );
   }
 
