@@ -54,6 +54,9 @@ export interface SimulatorOptions {
   /** Override of SNAPSHOT_INTERVAL_SECONDS, and the snapshot schedule ticks at it. @default the
    * template's interval sped up as the schedules are (the stack: 1800 s, at a 5 s reconcile period 150 s) */
   readonly snapshotIntervalSeconds?: number;
+  /** Override of DISASTER_RECOVERY for every function: "manual" makes a quorum lost for good raise
+   * the alarm and wait for the restore command. @default the template's (the stack: "automatic") */
+  readonly disasterRecovery?: "automatic" | "manual";
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
@@ -77,7 +80,11 @@ export type Overrides = {
   readonly [K in keyof typeof DEFAULT_OVERRIDES]: (typeof DEFAULT_OVERRIDES)[K] extends readonly number[]
     ? readonly number[]
     : number;
-} & { readonly quotaBackendBytes?: number; readonly snapshotIntervalSeconds?: number };
+} & {
+  readonly quotaBackendBytes?: number;
+  readonly snapshotIntervalSeconds?: number;
+  readonly disasterRecovery?: "automatic" | "manual";
+};
 
 export function overridesOf(options: SimulatorOptions): Overrides {
   return {
@@ -98,5 +105,6 @@ export function overridesOf(options: SimulatorOptions): Overrides {
     ...(options.snapshotIntervalSeconds === undefined
       ? {}
       : { snapshotIntervalSeconds: options.snapshotIntervalSeconds }),
+    ...(options.disasterRecovery === undefined ? {} : { disasterRecovery: options.disasterRecovery }),
   };
 }
