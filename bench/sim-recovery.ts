@@ -8,11 +8,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterId } from "../local/simulator/etcd-client";
-import type { InvocationRecord } from "../local/simulator/lambda-function";
 import type { Simulator } from "../local/simulator/simulator";
-import { InvocationLog, lastReady, nodeApiCaller, nodeApiPath } from "./critical-path";
+import { InvocationLog } from "./critical-path";
 import { HealthProbe } from "./health-probe";
 import { pollUntil } from "./measure";
+import { restorePhases } from "./recovery-phases";
 import { SimulatorStuckError, waitConverged } from "./sim-flows";
 
 const RECOVERY_TIMEOUT_MS = 180_000;
@@ -75,7 +75,7 @@ export async function simLoseAll(sim: Simulator, rep: number): Promise<TimedReco
     recoveryMs: servedAt - declared,
     phases: {
       "declared → generation opened": opened - declared,
-      ...nodePhases(log.records, opened, servedAt),
+      ...restorePhases(log.records, opened, servedAt),
       "after serving: old instances' terminations completed (off the clock)": convergedAt - servedAt,
     },
   };
@@ -100,42 +100,6 @@ async function notServing(
   const tls = await sim.etcdTls();
   if ((await clusterId(urls, tls).catch(() => before)) === before) return "the cluster ID is the old one";
   return undefined;
-}
-
-/**
- * The node-API requests of the last node to be ready, after the generation opened: its config long
- * poll answered with the restore, its certificates issued, then the boot script's download, check,
- * restore, etcd's start and health wait, and its ready report (completing the launch); the
- * simulator's cold starts on that path shown apart.
- */
-function nodePhases(records: readonly InvocationRecord[], openedAt: number, servedAt: number) {
-  const after = records.filter((r) => r.endedAt >= openedAt && nodeApiCaller(r) !== undefined);
-  const last = lastReady(after, [...new Set(after.map((r) => nodeApiCaller(r) ?? ""))]);
-  const api = after.filter((r) => nodeApiCaller(r) === last).sort((a, b) => a.invokedAt - b.invokedAt);
-  const ended = (route: string) => api.find((r) => nodeApiPath(r).endsWith(route))?.endedAt;
-  const config = ended("/config");
-  const certificates = ended("/certificates");
-  const ready = api.filter((r) => nodeApiPath(r).endsWith("/ready"));
-  const firstReady = ready[0]?.invokedAt;
-  const readyEnded = ready.at(-1)?.endedAt;
-  if (
-    config === undefined ||
-    certificates === undefined ||
-    firstReady === undefined ||
-    readyEnded === undefined
-  )
-    throw new Error(
-      `the last node to be ready (${last}) made no config, certificates and ready requests after the generation opened`,
-    );
-  return {
-    "opened → restore handed (the config long poll answers)": config - openedAt,
-    "certificates request": certificates - config,
-    "download, check, restore, etcd start and health": firstReady - certificates,
-    [`ready report (complete; ${ready.length} request${ready.length > 1 ? "s" : ""})`]:
-      readyEnded - firstReady,
-    "InService and seen serving": servedAt - readyEnded,
-    "of which simulator: cold starts": api.reduce((sum, r) => sum + r.coldStartMs, 0),
-  };
 }
 
 interface LogEntry {
