@@ -99,12 +99,12 @@ interface UrlEvent {
 }
 
 /** The instance a node-API request came from (its role session is named after it). */
-function nodeApiCaller(record: InvocationRecord): string | undefined {
+export function nodeApiCaller(record: InvocationRecord): string | undefined {
   const arn = (record.event as UrlEvent).requestContext?.authorizer?.iam?.userArn;
   return arn?.startsWith("arn:aws:sts::") ? arn.split("/").at(-1) : undefined;
 }
 
-function nodeApiPath(record: InvocationRecord): string {
+export function nodeApiPath(record: InvocationRecord): string {
   return (record.event as UrlEvent).rawPath ?? "";
 }
 

@@ -61,12 +61,17 @@ export class EtcdBed {
     };
   }
 
+  /** Where `member`'s etcd keeps its data (a restore writes it before the start). */
+  dataDir(member: BenchMember): string {
+    return join(this.root, member.name);
+  }
+
   /** Starts etcd for `member` with its URLs, TLS, the raft timers and `flags` (cluster formation). */
   start(member: BenchMember, flags: readonly string[]): void {
     const { tls } = member;
     const args = [
       `--name=${member.name}`,
-      `--data-dir=${join(this.root, member.name)}`,
+      `--data-dir=${this.dataDir(member)}`,
       `--listen-client-urls=${member.clientUrl}`,
       `--advertise-client-urls=${member.clientUrl}`,
       `--listen-peer-urls=${member.peerUrl}`,

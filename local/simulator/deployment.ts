@@ -249,7 +249,7 @@ export class StackDeployment {
 
 /** The health policy follows the schedule's period as the stack's follows its 1 min rate; the
  * quota, when overridden, reaches the nodes (node API) and upkeep (reconciler) alike; recovery's
- * threshold and the snapshot interval (when overridden) reach every function. */
+ * threshold, the snapshot interval and the recovery mode (when overridden) reach every function. */
 function healthAndStorageEnv(overrides: Overrides): Record<string, string> {
   return {
     RECONCILE_PERIOD_SECONDS: String(Math.max(1, Math.round(overrides.reconcileIntervalMs / 1000))),
@@ -262,5 +262,6 @@ function healthAndStorageEnv(overrides: Overrides): Record<string, string> {
     ...(overrides.quotaBackendBytes === undefined
       ? {}
       : { QUOTA_BACKEND_BYTES_OVERRIDE: String(overrides.quotaBackendBytes) }),
+    ...(overrides.disasterRecovery === undefined ? {} : { DISASTER_RECOVERY: overrides.disasterRecovery }),
   };
 }

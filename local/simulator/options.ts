@@ -57,6 +57,9 @@ export interface SimulatorOptions {
   /** Each instance's data dir on a volume of its own of this many bytes (a tmpfs; needs root), which
    * chaos's disk-full fills (`SimulatedNode.fillDisk`). @default none: on the simulator's disk */
   readonly dataVolumeBytes?: number;
+  /** Override of DISASTER_RECOVERY for every function: "manual" makes a quorum lost for good raise
+   * the alarm and wait for the restore command. @default the template's (the stack: "automatic") */
+  readonly disasterRecovery?: "automatic" | "manual";
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */
@@ -80,7 +83,11 @@ export type Overrides = {
   readonly [K in keyof typeof DEFAULT_OVERRIDES]: (typeof DEFAULT_OVERRIDES)[K] extends readonly number[]
     ? readonly number[]
     : number;
-} & { readonly quotaBackendBytes?: number; readonly snapshotIntervalSeconds?: number };
+} & {
+  readonly quotaBackendBytes?: number;
+  readonly snapshotIntervalSeconds?: number;
+  readonly disasterRecovery?: "automatic" | "manual";
+};
 
 export function overridesOf(options: SimulatorOptions): Overrides {
   return {
@@ -101,5 +108,6 @@ export function overridesOf(options: SimulatorOptions): Overrides {
     ...(options.snapshotIntervalSeconds === undefined
       ? {}
       : { snapshotIntervalSeconds: options.snapshotIntervalSeconds }),
+    ...(options.disasterRecovery === undefined ? {} : { disasterRecovery: options.disasterRecovery }),
   };
 }

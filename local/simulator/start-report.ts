@@ -54,6 +54,9 @@ export function describeStart(stack: StackModel, overrides: Overrides, options: 
       (overrides.snapshotIntervalSeconds === undefined
         ? ""
         : `, SNAPSHOT_INTERVAL_SECONDS 1800 -> ${overrides.snapshotIntervalSeconds}`) +
+      (overrides.disasterRecovery === undefined
+        ? ""
+        : `, DISASTER_RECOVERY -> ${overrides.disasterRecovery}`) +
       " on every function",
   );
   lines.push(

@@ -13,7 +13,7 @@ import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { clusterId, etcdClient, getKey, putKey } from "../../local/simulator/etcd-client";
 import type { Simulator } from "../../local/simulator/simulator";
-import { startSimulator } from "./simulator-bed";
+import { startSimulator, waitForNewGeneration } from "./simulator-bed";
 
 const OVERRIDES = {
   size: 3,
@@ -104,14 +104,7 @@ async function loseAndRecover(t: TestContext, count: number): Promise<void> {
   // Read before the loss is declared: the survivor's data is the newest that exists.
   const held = await Promise.all(survivors.map((id) => heldBy(sim, id)));
 
-  await sim.waitFor(
-    "a 3-node cluster of new instances serving under a new cluster ID",
-    async () =>
-      (await sim.divergence()) === undefined &&
-      sim.instances().every((i) => !victims.includes(i.id) && !survivors.includes(i.id)) &&
-      (await clusterId(sim.clientUrls(), await sim.etcdTls()).catch(() => before)) !== before,
-    RECOVERY_BOUND_MS,
-  );
+  await waitForNewGeneration(sim, [...victims, ...survivors], before, RECOVERY_BOUND_MS);
   const recoveredAt = Date.now();
   const members = await sim.members();
   assert.equal(members.length, 3);
@@ -180,14 +173,7 @@ test("an old-generation node that comes back late never rejoins with its old dat
   // It comes back with its old data while the new generation forms.
   assert.ok(sim.node(late).thawEtcd());
   sim.note(`${late}'s etcd thawed: it runs the old generation's data`);
-  await sim.waitFor(
-    "a 3-node cluster of new instances serving under a new cluster ID",
-    async () =>
-      (await sim.divergence()) === undefined &&
-      !sim.instances().some((i) => i.id === late || victims.includes(i.id)) &&
-      (await clusterId(sim.clientUrls(), tls).catch(() => before)) !== before,
-    RECOVERY_BOUND_MS,
-  );
+  await waitForNewGeneration(sim, [late, ...victims], before, RECOVERY_BOUND_MS);
   const members = await sim.members();
   assert.ok(!members.some((m) => m.name === late), `${late} is not a member of the new generation`);
   assert.deepEqual(await sim.lostKeys(), [], "the writes before the snapshot are served");

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TimedOutAction } from "../../local/aws/auto-scaling-group";
-import type { EtcdMember } from "../../local/simulator/etcd-client";
+import { clusterId, type EtcdMember } from "../../local/simulator/etcd-client";
 import { Simulator, type SimulatorOptions } from "../../local/simulator/simulator";
 
 export async function startSimulator(t: TestContext, options: SimulatorOptions = {}): Promise<Simulator> {
@@ -71,5 +71,24 @@ export async function assertEndState(
     sim.timedOutActions().map(({ instanceId, hookName, result }) => ({ instanceId, hookName, result })),
     expectedTimeouts,
     "lifecycle actions timed out",
+  );
+}
+
+/** Waits until the cluster serves again as a recovered generation: converged on instances none of
+ * which is in `old`, under a cluster ID other than `before`. */
+export async function waitForNewGeneration(
+  sim: Simulator,
+  old: readonly string[],
+  before: string,
+  timeoutMs: number,
+): Promise<void> {
+  const tls = await sim.etcdTls();
+  await sim.waitFor(
+    `a cluster of new instances serving under a new cluster ID (not ${before})`,
+    async () =>
+      (await sim.divergence()) === undefined &&
+      !sim.instances().some((i) => old.includes(i.id)) &&
+      (await clusterId(sim.clientUrls(), tls).catch(() => before)) !== before,
+    timeoutMs,
   );
 }

@@ -2,24 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { breakdown, lastReady } from "../../../bench/critical-path";
 import type { InvocationRecord } from "../../../local/simulator/lambda-function";
+import { nodeApi } from "./node-api-record";
 
 const ID = "i-0123456789abcdef0";
-
-function nodeApi(instanceId: string, path: string, invokedAt: number, endedAt: number, coldStartMs = 0) {
-  return {
-    fn: "node-api",
-    event: {
-      rawPath: `/v1/nodes/${instanceId}${path}`,
-      requestContext: {
-        authorizer: { iam: { userArn: `arn:aws:sts::000000000000:assumed-role/NodeRole/${instanceId}` } },
-      },
-    },
-    invokedAt,
-    startedAt: invokedAt + coldStartMs,
-    endedAt,
-    coldStartMs,
-  } satisfies InvocationRecord;
-}
 
 const launch: InvocationRecord = {
   fn: "launch-hook",

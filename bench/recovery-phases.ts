@@ -1,0 +1,44 @@
+// Where a recovered generation's time goes after the reconciler opened it, read off the node-API
+// invocations the simulator reports (wall-clock ms): the phases of the last node to be ready.
+import type { InvocationRecord } from "../local/simulator/lambda-function";
+import { lastReady, nodeApiCaller, nodeApiPath } from "./critical-path";
+
+/**
+ * The node-API requests of the last node to be ready, after the generation opened: its config long
+ * poll answered with the restore, its certificates issued, then the boot script's download, check,
+ * restore, etcd's start and health wait, and its ready report (completing the launch); the
+ * simulator's cold starts on that path shown apart.
+ */
+export function restorePhases(
+  records: readonly InvocationRecord[],
+  openedAt: number,
+  servedAt: number,
+): Record<string, number> {
+  const after = records.filter((r) => r.endedAt >= openedAt && nodeApiCaller(r) !== undefined);
+  const last = lastReady(after, [...new Set(after.map((r) => nodeApiCaller(r) ?? ""))]);
+  const api = after.filter((r) => nodeApiCaller(r) === last).sort((a, b) => a.invokedAt - b.invokedAt);
+  const ended = (route: string) => api.find((r) => nodeApiPath(r).endsWith(route))?.endedAt;
+  const config = ended("/config");
+  const certificates = ended("/certificates");
+  const ready = api.filter((r) => nodeApiPath(r).endsWith("/ready"));
+  const firstReady = ready[0]?.invokedAt;
+  const readyEnded = ready.at(-1)?.endedAt;
+  if (
+    config === undefined ||
+    certificates === undefined ||
+    firstReady === undefined ||
+    readyEnded === undefined
+  )
+    throw new Error(
+      `the last node to be ready (${last}) made no config, certificates and ready requests after the generation opened`,
+    );
+  return {
+    "opened → restore handed (the config long poll answers)": config - openedAt,
+    "certificates request": certificates - config,
+    "download, check, restore, etcd start and health": firstReady - certificates,
+    [`ready report (complete; ${ready.length} request${ready.length > 1 ? "s" : ""})`]:
+      readyEnded - firstReady,
+    "InService and seen serving": servedAt - readyEnded,
+    "of which simulator: cold starts": api.reduce((sum, r) => sum + r.coldStartMs, 0),
+  };
+}
