@@ -2,7 +2,8 @@
 // what fills it; and its cold start in a fresh `node` process, loading the bundle and handling one
 // event, against a baseline handler that only builds the same AWS SDK clients (checked, ≤ 1.5×).
 import { buildBaseline, contributors, deployedBundles, deployedSize } from "../lambda/bundles";
-import { type ColdStart, coldStart } from "../lambda/cold-init";
+import { runtimeNodeVersion } from "../../local/simulator/lambda-runtime";
+import { type ColdStart, coldStart, LAMBDA_RUNTIME } from "../lambda/cold-init";
 import { startLocalServers } from "../lambda/local-servers";
 import { median } from "../measure";
 import { type Check, type Figure, format, type Row, ratioCheck, row } from "../report";
@@ -91,7 +92,11 @@ export async function lambdaCostFigure(ctx: FigureContext): Promise<Figure> {
       title: "5. Lambda cost (size as deployed, cold start in a fresh node process)",
       rows,
       checks,
-      notes: NOTES,
+      notes: [
+        ...NOTES,
+        `node: every cold start runs on the Node the functions deploy with, ${LAMBDA_RUNTIME} ` +
+          `(local/lambda-runtime's ${runtimeNodeVersion()}), not the bench's own ${process.version}.`,
+      ],
     };
   } finally {
     baseline.remove();
