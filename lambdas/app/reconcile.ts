@@ -2,14 +2,15 @@
 // change at a time, bring the client name's records in step with the voters, then finish the
 // lifecycle work whose events were lost or held — terminations waiting on a removal, launches never
 // seen, launches whose completion was lost — replace in-service instances whose member was removed,
-// report drift, replace a voter whose etcd stays down on a live instance (health), and run etcd's
-// upkeep.
+// report drift, record etcd's cluster version, replace a voter whose etcd stays down on a live
+// instance (health), and run etcd's upkeep.
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
 import { checkMemberHealth, maintainEtcd, type UpkeepOptions } from "./cluster-care";
+import { recordClusterVersion } from "./cluster-version";
 import { launchNode } from "./launch-node";
 import type { Runtime } from "./ports";
 import { terminateNode } from "./terminate-node";
@@ -73,6 +74,7 @@ export async function reconcile(rt: Runtime, upkeep?: UpkeepOptions): Promise<Re
   const drift = driftOf(snapshot);
   rt.signals.drift(drift.length);
   if (drift.length > 0) rt.logger.warn("membership drift", { drift });
+  await recordClusterVersion(rt, snapshot);
   const health = await checkMemberHealth(rt, snapshot, ledger, marked);
   const upkept = await maintainEtcd(
     rt,
