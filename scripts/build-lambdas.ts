@@ -1,6 +1,7 @@
 // Bundles each Lambda handler with esbuild into dist/lambdas/<name>/: the handler at lib/index.js
-// (CDK handler string `lib/index.handler`) and etcd3's protos at proto/, where etcd3 loads them
-// from (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
+// (CDK handler string `lib/index.handler`), etcd's client next to it in lib/etcd-client.js and
+// lib/etcd3-errors.js (scripts/etcd-client-file.ts), and etcd3's protos at proto/, where etcd3 loads
+// them from (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
 // deploys and the simulator runs.
 //
 // Usage: npx tsx scripts/build-lambdas.ts [--out DIR]

@@ -4,7 +4,8 @@
 // policy rolls one node at a time, launch before terminate, while a writer keeps writing. etcd 3.7.0
 // on a cluster running 3.5 (a skipped minor) and etcd 3.4.23 on it (a downgrade) are each refused at
 // their first node: the node does not start etcd, its launch is abandoned, the refresh fails and the
-// stack rolls back, the cluster untouched and its recorded etcd version still 3.5.
+// stack rolls back, the cluster untouched and its recorded etcd version still 3.5. A roll whose first
+// replacement never boots fails once its launch hook times out and rolls back the same way.
 // The simulator runs one etcd binary (3.4.23 on Debian): the version rules are checked against the
 // release each node reports from its launch template (ETCD_ASG_ETCD_VERSION), as on AWS, where the
 // boot script installs exactly that release.
@@ -17,8 +18,14 @@ import type { Simulator } from "../../local/simulator/simulator";
 import { rollAndCheck } from "./roll-bed";
 import { assertEndState, startSimulator } from "./simulator-bed";
 
+/** The launch hook's timeout (the stack: 15 min), short enough for the stuck roll below and long
+ * enough for every launch of a bootstrap or a roll on a loaded machine. */
+const LAUNCH_TIMEOUT_MS = 45_000;
+/** The deploy's own start and the rollback refresh, past the launch hook's timeout. */
+const BOUND_MARGIN_MS = 30_000;
+
 test("deploys onto 3 nodes: no roll without a node change, a roll of a new template, refused etcd versions", async (t) => {
-  const sim = await startSimulator(t, { size: 3 });
+  const sim = await startSimulator(t, { size: 3, launchHeartbeatTimeoutMs: LAUNCH_TIMEOUT_MS });
   await sim.waitConverged(120_000);
   await sim.writeKeys("bootstrap", 10);
 
@@ -53,6 +60,33 @@ test("deploys onto 3 nodes: no roll without a node change, a roll of a new templ
     "etcd 3.4.23 on a 3.5 cluster (a downgrade) stops at its first node and rolls the stack back",
     async () => {
       await assertRefused(sim, "3.4.23", /3\.4\.23 is below the cluster version 3\.5/, "downgrade");
+    },
+  );
+
+  await t.test(
+    "a replacement that never boots fails the roll within the launch hook's timeout and rolls the stack back",
+    async () => {
+      const before = running(sim);
+      sim.skipBoots(1);
+      const started = Date.now();
+      const result = await sim.redeploy({ "etcd-asg:instanceType": "m7g.xlarge" });
+      const tookMs = Date.now() - started;
+      assert.equal(result.status, "UPDATE_ROLLBACK_COMPLETE", result.reason);
+      const abandoned = /launch of replacement instance (i-[0-9a-f]+) was abandoned/.exec(
+        result.reason ?? "",
+      );
+      assert.ok(abandoned?.[1], result.reason);
+      // The step's bound: a replacement from a new launch template version joins only once it reports
+      // its etcd release, so one that never boots holds its launch until the hook times out (the stack:
+      // 15 min) and is abandoned; the rollback refresh then skips the nodes still on the old version.
+      const boundMs = LAUNCH_TIMEOUT_MS + BOUND_MARGIN_MS;
+      assert.ok(tookMs <= boundMs, `the failed roll took ${tookMs} ms, over its bound of ${boundMs} ms`);
+      assert.deepEqual(running(sim), before, "no running node was replaced");
+      await sim.writeKeys("after-stuck-roll", 5);
+      // Its launch action is the one that timed out, as meant.
+      await assertEndState(sim, [
+        { instanceId: abandoned[1], hookName: sim.hookName("launch"), result: "ABANDON" },
+      ]);
     },
   );
 });
