@@ -11,6 +11,7 @@ import { bootstrapFigure } from "./figures/bootstrap";
 import type { FigureContext } from "./figures/context";
 import { joinFigure } from "./figures/join";
 import { lambdaCostFigure } from "./figures/lambda-cost";
+import { mttrFigure } from "./figures/mttr";
 import { recoveryFigure } from "./figures/recovery";
 import { replaceFigure } from "./figures/replace";
 import { rollingFigure } from "./figures/rolling";
@@ -24,6 +25,7 @@ const FIGURES: Record<string, (ctx: FigureContext) => Promise<Figure>> = {
   rolling: rollingFigure,
   lambda: lambdaCostFigure,
   "api-calls": apiCallsFigure,
+  mttr: mttrFigure,
   recovery: recoveryFigure,
 };
 

@@ -4,6 +4,7 @@
 // every member answering /health.
 import { setTimeout as sleep } from "node:timers/promises";
 import { runInstanceRefresh } from "../local/simulator/instance-refresh";
+import type { SimulatorOptions } from "../local/simulator/options";
 import { Simulator } from "../local/simulator/simulator";
 import { type Breakdown, breakdown, InvocationLog, lastReady } from "./critical-path";
 import { HealthProbe } from "./health-probe";
@@ -27,9 +28,16 @@ export const bootDelayNote =
   `etcd-asg's clock starts when an instance's user data starts, as the floor's starts with its machines running; ` +
   `each instance boots ${BOOT_DELAY_MS} ms first, untimed, while the launch hook runs (AWS sends the launch event at Pending:Wait)`;
 
-/** A simulator whose cluster has converged; `bootDelayMs` as in SimulatorOptions. */
-export async function startSimulator(size: number, bootDelayMs = 0): Promise<Simulator> {
-  const sim = await Simulator.start({ size, maxSize: size + 2, bootDelayMs });
+/** A simulator whose cluster has converged; `bootDelayMs` and `overrides` as in SimulatorOptions. */
+export async function startSimulator(
+  size: number,
+  bootDelayMs = 0,
+  overrides: Pick<
+    SimulatorOptions,
+    "healthGraceSeconds" | "healthWarmupSeconds" | "reconcileIntervalMs"
+  > = {},
+): Promise<Simulator> {
+  const sim = await Simulator.start({ size, maxSize: size + 2, bootDelayMs, ...overrides });
   try {
     await waitConverged(sim, "the initial cluster");
   } catch (error) {

@@ -14,9 +14,10 @@ import { openTarget, type Target, type TargetOptions } from "./target";
 const USAGE = `Usage: etcd-asg <command> (--stack NAME [--region R] | --local [--state FILE]) [--json]
 
 Commands:
-  status                  members (health, leader, raft index, learners), the ledger's cluster and
-                          generation, instances with lifecycle state and phase, pending lifecycle
-                          actions, the last snapshot, drift
+  status                  members (health, leader, raft index, learners), the ledger's cluster,
+                          generation and etcd cluster version, instances with lifecycle state, phase
+                          and the etcd release each reported, pending lifecycle actions, the last
+                          snapshot, drift
   reconcile               run a reconcile pass now and print its report
   client-cert --user NAME --csr FILE [--lifetime SECONDS] [--out DIR]
                           an etcd client certificate for NAME (CN) for the CSR's key: writes

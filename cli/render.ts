@@ -8,7 +8,8 @@ export function renderStatus(stackName: string, status: ClusterStatus): string {
   lines.push(
     cluster === undefined
       ? `stack ${stackName}: no cluster in the ledger yet`
-      : `stack ${stackName}: generation ${cluster.generation}, ${cluster.state}, size ${cluster.size}, token ${cluster.token}`,
+      : `stack ${stackName}: generation ${cluster.generation}, ${cluster.state}, size ${cluster.size}, token ${cluster.token}, ` +
+          `etcd ${cluster.etcdVersion ?? "version not recorded yet"}`,
   );
   lines.push(`leader: ${status.leader ?? "none agreed by a quorum of the members"}`);
   lines.push("", "members:");
@@ -31,13 +32,14 @@ export function renderStatus(stackName: string, status: ClusterStatus): string {
   lines.push("", "instances:");
   lines.push(
     ...table(
-      ["INSTANCE", "LIFECYCLE STATE", "PRIVATE IP", "PHASE", "MEMBER"],
+      ["INSTANCE", "LIFECYCLE STATE", "PRIVATE IP", "PHASE", "MEMBER", "ETCD"],
       status.instances.map((i) => [
         i.id,
         i.lifecycleState,
         i.privateIp ?? "-",
         i.phase ?? "-",
         i.memberId ?? "-",
+        i.etcdVersion ?? "-",
       ]),
     ),
   );

@@ -1,6 +1,7 @@
 // Bundles each Lambda handler with esbuild into dist/lambdas/<name>/: the handler at lib/index.js
-// (CDK handler string `lib/index.handler`) and etcd3's protos at proto/, where etcd3 loads them
-// from (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
+// (CDK handler string `lib/index.handler`), etcd's client next to it in lib/etcd-client.js and
+// lib/etcd3-errors.js (scripts/etcd-client-file.ts), and etcd3's protos at proto/, where etcd3 loads
+// them from (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
 // deploys and the simulator runs.
 //
 // Usage: npx tsx scripts/build-lambdas.ts [--out DIR]
@@ -8,6 +9,7 @@ import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BuildOptions, build } from "esbuild";
 import { FUNCTION_NAMES } from "../cdk/lib/function-tag";
+import { buildEtcdClientFiles, etcdClientExternal } from "./etcd-client-file";
 
 /** One bundle per control-plane function, from lambdas/handlers/<name>.ts. */
 export const HANDLERS = FUNCTION_NAMES;
@@ -24,10 +26,24 @@ export const ESBUILD_OPTIONS = {
   format: "cjs",
   // The ES builds of the AWS SDK let esbuild drop the commands and shapes never used (half the size).
   mainFields: ["module", "main"],
+  // `import()` left in the output (the SDK's HTTP handler imports node:http so on its first request)
+  // goes through Node's ESM loader, whose facade of node:http loads undici: ~10 ms of every cold
+  // start's first AWS call. As `require` it does not.
+  supported: { "dynamic-import": false },
   minify: true,
   legalComments: "none",
   logLevel: "warning",
 } as const satisfies BuildOptions;
+
+/** One handler's lib/index.js, with etcd's client left to its own files (scripts/etcd-client-file.ts). */
+export function handlerBuild(name: string, outfile: string): BuildOptions {
+  return {
+    ...ESBUILD_OPTIONS,
+    entryPoints: [join(root, "lambdas/handlers", `${name}.ts`)],
+    outfile,
+    plugins: [etcdClientExternal],
+  };
+}
 
 export async function buildLambdas(outDir = join(root, "dist/lambdas")): Promise<Record<string, number>> {
   rmSync(outDir, { recursive: true, force: true });
@@ -35,11 +51,8 @@ export async function buildLambdas(outDir = join(root, "dist/lambdas")): Promise
   for (const name of HANDLERS) {
     const dir = join(outDir, name);
     const outfile = join(dir, "lib/index.js");
-    await build({
-      ...ESBUILD_OPTIONS,
-      entryPoints: [join(root, "lambdas/handlers", `${name}.ts`)],
-      outfile,
-    });
+    await build(handlerBuild(name, outfile));
+    await buildEtcdClientFiles(ESBUILD_OPTIONS, join(dir, "lib"), root);
     mkdirSync(join(dir, "proto"), { recursive: true });
     cpSync(join(root, "node_modules/etcd3/proto"), join(dir, "proto"), { recursive: true });
     sizes[name] = statSync(outfile).size;

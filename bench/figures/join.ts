@@ -4,9 +4,7 @@
 // first; after each rep the new instance is scaled in again, untimed.
 
 import { commandMissing } from "../../chaos/network/system";
-import type { Simulator } from "../../local/simulator/simulator";
 import { type Breakdown, describeBreakdown } from "../critical-path";
-import { EtcdBed } from "../floor/etcd-bed";
 import { manualJoin, removeMember, staticBootstrap } from "../floor/flows";
 import { now } from "../measure";
 import { describePhases, type Phases } from "../phases";
@@ -18,65 +16,57 @@ import {
   simJoin,
   simJoinSpawns,
   startSimulator,
-  stopSimulator,
   waitConverged,
 } from "../sim-flows";
 import type { FigureContext } from "./context";
+import { withFloorAndSimulator } from "./floor-and-simulator";
 
-export async function joinFigure(ctx: FigureContext): Promise<Figure> {
-  let bed: EtcdBed | undefined;
-  let sim: Simulator | undefined;
-  let failure: unknown;
-  try {
-    bed = await EtcdBed.create();
-    const { cluster } = await staticBootstrap(bed, 3);
-    sim = await startSimulator(5, BOOT_DELAY_MS);
-    // The operator lowers MinSize (the stack sets it to the cluster size) to scale in to 3.
-    sim.group.update({ minSize: 3 });
-    for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
-    await waitConverged(sim, "scale-in to 3");
-    let lastChange = now();
-    const floor: number[] = [];
-    const etcdAsg: number[] = [];
-    const phases: Phases[] = [];
-    const breakdowns: Breakdown[] = [];
-    for (let rep = 1; rep <= ctx.reps; rep++) {
+export function joinFigure(ctx: FigureContext): Promise<Figure> {
+  return withFloorAndSimulator(
+    () => startSimulator(5, BOOT_DELAY_MS),
+    async (bed, sim) => {
+      const { cluster } = await staticBootstrap(bed, 3);
+      // The operator lowers MinSize (the stack sets it to the cluster size) to scale in to 3.
+      sim.group.update({ minSize: 3 });
+      for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
+      await waitConverged(sim, "scale-in to 3");
+      let lastChange = now();
+      const floor: number[] = [];
+      const etcdAsg: number[] = [];
+      const phases: Phases[] = [];
+      const breakdowns: Breakdown[] = [];
+      for (let rep = 1; rep <= ctx.reps; rep++) {
+        await settle(lastChange);
+        const joined = await manualJoin(bed, cluster);
+        floor.push(joined.ms);
+        await removeMember(bed, cluster, joined.joined);
+        const timed = await simJoin(sim);
+        etcdAsg.push(timed.ms);
+        phases.push(timed.phases);
+        if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
+        lastChange = now();
+        ctx.progress(
+          `join rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(etcdAsg.at(-1) ?? 0)} ms`,
+        );
+      }
       await settle(lastChange);
-      const joined = await manualJoin(bed, cluster);
-      floor.push(joined.ms);
-      await removeMember(bed, cluster, joined.joined);
-      const timed = await simJoin(sim);
-      etcdAsg.push(timed.ms);
-      phases.push(timed.phases);
-      if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
-      lastChange = now();
-      ctx.progress(
-        `join rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(etcdAsg.at(-1) ?? 0)} ms`,
-      );
-    }
-    await settle(lastChange);
-    // strace is not part of a fresh machine's install: without it the count is skipped, saying so.
-    const spawns = commandMissing("strace", ["-V"])
-      ? "not counted: strace is not installed (apt-get install strace)"
-      : await simJoinSpawns(sim);
-    const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
-    const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
-    return {
-      id: "join",
-      title: "2. Join one node to a running 3-node cluster (launch → promoted voter)",
-      rows: [floorRow, etcdAsgRow],
-      notes: [
-        bootDelayNote,
-        ...(breakdowns.length > 0 ? [describeBreakdown(breakdowns)] : []),
-        `spawned per join (one more join, untimed, traced with strace): ${spawns}`,
-      ],
-      checks: [ratioCheck("etcd-asg / floor", etcdAsgRow, floorRow, 1.5)],
-    };
-  } catch (error) {
-    failure = error;
-    throw error;
-  } finally {
-    await stopSimulator(sim, failure);
-    await bed?.stop();
-  }
+      // strace is not part of a fresh machine's install: without it the count is skipped, saying so.
+      const spawns = commandMissing("strace", ["-V"])
+        ? "not counted: strace is not installed (apt-get install strace)"
+        : await simJoinSpawns(sim);
+      const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
+      const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
+      return {
+        id: "join",
+        title: "2. Join one node to a running 3-node cluster (launch → promoted voter)",
+        rows: [floorRow, etcdAsgRow],
+        notes: [
+          bootDelayNote,
+          ...(breakdowns.length > 0 ? [describeBreakdown(breakdowns)] : []),
+          `spawned per join (one more join, untimed, traced with strace): ${spawns}`,
+        ],
+        checks: [ratioCheck("etcd-asg / floor", etcdAsgRow, floorRow, 1.5)],
+      };
+    },
+  );
 }

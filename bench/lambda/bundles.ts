@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type BuildOptions, build, type Metafile } from "esbuild";
 import { bundlePath, ensureBundles, type FunctionName } from "../../local/simulator/bundles";
-import { ESBUILD_OPTIONS, HANDLERS } from "../../scripts/build-lambdas";
+import { ESBUILD_OPTIONS, HANDLERS, handlerBuild } from "../../scripts/build-lambdas";
 import { filesUnder, zipDirectory } from "./deployment-zip";
 
 const ROOT = resolve(__dirname, "../..");
@@ -51,9 +51,7 @@ export function deployedSize(name: FunctionName): PackageSize {
 /** The largest contributors to the handler's bundle, by package, with their share of it. */
 export async function contributors(name: FunctionName, top = 4): Promise<string> {
   const result = await build({
-    ...BUILD,
-    entryPoints: [join(ROOT, "lambdas/handlers", `${name}.ts`)],
-    outfile: join(tmpdir(), `etcd-asg-bench-${name}.js`),
+    ...handlerBuild(name, join(tmpdir(), `etcd-asg-bench-${name}.js`)),
     write: false,
     metafile: true,
   });

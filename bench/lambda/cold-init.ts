@@ -1,11 +1,20 @@
 // Runs bench/lambda/cold-start.cjs: one fresh `node` process that loads a bundle and handles one
-// event with the given environment, and returns its timings.
+// event with the given environment, and returns its timings. The process is the Node the functions
+// deploy with (the simulator's Lambda runtime, local/lambda-runtime), not the bench's own.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
+import { ESBUILD_OPTIONS } from "../../scripts/build-lambdas";
 
 const RUNNER = join(__dirname, "cold-start.cjs");
+
+/**
+ * The template's runtime, `nodejsNN.x`, from the bundles' esbuild target `nodeNN`
+ * (test/integration/lambda-runtime.test.ts checks that the two and the simulator agree).
+ */
+export const LAMBDA_RUNTIME = `nodejs${ESBUILD_OPTIONS.target.replace(/^node/, "")}.x`;
 
 export interface ColdStart {
   /** From process start to the bundle loaded (Lambda's Init Duration). */
@@ -28,7 +37,7 @@ export async function coldStart(
     const eventFile = join(dir, "event.json");
     const outFile = join(dir, "out.json");
     writeFileSync(eventFile, JSON.stringify(event));
-    const child = spawn(process.execPath, [RUNNER, bundle, eventFile, outFile], {
+    const child = spawn(lambdaNodeBinary(LAMBDA_RUNTIME), [RUNNER, bundle, eventFile, outFile], {
       env,
       stdio: ["ignore", "ignore", "pipe"],
     });

@@ -2,15 +2,17 @@
 // change at a time, bring the client name's records in step with the voters, then finish the
 // lifecycle work whose events were lost or held — terminations waiting on a removal, launches never
 // seen, launches whose completion was lost — replace in-service instances whose member was removed,
-// report drift, replace a voter whose etcd stays down on a live instance (health), and run etcd's
-// upkeep. Where the function has the durability port (the stack's reconciler), the pass first runs one
-// recovery step (app/recovery.ts): quorum lost for good is met by a new generation, pass by pass.
+// report drift, record etcd's cluster version, replace a voter whose etcd stays down on a live
+// instance (health), and run etcd's upkeep. Where the function has the durability port (the stack's
+// reconciler), the pass first runs one recovery step (app/recovery.ts): quorum lost for good is met
+// by a new generation, pass by pass.
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
 import { checkMemberHealth, maintainEtcd, type UpkeepOptions } from "./cluster-care";
+import { recordClusterVersion } from "./cluster-version";
 import { launchNode } from "./launch-node";
 import type { DurabilityPort, Runtime } from "./ports";
 import { type RecoveryReport, recoverQuorum } from "./recovery";
@@ -85,6 +87,7 @@ export async function reconcile(
   const drift = driftOf(snapshot);
   rt.signals.drift(drift.length);
   if (drift.length > 0) rt.logger.warn("membership drift", { drift });
+  await recordClusterVersion(rt, snapshot);
   const health = await checkMemberHealth(rt, snapshot, ledger, marked);
   const upkept = await maintainEtcd(
     rt,

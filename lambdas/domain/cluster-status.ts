@@ -48,6 +48,8 @@ export interface InstanceStatus {
   /** The ledger's phase for its node; undefined when the ledger holds none. */
   readonly phase: string | undefined;
   readonly memberId: string | undefined;
+  /** The etcd release its node reported it installed; undefined before it reported. */
+  readonly etcdVersion: string | undefined;
 }
 
 export interface ClusterStatus {
@@ -57,6 +59,9 @@ export interface ClusterStatus {
         readonly generation: number;
         readonly size: number;
         readonly state: string;
+        /** etcd's cluster version (major.minor) the ledger records; undefined until every member
+         * has reported a version. */
+        readonly etcdVersion: string | undefined;
       }
     | undefined;
   /** The member ID a majority of the members that answered name as leader; undefined when none. */
@@ -93,7 +98,13 @@ export function clusterStatus(input: StatusInput): ClusterStatus {
     cluster:
       cluster === undefined
         ? undefined
-        : { token: cluster.token, generation: cluster.generation, size: cluster.size, state: cluster.state },
+        : {
+            token: cluster.token,
+            generation: cluster.generation,
+            size: cluster.size,
+            state: cluster.state,
+            etcdVersion: cluster.etcdVersion,
+          },
     leader,
     members: input.members.map((m) => {
       const reading = readingOf(m.id);
@@ -118,6 +129,7 @@ export function clusterStatus(input: StatusInput): ClusterStatus {
         privateIp: i.privateIp,
         phase: node?.phase,
         memberId: node?.memberId,
+        etcdVersion: node?.etcdVersion,
       };
     }),
     pendingLifecycleActions: input.instances

@@ -13,6 +13,8 @@
 // voter is silent, and at most N + 1 voters.
 import type { Decision } from "./decision";
 import {
+  type ClusterVersionUpdate,
+  clusterVersionAfter,
   decideJoinVersion,
   type EtcdVersion,
   type MemberVersion,
@@ -121,6 +123,17 @@ export function versionGate(view: ClusterView, instance: Instance): VersionGate 
       reason: `${instance.id} is refused: ${verdict.reason}`,
     },
   };
+}
+
+/**
+ * The cluster version the ledger should record after looking at a running cluster's members (the
+ * reconciler writes it when it moves): the lowest member's minor once every member has a version,
+ * and only ever upward, as etcd's own. Undefined while the cluster is not running.
+ */
+export function clusterVersionUpdate(view: ClusterView): ClusterVersionUpdate | undefined {
+  const cluster = view.snapshot.ledger.cluster;
+  if (cluster === undefined || cluster.state !== "running") return undefined;
+  return clusterVersionAfter(readClusterVersion(cluster.etcdVersion), memberVersions(view));
 }
 
 /**

@@ -159,4 +159,20 @@ describe("Lambda bundles", () => {
     assert.match(String(result.ca), /^-----BEGIN CERTIFICATE-----/);
     assert.equal(result.user, "app1");
   });
+
+  test("etcd's client loads from its own file and shares etcd3's recoverable tag with the handler", async () => {
+    // An etcd that does not answer: etcd3 throws a recoverable error, which the handler's
+    // translation (lambdas/adapters/etcd/translate.ts) must recognise across the two files.
+    const lib = join(outside, "lambdas", "reconciler", "lib");
+    const script = `
+      const { Etcd3 } = require(${JSON.stringify(join(lib, "etcd-client.js"))});
+      const { isRecoverableError } = require(${JSON.stringify(join(lib, "etcd3-errors.js"))});
+      const client = new Etcd3({ hosts: "http://127.0.250.30:1", dialTimeout: 500 });
+      client.get("k").string().then(
+        () => process.exit(2),
+        (error) => { process.stdout.write(String(isRecoverableError(error))); client.close(); },
+      );`;
+    const { stdout } = await run(lambdaNodeBinary("nodejs24.x"), ["-e", script], { cwd: outside, env });
+    assert.equal(stdout, "true");
+  });
 });

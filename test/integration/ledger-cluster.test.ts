@@ -1,5 +1,5 @@
 // The ledger's cluster record against a real DynamoDB-compatible server: one initial member set per
-// generation however many launch handlers race to fix it.
+// generation however many launch handlers race to fix it, and etcd's cluster version on its generation.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
@@ -72,6 +72,19 @@ describe("ledger cluster record", () => {
     assert.equal((await ledger.markClusterRunning(1)).state, "running");
     await assert.rejects(ledger.markClusterRunning(2), ClusterGenerationMismatchError);
     assert.equal((await ledger.loadState()).cluster?.state, "running");
+  });
+
+  test("records etcd's cluster version on its own generation only, and refuses one that is not major.minor", async () => {
+    const ledger = freshLedger();
+    await ledger.fixCluster(proposal("one"));
+    await ledger.markClusterRunning(1);
+    await ledger.recordClusterVersion(1, "3.5");
+    assert.equal((await ledger.loadState()).cluster?.etcdVersion, "3.5");
+    await assert.rejects(ledger.recordClusterVersion(2, "3.6"), ClusterGenerationMismatchError);
+    await assert.rejects(ledger.recordClusterVersion(1, "3.6.1"), /"3\.6\.1" is not MAJOR\.MINOR/);
+    const after = (await ledger.loadState()).cluster;
+    assert.equal(after?.etcdVersion, "3.5");
+    assert.equal(after?.state, "running", "the rest of the record is untouched");
   });
 
   test("refuses a cluster record whose initial members name an instance twice", async () => {

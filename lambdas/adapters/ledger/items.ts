@@ -109,6 +109,8 @@ export const clusterRecordSchema = z.object({
   // Both absent on a bootstrap's record and on every record written before recovery existed.
   restoreSource: z.optional(restoreSourceSchema),
   openedAt: z.optional(atLeast(0)),
+  // etcd's cluster version as major.minor, recorded by the reconciler once every member reported one.
+  etcdVersion: z.optional(z.string().check(z.regex(/^\d{1,4}\.\d{1,4}$/, "major.minor, e.g. 3.5"))),
 });
 
 const nodeItemSchema = z.object({

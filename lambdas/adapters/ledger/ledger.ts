@@ -290,6 +290,38 @@ export class Ledger {
   }
 
   /**
+   * Records etcd's cluster version (MAJOR.MINOR) on the cluster of this generation. The caller
+   * decides that it moves (domain/roll.ts clusterVersionUpdate: only up, as etcd's own); a write
+   * for another generation is refused.
+   */
+  async recordClusterVersion(generation: number, version: string): Promise<void> {
+    if (!/^\d{1,4}\.\d{1,4}$/.test(version)) {
+      throw new InvalidLedgerInputError(
+        "cluster version",
+        `${JSON.stringify(version)} is not MAJOR.MINOR (e.g. 3.5)`,
+      );
+    }
+    await this.table.conditionalWrite(
+      "recordClusterVersion",
+      async () => {
+        await this.table.client.send(
+          new UpdateCommand({
+            TableName: this.table.tableName,
+            Key: this.key(CLUSTER_SK),
+            UpdateExpression: "SET #etcdVersion = :version",
+            ConditionExpression: "#generation = :generation",
+            ExpressionAttributeNames: { "#etcdVersion": "etcdVersion", "#generation": "generation" },
+            ExpressionAttributeValues: { ":version": version, ":generation": generation },
+          }),
+        );
+      },
+      async () => {
+        throw new ClusterGenerationMismatchError(generation, (await this.getCluster())?.generation);
+      },
+    );
+  }
+
+  /**
    * Moves a registered node to `change.phase` (and records its member ID or configuration), only
    * from `expectedPhase` when given. `phaseSince` becomes `now` only when the phase really changes
    * (or `restartClock` says so), so re-publishing a configuration does not restart a phase's timeout.

@@ -1,7 +1,8 @@
 // The status report's assembly: the leader is the one a majority of the members name (a partitioned
 // member's stale view does not make one), each member carries its own reading, instances their
-// ledger phase, Pending:Wait and Terminating:Wait instances are the pending lifecycle actions, and
-// the last snapshot's age is taken at the reading's time.
+// ledger phase and the etcd release their node reported, the cluster the etcd version the ledger
+// records, Pending:Wait and Terminating:Wait instances are the pending lifecycle actions, and the
+// last snapshot's age is taken at the reading's time.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { clusterStatus, type MemberReading, type StatusInput } from "../../../lambdas/domain/cluster-status";
@@ -33,7 +34,14 @@ const input = (readings: MemberReading[]): StatusInput => ({
     { id: "i-4", lifecycleState: "Pending:Wait", privateIp: undefined, launchTime: 0 },
   ],
   ledger: {
-    cluster: { token: "t", generation: 2, size: 3, initialMembers: [], state: "running" },
+    cluster: {
+      token: "t",
+      generation: 2,
+      size: 3,
+      initialMembers: [],
+      state: "running",
+      etcdVersion: "3.5",
+    },
     nodes: [
       {
         instanceId: "i-1",
@@ -42,6 +50,7 @@ const input = (readings: MemberReading[]): StatusInput => ({
         memberId: "1",
         phase: "member",
         phaseSince: 0,
+        etcdVersion: "3.5.21",
       },
     ],
     lock: undefined,
@@ -79,21 +88,27 @@ test("one member's view of a leader is not a leader", () => {
   assert.equal(clusterStatus(input([reading("1", "3"), reading("2", "0")])).leader, undefined);
 });
 
-test("instances carry their ledger phase; the waiting ones are the pending lifecycle actions", () => {
+test("instances carry their ledger phase and reported etcd release; the waiting ones are the pending lifecycle actions", () => {
   const status = clusterStatus(input([]));
   assert.deepEqual(
-    status.instances.map((i) => [i.id, i.phase, i.memberId]),
+    status.instances.map((i) => [i.id, i.phase, i.memberId, i.etcdVersion]),
     [
-      ["i-1", "member", "1"],
-      ["i-2", undefined, undefined],
-      ["i-3", undefined, undefined],
-      ["i-4", undefined, undefined],
+      ["i-1", "member", "1", "3.5.21"],
+      ["i-2", undefined, undefined, undefined],
+      ["i-3", undefined, undefined, undefined],
+      ["i-4", undefined, undefined, undefined],
     ],
   );
   assert.deepEqual(status.pendingLifecycleActions, [
     { instanceId: "i-3", lifecycleState: "Terminating:Wait" },
     { instanceId: "i-4", lifecycleState: "Pending:Wait" },
   ]);
-  assert.deepEqual(status.cluster, { token: "t", generation: 2, size: 3, state: "running" });
+  assert.deepEqual(status.cluster, {
+    token: "t",
+    generation: 2,
+    size: 3,
+    state: "running",
+    etcdVersion: "3.5",
+  });
   assert.equal(status.lastSnapshot?.ageMs, 60_000);
 });

@@ -7,7 +7,9 @@ import { describe, test } from "node:test";
 import { decide } from "../../../lambdas/domain/engine";
 import { etcdStorageSettings } from "../../../lambdas/domain/etcd-storage";
 import { nodeConfig } from "../../../lambdas/domain/node-config";
+import { clusterVersionUpdate } from "../../../lambdas/domain/roll";
 import type { JoinStrategy, Snapshot } from "../../../lambdas/domain/snapshot";
+import { ClusterView } from "../../../lambdas/domain/view";
 import { healthyCluster, instanceId, launching, member, node, withMember } from "../../helpers/snapshots";
 
 const LT = "lt-0abc";
@@ -43,6 +45,14 @@ function rolling(size: number, version = "3.5.21", strategy: JoinStrategy = "rep
   return {
     ...s,
     ledger: { ...s.ledger, nodes: s.ledger.nodes.map((r) => ({ ...r, etcdVersion: version })) },
+  };
+}
+
+/** Node `n`'s ledger record without the etcd version it reported. */
+function withoutReport(s: Snapshot, n: number): Snapshot {
+  return {
+    ...s,
+    ledger: { ...s.ledger, nodes: s.ledger.nodes.map((r) => (r.instanceId === instanceId(n) ? node(n) : r)) },
   };
 }
 
@@ -172,16 +182,47 @@ describe("etcd's version rules at a launch into a running cluster", () => {
   });
 
   test("a minor step waits while a member has reported no version (no status answer, no report)", () => {
-    const s = rolling(3, "3.5.32");
-    const silent = {
-      ...s,
-      ledger: {
-        ...s.ledger,
-        nodes: s.ledger.nodes.map((r) => (r.instanceId === instanceId(2) ? node(2) : r)),
-      },
-    };
-    const d = decide(replacement(silent, 4, "2", "3.6.5"));
+    const d = decide(replacement(withoutReport(rolling(3, "3.5.32"), 2), 4, "2", "3.6.5"));
     assert.equal(d.kind, "wait");
     assert.match(d.reason, /did not report its version/);
+  });
+});
+
+describe("the cluster version the ledger records", () => {
+  const recordedAt = (s: Snapshot, etcdVersion: string | undefined): Snapshot => {
+    const cluster = s.ledger.cluster;
+    assert.ok(cluster !== undefined);
+    return { ...s, ledger: { ...s.ledger, cluster: { ...cluster, etcdVersion } } };
+  };
+  const update = (s: Snapshot) => clusterVersionUpdate(new ClusterView(s));
+
+  test("first record: the lowest member's minor once every member reported", () => {
+    const u = update(rolling(3, "3.5.21"));
+    assert.deepEqual(u?.version, { major: 3, minor: 5 });
+    assert.equal(u?.moved, true);
+  });
+
+  test("nothing while the cluster is not running", () => {
+    const s = rolling(3);
+    const cluster = s.ledger.cluster;
+    assert.ok(cluster !== undefined);
+    assert.equal(
+      update({ ...s, ledger: { ...s.ledger, cluster: { ...cluster, state: "forming" } } }),
+      undefined,
+    );
+  });
+
+  test("moves up once every member runs the next minor, never down", () => {
+    assert.equal(update(recordedAt(rolling(3, "3.6.5"), "3.5"))?.moved, true);
+    const down = update(recordedAt(rolling(3, "3.5.33"), "3.6"));
+    assert.equal(down?.moved, false);
+    assert.deepEqual(down?.version, { major: 3, minor: 6 });
+    assert.match(down?.reason ?? "", /never lowers its cluster version/);
+  });
+
+  test("stays while a member has reported no version", () => {
+    const u = update(recordedAt(withoutReport(rolling(3, "3.6.5"), 2), "3.5"));
+    assert.equal(u?.moved, false);
+    assert.match(u?.reason ?? "", /did not report its version/);
   });
 });
