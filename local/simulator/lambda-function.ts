@@ -132,7 +132,7 @@ export class LambdaFunction {
     this.container = undefined;
     if (old === undefined) return;
     const retire = setInterval(() => {
-      if (old.pending.size > 0) return;
+      if (old.pending.size > 0 && !this.stopped) return;
       clearInterval(retire);
       this.kill(old);
     }, 100);
@@ -291,6 +291,8 @@ export class LambdaFunction {
             : { name: "Runtime.ExitError", message: `the container exited (${code ?? sig})` },
         });
       }
+      // Answered: a retiring container waits for its map to empty before it is let go.
+      pending.clear();
     });
     // Awaited by every invocation; this only keeps a container killed while starting from
     // raising an unhandled rejection when no invocation waits on it.
