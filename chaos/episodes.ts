@@ -5,6 +5,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TimedOutAction } from "../local/aws/auto-scaling-group";
 import type { EmulatedInstance } from "../local/aws/types";
 import type { Simulator } from "../local/simulator/simulator";
+import {
+  CONTROL_PLANE_FAULT_KINDS,
+  type ControlPlaneFaultKind,
+  playControlPlaneFault,
+} from "./control-plane-episodes";
+import { playDiskFull } from "./disk-full-episode";
 import type { FaultInjection } from "./faults";
 import type { Violation } from "./invariants";
 import type { NetworkFaults } from "./network/controller";
@@ -112,6 +118,14 @@ const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) =
     if (settled < sim.size) await scaleOut(ctx, sim.size);
     await sim.waitConverged(ctx.convergeMs);
   },
+  ...(Object.fromEntries(
+    CONTROL_PLANE_FAULT_KINDS.map((kind) => [
+      kind,
+      (ctx: EpisodeContext, episode: Episode) =>
+        playControlPlaneFault(ctx, kind, episode, (c, e) => replaceUnhealthy(c, target(c.sim, e.target))),
+    ]),
+  ) as Record<ControlPlaneFaultKind, (ctx: EpisodeContext, episode: Episode) => Promise<void>>),
+  "disk-full": (ctx, episode) => playDiskFull(ctx, episode, (index) => target(ctx.sim, index)),
   ...(Object.fromEntries(
     NETWORK_FAULT_KINDS.map((kind) => [
       kind,

@@ -6,6 +6,7 @@ import type { ApiCall, InjectedFault } from "../local/aws/emulator";
 import type { LifecycleEvent } from "../local/aws/types";
 import type { DeliveryPlan } from "../local/simulator/event-delivery";
 import type { Simulator } from "../local/simulator/simulator";
+import { CONTROL_PLANE_FAULT_KINDS, HUNG_FUNCTION } from "./control-plane-episodes";
 import { NETWORK_FAULT_KINDS } from "./network-episodes";
 import { Prng } from "./prng";
 import type { Episode } from "./schedule";
@@ -26,6 +27,8 @@ export const FAULT_KINDS = [
   "lambda-crash",
   "ledger-race",
   ...NETWORK_FAULT_KINDS,
+  ...CONTROL_PLANE_FAULT_KINDS,
+  "disk-full",
 ] as const;
 
 /** The Auto Scaling calls by which the control plane takes an instance out of the group. */
@@ -50,6 +53,9 @@ export class FaultInjection {
   readonly counts = noFaults();
   private losingTerminates = false;
   private removals: string[] | undefined;
+  private hangPending = false;
+  /** True once a lambda-timeout episode hung its function. */
+  hung = false;
 
   constructor(
     private readonly sim: Simulator,
@@ -68,6 +74,8 @@ export class FaultInjection {
       ordinals.set(key, n);
       return n;
     };
+    this.hangPending = episode.kind === "lambda-timeout";
+    this.hung = false;
     this.sim.events.injectFaults((event) => this.planEvent(event, episode, index, next));
     this.sim.emulator.injectFaults((call) => this.faultCall(call, episode, index, next));
   }
@@ -140,11 +148,19 @@ export class FaultInjection {
     if (this.removals !== undefined && REMOVING_ACTIONS.includes(call.action)) {
       this.removals.push(`${call.action} ${call.params.get("InstanceId") ?? "?"}`);
     }
+    const completing =
+      call.action === "CompleteLifecycleAction" && call.params.get("LifecycleActionResult") === "CONTINUE";
     if (
-      call.action === "CompleteLifecycleAction" &&
-      call.params.get("LifecycleActionResult") === "CONTINUE" &&
-      next("completion") === episode.crashAtCompletion
+      completing &&
+      this.hangPending &&
+      call.params.get("LifecycleHookName") === this.sim.hookName("launch")
     ) {
+      // The learner is promoted; the function hangs on this call until Lambda kills it at its timeout.
+      this.hangPending = false;
+      this.hung = this.sim.fn(HUNG_FUNCTION).hang() > 0;
+      return "server-error";
+    }
+    if (completing && next("completion") === episode.crashAtCompletion) {
       // The etcd change this completion follows is made; the function dies before completing.
       const fn = completer(this.sim, call.params.get("LifecycleHookName") ?? "");
       const crashed = fn !== undefined && this.sim.fn(fn).crash() > 0;

@@ -18,6 +18,8 @@ export const INVARIANTS = [
   // Checked around each network fault episode (network-episode.ts).
   "no-removal-for-healed-partition",
   "no-action-on-partial-view",
+  // Checked during each ledger outage (control-plane-episodes.ts).
+  "no-change-without-ledger",
 ] as const;
 
 export type InvariantName = (typeof INVARIANTS)[number];

@@ -3,6 +3,7 @@
 // played with their faults armed, then the faults cleared, the reconciler run and the invariants
 // checked. The simulator is stopped whatever happens; its files are kept when the run fails.
 import { Simulator } from "../local/simulator/simulator";
+import { DATA_VOLUME_BYTES } from "./disk-full-episode";
 import { type ExpectedTimeout, playEpisode } from "./episodes";
 import { type FaultCounts, FaultInjection } from "./faults";
 import { checkInvariants, type Violation } from "./invariants";
@@ -57,6 +58,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
       size: schedule.size,
       maxSize: schedule.size + 3,
       terminateHeartbeatTimeoutMs: TERMINATE_HEARTBEAT_TIMEOUT_MS,
+      // A volume of its own under each data dir, for disk-full to fill.
+      dataVolumeBytes: schedule.episodes.some((e) => e.kind === "disk-full") ? DATA_VOLUME_BYTES : undefined,
       log: options.log,
       registerIdentity: network === undefined ? undefined : (identity) => network.register(identity),
     });

@@ -3,8 +3,16 @@
 // an instance refresh, a terminate hook left to time out) with the faults that accompany it
 // (duplicated, delayed or lost lifecycle events, AWS throttling and 5xx, a control-plane function
 // crashing between its etcd change and its lifecycle completion, concurrent membership functions
-// racing for the ledger), or a network fault (network-episodes.ts). `faults` limits a schedule to
+// racing for the ledger), a network fault (network-episodes.ts), a control-plane fault
+// (control-plane-episodes.ts) or a full disk (disk-full-episode.ts). `faults` limits a schedule to
 // the fault kinds named. Pure: no clock, no I/O, so the same seed always gives the same schedule.
+import {
+  CONTROL_PLANE_FAULT_KINDS,
+  type ControlPlaneFaultKind,
+  type ControlPlaneFaultPlan,
+  isControlPlaneFaultKind,
+  SKEWED_FUNCTIONS,
+} from "./control-plane-episodes";
 import type { FaultKind } from "./faults";
 import {
   isNetworkFaultKind,
@@ -21,7 +29,9 @@ export type EpisodeKind =
   | "health-replacement"
   | "instance-refresh"
   | "terminate-hook-timeout"
-  | NetworkFaultKind;
+  | NetworkFaultKind
+  | ControlPlaneFaultKind
+  | "disk-full";
 
 export type ClusterSize = 3 | 5 | 7;
 export const CLUSTER_SIZES: readonly ClusterSize[] = [3, 5, 7];
@@ -60,6 +70,10 @@ export interface Episode {
   readonly raceAtEvent?: number;
   /** A network fault episode's target, duration, loss and delay. */
   readonly network?: NetworkFaultPlan;
+  /** A control-plane fault episode's ledger outage and clock offsets. */
+  readonly controlPlane?: ControlPlaneFaultPlan;
+  /** disk-full: how long the target's data volume stays full. */
+  readonly diskFullMs?: number;
 }
 
 export interface Schedule {
@@ -93,16 +107,25 @@ export const EPISODE_FAULTS: Readonly<Record<EpisodeKind, readonly FaultKind[]>>
     NetworkFaultKind,
     readonly FaultKind[]
   >),
+  ...(Object.fromEntries(
+    CONTROL_PLANE_FAULT_KINDS.map((kind) => [kind, [kind] as readonly FaultKind[]]),
+  ) as Record<ControlPlaneFaultKind, readonly FaultKind[]>),
+  "disk-full": ["disk-full"],
 };
 
 const KINDS = Object.keys(EPISODE_FAULTS) as EpisodeKind[];
 
 /** The episode kinds a schedule limited to `faults` draws from: those injecting one of them, or, when
- * only accompanying faults are named, every episode kind that is not a network fault. */
+ * only accompanying faults are named, the membership episodes (no network, control-plane or disk fault). */
 export function episodeKinds(faults: readonly FaultKind[] | undefined): EpisodeKind[] {
   if (faults === undefined) return KINDS;
   const chosen = KINDS.filter((kind) => EPISODE_FAULTS[kind].some((f) => faults.includes(f)));
-  return chosen.length > 0 ? chosen : KINDS.filter((kind) => !isNetworkFaultKind(kind));
+  return chosen.length > 0 ? chosen : KINDS.filter(isMembershipEpisode);
+}
+
+/** An episode of the group's own doings (scaling, replacement, refresh), which the accompanying faults ride on. */
+export function isMembershipEpisode(kind: EpisodeKind): boolean {
+  return !isNetworkFaultKind(kind) && !isControlPlaneFaultKind(kind) && kind !== "disk-full";
 }
 
 export function drawSchedule(seed: number, options: ScheduleOptions = {}): Schedule {
@@ -174,6 +197,19 @@ function drawEpisode(prng: Prng, pool: readonly EpisodeKind[]): Episode {
         delayMs: prng.pick([50, 150, 400]),
       }
     : undefined;
+  const controlPlane = isControlPlaneFaultKind(kind)
+    ? {
+        outage: prng.chance(0.5) ? ("unavailable" as const) : ("throttled" as const),
+        outageMs: prng.int(5000, 20_000),
+        // A few seconds either way, each function its own.
+        skewsMs: Object.fromEntries(SKEWED_FUNCTIONS.map((fn) => [fn, prng.int(-5000, 5000)])) as Record<
+          (typeof SKEWED_FUNCTIONS)[number],
+          number
+        >,
+      }
+    : undefined;
+  // Shorter and longer than the health grace: etcd comes back on its own disk, or the instance is replaced.
+  const diskFullMs = kind === "disk-full" ? prng.int(5000, 40_000) : undefined;
   return {
     kind,
     target,
@@ -185,6 +221,8 @@ function drawEpisode(prng: Prng, pool: readonly EpisodeKind[]): Episode {
     crashAtCompletion,
     raceAtEvent,
     network,
+    controlPlane,
+    diskFullMs,
   };
 }
 
@@ -197,6 +235,15 @@ export function describeSchedule(schedule: Schedule): string[] {
     if (e.network) parts.push(`for ${e.network.forMs} ms`);
     if (e.network && e.kind === "partition-asymmetric") parts.push(`loss ${e.network.lossProbability}`);
     if (e.network && e.kind === "latency") parts.push(`+${e.network.delayMs} ms`);
+    if (e.controlPlane && e.kind === "ledger-outage")
+      parts.push(`${e.controlPlane.outage} for ${e.controlPlane.outageMs} ms`);
+    if (e.controlPlane && e.kind === "clock-skew")
+      parts.push(
+        Object.entries(e.controlPlane.skewsMs)
+          .map(([fn, ms]) => `${fn} ${ms} ms`)
+          .join(" "),
+      );
+    if (e.diskFullMs) parts.push(`full for ${e.diskFullMs} ms`);
     const ev = e.events;
     if (ev.duplicate || ev.delay || ev.drop)
       parts.push(`events dup ${ev.duplicate} delay ${ev.delay} drop ${ev.drop}`);

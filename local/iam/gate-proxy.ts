@@ -39,6 +39,8 @@ export interface GateProxyOptions {
    * @default the caller's path and headers, less hop-by-hop headers
    */
   readonly forward?: (request: UpstreamRequest, principal: Principal) => UpstreamRequest;
+  /** Answers a request before the gate sees it (a simulated outage); undefined serves it as usual. */
+  readonly outage?: () => GateResponse | undefined;
 }
 
 /** What goes to the upstream server. */
@@ -113,6 +115,12 @@ async function serve(
   upstream: URL,
   countRefusal: () => void,
 ): Promise<void> {
+  const down = options.outage?.();
+  if (down !== undefined) {
+    request.resume();
+    write(response, down, {});
+    return;
+  }
   const head = { method: request.method ?? "GET", url: request.url ?? "/", headers: request.headers };
   const declared = header(request.headers, "x-amz-content-sha256");
   const wholeBody =

@@ -5,10 +5,11 @@
 // each, and the handlers share nothing but module-scope clients). A run past the timeout is ended as
 // Lambda ends it: the container is killed and the next invocation starts a fresh one (a cold start).
 // So is a container whose memory outgrows the function's MemorySize (Runtime.OutOfMemory); the
-// peak is kept for the reports.
+// peak is kept for the reports. Faults can crash its containers, hang them until the timeout ends
+// them, or run them with their time of day off (chaos's lambda-crash, lambda-timeout, clock-skew).
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { workerScript } from "./bundles";
 import { stopProcess, trackProcess, untrackProcess } from "./processes";
 
@@ -88,6 +89,7 @@ export class LambdaFunction {
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 0;
   private stopped = false;
+  private clockOffsetMs = 0;
   /** Invocations started, for tests and the CLI's summary. */
   invocations = 0;
   /** The highest resident memory any of its containers reached, in MiB (VmHWM). */
@@ -105,6 +107,27 @@ export class LambdaFunction {
    */
   deploy(options: LambdaFunctionOptions): void {
     this.options = options;
+    this.retire();
+  }
+
+  /**
+   * Skews the wall clock of the function's containers by `offsetMs` (0 puts it right), as a Lambda
+   * host whose clock is off: containers from now on start under libfaketime with that offset, and the
+   * current one finishes what it runs and is then stopped. Timers and the monotonic clock are not
+   * skewed, only the time of day.
+   */
+  skewClock(offsetMs: number): void {
+    if (offsetMs !== 0) clockSkewEnv(offsetMs); // a missing libfaketime fails here, not at the cold start
+    this.clockOffsetMs = offsetMs;
+    this.retire();
+  }
+
+  get clockOffset(): number {
+    return this.clockOffsetMs;
+  }
+
+  /** Invocations from now on run in a fresh container; the current one is stopped once idle. */
+  private retire(): void {
     const old = this.container;
     this.container = undefined;
     if (old === undefined) return;
@@ -147,6 +170,22 @@ export class LambdaFunction {
       if (container.child.kill("SIGKILL")) killed += 1;
     }
     return killed;
+  }
+
+  /**
+   * Stops every container of the function (SIGSTOP), as a handler stuck on a call that never
+   * answers: the invocations they run end at the function's timeout, when the timeout kills the
+   * container (Sandbox.Timedout), and invocations from now on start in a fresh one (a cold start),
+   * as Lambda gives a concurrent invocation another sandbox. Returns how many containers it stopped.
+   */
+  hang(): number {
+    let stopped = 0;
+    for (const container of this.containers) {
+      if (container.child.pid === undefined || container.child.exitCode !== null) continue;
+      if (this.container === container) this.container = undefined;
+      if (container.child.kill("SIGSTOP")) stopped += 1;
+    }
+    return stopped;
   }
 
   async stop(): Promise<void> {
@@ -207,7 +246,11 @@ export class LambdaFunction {
       execArgv: [], // not the parent's (tsx's loader): a plain node, as Lambda runs
       // A UID without a passwd entry has no home directory, which the SDK asks the OS for: /tmp stands
       // in, writable like the home of Lambda's sandbox user.
-      env: this.options.runAs === undefined ? this.env : { HOME: "/tmp", ...this.env },
+      env: {
+        ...(this.options.runAs === undefined ? {} : { HOME: "/tmp" }),
+        ...this.env,
+        ...(this.clockOffsetMs === 0 ? {} : clockSkewEnv(this.clockOffsetMs)),
+      },
       stdio: ["ignore", log, log, "ipc"],
       ...this.options.runAs,
     });
@@ -279,4 +322,29 @@ export class LambdaFunction {
     if (this.container === container) this.container = undefined;
     if (container.child.pid !== undefined) void stopProcess(container.child.pid, 0);
   }
+}
+
+/** Debian's libfaketime (package libfaketime), which the clock-skew fault preloads. */
+const LIBFAKETIME = `/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/faketime/libfaketime.so.1`;
+
+export class ClockSkewUnavailableError extends Error {
+  override readonly name = "ClockSkewUnavailableError";
+}
+
+/** The environment that runs a process `offsetMs` off the real time of day. */
+function clockSkewEnv(offsetMs: number): Record<string, string> {
+  if (!Number.isInteger(offsetMs)) {
+    throw new RangeError(`a clock offset is a whole number of milliseconds, got ${offsetMs}`);
+  }
+  if (!existsSync(LIBFAKETIME)) {
+    throw new ClockSkewUnavailableError(
+      `${LIBFAKETIME} is missing: install Debian's libfaketime (scripts/install --test) to skew a function's clock`,
+    );
+  }
+  const seconds = (Math.abs(offsetMs) / 1000).toFixed(3);
+  return {
+    LD_PRELOAD: LIBFAKETIME,
+    FAKETIME: `${offsetMs < 0 ? "-" : "+"}${seconds}s`,
+    FAKETIME_DONT_FAKE_MONOTONIC: "1",
+  };
 }

@@ -5,9 +5,19 @@
 // then SIGKILL), killed as a whole with -9 (the machine is gone), or its etcd alone killed with -9
 // (the systemctl stand-in restarts it as systemd's Restart=on-failure does), killed for good (no
 // restart: the unit failed), or frozen and continued.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ImdsServer } from "../imds/imds-server";
@@ -65,6 +75,9 @@ export interface NodeOptions {
   readonly onUserDataStart: () => void;
   /** Runs the user data under strace to count the processes it spawns (see processesSpawned()). */
   readonly traceProcesses: boolean;
+  /** The data dir on a volume of its own, a tmpfs of this many bytes (what fillDisk() fills), as
+   * the stack mounts a data volume at /var/lib/etcd. @default none: on the simulator's disk */
+  readonly dataVolumeBytes?: number;
 }
 
 export type BootState = "booting" | "ready" | "failed" | "skipped" | "stopped";
@@ -120,6 +133,35 @@ export class SimulatedNode {
     return countProcesses(readFileSync(this.traceFile, "utf8"));
   }
 
+  private get dataDir(): string {
+    return join(this.options.root, "data");
+  }
+
+  private get ballast(): string {
+    return join(this.dataDir, "chaos-ballast");
+  }
+
+  /**
+   * Fills the data volume to the last byte with a file beside etcd's, as anything else written to the
+   * volume would (a copy, a dump, data moved aside). etcd's next write that needs a new block fails
+   * with ENOSPC. Returns the bytes written; 0 when the node has no data volume of its own.
+   */
+  fillDisk(): number {
+    if (this.options.dataVolumeBytes === undefined || this.stopped !== undefined) return 0;
+    return fillFile(this.ballast);
+  }
+
+  /** Frees what fillDisk() took. */
+  freeDisk(): void {
+    rmSync(this.ballast, { force: true });
+  }
+
+  /** Free bytes on the data dir's volume. */
+  diskFree(): number {
+    const stats = statfsSync(this.dataDir);
+    return stats.bavail * stats.bsize;
+  }
+
   private get pidFile(): string {
     return join(this.options.root, "etcd.pid");
   }
@@ -148,6 +190,8 @@ export class SimulatedNode {
   /** Starts IMDS, then, after the boot delay, runs the boot script (unless this instance never boots). */
   async start(): Promise<void> {
     mkdirSync(this.options.root, { recursive: true, mode: 0o711 });
+    if (this.options.dataVolumeBytes !== undefined)
+      mountDataVolume(this.dataDir, this.options.dataVolumeBytes);
     await this.imds.start({ host: this.options.privateIp });
     if (!this.options.boot) {
       this.bootState = "skipped";
@@ -204,7 +248,7 @@ export class SimulatedNode {
       HOME: this.options.root,
       ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
       AWS_ENDPOINT_URL_S3: this.options.s3Endpoint,
-      ETCD_ASG_DATA_DIR: join(this.options.root, "data"),
+      ETCD_ASG_DATA_DIR: this.dataDir,
       ETCD_ASG_PKI_DIR: join(this.options.root, "pki"),
       ETCD_ASG_ETCD_USER: String(this.options.etcdUid),
       ETCD_ASG_DROPIN_DIR: join(this.options.root, "systemd/etcd.service.d"),
@@ -284,8 +328,55 @@ export class SimulatedNode {
         await stopProcess(boot.pid, 0);
       }
       if (etcd !== undefined) await stopProcess(etcd, graceful ? 5000 : 0);
+      if (this.options.dataVolumeBytes !== undefined) unmountDataVolume(this.dataDir);
       await this.imds.stop();
     })();
     return this.stopped;
   }
+}
+
+/** Data volumes mounted and not yet unmounted; a process exit for any reason unmounts them. */
+const mountedVolumes = new Set<string>();
+let unmountOnExit = false;
+
+/** The data dir as a volume of its own: a tmpfs of `bytes`, named so a leftover is recognisable. */
+function mountDataVolume(dir: string, bytes: number): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${bytes},mode=0700`, DATA_VOLUME_SOURCE, dir]);
+  if (!unmountOnExit) {
+    unmountOnExit = true;
+    process.on("exit", () => mountedVolumes.forEach(unmountDataVolume));
+  }
+  mountedVolumes.add(dir);
+}
+
+function unmountDataVolume(dir: string): void {
+  if (!mountedVolumes.delete(dir)) return; // never mounted: the instance was stopped before it started
+  // Lazily: a process of the instance that still has a file open there must not keep it mounted.
+  execFileSync("umount", ["--lazy", dir], { stdio: "ignore" });
+}
+
+/** The source name of the simulator's data volumes in the mount table. */
+export const DATA_VOLUME_SOURCE = "etcd-asg-data-volume";
+
+/** Writes zeros to `file` until its volume has no byte left (ENOSPC); returns how many it wrote. */
+function fillFile(file: string): number {
+  const fd = openSync(file, "a");
+  let written = 0;
+  try {
+    for (const size of [1 << 20, 4096, 1]) {
+      const chunk = Buffer.alloc(size);
+      for (;;) {
+        try {
+          written += writeSync(fd, chunk);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "ENOSPC") break;
+          throw error;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return written;
 }

@@ -54,6 +54,9 @@ export interface SimulatorOptions {
   /** Override of SNAPSHOT_INTERVAL_SECONDS, and the snapshot schedule ticks at it. @default the
    * template's interval sped up as the schedules are (the stack: 1800 s, at a 5 s reconcile period 150 s) */
   readonly snapshotIntervalSeconds?: number;
+  /** Each instance's data dir on a volume of its own of this many bytes (a tmpfs; needs root), which
+   * chaos's disk-full fills (`SimulatedNode.fillDisk`). @default none: on the simulator's disk */
+  readonly dataVolumeBytes?: number;
   /** Progress lines (instances, events, membership changes). @default none */
   readonly log?: (line: string) => void;
   /** Aborting it while start() runs stops whatever start() launched so far and rejects. */

@@ -6,6 +6,7 @@
 // stop() as soon as it runs, so a start cut short leaves nothing behind.
 import { AwsEmulator } from "../aws/emulator";
 import { LocalDnsServer } from "../dns/server";
+import { DynamoDbOutage } from "../dynamodb/outage";
 import { startLocalDynamoDb } from "../dynamodb/server";
 import { dynamoDbFront } from "../iam/dynamodb";
 import type { Gate } from "../iam/gate";
@@ -44,6 +45,8 @@ export interface ServicesOptions {
 
 export interface LocalServices {
   readonly emulator: AwsEmulator;
+  /** Switches the DynamoDB endpoint's outage on and off (chaos's ledger-outage). */
+  readonly ledgerOutage: DynamoDbOutage;
   readonly kms: KmsEmulator;
   readonly route53: Route53Emulator;
   /** The DNS server answering from Route 53's zones, as `host:port` for `Resolver.setServers`. */
@@ -62,10 +65,12 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
 
   const dynalite = await startLocalDynamoDb();
   register(() => dynalite.stop());
+  const ledgerOutage = new DynamoDbOutage();
   const dynamo = await startGateProxy({
     gate,
     front: dynamoDbFront(frontOptions),
     upstream: dynalite.endpoint,
+    outage: () => ledgerOutage.answer(),
   });
   register(() => dynamo.stop());
   const s3rver = await startLocalS3();
@@ -136,6 +141,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
 
   return {
     emulator,
+    ledgerOutage,
     kms,
     route53,
     dns,

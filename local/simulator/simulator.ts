@@ -23,6 +23,7 @@ import type { GroupUpdateResult } from "../aws/stack-update";
 import type { EmulatedInstance } from "../aws/types";
 import { localDynamoDbClients } from "../dynamodb/clients";
 import { createLedgerTable } from "../dynamodb/ledger-table";
+import type { DynamoDbOutage } from "../dynamodb/outage";
 import type { PseudoParameters } from "../stack/intrinsics";
 import { readStack, type StackModel } from "../stack/model";
 import { synthesize } from "../stack/synth";
@@ -99,6 +100,11 @@ export class Simulator {
 
   get emulator(): AwsEmulator {
     return this.services.emulator;
+  }
+
+  /** The ledger's DynamoDB endpoint refusing every request while on (chaos's ledger-outage). */
+  get ledgerOutage(): DynamoDbOutage {
+    return this.services.ledgerOutage;
   }
 
   get deployment(): StackDeployment {
@@ -400,6 +406,9 @@ export class Simulator {
       boot,
       bootDelayMs: this.options.bootDelayMs ?? 0,
       traceProcesses: this.takeTrace(),
+      ...(this.options.dataVolumeBytes === undefined
+        ? {}
+        : { dataVolumeBytes: this.options.dataVolumeBytes }),
       onUserDataStart: () => this.timeline.add("instance", `${instance.id} user data starts`),
     });
     this.nodes.set(instance.id, node);

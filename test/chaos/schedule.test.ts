@@ -2,9 +2,10 @@
 // and the same fault probabilities, and the options pin the size and the episode count.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { CONTROL_PLANE_FAULT_KINDS, isControlPlaneFaultKind } from "../../chaos/control-plane-episodes";
 import { isNetworkFaultKind } from "../../chaos/network-episodes";
 import { replayCommand } from "../../chaos/report";
-import { drawSchedule, EPISODE_FAULTS, episodeKinds } from "../../chaos/schedule";
+import { drawSchedule, EPISODE_FAULTS, episodeKinds, isMembershipEpisode } from "../../chaos/schedule";
 
 test("the same seed draws the same schedule", () => {
   for (const seed of [0, 1, 42, 0xffffffff]) assert.deepEqual(drawSchedule(seed), drawSchedule(seed));
@@ -29,13 +30,20 @@ test("a drawn schedule has 2 to 4 episodes on 3, 5 or 7 nodes, and honours the s
   assert.deepEqual([...sizes].sort(), [3, 5, 7]);
 });
 
-test("every episode kind is drawn, network faults with a plan that heals well inside the grace", () => {
+test("every episode kind is drawn, network, control-plane and disk faults with plans that heal well inside the grace", () => {
   const kinds = new Set<string>();
   for (let seed = 0; seed < 300; seed++) {
     for (const episode of drawSchedule(seed).episodes) {
       kinds.add(episode.kind);
       assert.equal(episode.network !== undefined, isNetworkFaultKind(episode.kind), episode.kind);
       if (episode.network) assert.ok(episode.network.forMs >= 3000 && episode.network.forMs <= 15_000);
+      assert.equal(episode.controlPlane !== undefined, isControlPlaneFaultKind(episode.kind), episode.kind);
+      if (episode.controlPlane) {
+        const { outageMs, skewsMs } = episode.controlPlane;
+        assert.ok(outageMs >= 5000 && outageMs <= 20_000, `outage of ${outageMs} ms`);
+        for (const ms of Object.values(skewsMs)) assert.ok(Math.abs(ms) <= 5000, `skew of ${ms} ms`);
+      }
+      assert.equal(episode.diskFullMs !== undefined, episode.kind === "disk-full", episode.kind);
     }
   }
   assert.deepEqual([...kinds].sort(), [...episodeKinds(undefined)].sort());
@@ -61,7 +69,18 @@ test("--faults limits the episodes to those injecting the kinds named, and the a
   }
   // Only accompanying kinds named: the membership episodes carry them.
   for (const episode of drawSchedule(1, { faults: ["event-lost"], episodes: 20 }).episodes) {
-    assert.equal(isNetworkFaultKind(episode.kind), false);
+    assert.equal(isMembershipEpisode(episode.kind), true, episode.kind);
+  }
+});
+
+test("each control-plane and disk fault kind named alone draws only its own episodes, with their plans", () => {
+  for (const kind of [...CONTROL_PLANE_FAULT_KINDS, "disk-full"] as const) {
+    for (let seed = 0; seed < 20; seed++) {
+      for (const episode of drawSchedule(seed, { faults: [kind] }).episodes) {
+        assert.equal(episode.kind, kind);
+        assert.ok(episode.controlPlane !== undefined || episode.diskFullMs !== undefined, kind);
+      }
+    }
   }
 });
 

@@ -1,0 +1,178 @@
+// Each control-plane fault kind of the chaos runner, played by the runner's own episode code on a
+// 3-node simulator (real etcd 3.4 with mutual TLS, the real Lambda bundles, the real boot script)
+// while a client writes with quorum, really happens and leaves every invariant kept: the ledger's
+// endpoint refuses the control plane's DynamoDB requests during an outage, the node API hung at a
+// launch's completion is killed by its timeout (Sandbox.Timedout), and a node API whose clock is
+// skewed issues certificates dated by its skewed clock. A member added while the ledger is down (by
+// the test, behind the control plane's back) is reported as no-change-without-ledger. Each episode replaces one instance through
+// the fault, and the group ends with every instance a started voter.
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ControlPlaneFaultPlan } from "../../chaos/control-plane-episodes";
+import { type EpisodeContext, type ExpectedTimeout, playEpisode } from "../../chaos/episodes";
+import { FaultInjection, type FaultKind } from "../../chaos/faults";
+import { checkInvariants, type Violation } from "../../chaos/invariants";
+import { ClusterMonitor } from "../../chaos/monitor";
+import type { Episode } from "../../chaos/schedule";
+import { QuorumWriter } from "../../chaos/writer";
+import { etcdClient } from "../../local/simulator/etcd-client";
+import type { InvocationRecord } from "../../local/simulator/lambda-function";
+import { Simulator } from "../../local/simulator/simulator";
+
+const CONVERGE_MS = 120_000;
+/** What the node API's skewed clock is ahead by: far more than a boot's few seconds, so the
+ * certificate's date cannot be off by that much for any other reason. */
+const NODE_API_SKEW_MS = 60_000;
+
+let sim: Simulator;
+
+function episode(kind: Episode["kind"], controlPlane: ControlPlaneFaultPlan): Episode {
+  return {
+    kind,
+    target: 1,
+    killToHealthCheckMs: 0,
+    refreshOrder: "terminate-first",
+    events: { duplicate: 0, delay: 0, drop: 0 },
+    aws: { throttling: 0, serverError: 0 },
+    controlPlane,
+  };
+}
+
+const PLAN: ControlPlaneFaultPlan = {
+  outage: "unavailable",
+  outageMs: 10_000,
+  skewsMs: { "launch-hook": 3000, "terminate-hook": -4000, reconciler: 2500, "node-api": NODE_API_SKEW_MS },
+};
+
+/** Plays `ep` as a run plays it, with a writer and a monitor, and checks the run's invariants after. */
+async function play(ep: Episode, seed: number): Promise<FaultInjection> {
+  await sim.waitConverged(CONVERGE_MS);
+  const faults = new FaultInjection(sim, seed);
+  const writer = new QuorumWriter(sim, `control-plane-${seed}`);
+  const monitor = new ClusterMonitor(sim);
+  const expectedTimeouts: ExpectedTimeout[] = [];
+  const violations: Violation[] = [];
+  const startedAt = Date.now();
+  const timedOutBefore = sim.timedOutActions().length;
+  monitor.start();
+  writer.start();
+  const ctx: EpisodeContext = { sim, faults, convergeMs: CONVERGE_MS, expectedTimeouts, violations };
+  faults.arm(ep, 0);
+  try {
+    await playEpisode(ctx, ep);
+  } finally {
+    faults.disarm();
+    await writer.stop();
+    await monitor.stop();
+  }
+  await sim.reconcile();
+  await sim.waitConverged(CONVERGE_MS);
+  const divergence = (await sim.divergence()) ?? undefined;
+  const verdict = await checkInvariants({ sim, writer, monitor, expectedTimeouts, divergence, startedAt });
+  assert.deepEqual([...violations, ...verdict.violations], []);
+  assert.equal(sim.timedOutActions().length, timedOutBefore, "a lifecycle action timed out");
+  assert.ok(writer.acknowledged.size > 0, "no write was acknowledged");
+  return faults;
+}
+
+function counted(faults: FaultInjection, kind: FaultKind): void {
+  assert.ok(faults.counts[kind] >= 1, `${kind} did nothing: ${JSON.stringify(faults.counts)}`);
+}
+
+describe("control-plane fault kinds", { timeout: 900_000 }, () => {
+  before(async () => {
+    sim = await Simulator.start({ size: 3, maxSize: 5 });
+  });
+  after(async () => {
+    await sim?.stop();
+  });
+
+  test("ledger-outage: the ledger refuses the control plane during a replacement, which completes after it", async () => {
+    const refused = sim.ledgerOutage.refused;
+    const faults = await play(episode("ledger-outage", PLAN), 1);
+    counted(faults, "ledger-outage");
+    // Refused at the endpoint: the replacement's hooks and the reconciler's passes met the outage.
+    assert.ok(
+      sim.ledgerOutage.refused - refused >= 3,
+      `only ${sim.ledgerOutage.refused - refused} requests refused`,
+    );
+    assert.equal(sim.ledgerOutage.active, undefined, "the outage is over");
+  });
+
+  test("no-change-without-ledger: a member added behind the control plane's back while the ledger is down is reported", async () => {
+    await sim.waitConverged(CONVERGE_MS);
+    const violations: Violation[] = [];
+    const ctx: EpisodeContext = {
+      sim,
+      faults: new FaultInjection(sim, 4),
+      convergeMs: CONVERGE_MS,
+      expectedTimeouts: [],
+      violations,
+    };
+    const playing = playEpisode(ctx, episode("ledger-outage", { ...PLAN, outageMs: 8000 }));
+    const client = etcdClient(sim.clientUrls(), await sim.etcdTls());
+    try {
+      await sim.waitFor("the outage", () => sim.ledgerOutage.active !== undefined, CONVERGE_MS);
+      // After the player's first look at the members (2 s in), before its second (at the end).
+      await sleep(3500);
+      // Nothing listens at this peer URL: the learner never starts, and etcd keeps trying it.
+      const added = await client.cluster.memberAdd({ peerURLs: ["https://127.0.0.1:9"], isLearner: true });
+      await sim.waitFor("the outage to end", () => sim.ledgerOutage.active === undefined, 30_000);
+      await client.cluster.memberRemove({ ID: added.member.ID });
+      await playing;
+    } finally {
+      client.close();
+      await playing.catch(() => undefined);
+    }
+    assert.deepEqual(
+      violations.map((v) => v.invariant),
+      ["no-change-without-ledger"],
+    );
+    assert.match(violations[0]?.detail ?? "", /\(learner\)/);
+    await sim.waitConverged(CONVERGE_MS);
+  });
+
+  test("lambda-timeout: the node API hung at a launch's completion is killed by its timeout, and the launch completes", async () => {
+    const timedOut: InvocationRecord[] = [];
+    const stop = sim.onInvocation((record) => {
+      if (record.error === "Sandbox.Timedout") timedOut.push(record);
+    });
+    try {
+      const faults = await play(episode("lambda-timeout", PLAN), 2);
+      counted(faults, "lambda-timeout");
+      assert.equal(faults.hung, true, "no container was hung");
+    } finally {
+      stop();
+    }
+    const record = timedOut.find((r) => r.fn === "node-api");
+    assert.ok(record, `no node-api invocation timed out: ${JSON.stringify(timedOut)}`);
+    // Killed at its timeout (the stack's 30 s), not before.
+    assert.ok(
+      record.endedAt - record.startedAt >= 29_000,
+      `ended after ${record.endedAt - record.startedAt} ms`,
+    );
+  });
+
+  test("clock-skew: each function runs off the real time of day, and a replacement still joins", async () => {
+    const before = new Set(sim.instances().map((i) => i.id));
+    const faults = await play(episode("clock-skew", PLAN), 3);
+    counted(faults, "clock-skew");
+    for (const fn of Object.keys(PLAN.skewsMs))
+      assert.equal(sim.fn(fn).clockOffset, 0, `${fn} is still skewed`);
+    // The replacement's certificate was issued by the skewed node API: its notBefore (the issuer's
+    // now less the 5-minute skew allowance) is ahead of when the node wrote it by about the skew.
+    const replacement = sim.instances("InService").find((i) => !before.has(i.id));
+    assert.ok(replacement, "no replacement is in service");
+    const file = join(sim.node(replacement.id).options.root, "pki", "peer.crt");
+    const notBefore = Date.parse(new X509Certificate(readFileSync(file)).validFrom);
+    const aheadMs = notBefore + 5 * 60_000 - statSync(file).mtimeMs;
+    assert.ok(
+      Math.abs(aheadMs - NODE_API_SKEW_MS) < 5000,
+      `the certificate is dated ${aheadMs} ms ahead of its file, not about ${NODE_API_SKEW_MS}`,
+    );
+  });
+});
