@@ -594,7 +594,7 @@ restore_tool() {
 # generation's was moved aside by check_data_dir), and anything in the way is moved aside, never
 # deleted. A data dir already initialised for this generation (a rerun, a reboot) is kept.
 restore_snapshot() {
-  local words=() word args=() staging=$DATA_DIR.restoring tool aside
+  local words=() word args=() staging=$DATA_DIR.restoring tool aside entry
   [[ -n $RESTORE ]] || return 0
   if [[ $DATA_DIR_STATE == initialised ]]; then
     info "data dir $DATA_DIR already holds generation ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}: not restoring again"
@@ -615,11 +615,17 @@ restore_snapshot() {
   info "restoring revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]} with ${words[0]} into $DATA_DIR"
   ETCDCTL_API=3 "$tool" "${args[@]}" >"$WORK_DIR/restore-output" 2>&1 ||
     fatal "$EXIT_RESTORE_FAILED" "${words[0]} snapshot restore failed: $(tail -c 600 "$WORK_DIR/restore-output" | tr -s '\n' ' ')"
-  # check_data_dir left the data dir absent or empty: an empty one goes, with nothing in it to lose.
+  # check_data_dir left the data dir absent or empty. An empty one stays, since it may be a data
+  # volume's mount point (which cannot be removed or renamed): the restored entries move into it.
   if [[ -d $DATA_DIR ]]; then
-    rmdir -- "$DATA_DIR" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot replace the empty data dir $DATA_DIR with the restored one"
+    for entry in "$staging"/* "$staging"/.[!.]*; do
+      [[ -e $entry ]] || continue
+      mv -- "$entry" "$DATA_DIR/" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move the restored $entry into the data dir $DATA_DIR"
+    done
+    rmdir -- "$staging" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot remove $staging once restored into $DATA_DIR"
+  else
+    mv -- "$staging" "$DATA_DIR" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move the restored data dir $staging to $DATA_DIR"
   fi
-  mv -- "$staging" "$DATA_DIR" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move the restored data dir $staging to $DATA_DIR"
   info "restored revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]} into $DATA_DIR"
 }
 

@@ -13,10 +13,12 @@ import {
 import { playDiskFull } from "./disk-full-episode";
 import type { FaultInjection } from "./faults";
 import type { Violation } from "./invariants";
+import { playMajorityLost } from "./majority-lost-episode";
 import type { NetworkFaults } from "./network/controller";
 import { playNetworkFault } from "./network-episode";
 import { NETWORK_FAULT_KINDS, type NetworkFaultKind } from "./network-episodes";
 import type { Episode } from "./schedule";
+import type { QuorumWriter } from "./writer";
 
 export type ExpectedTimeout = Pick<TimedOutAction, "instanceId" | "hookName" | "result">;
 
@@ -31,6 +33,8 @@ export interface EpisodeContext {
   readonly network?: NetworkFaults;
   /** Invariants an episode checks around its own fault (network-episode.ts) add their violations here. */
   readonly violations: Violation[];
+  /** The run's writer: majority-lost marks the writes its loss puts at risk. */
+  readonly writer?: QuorumWriter;
 }
 
 export async function playEpisode(ctx: EpisodeContext, episode: Episode): Promise<void> {
@@ -126,6 +130,7 @@ const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) =
     ]),
   ) as Record<ControlPlaneFaultKind, (ctx: EpisodeContext, episode: Episode) => Promise<void>>),
   "disk-full": (ctx, episode) => playDiskFull(ctx, episode, (index) => target(ctx.sim, index)),
+  "majority-lost": playMajorityLost,
   ...(Object.fromEntries(
     NETWORK_FAULT_KINDS.map((kind) => [
       kind,

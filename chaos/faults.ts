@@ -29,6 +29,7 @@ export const FAULT_KINDS = [
   ...NETWORK_FAULT_KINDS,
   ...CONTROL_PLANE_FAULT_KINDS,
   "disk-full",
+  "majority-lost",
 ] as const;
 
 /** The Auto Scaling calls by which the control plane takes an instance out of the group. */

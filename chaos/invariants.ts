@@ -1,10 +1,14 @@
 // The invariants a chaos run must keep, checked from what the run observed (continuously: cluster
 // IDs, learners, write outages) and from the end state once the reconciler has settled (members,
-// acknowledged writes, lifecycle actions). Each violation names its invariant.
+// acknowledged writes, lifecycle actions). Each violation names its invariant. A run that lost a
+// majority for good (majority-lost) is judged by generation: one cluster ID per ledger generation
+// instead of one in all, writes up to the last snapshot before the loss readable, and the writes
+// after it that recovery could not bring back counted (lost after snapshot), not violations.
 import type { TimedOutAction } from "../local/aws/auto-scaling-group";
 import { etcdClient } from "../local/simulator/etcd-client";
 import type { Simulator } from "../local/simulator/simulator";
 import type { ExpectedTimeout } from "./episodes";
+import { generationsWithTwoClusterIds, judgeReadBack } from "./loss-invariants";
 import type { ClusterMonitor } from "./monitor";
 import type { QuorumWriter } from "./writer";
 
@@ -20,6 +24,9 @@ export const INVARIANTS = [
   "no-action-on-partial-view",
   // Checked during each ledger outage (control-plane-episodes.ts).
   "no-change-without-ledger",
+  // A majority lost for good (majority-lost): checked from the monitor's samples and the end state.
+  "one-cluster-id-per-generation",
+  "pre-snapshot-writes-readable",
 ] as const;
 
 export type InvariantName = (typeof INVARIANTS)[number];
@@ -40,11 +47,15 @@ export interface Observed {
   /** Why the end state did not converge, if it did not. */
   readonly divergence: string | undefined;
   readonly startedAt: number;
+  /** How many majority-lost episodes lost a majority for good (each opens a generation). @default 0 */
+  readonly majoritiesLost?: number;
 }
 
 export interface Verdict {
   readonly violations: Violation[];
   readonly writesVerified: number;
+  /** Acknowledged after the last snapshot before a majority was lost, and not brought back. */
+  readonly writesLostAfterSnapshot: number;
 }
 
 export async function checkInvariants(observed: Observed): Promise<Verdict> {
@@ -52,20 +63,27 @@ export async function checkInvariants(observed: Observed): Promise<Verdict> {
   const violations: Violation[] = [];
   const add = (invariant: InvariantName, detail: string) => violations.push({ invariant, detail });
 
-  if (monitor.clusterIds.size > 1) {
+  // A majority lost for good opens a new generation, with a new cluster ID of its own.
+  if ((observed.majoritiesLost ?? 0) === 0 && monitor.clusterIds.size > 1) {
     add(
       "one-cluster-id",
       `members reported ${monitor.clusterIds.size} cluster IDs: ${describeIds(monitor.clusterIds)}`,
     );
   }
+  for (const detail of generationsWithTwoClusterIds(monitor.idsByGeneration))
+    add("one-cluster-id-per-generation", detail);
   for (const sample of monitor.learnerExcess) add("at-most-one-learner", sample);
 
   const outage = writer.longestOutage();
-  if (outage.toMs - outage.fromMs > QUORUM_OUTAGE_MS) {
+  if (outage.toMs - outage.fromMs - outage.excusedMs > QUORUM_OUTAGE_MS) {
     const at = (ms: number) => `${((ms - observed.startedAt) / 1000).toFixed(1)}s`;
+    const excused =
+      outage.excusedMs > 0
+        ? `, ${(outage.excusedMs / 1000).toFixed(1)}s of it a majority lost for good,`
+        : "";
     add(
       "no-quorum-loss",
-      `no write acknowledged for ${((outage.toMs - outage.fromMs) / 1000).toFixed(1)}s (${at(outage.fromMs)}–${at(outage.toMs)}) while the schedule kept a majority of voters up`,
+      `no write acknowledged for ${((outage.toMs - outage.fromMs) / 1000).toFixed(1)}s (${at(outage.fromMs)}–${at(outage.toMs)}${excused}) while the schedule kept a majority of voters up`,
     );
   }
 
@@ -79,14 +97,26 @@ export async function checkInvariants(observed: Observed): Promise<Verdict> {
     );
   }
 
-  const { missing, verified } = await readBack(sim, writer);
-  if (missing.length > 0) {
+  const { stored, unreadable } = await readBack(sim, writer.prefix);
+  const judged = judgeReadBack(writer, stored);
+  const why = unreadable === undefined ? "" : ` (unreadable: ${unreadable})`;
+  if (judged.missing.length > 0) {
     add(
       "acknowledged-writes-readable",
-      `${missing.length} of ${writer.acknowledged.size} acknowledged writes missing or changed, e.g. ${missing.slice(0, 3).join(", ")}`,
+      `${judged.missing.length} of ${writer.acknowledged.size} acknowledged writes missing or changed${why}, e.g. ${judged.missing.slice(0, 3).join(", ")}`,
     );
   }
-  return { violations, writesVerified: verified };
+  if (judged.preSnapshotMissing.length > 0) {
+    add(
+      "pre-snapshot-writes-readable",
+      `${judged.preSnapshotMissing.length} of ${writer.preSnapshot.size} writes acknowledged up to the last snapshot before the loss missing or changed${why}, e.g. ${judged.preSnapshotMissing.slice(0, 3).join(", ")}`,
+    );
+  }
+  return {
+    violations,
+    writesVerified: judged.verified,
+    writesLostAfterSnapshot: judged.lostAfterSnapshot.length,
+  };
 }
 
 function unexpectedTimeouts(
@@ -105,11 +135,12 @@ function unexpectedTimeouts(
   });
 }
 
-/** Reads every acknowledged key back with one linearizable range read (retried while etcd settles). */
+/** Reads every key under `prefix` back with one linearizable range read (retried while etcd settles);
+ * nothing, and why, when no member answers. */
 async function readBack(
   sim: Simulator,
-  writer: QuorumWriter,
-): Promise<{ missing: string[]; verified: number }> {
+  prefix: string,
+): Promise<{ stored: Record<string, string>; unreadable?: string }> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const urls = sim.clientUrls();
@@ -121,13 +152,10 @@ async function readBack(
     try {
       const stored = await client
         .getAll()
-        .prefix(`${writer.prefix}/`)
+        .prefix(`${prefix}/`)
         .options({ deadline: new Date(Date.now() + 10_000) })
         .strings();
-      const missing = [...writer.acknowledged]
-        .filter(([key, value]) => stored[key] !== value)
-        .map(([key]) => key);
-      return { missing, verified: writer.acknowledged.size - missing.length };
+      return { stored };
     } catch (error) {
       lastError = error;
       await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -135,11 +163,7 @@ async function readBack(
       client.close();
     }
   }
-  const reason = (lastError as Error | undefined)?.message ?? "no member answers";
-  return {
-    missing: [...writer.acknowledged.keys()].map((key) => `${key} (unreadable: ${reason})`),
-    verified: 0,
-  };
+  return { stored: {}, unreadable: (lastError as Error | undefined)?.message ?? "no member answers" };
 }
 
 function describeIds(ids: ReadonlyMap<string, string>): string {

@@ -1,6 +1,7 @@
 // Prints chaos figures: one line per run as it ends, a failing run's seed, schedule, violations and
 // replay command, and the totals at the end (runs, faults injected by kind, writes acknowledged
-// and verified, membership changes made, violations).
+// and verified, and in runs that lost a majority for good the writes after the last snapshot that
+// recovery did not bring back, membership changes made, violations).
 import { FAULT_KINDS, type FaultCounts, type FaultKind, noFaults } from "./faults";
 import type { RunResult } from "./run";
 import { CLUSTER_SIZES, describeSchedule, type Schedule } from "./schedule";
@@ -18,6 +19,8 @@ export function runLine(result: RunResult, index: number, runs: number): string 
     `${schedule.episodes.map((e) => e.kind).join(" + ")};`,
     `${faults} faults,`,
     `writes ${result.writesVerified}/${result.writesAcknowledged} verified,`,
+    ...(result.writesLostAfterSnapshot > 0 ? [`${result.writesLostAfterSnapshot} lost after snapshot,`] : []),
+    ...(result.generationsSeen > 1 ? [`${result.generationsSeen} generations,`] : []),
     `${sum(result.membershipChanges)} membership changes,`,
     `${result.violations.length} violations`,
     `(${(result.durationMs / 1000).toFixed(0)}s)`,
@@ -62,7 +65,7 @@ export function summary(results: readonly RunResult[], elapsedMs: number): strin
       (row) =>
         `  ${row.kind.padEnd(26)} ${String(row.runs).padStart(6)} ${String(row.faults).padStart(7)} ${String(row.violations).padStart(10)}`,
     ),
-    `writes: ${total((r) => r.writesAttempted)} attempted, ${total((r) => r.writesAcknowledged)} acknowledged, ${total((r) => r.writesVerified)} verified`,
+    `writes: ${total((r) => r.writesAttempted)} attempted, ${total((r) => r.writesAcknowledged)} acknowledged, ${total((r) => r.writesVerified)} verified, ${total((r) => r.writesLostAfterSnapshot)} lost after snapshot (majority-lost)`,
     `membership changes made: ${sum(changes)} (${
       Object.entries(changes)
         .sort()
@@ -102,6 +105,7 @@ export function campaignJson(results: readonly RunResult[], elapsedMs: number, h
     harnessErrors,
     elapsedMs,
     violations: results.reduce((n, r) => n + r.violations.length, 0),
+    writesLostAfterSnapshot: results.reduce((n, r) => n + r.writesLostAfterSnapshot, 0),
     byKind: perKind(results),
     results: results.map(({ timeline: _timeline, ...result }) => result),
   };

@@ -27,9 +27,14 @@ export interface RunResult {
   readonly writesAttempted: number;
   readonly writesAcknowledged: number;
   readonly writesVerified: number;
+  /** Acknowledged after the last snapshot before a majority was lost for good, and not brought back
+   * by recovery (majority-lost): counted, not a violation. */
+  readonly writesLostAfterSnapshot: number;
   readonly membershipChanges: Record<string, number>;
-  /** Distinct cluster IDs the members reported (1 unless `one-cluster-id` is violated). */
+  /** Distinct cluster IDs the members reported (1 unless `one-cluster-id` is violated or a majority was lost). */
   readonly clusterIdsSeen: number;
+  /** Ledger generations a cluster was seen serving under (1 more per majority lost for good). */
+  readonly generationsSeen: number;
   /** The most learners one sample of the member list showed. */
   readonly maxLearners: number;
   readonly violations: readonly Violation[];
@@ -87,6 +92,7 @@ async function play(
   const expectedTimeouts: ExpectedTimeout[] = [];
   const violations: Violation[] = [];
   let writesVerified = 0;
+  let writesLostAfterSnapshot = 0;
   let changes: Record<string, number> = {};
   try {
     let divergence: string | undefined;
@@ -98,7 +104,10 @@ async function play(
         sim.note(`chaos episode ${index + 1}: ${episode.kind}`);
         faults.arm(episode, index);
         try {
-          await playEpisode({ sim, faults, convergeMs, expectedTimeouts, network, violations }, episode);
+          await playEpisode(
+            { sim, faults, convergeMs, expectedTimeouts, network, violations, writer },
+            episode,
+          );
         } finally {
           faults.disarm();
         }
@@ -114,9 +123,18 @@ async function play(
     await writer.stop();
     await monitor.stop();
     await monitor.sample();
-    const verdict = await checkInvariants({ sim, writer, monitor, expectedTimeouts, divergence, startedAt });
+    const verdict = await checkInvariants({
+      sim,
+      writer,
+      monitor,
+      expectedTimeouts,
+      divergence,
+      startedAt,
+      majoritiesLost: faults.counts["majority-lost"],
+    });
     violations.push(...verdict.violations);
     writesVerified = verdict.writesVerified;
+    writesLostAfterSnapshot = verdict.writesLostAfterSnapshot;
     changes = membershipChanges(sim.root);
   } finally {
     await writer.stop();
@@ -129,8 +147,10 @@ async function play(
     writesAttempted: writer.attempts,
     writesAcknowledged: writer.acknowledged.size,
     writesVerified,
+    writesLostAfterSnapshot,
     membershipChanges: changes,
     clusterIdsSeen: monitor.clusterIds.size,
+    generationsSeen: monitor.idsByGeneration.size,
     maxLearners: monitor.maxLearners,
     violations,
     durationMs: Date.now() - startedAt,

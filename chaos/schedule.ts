@@ -4,7 +4,8 @@
 // (duplicated, delayed or lost lifecycle events, AWS throttling and 5xx, a control-plane function
 // crashing between its etcd change and its lifecycle completion, concurrent membership functions
 // racing for the ledger), a network fault (network-episodes.ts), a control-plane fault
-// (control-plane-episodes.ts) or a full disk (disk-full-episode.ts). `faults` limits a schedule to
+// (control-plane-episodes.ts), a full disk (disk-full-episode.ts) or a majority of the voters
+// destroyed for good after a snapshot (majority-lost-episode.ts). `faults` limits a schedule to
 // the fault kinds named. Pure: no clock, no I/O, so the same seed always gives the same schedule.
 import {
   CONTROL_PLANE_FAULT_KINDS,
@@ -31,7 +32,8 @@ export type EpisodeKind =
   | "terminate-hook-timeout"
   | NetworkFaultKind
   | ControlPlaneFaultKind
-  | "disk-full";
+  | "disk-full"
+  | "majority-lost";
 
 export type ClusterSize = 3 | 5 | 7;
 export const CLUSTER_SIZES: readonly ClusterSize[] = [3, 5, 7];
@@ -74,6 +76,9 @@ export interface Episode {
   readonly controlPlane?: ControlPlaneFaultPlan;
   /** disk-full: how long the target's data volume stays full. */
   readonly diskFullMs?: number;
+  /** majority-lost: how many voters are destroyed (the smallest majority, or all), starting at the
+   * target, and how long after the snapshot (the writer's writes then are at risk). */
+  readonly majorityLost?: { readonly victims: "majority" | "all"; readonly afterSnapshotMs: number };
 }
 
 export interface Schedule {
@@ -111,6 +116,7 @@ export const EPISODE_FAULTS: Readonly<Record<EpisodeKind, readonly FaultKind[]>>
     CONTROL_PLANE_FAULT_KINDS.map((kind) => [kind, [kind] as readonly FaultKind[]]),
   ) as Record<ControlPlaneFaultKind, readonly FaultKind[]>),
   "disk-full": ["disk-full"],
+  "majority-lost": ["majority-lost"],
 };
 
 const KINDS = Object.keys(EPISODE_FAULTS) as EpisodeKind[];
@@ -125,7 +131,12 @@ export function episodeKinds(faults: readonly FaultKind[] | undefined): EpisodeK
 
 /** An episode of the group's own doings (scaling, replacement, refresh), which the accompanying faults ride on. */
 export function isMembershipEpisode(kind: EpisodeKind): boolean {
-  return !isNetworkFaultKind(kind) && !isControlPlaneFaultKind(kind) && kind !== "disk-full";
+  return (
+    !isNetworkFaultKind(kind) &&
+    !isControlPlaneFaultKind(kind) &&
+    kind !== "disk-full" &&
+    kind !== "majority-lost"
+  );
 }
 
 export function drawSchedule(seed: number, options: ScheduleOptions = {}): Schedule {
@@ -210,7 +221,14 @@ function drawEpisode(prng: Prng, pool: readonly EpisodeKind[]): Episode {
     : undefined;
   // Shorter and longer than the health grace: etcd comes back on its own disk, or the instance is replaced.
   const diskFullMs = kind === "disk-full" ? prng.int(5000, 40_000) : undefined;
-  return {
+  const majorityLost =
+    kind === "majority-lost"
+      ? {
+          victims: prng.chance(0.25) ? ("all" as const) : ("majority" as const),
+          afterSnapshotMs: prng.int(500, 5000),
+        }
+      : undefined;
+  const episode: Episode = {
     kind,
     target,
     killToHealthCheckMs,
@@ -223,7 +241,19 @@ function drawEpisode(prng: Prng, pool: readonly EpisodeKind[]): Episode {
     network,
     controlPlane,
     diskFullMs,
+    majorityLost,
   };
+  // The loss and the recovery alone: no event, AWS or crash fault rides on them (drawn all the same,
+  // so that the draws after stay where they are).
+  return majorityLost === undefined
+    ? episode
+    : {
+        ...episode,
+        events: { duplicate: 0, delay: 0, drop: 0 },
+        aws: { throttling: 0, serverError: 0 },
+        crashAtCompletion: undefined,
+        raceAtEvent: undefined,
+      };
 }
 
 /** One line per episode, for the run's header and a failing run's report. */
@@ -244,6 +274,8 @@ export function describeSchedule(schedule: Schedule): string[] {
           .join(" "),
       );
     if (e.diskFullMs) parts.push(`full for ${e.diskFullMs} ms`);
+    if (e.majorityLost)
+      parts.push(`${e.majorityLost.victims} lost ${e.majorityLost.afterSnapshotMs} ms after a snapshot`);
     const ev = e.events;
     if (ev.duplicate || ev.delay || ev.drop)
       parts.push(`events dup ${ev.duplicate} delay ${ev.delay} drop ${ev.drop}`);

@@ -1,7 +1,10 @@
 // The client that writes keys with quorum throughout a chaos run: one put at a time, each to the
 // running members in turn (a frozen member costs one call deadline, not the run). It remembers the
-// acknowledged writes (each must be readable at the end) and the longest stretch with no write
-// acknowledged, which is how a lost quorum shows from outside.
+// acknowledged writes with the revision etcd gave each (each must be readable at the end) and the
+// longest stretch with no write acknowledged, which is how a lost quorum shows from outside.
+// A majority-lost episode marks its loss: the writes acknowledged by then above the last snapshot's
+// revision are at risk (recovery restores the newest data that exists, which may hold them or not),
+// and the stretch from the loss until the cluster serves again is no lost quorum of the system's making.
 import { setTimeout as sleep } from "node:timers/promises";
 import { putKey } from "../local/simulator/etcd-client";
 import type { Simulator } from "../local/simulator/simulator";
@@ -11,14 +14,24 @@ export interface Outage {
   readonly toMs: number;
 }
 
+/** Gaps between acknowledged writes shorter than this are not kept. */
+const KEPT_GAP_MS = 1000;
+
 export class QuorumWriter {
   /** Acknowledged writes: key → value. */
   readonly acknowledged = new Map<string, string>();
+  /** Acknowledged writes: key → the revision of the write. */
+  readonly revisions = new Map<string, number>();
+  /** Acknowledged writes up to the last snapshot before a majority was lost for good: each must survive. */
+  readonly preSnapshot = new Set<string>();
+  /** Acknowledged writes above that snapshot and before the loss: recovery may lose them. */
+  readonly atRisk = new Set<string>();
   attempts = 0;
   private running: Promise<void> | undefined;
   private stopped = false;
   private lastAckAt = Date.now();
-  private longest: Outage = { fromMs: 0, toMs: 0 };
+  private readonly gaps: Outage[] = [];
+  private readonly excused: Outage[] = [];
 
   constructor(
     private readonly sim: Simulator,
@@ -36,10 +49,37 @@ export class QuorumWriter {
     await this.running;
   }
 
-  /** The longest stretch without an acknowledged write so far (epoch ms), the current one included. */
-  longestOutage(): Outage {
+  /** A majority was lost for good after the snapshot at `snapshotRevision`: the writes acknowledged so
+   * far up to it must survive, those above it are at risk. Called once no majority is left to
+   * acknowledge more; returns how many are at risk from this loss. */
+  markLoss(snapshotRevision: number): number {
+    let marked = 0;
+    for (const [key, revision] of this.revisions) {
+      if (this.atRisk.has(key) || this.preSnapshot.has(key)) continue;
+      if (revision <= snapshotRevision) this.preSnapshot.add(key);
+      else {
+        this.atRisk.add(key);
+        marked += 1;
+      }
+    }
+    return marked;
+  }
+
+  /** No write could be acknowledged from `fromMs` to `toMs` (a majority lost for good until recovery). */
+  excuse(window: Outage): void {
+    this.excused.push(window);
+  }
+
+  /** The longest stretch without an acknowledged write so far (epoch ms), the current one included,
+   * less what of it an excused window covers. */
+  longestOutage(): Outage & { readonly excusedMs: number } {
     const current = { fromMs: this.lastAckAt, toMs: Date.now() };
-    return length(current) > length(this.longest) ? current : this.longest;
+    let longest = { ...current, excusedMs: 0 };
+    for (const gap of [...this.gaps, current]) {
+      const excusedMs = this.excused.reduce((n, window) => n + overlap(gap, window), 0);
+      if (length(gap) - excusedMs > length(longest) - longest.excusedMs) longest = { ...gap, excusedMs };
+    }
+    return longest;
   }
 
   private async loop(): Promise<void> {
@@ -55,11 +95,12 @@ export class QuorumWriter {
       const value = `${this.attempts}@${Date.now()}`;
       this.attempts += 1;
       try {
-        await putKey(rotated, await this.sim.etcdTls(), key, value);
+        const revision = await putKey(rotated, await this.sim.etcdTls(), key, value);
         this.acknowledged.set(key, value);
+        this.revisions.set(key, revision);
         const now = Date.now();
         const gap = { fromMs: this.lastAckAt, toMs: now };
-        if (length(gap) > length(this.longest)) this.longest = gap;
+        if (length(gap) >= KEPT_GAP_MS) this.gaps.push(gap);
         this.lastAckAt = now;
       } catch {
         // Not acknowledged: it may or may not have been applied, so it is not checked at the end.
@@ -71,4 +112,8 @@ export class QuorumWriter {
 
 function length(outage: Outage): number {
   return outage.toMs - outage.fromMs;
+}
+
+function overlap(a: Outage, b: Outage): number {
+  return Math.max(0, Math.min(a.toMs, b.toMs) - Math.max(a.fromMs, b.fromMs));
 }

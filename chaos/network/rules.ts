@@ -148,12 +148,19 @@ export function registerScript(table: string, identities: readonly NetworkIdenti
   return `add element inet ${table} initiators { ${elements} }`;
 }
 
+/** The longest comment nft accepts on a rule. */
+export const NFT_COMMENT_MAX = 128;
+
 /** Adds the chain `f<id>` holding `fault`'s rules. */
 export function faultChainScript(table: string, fault: FaultRules, tag: number): string {
   validateAction(fault.action);
   if (fault.edges.length === 0) throw new InvalidFaultError(`fault ${fault.description} selects no packets`);
   const chain = `f${fault.id}`;
-  const comment = JSON.stringify(`fault ${fault.id}: ${fault.description}`.replace(/["\\]/g, "'"));
+  const text = `fault ${fault.id}: ${fault.description}`.replace(/["\\]/g, "'");
+  // nft refuses a comment over 128 characters (a split of 7 instances names all 7).
+  const comment = JSON.stringify(
+    text.length > NFT_COMMENT_MAX ? `${text.slice(0, NFT_COMMENT_MAX - 3)}...` : text,
+  );
   const statement = actionStatement(fault.action, tag);
   const lines = [`add chain inet ${table} ${chain}`];
   for (const edge of fault.edges) {

@@ -69,9 +69,11 @@ export function clusterId(urls: readonly string[], tls: EtcdTls): Promise<string
   });
 }
 
-export function putKey(urls: readonly string[], tls: EtcdTls, key: string, value: string): Promise<void> {
+/** Puts `key` with quorum on the first member that answers; resolves to the revision of the write. */
+export function putKey(urls: readonly string[], tls: EtcdTls, key: string, value: string): Promise<number> {
   return onAnyMember(urls, tls, `put ${key}`, async (client, deadline) => {
-    await client.put(key).value(value).options({ deadline }).exec();
+    const { header } = await client.put(key).value(value).options({ deadline }).exec();
+    return Number(header.revision);
   });
 }
 

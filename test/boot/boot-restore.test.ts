@@ -174,6 +174,33 @@ describe("boot script restore", () => {
     });
   });
 
+  it("chaos seed 12002: restores into a data dir that is a volume's mount point (as the stack mounts one), which cannot be removed or renamed", {
+    skip: process.getuid?.() === 0 ? false : "mounting a volume needs root",
+  }, async () => {
+    await withBootCase(async (c) => {
+      const systemctl = await c.fakeSystemctl();
+      const { url, server } = await serve(c, await readFile(snapshot.file));
+      await mkdir(c.dataDir, { recursive: true });
+      await run("mount", ["-t", "tmpfs", "-o", "size=64m", "etcd-asg-boot-restore", c.dataDir]);
+      try {
+        c.onApi((request) =>
+          request.method === "GET"
+            ? { status: 200, body: restoreConfig(c, url) }
+            : { status: 200, body: 'ETCD_ASG_STATUS="member"\n' },
+        );
+        const result = await c.run(["-o", "start"], systemctl.env);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /restored revision 2 into /);
+        assert.deepEqual(await readdir(c.dataDir), ["member"], "the restored member dir is in the volume");
+      } finally {
+        await systemctl.stopEtcd();
+        server.closeAllConnections();
+        server.close();
+        await run("umount", [c.dataDir]);
+      }
+    });
+  });
+
   it("refuses a snapshot whose SHA-256 does not match, and does not start etcd", async () => {
     await withRestoreCase(async (c, { env }, url) => {
       const wrong = createHash("sha256").update("another snapshot").digest("hex");

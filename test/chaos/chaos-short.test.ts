@@ -9,7 +9,8 @@ import { failureReport } from "../../chaos/report";
 import { runSchedule } from "../../chaos/run";
 import { drawSchedule } from "../../chaos/schedule";
 
-const SEEDS = [3, 11];
+// 87 took the place of 11 when majority-lost joined the episode kinds (seed 11 now draws a freeze).
+const SEEDS = [3, 87];
 
 for (const seed of SEEDS) {
   const schedule = drawSchedule(seed, { size: 3, episodes: 1 });

@@ -14,8 +14,10 @@ function result(seed: number, faults: Partial<ReturnType<typeof noFaults>>, viol
     writesAttempted: 10,
     writesAcknowledged: 10,
     writesVerified: 10,
+    writesLostAfterSnapshot: 0,
     membershipChanges: { bootstrap: 1 },
     clusterIdsSeen: 1,
+    generationsSeen: 1,
     maxLearners: 0,
     violations: Array.from({ length: violations }, () => ({
       invariant: "no-removal-for-healed-partition" as const,

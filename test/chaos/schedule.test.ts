@@ -111,3 +111,21 @@ test("pinning fewer episodes keeps the first ones", () => {
   const full = drawSchedule(11, { episodes: 4 });
   assert.deepEqual(drawSchedule(11, { episodes: 1 }).episodes, full.episodes.slice(0, 1));
 });
+
+test("--faults majority-lost draws only its episodes, each with its plan and no accompanying fault", () => {
+  for (let seed = 0; seed < 50; seed++) {
+    for (const episode of drawSchedule(seed, { faults: ["majority-lost"] }).episodes) {
+      assert.equal(episode.kind, "majority-lost");
+      assert.ok(episode.majorityLost, "no plan");
+      assert.ok(episode.majorityLost.afterSnapshotMs >= 500 && episode.majorityLost.afterSnapshotMs <= 5000);
+      assert.deepEqual(
+        [episode.events, episode.aws],
+        [
+          { duplicate: 0, delay: 0, drop: 0 },
+          { throttling: 0, serverError: 0 },
+        ],
+      );
+      assert.equal(episode.crashAtCompletion ?? episode.raceAtEvent, undefined);
+    }
+  }
+});

@@ -15,6 +15,7 @@ import {
   edgeMatches,
   faultChainScript,
   InvalidFaultError,
+  NFT_COMMENT_MAX,
   outChainScript,
 } from "../../chaos/network/rules";
 
@@ -107,4 +108,21 @@ test("jumps to delays shortest first, so that the longest of two overlapping del
     .filter((line) => line.includes("jump"))
     .map((line) => line.split(" ").pop());
   assert.deepEqual(jumps, ["f3", "f2", "f1"]);
+});
+
+test("chaos seed 13045: a fault's rule comment stays within nft's 128 characters when its description is longer (a 7-node split)", () => {
+  const fault = {
+    id: 1,
+    description: `partition ${Array.from({ length: 7 }, (_, i) => `i-0ef30f804952cb5b${i}`).join(",")}`,
+    edges: [{ from: a, to: b }],
+    action: { kind: "drop", probability: 1 } as const,
+  };
+  const comments = [...faultChainScript("t", fault, 7).matchAll(/comment (".*")$/gm)].map(
+    (m) => JSON.parse(m[1] ?? '""') as string,
+  );
+  assert.ok(comments.length > 0, "no rule with a comment");
+  for (const comment of comments) {
+    assert.ok(comment.length <= NFT_COMMENT_MAX, `${comment.length} characters: ${comment}`);
+    assert.ok(comment.startsWith("fault 1: partition i-0ef30f804952cb5b0,"), comment);
+  }
 });

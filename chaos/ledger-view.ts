@@ -1,0 +1,40 @@
+// What chaos reads from the simulator's ledger, as an operator's tooling would (the real Ledger
+// adapter, the operator's credentials, through the simulator's IAM gate): the cluster's generation
+// and the latest snapshot record. majority-lost reads both around its loss; the monitor samples the
+// generation to attribute each cluster ID it sees to one.
+import { Ledger } from "../lambdas/adapters/ledger/ledger";
+import type { SnapshotRecord } from "../lambdas/domain/durability";
+import { type LocalDynamoDbClients, localDynamoDbClients } from "../local/dynamodb/clients";
+import type { Simulator } from "../local/simulator/simulator";
+
+export class LedgerView {
+  private readonly clients: LocalDynamoDbClients;
+  private readonly ledger: Ledger;
+
+  constructor(sim: Simulator) {
+    const endpoint = sim.services.endpoints.AWS_ENDPOINT_URL_DYNAMODB;
+    const clusterName = sim.stack.functions.map((fn) => fn.environment.CLUSTER_NAME).find(Boolean);
+    if (endpoint === undefined || clusterName === undefined) {
+      throw new Error("the simulator has no ledger endpoint or no function names the cluster (CLUSTER_NAME)");
+    }
+    this.clients = localDynamoDbClients(endpoint, sim.iam.operator);
+    this.ledger = new Ledger({
+      client: this.clients.documentClient,
+      tableName: sim.stack.table.name,
+      clusterName,
+    });
+  }
+
+  /** The ledger's current generation; undefined before the cluster formed. */
+  async generation(): Promise<number | undefined> {
+    return (await this.ledger.loadState()).cluster?.generation;
+  }
+
+  latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.ledger.latestSnapshot();
+  }
+
+  close(): void {
+    this.clients.destroy();
+  }
+}
