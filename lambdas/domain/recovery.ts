@@ -2,7 +2,8 @@
 // to open a new generation now (automatic mode) or raise an alarm and wait for an operator's restore
 // (manual mode), and the record of the new generation — a new token, the restore source and a fresh
 // initial member set chosen as a bootstrap chooses one — that the ledger writes with one
-// conditional write over the current generation.
+// conditional write over the current generation. A recovered generation that no one can form any
+// more (every initial member gone before it formed) is opened again the same way.
 import type { DisasterRecoveryMode, RestoreSource, SnapshotRecord } from "./durability";
 import { restoreSourceOf } from "./durability";
 import type { QuorumLossVerdict } from "./quorum-loss";
@@ -191,6 +192,16 @@ export function recoveryPlan(input: RecoveryInput): RecoveryPlan {
     return openGeneration(input, cluster, operatorRestore, `an operator restores ${operatorRestore.key}`);
   }
   if (cluster.state === "forming") {
+    const orphaned = orphanedRestoreSource(cluster, input.instances);
+    if (orphaned !== undefined) {
+      const initial = cluster.initialMembers.map((m) => m.instanceId).join(", ");
+      return openGeneration(
+        input,
+        cluster,
+        orphaned,
+        `generation ${cluster.generation} never formed and none of its initial members (${initial}) is live`,
+      );
+    }
     return { kind: "none", reason: `generation ${cluster.generation} is forming: bootstrap's business` };
   }
   if (!input.loss.lost) return { kind: "none", reason: input.loss.reason };
@@ -212,6 +223,23 @@ export function recoveryPlan(input: RecoveryInput): RecoveryPlan {
     };
   }
   return openGeneration(input, cluster, source.source, `quorum lost for good; ${source.reason}`);
+}
+
+/**
+ * The restore source of a recovered generation (`openedAt`) that is still forming and that no one
+ * can form any more: none of its initial members' instances is live (their restores failed and the
+ * launches were abandoned, or they were terminated). Only the initial set bootstraps a forming
+ * generation, and every other instance waits for it, so it is opened again from the same source.
+ * An initial member that is merely slow to boot is live (Pending) and keeps the generation.
+ */
+function orphanedRestoreSource(
+  cluster: ClusterRecord,
+  instances: readonly Instance[],
+): RestoreSource | undefined {
+  if (cluster.restoreSource === undefined || cluster.openedAt === undefined) return undefined;
+  const live = new Set(instances.filter(isLive).map((i) => i.id));
+  if (cluster.initialMembers.some((m) => live.has(m.instanceId))) return undefined;
+  return cluster.restoreSource;
 }
 
 function openGeneration(

@@ -130,6 +130,22 @@ describe("nextInitialSet", () => {
   });
 });
 
+/** The record of a generation opened at NOW on instances 3, 4 and 5. */
+function opened(token: string, generation: number, restoreSource: RestoreSource): ClusterRecord {
+  return {
+    token,
+    generation,
+    size: 3,
+    initialMembers: [3, 4, 5].map((n) => ({
+      instanceId: instanceId(n),
+      peerUrl: `http://127.0.1.${n}:2380`,
+    })),
+    state: "forming",
+    restoreSource,
+    openedAt: NOW,
+  };
+}
+
 describe("recoveryPlan", () => {
   const nodes = [3, 4, 5].map((n) => node(n, { phase: "registered", memberId: undefined }));
   const instances = [instance(3), instance(4, "Pending:Wait"), instance(5, "Pending:Wait")];
@@ -149,18 +165,7 @@ describe("recoveryPlan", () => {
     const plan = recoveryPlan(base);
     assert.equal(plan.kind, "open-generation");
     if (plan.kind !== "open-generation") return;
-    assert.deepEqual(plan.cluster, {
-      token: "etcd-asg-test-g2",
-      generation: 2,
-      size: 3,
-      initialMembers: [3, 4, 5].map((n) => ({
-        instanceId: instanceId(n),
-        peerUrl: `http://127.0.1.${n}:2380`,
-      })),
-      state: "forming",
-      restoreSource: restoreSourceOf(snapshot(30)),
-      openedAt: NOW,
-    });
+    assert.deepEqual(plan.cluster, opened("etcd-asg-test-g2", 2, restoreSourceOf(snapshot(30))));
   });
 
   test("manual: raises the alarm and waits", () => {
@@ -208,6 +213,56 @@ describe("recoveryPlan", () => {
     const plan = recoveryPlan({ ...base, cluster: cluster([3, 4, 5], "forming") });
     assert.equal(plan.kind, "none");
     assert.match(plan.reason, /forming/);
+  });
+
+  describe("a recovered generation whose initial members are all gone before it formed (chaos seed 12002)", () => {
+    const source = restoreSourceOf(snapshot(30));
+    const g2: ClusterRecord = {
+      ...cluster([6, 7, 8], "forming"),
+      token: "etcd-asg-test-g2",
+      generation: 2,
+      restoreSource: source,
+      openedAt: NOW - 600_000,
+    };
+    // The initial members' restores failed: their nodes stayed bootstrapping, their launches were
+    // abandoned. Instances 3..5 registered after them and wait for generation 2.
+    const gone = [6, 7, 8].map((n) => node(n, { phase: "bootstrapping", phaseSince: NOW - 590_000 }));
+    const waiting = [3, 4, 5].map((n) =>
+      node(n, { phase: "registered", memberId: undefined, registration: 10 + n }),
+    );
+    const forming = {
+      ...base,
+      cluster: g2,
+      loss: FINE,
+      nodes: [...gone, ...waiting],
+      proposedToken: "etcd-asg-test-g3",
+    };
+
+    test("opens generation g+1 from the same restore source with a new token and a fresh initial set", () => {
+      const live = [
+        instance(6, "Terminated"),
+        instance(7, "Terminating:Wait"),
+        ...[3, 4, 5].map((n) => instance(n)),
+      ];
+      const plan = recoveryPlan({ ...forming, instances: live });
+      assert.equal(plan.kind, "open-generation", plan.reason);
+      if (plan.kind !== "open-generation") return;
+      assert.deepEqual(plan.cluster, opened("etcd-asg-test-g3", 3, source));
+      assert.match(plan.reason, /generation 2 never formed/);
+    });
+
+    test("an initial member that is only slow to boot keeps the generation", () => {
+      const live = [instance(8, "Pending"), ...[3, 4, 5].map((n) => instance(n))];
+      const plan = recoveryPlan({ ...forming, instances: live });
+      assert.equal(plan.kind, "none");
+      assert.match(plan.reason, /bootstrap's business/);
+    });
+
+    test("waits while too few live instances are registered for the next initial set", () => {
+      const plan = recoveryPlan({ ...forming, instances: [instance(3), instance(4)] });
+      assert.equal(plan.kind, "wait");
+      assert.match(plan.reason, /generation 3 opens once 3 live instances are registered/);
+    });
   });
 
   test("after a recovery, a live node of an older generation is replaced however late it shows up", () => {
