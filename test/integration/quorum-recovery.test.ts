@@ -3,7 +3,8 @@
 // survivor (of the old generation) is replaced through the group, and once 3 new instances are
 // registered generation 2 opens with a new token over the newest snapshot, on the new instances
 // only, and the node API hands each of them its restore (a presigned GET that downloads the
-// snapshot, its SHA-256 and the command). A reconcile pass runs the step and reports it, also when it
+// snapshot, its SHA-256 and the command); when every one of them is gone before generation 2 formed,
+// generation 3 opens from the same snapshot on their replacements. A reconcile pass runs the step and reports it, also when it
 // fails. Manual mode raises the alarm and waits until an operator's restore request names the
 // generation.
 import assert from "node:assert/strict";
@@ -16,7 +17,13 @@ import { copySurvivor, takeSnapshotIfDue } from "../../lambdas/app/snapshots";
 import { ConfigError } from "../../lambdas/config";
 import { restoreSourceOf } from "../../lambdas/domain/durability";
 import { handleNodeApi } from "../../lambdas/node-api/respond";
-import { type ControlPlaneBed, emittedMetrics, parseEnv, TERMINATE_HOOK } from "../helpers/control-plane";
+import {
+  type ControlPlaneBed,
+  emittedMetrics,
+  LAUNCH_HOOK,
+  parseEnv,
+  TERMINATE_HOOK,
+} from "../helpers/control-plane";
 import { useControlPlaneBucket } from "../helpers/control-plane-bucket";
 import { deliverLaunches, eventually, formedCluster } from "../helpers/control-plane-flows";
 
@@ -78,7 +85,7 @@ describe("recovery from a lost quorum", () => {
     return { bed, ids, survivor, snapshot: taken.snapshot, lastRevision };
   }
 
-  test("automatic: the survivor is replaced, then generation 2 opens over the newest snapshot on new instances", async (t) => {
+  test("automatic: the survivor is replaced, then generation 2 opens over the newest snapshot on new instances; gone before it formed, it is reopened as generation 3", async (t) => {
     const { bed, ids, survivor, snapshot } = await lostTwo(t, "automatic");
     const before = (await bed.runtime.ledger.loadState()).cluster;
 
@@ -139,6 +146,33 @@ describe("recovery from a lost quorum", () => {
     const flags = await configRequest(bed, first, "flags");
     assert.equal(flags.statusCode, 400);
     assert.match(flags.body, /restores a snapshot before etcd's first start/);
+
+    // Chaos seed 12002: every initial member of generation 2 is gone before it formed (their restores
+    // failed, the launches were abandoned). No one else may form it, so recovery reopens it as
+    // generation 3 from the same snapshot on the instances that replaced them.
+    const gone = (cluster?.initialMembers ?? []).map((m) => m.instanceId);
+    for (const id of gone) {
+      bed.group.completeLifecycleAction({ instanceId: id, hookName: LAUNCH_HOOK, result: "ABANDON" });
+    }
+    await destroy(bed, gone);
+    const earlier = [...ids, ...gone];
+    await eventually("launch events of 3 more new instances", () => {
+      const fresh = bed.instanceIds().filter((id) => !earlier.includes(id));
+      return fresh.filter((id) => bed.eventsFor("launch", id).length > 0).length >= 3 ? true : undefined;
+    });
+    await deliverLaunches(bed);
+    const reopened = await eventually("generation 3", async () => {
+      const step = await recoverQuorum(bed.invocation(), bed.durability());
+      return step.plan === "open-generation" ? step : undefined;
+    });
+    assert.equal(reopened.generation, 3, reopened.reason);
+    assert.match(reopened.reason, /generation 2 never formed/);
+    const third = (await bed.runtime.ledger.loadState()).cluster;
+    assert.notEqual(third?.token, cluster?.token);
+    assert.deepEqual(third?.restoreSource, restoreSourceOf(snapshot));
+    assert.equal(third?.state, "forming");
+    assert.equal(third?.initialMembers.length, 3);
+    for (const member of third?.initialMembers ?? []) assert.ok(!earlier.includes(member.instanceId));
   });
 
   test("a reconcile pass runs the recovery step and reports it; a step that fails is reported, the pass goes on", async (t) => {
