@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EmulatedInstance } from "../local/aws/types";
+import { memberList } from "../local/simulator/etcd-client";
 import type { EpisodeContext } from "./episodes";
 import type { Episode } from "./schedule";
 
@@ -60,7 +61,29 @@ export async function playDiskFull(
   if (hit) faults.count("disk-full");
   else sim.timeline.add("fault", "disk-full: etcd never hit ENOSPC: it did nothing and is not counted");
   await sim.reconcile().catch(() => undefined);
+  // The cluster converges while the victim's etcd is still down (the member is listed, the instance
+  // InService); the episode is over only once etcd answers there again or the control plane has had
+  // the group replace the instance, or that replacement would fall into the next episode.
+  await sim.waitFor(
+    `${victim.id}'s etcd to answer again or ${victim.id} to be replaced`,
+    () => victimSettled(ctx, victim.id),
+    ctx.convergeMs,
+  );
   await sim.waitConverged(ctx.convergeMs);
+}
+
+/** True once the victim has left the group or its etcd answers on its client URL. */
+async function victimSettled(ctx: EpisodeContext, instanceId: string): Promise<boolean> {
+  const { sim } = ctx;
+  if (!sim.instances().some((i) => i.id === instanceId && i.lifecycleState === "InService")) {
+    return !sim.instances().some((i) => i.id === instanceId);
+  }
+  const node = sim.node(instanceId);
+  if (!node.etcdRunning()) return false;
+  return memberList([node.clientUrl], await sim.etcdTls()).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** How many times etcd's log says it found the disk full. */

@@ -77,6 +77,12 @@ const PLAYERS: Record<Episode["kind"], (ctx: EpisodeContext, episode: Episode) =
     faults.count("instance-refresh");
     const originals = sim.instances("InService").sort(byLaunchTime);
     for (const instance of originals) {
+      // As a refresh does, each step replaces what is still in the group: the control plane may have
+      // had the group replace an original meanwhile (chaos seed 14003).
+      if (!present(sim, instance.id)) {
+        sim.note(`instance refresh (${episode.refreshOrder}): ${instance.id} already replaced`);
+        continue;
+      }
       sim.note(`instance refresh (${episode.refreshOrder}): replace ${instance.id}`);
       if (episode.refreshOrder === "terminate-first") sim.group.markUnhealthy(instance.id);
       else sim.group.replaceInstance(instance.id);

@@ -55,6 +55,21 @@ describe("disk-full", { skip, timeout: 600_000 }, () => {
     assert.equal(faults.counts["disk-full"], 1);
   });
 
+  test("seeds 14003, 14004: the episode ends only once the victim's etcd answers again or the victim is replaced", async () => {
+    // At seeds 14003 and 14004 the volume stayed full past the health grace (15 s), the episode ended
+    // on a converged member list while the victim's etcd was still down, and the health pass's
+    // replacement of it fell into the next episode (an instance refresh, a network fault).
+    await sim.waitConverged(120_000);
+    const victim = sim.instances("InService").sort((a, b) => a.launchTime - b.launchTime)[0];
+    assert.ok(victim);
+    await playChecked(sim, bareEpisode("disk-full", 0, { diskFullMs: 20_000 }), 14003);
+    const stillThere = sim.instances().some((i) => i.id === victim.id);
+    assert.ok(
+      !stillThere || sim.node(victim.id).etcdRunning(),
+      `${victim.id} is in the group with its etcd down after the episode`,
+    );
+  });
+
   test("seed 9110: a fill shorter than etcd takes to notice it still stays until etcd meets ENOSPC", async () => {
     // At seed 9110 a 9.3 s fill was freed before etcd met ENOSPC, and did nothing; 1 s is shorter still.
     const faults = await playChecked(sim, bareEpisode("disk-full", 1, { diskFullMs: 1000 }), 9110);
