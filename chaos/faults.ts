@@ -157,9 +157,13 @@ export class FaultInjection {
       call.params.get("LifecycleHookName") === this.sim.hookName("launch")
     ) {
       // The learner is promoted; the function hangs on this call until Lambda kills it at its timeout.
-      this.hangPending = false;
+      // A completion another function makes (the launch hook's) finds no invocation of it running:
+      // nothing hangs, and a later completion is waited for (seed 14013).
       this.hung = this.sim.fn(HUNG_FUNCTION).hang() > 0;
-      return "server-error";
+      if (this.hung) {
+        this.hangPending = false;
+        return "server-error";
+      }
     }
     if (completing && next("completion") === episode.crashAtCompletion) {
       // The etcd change this completion follows is made; the function dies before completing.

@@ -173,15 +173,17 @@ export class LambdaFunction {
   }
 
   /**
-   * Stops every container of the function (SIGSTOP), as a handler stuck on a call that never
-   * answers: the invocations they run end at the function's timeout, when the timeout kills the
-   * container (Sandbox.Timedout), and invocations from now on start in a fresh one (a cold start),
-   * as Lambda gives a concurrent invocation another sandbox. Returns how many containers it stopped.
+   * Stops every container of the function that runs an invocation (SIGSTOP), as a handler stuck on
+   * a call that never answers: those invocations end at the function's timeout, when the timeout
+   * kills the container (Sandbox.Timedout), and invocations from now on start in a fresh one (a cold
+   * start), as Lambda gives a concurrent invocation another sandbox. An idle container is left
+   * alone: stopped, it would never time out. Returns how many containers it stopped.
    */
   hang(): number {
     let stopped = 0;
     for (const container of this.containers) {
       if (container.child.pid === undefined || container.child.exitCode !== null) continue;
+      if (container.pending.size === 0) continue;
       if (this.container === container) this.container = undefined;
       if (container.child.kill("SIGSTOP")) stopped += 1;
     }

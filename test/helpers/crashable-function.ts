@@ -7,7 +7,10 @@ import type { TestContext } from "node:test";
 import { LambdaFunction, type LambdaFunctionOptions } from "../../local/simulator/lambda-function";
 import { lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
 
-export function crashable(t: TestContext): { fn: LambdaFunction; options: LambdaFunctionOptions } {
+export function crashable(
+  t: TestContext,
+  timeoutMs = 60_000,
+): { fn: LambdaFunction; options: LambdaFunctionOptions } {
   const code = mkdtempSync(join(tmpdir(), "etcd-asg-crash-"));
   t.after(() => rmSync(code, { recursive: true, force: true }));
   mkdirSync(join(code, "lib"));
@@ -22,7 +25,7 @@ export function crashable(t: TestContext): { fn: LambdaFunction; options: Lambda
     handler: "lib/index.handler",
     node: lambdaNodeBinary("nodejs24.x"),
     env: { PATH: "/usr/bin:/bin" },
-    timeoutMs: 60_000,
+    timeoutMs,
     memoryMb: 128,
     serial: false,
     logFile: join(code, "log"),

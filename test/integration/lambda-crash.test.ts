@@ -1,6 +1,8 @@
 // Chaos's `lambda-crash` fault: LambdaFunction.crash() kills the function's running container as a
 // crashed Lambda container dies. The invocation it ran fails with Runtime.ExitError and the next one
-// cold-starts in a new process.
+// cold-starts in a new process. Chaos's `lambda-timeout`: hang() stops the containers that run an
+// invocation, which then times out; an idle container is left alone, since stopped it would never
+// time out (seed 14013 waited for a timeout that could not come).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,4 +20,16 @@ test("crash() kills the running container: its invocation fails and the next one
 
   const secondPid = Number(await fn.invoke({}));
   assert.notEqual(secondPid, firstPid, "the next invocation runs in a fresh container");
+});
+
+test("hang() stops only a container running an invocation, which then times out", async (t) => {
+  const { fn } = crashable(t, 2000);
+  await fn.invoke({}); // a container is up, idle
+  assert.equal(fn.hang(), 0, "an idle container is not stopped");
+  assert.equal(typeof (await fn.invoke({})), "number", "the idle container still answers");
+  const hanging = fn.invoke({ hang: true });
+  await sleep(200);
+  assert.equal(fn.hang(), 1, "the container running the invocation is stopped");
+  await assert.rejects(hanging, { name: "FunctionError", message: /Sandbox\.Timedout/ });
+  assert.equal(typeof (await fn.invoke({})), "number", "the next invocation runs in a fresh container");
 });
