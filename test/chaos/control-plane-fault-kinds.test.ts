@@ -43,6 +43,22 @@ function counted(faults: FaultInjection, kind: FaultKind): void {
   assert.ok(faults.counts[kind] >= 1, `${kind} did nothing: ${JSON.stringify(faults.counts)}`);
 }
 
+/**
+ * A learner added while the ledger is still down. etcd refuses a member change for a while after a
+ * member (the episode's replacement) started ("unhealthy cluster", --strict-reconfig-check): retried.
+ */
+async function addWhileDown(client: ReturnType<typeof etcdClient>): Promise<{ member: { ID: string } }> {
+  for (;;) {
+    if (sim.ledgerOutage.active === undefined) assert.fail("the outage ended before etcd took the member");
+    try {
+      return await client.cluster.memberAdd({ peerURLs: ["https://127.0.0.1:9"], isLearner: true });
+    } catch (error) {
+      if (!/unhealthy cluster/.test(String(error))) throw error;
+      await sleep(250);
+    }
+  }
+}
+
 describe("control-plane fault kinds", { timeout: 900_000 }, () => {
   before(async () => {
     sim = await Simulator.start({ size: 3, maxSize: 5 });
@@ -73,14 +89,14 @@ describe("control-plane fault kinds", { timeout: 900_000 }, () => {
       expectedTimeouts: [],
       violations,
     };
-    const playing = playEpisode(ctx, episode("ledger-outage", { ...PLAN, outageMs: 8000 }));
+    const playing = playEpisode(ctx, episode("ledger-outage", { ...PLAN, outageMs: 12_000 }));
     const client = etcdClient(sim.clientUrls(), await sim.etcdTls());
     try {
       await sim.waitFor("the outage", () => sim.ledgerOutage.active !== undefined, CONVERGE_MS);
       // After the player's first look at the members (2 s in), before its second (at the end).
       await sleep(3500);
       // Nothing listens at this peer URL: the learner never starts, and etcd keeps trying it.
-      const added = await client.cluster.memberAdd({ peerURLs: ["https://127.0.0.1:9"], isLearner: true });
+      const added = await addWhileDown(client);
       await sim.waitFor("the outage to end", () => sim.ledgerOutage.active === undefined, 30_000);
       await client.cluster.memberRemove({ ID: added.member.ID });
       await playing;
