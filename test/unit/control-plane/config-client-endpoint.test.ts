@@ -3,20 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, loadConfig } from "../../../lambdas/config";
+import { REQUIRED_ENV } from "../../helpers/function-env";
 
-const ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
-const BASE = {
-  CLUSTER_NAME: "c",
-  ASG_NAME: "g",
-  LEDGER_TABLE: "t",
-  LAUNCH_HOOK_NAME: "l",
-  TERMINATE_HOOK_NAME: "x",
-  CLUSTER_SIZE: "3",
-  JOIN_STRATEGY: "replace",
-  INSTANCE_ROLE_ARN: "arn:aws:iam::123456789012:role/etcd-node",
-  PEER_CA_KEY_ARN: ARN,
-  CLIENT_CA_KEY_ARN: ARN,
-};
+const BASE = REQUIRED_ENV;
 
 describe("config: the client name", () => {
   test("keeps no name without HOSTED_ZONE_ID", () => {

@@ -5,20 +5,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, loadConfig } from "../../../lambdas/config";
 import { DEFAULT_RETENTION } from "../../../lambdas/domain/snapshot-retention";
+import { REQUIRED_ENV } from "../../helpers/function-env";
 
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const BASE = {
-  CLUSTER_NAME: "prod",
-  ASG_NAME: "EtcdAsg-Cluster",
-  LEDGER_TABLE: "ledger",
-  LAUNCH_HOOK_NAME: "launch",
-  TERMINATE_HOOK_NAME: "terminate",
-  CLUSTER_SIZE: "3",
-  JOIN_STRATEGY: "replace",
-  INSTANCE_ROLE_ARN: "arn:aws:iam::123456789012:role/etcd-node",
-  PEER_CA_KEY_ARN: KEY,
-  CLIENT_CA_KEY_ARN: KEY.replace("1234abcd", "5678abcd"),
-};
+const BASE = REQUIRED_ENV;
 
 describe("durability configuration", () => {
   test("defaults", () => {
