@@ -46,8 +46,11 @@ export interface RunResult {
 }
 
 /** The terminate hook's heartbeat timeout: short (production defaults to 10 min, AWS allows 30 s), so a
- * hook deliberately left to time out costs little, yet longer than a handler waiting for the lock. */
-const TERMINATE_HEARTBEAT_TIMEOUT_MS = 45_000;
+ * hook deliberately left to time out costs little, yet longer than the gap between two heartbeats the
+ * control plane records on a waiting action: a reconcile pass heartbeats at its start, then may wait for
+ * the membership lock twice (20 s each) before the next pass starts (5 s period). At 45 s a pass held by
+ * a lock stranded in a ledger outage left an action to time out (seed 16025). */
+const TERMINATE_HEARTBEAT_TIMEOUT_MS = 75_000;
 
 export async function runSchedule(schedule: Schedule, options: RunOptions = {}): Promise<RunResult> {
   const startedAt = Date.now();
