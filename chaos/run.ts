@@ -2,6 +2,7 @@
 // writing with quorum and a monitor watching cluster IDs and learners throughout, the episodes
 // played with their faults armed, then the faults cleared, the reconciler run and the invariants
 // checked. The simulator is stopped whatever happens; its files are kept when the run fails.
+import { DEFAULT_OVERRIDES } from "../local/simulator/options";
 import { Simulator } from "../local/simulator/simulator";
 import { DATA_VOLUME_BYTES } from "./disk-full-episode";
 import { type ExpectedTimeout, playEpisode } from "./episodes";
@@ -45,9 +46,11 @@ export interface RunResult {
   readonly timeline?: readonly string[];
 }
 
-/** The terminate hook's heartbeat timeout: short (production defaults to 10 min, AWS allows 30 s), so a
- * hook deliberately left to time out costs little, yet longer than a handler waiting for the lock. */
-const TERMINATE_HEARTBEAT_TIMEOUT_MS = 45_000;
+/** The terminate hook's heartbeat timeout: the simulator's default, the shortest that outlasts the gap
+ * between two heartbeats the control plane records on a waiting action (a reconcile period, two lock
+ * waits, a pass's work: 75 s), so a hook deliberately left to time out costs as little as it can.
+ * At 45 s, a pass held by a lock stranded in a ledger outage left an action to time out (seed 16025). */
+const TERMINATE_HEARTBEAT_TIMEOUT_MS = DEFAULT_OVERRIDES.terminateHeartbeatTimeoutMs;
 
 export async function runSchedule(schedule: Schedule, options: RunOptions = {}): Promise<RunResult> {
   const startedAt = Date.now();

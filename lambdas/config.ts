@@ -9,6 +9,7 @@ import {
   MIB,
 } from "./domain/etcd-storage";
 import { type EtcdVersion, InvalidEtcdVersionError, parseEtcdVersion } from "./domain/etcd-version";
+import { LOCK_TTL_SECONDS, LOCK_WAIT_SECONDS } from "./domain/lock-timing";
 import { type HealthPolicy, healthPolicy, InvalidHealthPolicyError } from "./domain/member-health";
 import { InvalidPolicyError, validatePolicy } from "./domain/policy";
 import { DEFAULT_QUORUM_LOSS_THRESHOLD_MS } from "./domain/quorum-loss";
@@ -119,8 +120,8 @@ const envSchema = z.object({
   ETCD_PEER_PORT: integer(2380),
   ETCD_DATA_DIR: z._default(z.string().check(z.startsWith("/")), "/var/lib/etcd"),
   LEARNER_READY_TIMEOUT_SECONDS: integer(600),
-  LOCK_TTL_SECONDS: integer(60),
-  LOCK_WAIT_SECONDS: integer(20),
+  LOCK_TTL_SECONDS: integer(LOCK_TTL_SECONDS),
+  LOCK_WAIT_SECONDS: integer(LOCK_WAIT_SECONDS),
   REFUSAL_WAIT_SECONDS: integer(15),
   INSTANCE_ROLE_ARN: z
     .string()

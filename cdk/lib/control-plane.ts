@@ -20,7 +20,7 @@ import { SCHEDULED_DEFRAGMENTATION_INPUT } from "../../lambdas/events/reconcile-
 import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import { durabilityEnvironment } from "./durability-props";
-import type { FunctionName, ResolvedProps } from "./etcd-cluster-props";
+import { type FunctionName, RECONCILE_PERIOD, type ResolvedProps } from "./etcd-cluster-props";
 import { FUNCTION_TAG } from "./function-tag";
 
 /** The snapshot function's memory; its upload is tuned to it and measured within it
@@ -305,7 +305,7 @@ export class ControlPlane extends Construct {
 
     new events.Rule(this, "ReconcileSchedule", {
       description: `Reconciles etcd membership of ${props.autoScalingGroupName} with its instances`,
-      schedule: events.Schedule.rate(Duration.minutes(1)),
+      schedule: events.Schedule.rate(RECONCILE_PERIOD),
       targets: [
         new targets.LambdaFunction(reconciler, {
           deadLetterQueue: this.deadLetterQueue,

@@ -8,6 +8,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as sns from "aws-cdk-lib/aws-sns";
+import { minTerminateHeartbeatSeconds } from "../../lambdas/domain/lock-timing";
 import { DEFAULT_CLUSTER_SIZES } from "../../lambdas/domain/policy";
 import { JOIN_STRATEGIES, type JoinStrategy } from "../../lambdas/domain/snapshot";
 import { type DurabilityProps, type ResolvedDurability, resolveDurability } from "./durability-props";
@@ -15,6 +16,9 @@ import { ETCD_RELEASE_SHA256 } from "./etcd-release";
 import { FUNCTION_NAMES } from "./function-tag";
 import { PACKAGE_ROOT } from "./package-root";
 import { EtcdClusterPropsError } from "./props-error";
+
+/** How often the reconciler runs (its EventBridge schedule). */
+export const RECONCILE_PERIOD = Duration.minutes(1);
 
 export type { DurabilityProps, SnapshotRetention } from "./durability-props";
 export { FUNCTION_NAMES, type FunctionName } from "./function-tag";
@@ -104,8 +108,11 @@ export interface EtcdClusterProps extends DurabilityProps {
    */
   readonly launchHeartbeatTimeout?: Duration;
   /**
-   * How long a terminating instance waits in `Terminating:Wait` between heartbeats (30 s to 2 h).
-   * A removal that would lose quorum is held by heartbeats from the control plane.
+   * How long a terminating instance waits in `Terminating:Wait` between heartbeats (130 s to 2 h).
+   * A removal that would lose quorum is held by heartbeats from the control plane. At least a
+   * reconcile period (60 s), two waits for the membership lock (20 s each) and a pass's work (30 s):
+   * the longest gap between two heartbeats on an action the control plane cannot act on yet, so it
+   * never times out into CONTINUE while its instance is a voter.
    * @default Duration.minutes(10)
    */
   readonly terminateHeartbeatTimeout?: Duration;
@@ -256,6 +263,7 @@ export function resolveProps(props: EtcdClusterProps, defaultClusterName: string
     terminateHeartbeatTimeout: heartbeat(
       "terminateHeartbeatTimeout",
       props.terminateHeartbeatTimeout ?? Duration.minutes(10),
+      minTerminateHeartbeatSeconds(RECONCILE_PERIOD.toSeconds()),
     ),
     certificateLifetime: certificateLifetime(props.certificateLifetime ?? Duration.days(7)),
     ...clientName(props, clusterName),
@@ -356,14 +364,17 @@ function etcdSha256(given: string | undefined, version: string, instanceType: ec
   return sha256;
 }
 
-function heartbeat(prop: string, timeout: Duration): Duration {
+/** `min`: the lifecycle hook's 30 s, or more where the control plane needs it (see the props). */
+function heartbeat(prop: string, timeout: Duration, min = 30): Duration {
   // Not integral: a fraction of a second is this check's to refuse, naming the prop (toSeconds()
   // would throw CDK's own error instead).
   const seconds = timeout.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds < 30 || seconds > 7200) {
-    fail(
-      `${prop} must be a whole number of seconds from 30 to 7200 (the lifecycle hook's range); received ${seconds} s`,
-    );
+  if (!Number.isInteger(seconds) || seconds < min || seconds > 7200) {
+    const range =
+      min === 30
+        ? "the lifecycle hook's range"
+        : "the hook's range, from the longest gap between the control plane's heartbeats";
+    fail(`${prop} must be a whole number of seconds from ${min} to 7200 (${range}); received ${seconds} s`);
   }
   return timeout;
 }

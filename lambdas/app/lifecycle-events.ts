@@ -45,12 +45,14 @@ export async function handleLifecycleEvent(
     rt.logger.info("ignored lifecycle event", { reason: parsed.reason });
     return { status: "ignored", reason: parsed.reason };
   }
-  const seen = await rt.ledger.tokenOutcome(action.token);
+  const target = { hookName: action.hookName, instanceId: action.instanceId, token: action.token };
+  // Kept alive too: a ledger down at this first read must not leave the action to its DefaultResult
+  // (chaos seed 16025: a terminate action timed out into CONTINUE with its member still a voter).
+  const seen = await keptAlive(rt, target, () => rt.ledger.tokenOutcome(action.token));
   if (seen !== undefined) {
     rt.logger.info("lifecycle action already handled", { outcome: seen });
     return { status: "duplicate", outcome: seen };
   }
-  const target = { hookName: action.hookName, instanceId: action.instanceId, token: action.token };
   if (kind === "launch") {
     let launched: Awaited<ReturnType<typeof launchNode>>;
     try {

@@ -5,7 +5,8 @@
 // report drift, record etcd's cluster version, replace a voter whose etcd stays down on a live
 // instance (health), and run etcd's upkeep. Where the function has the durability port (the stack's
 // reconciler), the pass first runs one recovery step (app/recovery.ts): quorum lost for good is met
-// by a new generation, pass by pass.
+// by a new generation, pass by pass. Before anything, it keeps every terminating instance's action
+// alive (app/keep-terminations-alive.ts).
 
 import type { Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
@@ -13,6 +14,7 @@ import { changeMembership } from "./change-membership";
 import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
 import { checkMemberHealth, maintainEtcd, type UpkeepOptions } from "./cluster-care";
 import { recordClusterVersion } from "./cluster-version";
+import { keepTerminationsAlive } from "./keep-terminations-alive";
 import { launchNode } from "./launch-node";
 import type { DurabilityPort, Runtime } from "./ports";
 import { type RecoveryReport, recoverQuorum } from "./recovery";
@@ -42,6 +44,7 @@ export async function reconcile(
   upkeep?: UpkeepOptions,
   durability?: DurabilityPort,
 ): Promise<ReconcileReport> {
+  await keepTerminationsAlive(rt);
   // First, and apart from the repairs below: without quorum they all wait, and a failure of theirs
   // must not keep the cluster from coming back.
   const recovery = durability === undefined ? undefined : await recoveryStep(rt, durability);

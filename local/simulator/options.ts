@@ -4,6 +4,7 @@
 // takes seconds instead of the minutes AWS would. Every override in force is printed at start.
 
 import type { NetworkIdentity } from "../../chaos/network/identity";
+import { minTerminateHeartbeatSeconds } from "../../lambdas/domain/lock-timing";
 
 export interface SimulatorOptions {
   /** The cluster size to synthesize the app with (context etcd-asg:clusterSize). @default 3 */
@@ -20,7 +21,8 @@ export interface SimulatorOptions {
   readonly maxSize?: number;
   /** Override of the launch hook's HeartbeatTimeout. @default 120 s (the stack: 15 min) */
   readonly launchHeartbeatTimeoutMs?: number;
-  /** Override of the terminate hook's HeartbeatTimeout. @default 60 s (the stack: 10 min) */
+  /** Override of the terminate hook's HeartbeatTimeout. @default 75 s (the stack: 10 min; both at least
+   * a reconcile period, two lock waits and a pass's work) */
   readonly terminateHeartbeatTimeoutMs?: number;
   /** Override of LEARNER_READY_TIMEOUT_SECONDS for every function. @default 25 (the stack: 600) */
   readonly learnerReadyTimeoutSeconds?: number;
@@ -68,7 +70,8 @@ export interface SimulatorOptions {
 
 export const DEFAULT_OVERRIDES = {
   launchHeartbeatTimeoutMs: 120_000,
-  terminateHeartbeatTimeoutMs: 60_000,
+  // The stack's rule at the simulator's period (lambdas/domain/lock-timing.ts): 5 + 2 × 20 + 30 s.
+  terminateHeartbeatTimeoutMs: minTerminateHeartbeatSeconds(5) * 1000,
   learnerReadyTimeoutSeconds: 25,
   reconcileIntervalMs: 5000,
   asyncRetryDelaysMs: [1000, 2000] as readonly number[],

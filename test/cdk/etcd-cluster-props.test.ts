@@ -128,6 +128,23 @@ describe("props validation", () => {
     );
   });
 
+  test("refuses a terminate heartbeat timeout shorter than the longest gap between the control plane's heartbeats (130 s)", () => {
+    rejects(
+      { terminateHeartbeatTimeout: Duration.seconds(129) },
+      /^terminateHeartbeatTimeout must be a whole number of seconds from 130 to 7200 .*; received 129 s$/,
+    );
+    const stack = newStack();
+    build({ terminateHeartbeatTimeout: Duration.seconds(130) }, stack);
+    Template.fromStack(stack).hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      LifecycleHookSpecificationList: Match.arrayWith([
+        Match.objectLike({
+          LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+          HeartbeatTimeout: 130,
+        }),
+      ]),
+    });
+  });
+
   test("refuses a fraction of a second in a heartbeat timeout, naming the prop", () => {
     rejects(
       { launchHeartbeatTimeout: Duration.millis(60_500) },

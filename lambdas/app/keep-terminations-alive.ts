@@ -1,0 +1,30 @@
+// The reconcile pass's first step: a heartbeat on every terminating instance's lifecycle action.
+// The pass may then wait for the membership lock twice (for its own change, then for each
+// termination's) before it reaches them, and a lock whose holder could not release it (the ledger
+// was down at that moment) holds for its whole lease. Without this, such an action could time out
+// into its DefaultResult (CONTINUE) with its instance still a voter, past the quorum check (chaos
+// seed 16025). A heartbeat only restarts the action's timeout; the termination is still decided
+// below, under the lock. Never throws: a failure is logged and the pass goes on (the recovery step
+// after it must run whatever AWS answers here).
+import type { Instance } from "../domain/snapshot";
+import type { Runtime } from "./ports";
+
+export async function keepTerminationsAlive(rt: Runtime): Promise<void> {
+  let instances: Instance[];
+  try {
+    instances = await rt.group.instances();
+  } catch (error) {
+    rt.logger.warn("cannot read the group to keep terminations alive", { error });
+    return;
+  }
+  const terminating = instances.filter((i) => i.lifecycleState === "Terminating:Wait");
+  await Promise.all(
+    terminating.map((instance) =>
+      rt.group
+        .heartbeat({ hookName: rt.config.terminateHookName, instanceId: instance.id })
+        .catch((error: unknown) =>
+          rt.logger.warn("heartbeat on a terminating instance failed", { instanceId: instance.id, error }),
+        ),
+    ),
+  );
+}
