@@ -84,6 +84,8 @@ readonly CONFIG_WAIT_SECONDS=10
 # back off so a slow start does not cost a curl every 10 ms.
 readonly HEALTH_POLL_FIRST_MS=10
 readonly HEALTH_POLL_MAX_MS=160
+# How long the role's credentials read from IMDS are reused before they are read again.
+readonly CREDENTIALS_REUSE_MS=60000
 readonly PINNED_ETCD_VERSION=3.5.6
 readonly PINNED_ETCD_SHA256_AMD64=4db32e3bc06dd0999e2171f76a87c1cffed8369475ec7aa7abee9023635670fb
 # etcd's own keys, in the order they are printed; ETCD_ASG_* keys describe the decision.
@@ -165,7 +167,8 @@ read_settings() {
   require_positive_integer ETCD_ASG_DEADLINE_SECONDS "$DEADLINE_SECONDS"
   require_positive_integer ETCD_ASG_BACKOFF_INITIAL_MS "$BACKOFF_INITIAL_MS"
   require_positive_integer ETCD_ASG_BACKOFF_MAX_MS "$BACKOFF_MAX_MS"
-  DEADLINE_MS=$(($(now_ms) + DEADLINE_SECONDS * 1000))
+  now_ms
+  DEADLINE_MS=$((NOW_MS + DEADLINE_SECONDS * 1000))
 }
 
 require_positive_integer() {
@@ -176,7 +179,11 @@ require_positive_integer() {
 require_curl_with_sigv4() {
   command -v curl >/dev/null || fatal "$EXIT_PREREQUISITE" "curl is not installed"
   local version major minor
-  version=$(curl --version | head -n 1 | cut -d ' ' -f 2)
+  # The second word of curl --version's first line, cut in bash: no pipeline on every boot.
+  version=$(curl --version 2>/dev/null) || version=
+  version=${version%%$'\n'*}
+  version=${version#* }
+  version=${version%% *}
   IFS=. read -r major minor _ <<<"$version"
   if [[ ! $major =~ ^[0-9]+$ || ! $minor =~ ^[0-9]+$ ]] || ((major < 7 || (major == 7 && minor < 75))); then
     fatal "$EXIT_PREREQUISITE" "curl $version cannot sign AWS requests (--aws-sigv4 needs curl 7.75 or later)"
@@ -186,41 +193,59 @@ require_curl_with_sigv4() {
 # ---------------------------------------------------------------------------------------------
 # Time, deadline and backoff
 
-# Milliseconds since the epoch: bash 5's EPOCHREALTIME runs no program (the deadline is read before
-# every request and health try); bash 4 asks date.
+# The clock helpers set a variable instead of printing: a $(...) forks a subshell, and they run
+# before every request, health try and backoff step.
+
+# Sets NOW_MS, milliseconds since the epoch: bash 5's EPOCHREALTIME runs no program; bash 4 asks date.
 now_ms() {
   if [[ -n ${EPOCHREALTIME:-} ]]; then
     local us=${EPOCHREALTIME/[.,]/}
-    echo "$((us / 1000))"
+    NOW_MS=$((us / 1000))
   else
-    date +%s%3N
+    NOW_MS=$(date +%s%3N)
   fi
 }
 
-remaining_ms() { echo $((DEADLINE_MS - $(now_ms))); }
+# Sets REMAINING_MS, the milliseconds left before the deadline (negative once it has passed).
+remaining_ms() {
+  now_ms
+  REMAINING_MS=$((DEADLINE_MS - NOW_MS))
+}
 
-# Seconds (at least 1, at most $1) a single request may take before the deadline.
+# request_timeout CAP — sets REQUEST_TIMEOUT, the seconds (at least 1, at most CAP) a single request
+# may take before the deadline.
 request_timeout() {
   local cap=$1 left
-  left=$((($(remaining_ms) + 999) / 1000))
+  remaining_ms
+  left=$(((REMAINING_MS + 999) / 1000))
   ((left < 1)) && left=1
   ((left < cap)) && cap=$left
-  echo "$cap"
+  REQUEST_TIMEOUT=$cap
+}
+
+# sleep_ms MS — sleeps without running a program: a read that times out on a pipe this shell holds
+# both ends of (opened on the first sleep, one process for the whole run).
+sleep_ms() {
+  local seconds
+  [[ -n ${SLEEP_FD:-} ]] || exec {SLEEP_FD}<> <(:)
+  printf -v seconds '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+  read -r -t "$seconds" -u "$SLEEP_FD" _ || :
 }
 
 # Sleeps for the next backoff step with jitter and doubles BACKOFF_MS; returns 1 when the deadline
 # leaves no time for another attempt. Callers set BACKOFF_MS=$BACKOFF_INITIAL_MS before a loop.
 backoff_or_give_up() {
-  local left delay
-  left=$(remaining_ms)
-  ((left > 0)) || return 1
+  local delay
+  remaining_ms
+  ((REMAINING_MS > 0)) || return 1
   # Equal jitter: half the step fixed, half random, so retrying nodes spread out.
   delay=$((BACKOFF_MS / 2 + RANDOM % (BACKOFF_MS / 2 + 1)))
-  ((delay > left)) && delay=$left
-  sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+  ((delay > REMAINING_MS)) && delay=$REMAINING_MS
+  sleep_ms "$delay"
   BACKOFF_MS=$((BACKOFF_MS * 2))
   ((BACKOFF_MS > BACKOFF_MAX_MS)) && BACKOFF_MS=$BACKOFF_MAX_MS
-  (($(remaining_ms) > 0))
+  remaining_ms
+  ((REMAINING_MS > 0))
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -230,14 +255,16 @@ backoff_or_give_up() {
 imds_get() {
   local path=$1 status
   if [[ -z ${IMDS_TOKEN:-} ]]; then
-    IMDS_TOKEN=$(curl -sS -f --max-time "$(request_timeout 5)" -X PUT \
+    request_timeout 5
+    IMDS_TOKEN=$(curl -sS -f --max-time "$REQUEST_TIMEOUT" -X PUT \
       -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS_ENDPOINT/latest/api/token" 2>/dev/null) || {
       LAST_FAILURE="IMDS at $IMDS_ENDPOINT did not issue a token"
       IMDS_TOKEN=
       return 1
     }
   fi
-  status=$(curl -sS -o "$WORK_DIR/imds-body" -w '%{http_code}' --max-time "$(request_timeout 5)" \
+  request_timeout 5
+  status=$(curl -sS -o "$WORK_DIR/imds-body" -w '%{http_code}' --max-time "$REQUEST_TIMEOUT" \
     -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS_ENDPOINT$path" 2>/dev/null) || status=000
   case $status in
     200) IMDS_VALUE=$(<"$WORK_DIR/imds-body") ;;
@@ -278,24 +305,33 @@ read_instance_identity() {
   info "instance $INSTANCE_ID, private IP $PRIVATE_IP, region $REGION"
 }
 
-# json_string_field JSON KEY — the string value of a top-level "KEY": "value" pair.
+# json_string_field VAR JSON KEY — sets VAR to the string value of a top-level "KEY": "value" pair,
+# or to nothing when there is none.
 json_string_field() {
-  local pattern="\"$2\"[[:space:]]*:[[:space:]]*\"([^\"]*)\""
-  [[ $1 =~ $pattern ]] && printf '%s' "${BASH_REMATCH[1]}"
+  local pattern="\"$3\"[[:space:]]*:[[:space:]]*\"([^\"]*)\""
+  printf -v "$1" '%s' ''
+  [[ $2 =~ $pattern ]] && printf -v "$1" '%s' "${BASH_REMATCH[1]}"
+  return 0
 }
 
-# Reads the role's temporary credentials; called before every signed request because they rotate.
+# Reads the role's temporary credentials before a signed request, again once the last read is
+# CREDENTIALS_REUSE_MS old: IMDS rotates them, serving new ones at least five minutes before the old
+# ones expire, so a read a minute old is still good.
 read_role_credentials() {
-  local role document code
+  local role document code read_at
+  now_ms
+  read_at=$NOW_MS
+  [[ -n ${CREDENTIALS_READ_MS:-} ]] && ((read_at - CREDENTIALS_READ_MS < CREDENTIALS_REUSE_MS)) && return
   imds_read role /latest/meta-data/iam/security-credentials/ '^[A-Za-z0-9+=,.@_-]+$'
   imds_read document "/latest/meta-data/iam/security-credentials/$role" '.'
-  code=$(json_string_field "$document" Code) || code=
+  json_string_field code "$document" Code
   [[ $code == Success ]] || fatal "$EXIT_IDENTITY_REFUSED" "IMDS credentials for role $role are not usable (Code \"$code\")"
-  ACCESS_KEY_ID=$(json_string_field "$document" AccessKeyId) || ACCESS_KEY_ID=
-  SECRET_ACCESS_KEY=$(json_string_field "$document" SecretAccessKey) || SECRET_ACCESS_KEY=
-  SESSION_TOKEN=$(json_string_field "$document" Token) || SESSION_TOKEN=
+  json_string_field ACCESS_KEY_ID "$document" AccessKeyId
+  json_string_field SECRET_ACCESS_KEY "$document" SecretAccessKey
+  json_string_field SESSION_TOKEN "$document" Token
   [[ $ACCESS_KEY_ID =~ ^[A-Z0-9]+$ && $SECRET_ACCESS_KEY =~ ^[A-Za-z0-9+/=]+$ && $SESSION_TOKEN =~ ^[A-Za-z0-9+/=_-]+$ ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "IMDS credentials document for role $role lacks AccessKeyId, SecretAccessKey or Token"
+  CREDENTIALS_READ_MS=$read_at
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -312,8 +348,9 @@ node_api() {
     body=(--data-binary '')
   fi
   # Secrets go through a curl config on stdin so they never show in the process list.
+  request_timeout 30
   HTTP_STATUS=$(curl -sS -K - -X "$method" "${body[@]}" -o "$WORK_DIR/api-body" -w '%{http_code}' \
-    --connect-timeout 5 --max-time "$(request_timeout 30)" --aws-sigv4 "aws:amz:$REGION:lambda" \
+    --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" --aws-sigv4 "aws:amz:$REGION:lambda" \
     "$NODE_API_URL$path" 2>/dev/null <<EOF
 user = "$ACCESS_KEY_ID:$SECRET_ACCESS_KEY"
 header = "x-amz-security-token: $SESSION_TOKEN"
@@ -538,7 +575,8 @@ member_started_in_cluster() {
   for entry in "${entries[@]}"; do
     url=${entry#*=}
     [[ ,${ANSWER[ETCD_INITIAL_ADVERTISE_PEER_URLS]}, == *",$url,"* ]] && continue
-    body=$(curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$(request_timeout 5)" "$url/members" 2>/dev/null) || continue
+    request_timeout 5
+    body=$(curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$REQUEST_TIMEOUT" "$url/members" 2>/dev/null) || continue
     [[ $body == '['*'"peerURLs"'* ]] || continue
     MEMBERS_PEER=$url
     [[ $body =~ $started ]]
@@ -569,7 +607,8 @@ move_data_dir_aside() {
 download_snapshot() {
   local file=$1 size sha256
   info "downloading snapshot (revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]}, ${ANSWER[ETCD_ASG_RESTORE_SIZE]} bytes)"
-  curl -sSf --connect-timeout 5 --max-time "$(request_timeout 900)" -o "$file" \
+  request_timeout 900
+  curl -sSf --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" -o "$file" \
     --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error" ||
     fatal "$EXIT_RESTORE_FAILED" "cannot download the snapshot to restore: $(head -c 300 "$WORK_DIR/download-error")"
   size=$(stat -c %s -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot read the size of $file"
@@ -916,7 +955,8 @@ install_etcd() {
     fatal "$EXIT_PREREQUISITE" "set ETCD_ASG_ETCD_SHA256 to the SHA-256 of etcd-v$version-linux-$arch.tar.gz to install it"
   name=etcd-v$version-linux-$arch
   info "installing etcd $version from $base"
-  curl -sSfL --max-time "$(request_timeout 300)" -o "$WORK_DIR/$name.tar.gz" "$base/v$version/$name.tar.gz" ||
+  request_timeout 300
+  curl -sSfL --max-time "$REQUEST_TIMEOUT" -o "$WORK_DIR/$name.tar.gz" "$base/v$version/$name.tar.gz" ||
     fatal "$EXIT_PREREQUISITE" "cannot download $base/v$version/$name.tar.gz"
   echo "$sha256  $WORK_DIR/$name.tar.gz" | sha256sum -c --status ||
     fatal "$EXIT_PREREQUISITE" "$name.tar.gz does not match SHA-256 $sha256: refusing to install it"
@@ -1019,9 +1059,17 @@ wait_until_healthy() {
   local url=${ANSWER[ETCD_ADVERTISE_CLIENT_URLS]%%,*}/health body poll_ms=$HEALTH_POLL_FIRST_MS
   local tls=(--cacert "$PKI_DIR/client-ca.crt" --cert "$PKI_DIR/server.crt" --key "$PKI_DIR/node.key")
   info "waiting for etcd to answer on $url"
-  until body=$(curl -sS "${tls[@]}" --max-time "$(request_timeout 5)" "$url" 2>/dev/null) && [[ $body == *'"health":"true"'* ]]; do
-    (($(remaining_ms) > poll_ms)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
-    sleep "0.$(printf '%03d' "$poll_ms")"
+  # One process per try: curl writes the answer to a file bash reads, and sleep_ms runs no program.
+  while :; do
+    request_timeout 5
+    body=
+    if curl -sS "${tls[@]}" --max-time "$REQUEST_TIMEOUT" -o "$WORK_DIR/health" "$url" 2>/dev/null; then
+      body=$(<"$WORK_DIR/health")
+      [[ $body == *'"health":"true"'* ]] && break
+    fi
+    remaining_ms
+    ((REMAINING_MS > poll_ms)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
+    sleep_ms "$poll_ms"
     poll_ms=$((poll_ms * 2 > HEALTH_POLL_MAX_MS ? HEALTH_POLL_MAX_MS : poll_ms * 2))
   done
   info "etcd is healthy on $url"

@@ -461,7 +461,7 @@ describe("boot script refusals", () => {
       await mkdir(join(c.root, "releases/v9.9.9"), { recursive: true });
       const arch = process.arch === "arm64" ? "arm64" : "amd64";
       await writeFile(join(c.root, `releases/v9.9.9/etcd-v9.9.9-linux-${arch}.tar.gz`), "not etcd");
-      const snippet = "WORK_DIR=$(mktemp -d); DEADLINE_MS=$(($(now_ms) + 5000)); install_etcd";
+      const snippet = "WORK_DIR=$(mktemp -d); now_ms; DEADLINE_MS=$((NOW_MS + 5000)); install_etcd";
       const result = await c.runFunctions(snippet, {
         ETCD_ASG_ETCD_VERSION: "9.9.9",
         ETCD_ASG_ETCD_SHA256: "0".repeat(64),
