@@ -528,8 +528,11 @@ choose_data_dir() {
   [[ ! -e $DATA_DIR || -d $DATA_DIR ]] || fatal "$EXIT_DATA_DIR_CONFLICT" "data dir $DATA_DIR exists and is not a directory"
 }
 
+# compgen is a builtin: no ls. Hidden entries count too.
 data_dir_is_empty() {
-  [[ ! -d $DATA_DIR ]] || [[ -z $(ls -A "$DATA_DIR") ]]
+  [[ ! -d $DATA_DIR ]] && return
+  ! compgen -G "$DATA_DIR/*" >/dev/null && ! compgen -G "$DATA_DIR/.[!.]*" >/dev/null &&
+    ! compgen -G "$DATA_DIR/..?*" >/dev/null
 }
 
 # Decides what the existing data dir means; sets DATA_DIR_STATE to fresh or initialised.
@@ -671,7 +674,11 @@ restore_snapshot() {
 # etcd runs as the etcd user: the data dir is its own and only it may read it (a data dir an
 # earlier etcd ran as root is handed over whole).
 prepare_data_dir() {
-  if ! { mkdir -p -- "$DATA_DIR" && chown -R -- "$ETCD_OWNER" "$DATA_DIR" && chmod 700 -- "$DATA_DIR"; }; then
+  # A missing or empty data dir is made or given away by one install.
+  if data_dir_is_empty; then
+    install -d -m 700 -o "${ETCD_OWNER%%:*}" -g "${ETCD_OWNER#*:}" -- "$DATA_DIR" ||
+      fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give data dir $DATA_DIR to $ETCD_OWNER with mode 700"
+  elif ! { chown -R -- "$ETCD_OWNER" "$DATA_DIR" && chmod 700 -- "$DATA_DIR"; }; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give data dir $DATA_DIR to $ETCD_OWNER with mode 700"
   fi
 }
@@ -680,7 +687,8 @@ prepare_data_dir() {
 # inside). Written before etcd starts, so a data dir etcd fills is never without a marker.
 write_marker() {
   local tmp=$MARKER.tmp
-  if ! mkdir -p -- "${DATA_DIR%/*}" || ! printf 'ETCD_INITIAL_CLUSTER_TOKEN="%s"\nETCD_NAME="%s"\n' \
+  # prepare_data_dir has made the data dir, so its parent is there.
+  if ! printf 'ETCD_INITIAL_CLUSTER_TOKEN="%s"\nETCD_NAME="%s"\n' \
     "${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}" "${ANSWER[ETCD_NAME]}" >"$tmp" || ! mv -f -- "$tmp" "$MARKER"; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write marker $MARKER"
   fi
@@ -710,47 +718,56 @@ ensure_etcd_user() {
 # certificates); a dir that exists is left as its owner made it.
 prepare_pki_dir() {
   [[ -d $PKI_DIR ]] && return
-  if ! { mkdir -p -- "$PKI_DIR" && chown -- "root:$ETCD_GROUP" "$PKI_DIR" && chmod 750 -- "$PKI_DIR"; }; then
+  if ! install -d -m 750 -o root -g "$ETCD_GROUP" -- "$PKI_DIR"; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot create the PKI dir $PKI_DIR"
   fi
 }
 
 # install_pki_file SOURCE NAME MODE — atomically (a temp file in the PKI dir, then a rename), so etcd
-# never reads half a file; owned by the etcd user.
+# never reads half a file; owned by the etcd user. install copies, chowns and chmods in one process.
 install_pki_file() {
-  local target=$PKI_DIR/$2 tmp
-  if ! { tmp=$(mktemp "$PKI_DIR/.$2.XXXXXX") && cat -- "$1" >"$tmp" && chown -- "$ETCD_OWNER" "$tmp" &&
-    chmod -- "$3" "$tmp" && mv -f -- "$tmp" "$target"; }; then
-    [[ -n ${tmp:-} ]] && rm -f -- "$tmp"
+  local target=$PKI_DIR/$2 tmp=$PKI_DIR/.$2.$$.tmp
+  if ! { install -m "$3" -o "${ETCD_OWNER%%:*}" -g "${ETCD_OWNER#*:}" -- "$1" "$tmp" && mv -f -- "$tmp" "$target"; }; then
+    rm -f -- "$tmp"
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write $target"
   fi
 }
 
 # The node's private key: made once, on the node, and never sent anywhere. Renewals reuse it, so a
 # renewal changes only the certificate files and no handshake pairs a new certificate with an old
-# key. Writes the public key to $WORK_DIR/node.pub.
+# key. make_csr checks that openssl can read it.
 ensure_node_key() {
   local key=$PKI_DIR/node.key
   if [[ ! -e $key ]]; then
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/node.key" 2>"$WORK_DIR/openssl-err" ||
       fatal "$EXIT_PREREQUISITE" "openssl cannot make an EC P-256 key: $(head -c 300 "$WORK_DIR/openssl-err")"
+    # Installed with its owner and mode: nothing more to give it.
     install_pki_file "$WORK_DIR/node.key" node.key 600
     rm -f -- "$WORK_DIR/node.key"
     info "made this node's key $key (EC P-256)"
+    return
   fi
-  openssl pkey -in "$key" -pubout -out "$WORK_DIR/node.pub" 2>/dev/null ||
-    fatal "$EXIT_DATA_DIR_CONFLICT" "the node key $key is not a private key openssl can read: move it aside and run again to make a new one"
   if ! { chown -- "$ETCD_OWNER" "$key" && chmod 600 -- "$key"; }; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give the node key $key to $ETCD_OWNER with mode 600"
   fi
 }
 
 # The CSR names the instance and nothing else: the node API chooses every SAN. No config file, so
-# no distribution default adds extensions.
+# no distribution default adds extensions. One openssl makes the CSR ($WORK_DIR/node.csr) and prints
+# the key's public key ($WORK_DIR/node.pub), which the certificates must hold.
 make_csr() {
-  openssl req -new -config /dev/null -key "$PKI_DIR/node.key" -subj "/CN=$INSTANCE_ID" \
-    -out "$WORK_DIR/node.csr" 2>"$WORK_DIR/openssl-err" ||
-    fatal "$EXIT_PREREQUISITE" "openssl cannot make a CSR with $PKI_DIR/node.key: $(head -c 300 "$WORK_DIR/openssl-err")"
+  local key=$PKI_DIR/node.key out begin=$'\n-----BEGIN CERTIFICATE REQUEST-----'
+  if ! openssl req -new -config /dev/null -key "$key" -subj "/CN=$INSTANCE_ID" -pubkey \
+    -out "$WORK_DIR/node.req" 2>"$WORK_DIR/openssl-err"; then
+    openssl pkey -in "$key" -noout 2>/dev/null ||
+      fatal "$EXIT_DATA_DIR_CONFLICT" "the node key $key is not a private key openssl can read: move it aside and run again to make a new one"
+    fatal "$EXIT_PREREQUISITE" "openssl cannot make a CSR with $key: $(head -c 300 "$WORK_DIR/openssl-err")"
+  fi
+  out=$(<"$WORK_DIR/node.req")
+  [[ $out == '-----BEGIN PUBLIC KEY-----'*'-----END PUBLIC KEY-----'"$begin"* ]] ||
+    fatal "$EXIT_PREREQUISITE" "openssl req -pubkey did not print the public key, then the CSR, for $key"
+  printf '%s\n' "${out%%"$begin"*}" >"$WORK_DIR/node.pub"
+  printf '%s\n' "${begin#$'\n'}${out#*"$begin"}" >"$WORK_DIR/node.csr"
 }
 
 # POSTs the CSR until the node API answers 200 or the deadline passes; fills CERTIFICATES.
@@ -769,12 +786,14 @@ fetch_certificates() {
 
 # decode_certificate KEY FILE — the answer's KEY is the base64 of exactly one PEM certificate.
 decode_certificate() {
-  local key=$1 file=$2 value=${CERTIFICATES[$1]:-}
+  local key=$1 file=$2 value=${CERTIFICATES[$1]:-} pem
   [[ -n $value ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is missing"
   if ! [[ $value =~ ^[A-Za-z0-9+/]+=?=?$ ]] || ! base64 -d <<<"$value" >"$file" 2>/dev/null; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not base64"
   fi
-  if [[ $(grep -c -- '-----BEGIN ' "$file") != 1 ]] || ! grep -qx -- '-----BEGIN CERTIFICATE-----' "$file" ||
+  # One "-----BEGIN " in the file, on a line of its own that begins a certificate, checked in bash.
+  { pem=$'\n'$(<"$file")$'\n'; } 2>/dev/null
+  if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]] ||
     ! openssl x509 -in "$file" -noout 2>/dev/null; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
   fi
@@ -783,10 +802,15 @@ decode_certificate() {
 # check_node_certificate FILE CA_FILE WHAT — FILE holds this node's public key, names its private IP
 # as an IP SAN and is signed by CA_FILE (and valid now).
 check_node_certificate() {
-  local file=$1 ca=$2 what=$3 sans
-  [[ $(openssl x509 -in "$file" -noout -pubkey 2>/dev/null) == "$(<"$WORK_DIR/node.pub")" ]] ||
+  local file=$1 ca=$2 what=$3 out sans end='-----END PUBLIC KEY-----'
+  # One openssl prints the public key, then the SAN extension (a title line, then the names).
+  out=$(openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
+  [[ $out == *"$end"* && ${out%%"$end"*}$end == "$(<"$WORK_DIR/node.pub")" ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what for another key than this node's: refusing it"
-  sans=$(openssl x509 -in "$file" -noout -ext subjectAltName 2>/dev/null | sed 1d | tr -d '[:space:]')
+  sans=${out#*"$end"}
+  sans=${sans#$'\n'}
+  [[ $sans == *$'\n'* ]] && sans=${sans#*$'\n'} || sans=
+  sans=${sans//[[:space:]]/}
   [[ ,$sans, == *",IPAddress:$PRIVATE_IP,"* ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what that does not name this node's private IP $PRIVATE_IP (SANs: ${sans:-none}): refusing it"
   openssl verify -CAfile "$ca" "$file" >"$WORK_DIR/openssl-err" 2>&1 ||
@@ -863,16 +887,18 @@ renew() {
 # ---------------------------------------------------------------------------------------------
 # Output
 
+# etcd_value KEY — sets VALUE to what etcd gets for KEY (a variable, not printed: the renderers call
+# it once per key, and a $(...) would fork each time).
 etcd_value() {
   case $1 in
-    ETCD_DATA_DIR) printf '%s' "$DATA_DIR" ;;
-    ETCD_CLIENT_CERT_AUTH | ETCD_PEER_CLIENT_CERT_AUTH) printf true ;;
-    ETCD_TRUSTED_CA_FILE) printf '%s' "$PKI_DIR/client-ca.crt" ;;
-    ETCD_CERT_FILE) printf '%s' "$PKI_DIR/server.crt" ;;
-    ETCD_PEER_TRUSTED_CA_FILE) printf '%s' "$PKI_DIR/peer-ca.crt" ;;
-    ETCD_PEER_CERT_FILE) printf '%s' "$PKI_DIR/peer.crt" ;;
-    ETCD_KEY_FILE | ETCD_PEER_KEY_FILE) printf '%s' "$PKI_DIR/node.key" ;;
-    *) printf '%s' "${ANSWER[$1]}" ;;
+    ETCD_DATA_DIR) VALUE=$DATA_DIR ;;
+    ETCD_CLIENT_CERT_AUTH | ETCD_PEER_CLIENT_CERT_AUTH) VALUE=true ;;
+    ETCD_TRUSTED_CA_FILE) VALUE=$PKI_DIR/client-ca.crt ;;
+    ETCD_CERT_FILE) VALUE=$PKI_DIR/server.crt ;;
+    ETCD_PEER_TRUSTED_CA_FILE) VALUE=$PKI_DIR/peer-ca.crt ;;
+    ETCD_PEER_CERT_FILE) VALUE=$PKI_DIR/peer.crt ;;
+    ETCD_KEY_FILE | ETCD_PEER_KEY_FILE) VALUE=$PKI_DIR/node.key ;;
+    *) VALUE=${ANSWER[$1]} ;;
   esac
 }
 
@@ -890,7 +916,8 @@ render_flags() {
   for key in "${OUTPUT_KEYS[@]}"; do
     flag=${key#ETCD_}
     flag=${flag,,}
-    out+=("--${flag//_/-}=$(etcd_value "$key")")
+    etcd_value "$key"
+    out+=("--${flag//_/-}=$VALUE")
   done
   printf '%s\n' "${out[*]}"
 }
@@ -899,7 +926,10 @@ render_env() {
   local key
   output_keys
   printf '# etcd-asg: %s (%s)\n' "$DECISION" "$REASON"
-  for key in "${OUTPUT_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${OUTPUT_KEYS[@]}"; do
+    etcd_value "$key"
+    printf '%s="%s"\n' "$key" "$VALUE"
+  done
 }
 
 # Bounded restarts: systemd restarts a single crash; a crash loop stops, and the control plane
@@ -923,12 +953,15 @@ render_dropin() {
   printf '\n[Service]\n'
   render_service_hardening
   output_keys
-  for key in "${OUTPUT_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${OUTPUT_KEYS[@]}"; do
+    etcd_value "$key"
+    printf 'Environment="%s=%s"\n' "$key" "$VALUE"
+  done
 }
 
 write_dropin() {
   local tmp=$DROPIN_DIR/.$DROPIN_NAME.tmp
-  if ! { mkdir -p -- "$DROPIN_DIR" && render_dropin >"$tmp" && mv -f -- "$tmp" "$DROPIN_DIR/$DROPIN_NAME"; }; then
+  if ! { { [[ -d $DROPIN_DIR ]] || mkdir -p -- "$DROPIN_DIR"; } && render_dropin >"$tmp" && mv -f -- "$tmp" "$DROPIN_DIR/$DROPIN_NAME"; }; then
     fatal "$EXIT_PREREQUISITE" "cannot write the systemd drop-in $DROPIN_DIR/$DROPIN_NAME"
   fi
   info "wrote $DROPIN_DIR/$DROPIN_NAME"
@@ -997,34 +1030,34 @@ ensure_etcd() {
   install_etcd
 }
 
-# The renewal timer's check interval: a sixth of the time between renew-at and expiry, so a failed
-# renewal is tried several times before the certificates expire; at least a minute, at most an hour.
+# Sets CHECK_SECONDS, the renewal timer's check interval: a sixth of the time between renew-at and
+# expiry, so a failed renewal is tried several times before the certificates expire; at least a
+# minute, at most an hour.
 renewal_check_seconds() {
-  local seconds=$(((NOT_AFTER - RENEW_AT) / 6))
-  ((seconds < 60)) && seconds=60
-  ((seconds > 3600)) && seconds=3600
-  echo "$seconds"
+  CHECK_SECONDS=$(((NOT_AFTER - RENEW_AT) / 6))
+  ((CHECK_SECONDS < 60)) && CHECK_SECONDS=60
+  ((CHECK_SECONDS > 3600)) && CHECK_SECONDS=3600
+  return 0
 }
 
-# systemd_value VALUE — VALUE for a unit file's Environment= (% starts a specifier there).
-systemd_value() { printf '%s' "${1//%/%%}"; }
-
 render_renew_service() {
-  local name
+  local name value
   printf '%s\n' '# Written by etcd-asg-boot.sh' '[Unit]' \
     "Description=etcd-asg: renew this node's etcd certificates once they are due" \
     'After=network-online.target' 'Wants=network-online.target' '' '[Service]' 'Type=oneshot' \
     "ExecStart=$SHELL_PATH $SCRIPT_PATH -o renew"
-  for name in NODE_API_URL IMDS_ENDPOINT PKI_DIR DEADLINE_SECONDS BACKOFF_INITIAL_MS BACKOFF_MAX_MS; do
-    printf 'Environment="ETCD_ASG_%s=%s"\n' "$name" "$(systemd_value "${!name}")"
+  # Renewed files belong to the user etcd runs as, as the first ones do. % starts a specifier in a
+  # unit file's Environment=, so it is doubled.
+  for name in NODE_API_URL IMDS_ENDPOINT PKI_DIR DEADLINE_SECONDS BACKOFF_INITIAL_MS BACKOFF_MAX_MS ETCD_USER_SETTING; do
+    value=${!name}
+    printf 'Environment="ETCD_ASG_%s=%s"\n' "${name%_SETTING}" "${value//%/%%}"
   done
-  # Renewed files belong to the user etcd runs as, as the first ones do.
-  printf 'Environment="ETCD_ASG_ETCD_USER=%s"\n' "$(systemd_value "$ETCD_USER_SETTING")"
 }
 
 render_renew_timer() {
   local seconds
-  seconds=$(renewal_check_seconds)
+  renewal_check_seconds
+  seconds=$CHECK_SECONDS
   printf '%s\n' '# Written by etcd-asg-boot.sh' '[Unit]' \
     "Description=etcd-asg: check every ${seconds}s whether this node's etcd certificates are due" '' \
     '[Timer]' 'OnActiveSec=60' "OnUnitActiveSec=$seconds" "RandomizedDelaySec=$((seconds / 12))" '' \
@@ -1035,7 +1068,7 @@ render_renew_timer() {
 write_unit_file() {
   local dir=${DROPIN_DIR%/*} tmp
   tmp=$dir/.$1.tmp
-  if ! { mkdir -p -- "$dir" && "$2" >"$tmp" && mv -f -- "$tmp" "$dir/$1"; }; then
+  if ! { { [[ -d $dir ]] || mkdir -p -- "$dir"; } && "$2" >"$tmp" && mv -f -- "$tmp" "$dir/$1"; }; then
     fatal "$EXIT_PREREQUISITE" "cannot write the systemd unit $dir/$1"
   fi
 }
@@ -1128,8 +1161,11 @@ require_openssl() {
 
 # Where the renewal service finds this script and bash again.
 locate_self() {
-  SCRIPT_PATH=$(readlink -f -- "${BASH_SOURCE[0]}")
-  SHELL_PATH=$(readlink -f -- "$BASH")
+  local paths
+  # One readlink for both, a line each.
+  paths=$(readlink -f -- "${BASH_SOURCE[0]}" "$BASH")
+  SCRIPT_PATH=${paths%%$'\n'*}
+  SHELL_PATH=${paths#*$'\n'}
   [[ $SCRIPT_PATH =~ $LOCAL_PATH_PATTERN && $SHELL_PATH =~ $LOCAL_PATH_PATTERN ]] ||
     fatal "$EXIT_PREREQUISITE" "the renewal service cannot run $SHELL_PATH $SCRIPT_PATH: install the script at a path without spaces, quotes or %"
 }
