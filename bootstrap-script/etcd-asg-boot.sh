@@ -251,9 +251,10 @@ backoff_or_give_up() {
 # ---------------------------------------------------------------------------------------------
 # IMDSv2
 
-# imds_get PATH — sets IMDS_VALUE; returns 1 on a transient failure, exits on a missing value.
+# imds_get PATH... — one curl asks IMDS for every PATH (a transfer each, on one connection); sets
+# IMDS_VALUES, in PATH order. Returns 1 on a transient failure of any, exits on a missing value.
 imds_get() {
-  local path=$1 status
+  local paths=("$@") path status statuses=() args=() i
   if [[ -z ${IMDS_TOKEN:-} ]]; then
     request_timeout 5
     IMDS_TOKEN=$(curl -sS -f --max-time "$REQUEST_TIMEOUT" -X PUT \
@@ -263,45 +264,59 @@ imds_get() {
       return 1
     }
   fi
+  for i in "${!paths[@]}"; do args+=(-o "$WORK_DIR/imds-body-$i" "$IMDS_ENDPOINT${paths[i]}"); done
   request_timeout 5
-  status=$(curl -sS -o "$WORK_DIR/imds-body" -w '%{http_code}' --max-time "$REQUEST_TIMEOUT" \
-    -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS_ENDPOINT$path" 2>/dev/null) || status=000
-  case $status in
-    200) IMDS_VALUE=$(<"$WORK_DIR/imds-body") ;;
-    401)
-      # The token expired or IMDS restarted: ask for a new one on the next attempt.
-      IMDS_TOKEN=
-      LAST_FAILURE="IMDS refused the token for $path (401)"
-      return 1
-      ;;
-    404)
-      if [[ $path == /latest/meta-data/iam/* ]]; then
-        fatal "$EXIT_IDENTITY_REFUSED" "IMDS has no $path: the instance has no instance profile (IAM role) attached"
-      fi
-      fatal "$EXIT_MALFORMED_ANSWER" "IMDS has no $path (404)"
-      ;;
-    *)
-      LAST_FAILURE="IMDS at $IMDS_ENDPOINT answered $status for $path"
-      return 1
-      ;;
-  esac
+  # A status per transfer (000 for one that got no answer); curl goes on to the next after a failure.
+  read -r -a statuses <<<"$(curl -sS -w '%{http_code} ' --max-time "$REQUEST_TIMEOUT" \
+    -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "${args[@]}" 2>/dev/null)"
+  IMDS_VALUES=()
+  for i in "${!paths[@]}"; do
+    path=${paths[i]}
+    status=${statuses[i]:-000}
+    case $status in
+      200) IMDS_VALUES[i]=$(<"$WORK_DIR/imds-body-$i") ;;
+      401)
+        # The token expired or IMDS restarted: ask for a new one on the next attempt.
+        IMDS_TOKEN=
+        LAST_FAILURE="IMDS refused the token for $path (401)"
+        return 1
+        ;;
+      404)
+        if [[ $path == /latest/meta-data/iam/* ]]; then
+          fatal "$EXIT_IDENTITY_REFUSED" "IMDS has no $path: the instance has no instance profile (IAM role) attached"
+        fi
+        fatal "$EXIT_MALFORMED_ANSWER" "IMDS has no $path (404)"
+        ;;
+      *)
+        LAST_FAILURE="IMDS at $IMDS_ENDPOINT answered $status for $path"
+        return 1
+        ;;
+    esac
+  done
 }
 
-# imds_read VAR PATH PATTERN — retries until IMDS answers or the deadline passes.
+# imds_read VAR PATH PATTERN [VAR PATH PATTERN]... — reads every PATH in one curl, retried until
+# IMDS answers or the deadline passes; each VALUE must match its PATTERN.
 imds_read() {
-  local var=$1 path=$2 pattern=$3
+  local reads=("$@") paths=() i value pattern
+  for ((i = 1; i < ${#reads[@]}; i += 3)); do paths+=("${reads[i]}"); done
   BACKOFF_MS=$BACKOFF_INITIAL_MS
-  until imds_get "$path"; do
+  until imds_get "${paths[@]}"; do
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  [[ $IMDS_VALUE =~ $pattern ]] || fatal "$EXIT_MALFORMED_ANSWER" "IMDS answered \"${IMDS_VALUE:0:120}\" for $path, which is not a valid value"
-  printf -v "$var" '%s' "$IMDS_VALUE"
+  for i in "${!paths[@]}"; do
+    value=${IMDS_VALUES[i]} pattern=${reads[3 * i + 2]}
+    [[ $value =~ $pattern ]] || fatal "$EXIT_MALFORMED_ANSWER" "IMDS answered \"${value:0:120}\" for ${paths[i]}, which is not a valid value"
+    printf -v "${reads[3 * i]}" '%s' "$value"
+  done
 }
 
+# The instance's identity and its role's name (which read_role_credentials needs), in one read.
 read_instance_identity() {
-  imds_read INSTANCE_ID /latest/meta-data/instance-id '^i-[0-9a-f]+$'
-  imds_read PRIVATE_IP /latest/meta-data/local-ipv4 '^[0-9]{1,3}(\.[0-9]{1,3}){3}$'
-  imds_read REGION /latest/meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$'
+  imds_read INSTANCE_ID /latest/meta-data/instance-id '^i-[0-9a-f]+$' \
+    PRIVATE_IP /latest/meta-data/local-ipv4 '^[0-9]{1,3}(\.[0-9]{1,3}){3}$' \
+    REGION /latest/meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$' \
+    ROLE_NAME /latest/meta-data/iam/security-credentials/ '^[A-Za-z0-9+=,.@_-]+$'
   info "instance $INSTANCE_ID, private IP $PRIVATE_IP, region $REGION"
 }
 
@@ -314,15 +329,14 @@ json_string_field() {
   return 0
 }
 
-# Reads the role's temporary credentials before a signed request, again once the last read is
-# CREDENTIALS_REUSE_MS old: IMDS rotates them, serving new ones at least five minutes before the old
-# ones expire, so a read a minute old is still good.
+# Reads the temporary credentials of the role ROLE_NAME before a signed request, again once the
+# last read is CREDENTIALS_REUSE_MS old: IMDS rotates them, serving new ones at least five minutes
+# before the old ones expire, so a read a minute old is still good.
 read_role_credentials() {
-  local role document code read_at
+  local role=$ROLE_NAME document code read_at
   now_ms
   read_at=$NOW_MS
   [[ -n ${CREDENTIALS_READ_MS:-} ]] && ((read_at - CREDENTIALS_READ_MS < CREDENTIALS_REUSE_MS)) && return
-  imds_read role /latest/meta-data/iam/security-credentials/ '^[A-Za-z0-9+=,.@_-]+$'
   imds_read document "/latest/meta-data/iam/security-credentials/$role" '.'
   json_string_field code "$document" Code
   [[ $code == Success ]] || fatal "$EXIT_IDENTITY_REFUSED" "IMDS credentials for role $role are not usable (Code \"$code\")"
