@@ -336,7 +336,9 @@ exit 1`,
   it("checks for renewal every hour for a 7-day certificate and every minute for the shortest", async () => {
     await withBootCase(async (c) => {
       const interval = (renewAt: number, notAfter: number) =>
-        c.runFunctions(`RENEW_AT=${renewAt}; NOT_AFTER=${notAfter}; renewal_check_seconds; echo "$CHECK_SECONDS"`);
+        c.runFunctions(
+          `RENEW_AT=${renewAt}; NOT_AFTER=${notAfter}; renewal_check_seconds; echo "$CHECK_SECONDS"`,
+        );
       const day = 86_400;
       assert.equal((await interval(1e9 + (14 * day) / 3, 1e9 + 7 * day)).stdout, "3600\n");
       assert.equal((await interval(1e9 + 600, 1e9 + 900)).stdout, "60\n");
