@@ -124,6 +124,9 @@ readonly LINE_PATTERN='^([A-Z][A-Z0-9_]*)="([^"\\$`]*)"$'
 readonly ETCD_VALUE_PATTERN='^[][A-Za-z0-9._:/,=@%+~-]+$'
 # Local paths also go into unit files (ReadWritePaths=, ExecStart=): no spaces, quotes or %.
 readonly LOCAL_PATH_PATTERN='^/[A-Za-z0-9._/@+~:,=-]*$'
+# What `openssl x509 -pubkey -ext subjectAltName` printed for a certificate file decode_certificate
+# read, so check_node_certificate does not run openssl on it again.
+declare -A X509_TEXT=()
 
 info() { printf 'etcd-asg-boot: %s\n' "$*" >&2; }
 warn() { printf 'etcd-asg-boot: warning: %s\n' "$*" >&2; }
@@ -807,8 +810,9 @@ decode_certificate() {
   fi
   # One "-----BEGIN " in the file, on a line of its own that begins a certificate, checked in bash.
   { pem=$'\n'$(<"$file")$'\n'; } 2>/dev/null
+  # openssl reads it and prints its public key and SANs, kept for check_node_certificate.
   if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]] ||
-    ! openssl x509 -in "$file" -noout 2>/dev/null; then
+    ! X509_TEXT[$file]=$(openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
   fi
 }
@@ -817,8 +821,13 @@ decode_certificate() {
 # as an IP SAN and is signed by CA_FILE (and valid now).
 check_node_certificate() {
   local file=$1 ca=$2 what=$3 out sans end='-----END PUBLIC KEY-----'
-  # One openssl prints the public key, then the SAN extension (a title line, then the names).
-  out=$(openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
+  # The public key, then the SAN extension (a title line, then the names): as decode_certificate
+  # printed them when it read FILE, else from openssl now.
+  if [[ -n ${X509_TEXT[$file]+set} ]]; then
+    out=${X509_TEXT[$file]}
+  else
+    out=$(openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
+  fi
   [[ $out == *"$end"* && ${out%%"$end"*}$end == "$(<"$WORK_DIR/node.pub")" ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what for another key than this node's: refusing it"
   sans=${out#*"$end"}
