@@ -128,6 +128,10 @@ readonly LOCAL_PATH_PATTERN='^/[A-Za-z0-9._/@+~:,=-]*$'
 # read, so check_node_certificate does not run openssl on it again.
 declare -A X509_TEXT=()
 
+# Every program run costs a process start (milliseconds on a small instance), so the join's path
+# runs few: helpers set variables rather than print into a $(...), files are read with $(<file) and
+# checked in bash, and $(exec program ... 2>/dev/null) runs the program in the substitution's own
+# process (with a redirection inside, bash would fork once more).
 info() { printf 'etcd-asg-boot: %s\n' "$*" >&2; }
 warn() { printf 'etcd-asg-boot: warning: %s\n' "$*" >&2; }
 # fatal CODE MESSAGE...
@@ -183,7 +187,7 @@ require_curl_with_sigv4() {
   command -v curl >/dev/null || fatal "$EXIT_PREREQUISITE" "curl is not installed"
   local version major minor
   # The second word of curl --version's first line, cut in bash: no pipeline on every boot.
-  version=$(curl --version 2>/dev/null) || version=
+  version=$(exec curl --version 2>/dev/null) || version=
   version=${version%%$'\n'*}
   version=${version#* }
   version=${version%% *}
@@ -260,7 +264,7 @@ imds_get() {
   local paths=("$@") path status statuses=() args=() i
   if [[ -z ${IMDS_TOKEN:-} ]]; then
     request_timeout 5
-    IMDS_TOKEN=$(curl -sS -f --max-time "$REQUEST_TIMEOUT" -X PUT \
+    IMDS_TOKEN=$(exec curl -sS -f --max-time "$REQUEST_TIMEOUT" -X PUT \
       -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS_ENDPOINT/latest/api/token" 2>/dev/null) || {
       LAST_FAILURE="IMDS at $IMDS_ENDPOINT did not issue a token"
       IMDS_TOKEN=
@@ -270,7 +274,7 @@ imds_get() {
   for i in "${!paths[@]}"; do args+=(-o "$WORK_DIR/imds-body-$i" "$IMDS_ENDPOINT${paths[i]}"); done
   request_timeout 5
   # A status per transfer (000 for one that got no answer); curl goes on to the next after a failure.
-  read -r -a statuses <<<"$(curl -sS -w '%{http_code} ' --max-time "$REQUEST_TIMEOUT" \
+  read -r -a statuses <<<"$(exec curl -sS -w '%{http_code} ' --max-time "$REQUEST_TIMEOUT" \
     -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "${args[@]}" 2>/dev/null)"
   IMDS_VALUES=()
   for i in "${!paths[@]}"; do
@@ -366,7 +370,7 @@ node_api() {
   fi
   # Secrets go through a curl config on stdin so they never show in the process list.
   request_timeout 30
-  HTTP_STATUS=$(curl -sS -K - -X "$method" "${body[@]}" -o "$WORK_DIR/api-body" -w '%{http_code}' \
+  HTTP_STATUS=$(exec curl -sS -K - -X "$method" "${body[@]}" -o "$WORK_DIR/api-body" -w '%{http_code}' \
     --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" --aws-sigv4 "aws:amz:$REGION:lambda" \
     "$NODE_API_URL$path" 2>/dev/null <<EOF
 user = "$ACCESS_KEY_ID:$SECRET_ACCESS_KEY"
@@ -596,7 +600,7 @@ member_started_in_cluster() {
     url=${entry#*=}
     [[ ,${ANSWER[ETCD_INITIAL_ADVERTISE_PEER_URLS]}, == *",$url,"* ]] && continue
     request_timeout 5
-    body=$(curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$REQUEST_TIMEOUT" "$url/members" 2>/dev/null) || continue
+    body=$(exec curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$REQUEST_TIMEOUT" "$url/members" 2>/dev/null) || continue
     [[ $body == '['*'"peerURLs"'* ]] || continue
     MEMBERS_PEER=$url
     [[ $body =~ $started ]]
@@ -812,7 +816,7 @@ decode_certificate() {
   { pem=$'\n'$(<"$file")$'\n'; } 2>/dev/null
   # openssl reads it and prints its public key and SANs, kept for check_node_certificate.
   if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]] ||
-    ! X509_TEXT[$file]=$(openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); then
+    ! X509_TEXT[$file]=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
   fi
 }
@@ -826,7 +830,7 @@ check_node_certificate() {
   if [[ -n ${X509_TEXT[$file]+set} ]]; then
     out=${X509_TEXT[$file]}
   else
-    out=$(openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
+    out=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
   fi
   [[ $out == *"$end"* && ${out%%"$end"*}$end == "$(<"$WORK_DIR/node.pub")" ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what for another key than this node's: refusing it"
@@ -890,7 +894,8 @@ renewal_due() {
   [[ -f $PKI_DIR/renew-at ]] || return 0
   renew_at=$(<"$PKI_DIR/renew-at")
   [[ $renew_at =~ ^[1-9][0-9]{0,11}$ ]] || return 0
-  (($(date +%s) >= renew_at)) && return 0
+  now_ms
+  ((NOW_MS / 1000 >= renew_at)) && return 0
   info "the certificates are not due for renewal before $(date -u -d "@$renew_at" +%FT%TZ): nothing to do"
   return 1
 }
