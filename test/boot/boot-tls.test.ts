@@ -555,6 +555,18 @@ describe("boot script start mode on TLS, and renewal", () => {
     });
   });
 
+  it("exits 6 when the stored node key is not a key openssl reads, asking for no certificate", async () => {
+    await withBootCase(async (c) => {
+      c.onApi(() => ok(c.config()));
+      assert.equal((await c.run(["-o", "flags"])).code, 0);
+      await writeFile(pki(c, "node.key"), "not a key\n");
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 6, result.stderr);
+      assert.match(result.stderr, /the node key .*node\.key is not a private key openssl can read: move it aside/);
+      assert.equal(c.certificateRequests.length, 1, "only the first run's");
+    });
+  });
+
   it("exits 8 when there is no node key to renew for", async () => {
     await withBootCase(async (c) => {
       const result = await c.run(["-o", "renew"]);
