@@ -41,6 +41,19 @@ async function publicKeyOf(kind: "x509" | "req" | "pkey", pem: string): Promise<
   return openssl(kind === "pkey" ? ["pkey", "-pubout"] : [kind, "-noout", "-pubkey"], pem);
 }
 
+/** A first `-o flags` run makes the PKI files; then `name` is overwritten and the script runs again. */
+async function rerunWithPkiFile(
+  c: BootCase,
+  name: string,
+  content: string,
+  mode: string,
+): Promise<RunResult> {
+  c.onApi(() => ok(c.config()));
+  assert.equal((await c.run(["-o", "flags"])).code, 0);
+  await writeFile(pki(c, name), content);
+  return c.run(["-o", mode]);
+}
+
 async function listPki(c: BootCase): Promise<string[]> {
   return existsSync(c.pkiDir) ? (await readdir(c.pkiDir)).sort() : [];
 }
@@ -557,12 +570,12 @@ describe("boot script start mode on TLS, and renewal", () => {
 
   it("exits 6 when the stored node key is not a key openssl reads, asking for no certificate", async () => {
     await withBootCase(async (c) => {
-      c.onApi(() => ok(c.config()));
-      assert.equal((await c.run(["-o", "flags"])).code, 0);
-      await writeFile(pki(c, "node.key"), "not a key\n");
-      const result = await c.run(["-o", "flags"]);
+      const result = await rerunWithPkiFile(c, "node.key", "not a key\n", "flags");
       assert.equal(result.code, 6, result.stderr);
-      assert.match(result.stderr, /the node key .*node\.key is not a private key openssl can read: move it aside/);
+      assert.match(
+        result.stderr,
+        /the node key .*node\.key is not a private key openssl can read: move it aside/,
+      );
       assert.equal(c.certificateRequests.length, 1, "only the first run's");
     });
   });
@@ -581,10 +594,7 @@ describe("boot script start mode on TLS, and renewal", () => {
 
   it("renews when the stored renew-at is not a time", async () => {
     await withBootCase(async (c) => {
-      c.onApi(() => ok(c.config()));
-      assert.equal((await c.run(["-o", "flags"])).code, 0);
-      await writeFile(pki(c, "renew-at"), "garbage\n");
-      const renew = await c.run(["-o", "renew"]);
+      const renew = await rerunWithPkiFile(c, "renew-at", "garbage\n", "renew");
       assert.equal(renew.code, 0, renew.stderr);
       assert.equal(c.certificateRequests.length, 2);
       assert.match(await readFile(pki(c, "renew-at"), "utf8"), /^\d+\n$/);
