@@ -84,6 +84,8 @@ readonly CONFIG_WAIT_SECONDS=10
 # back off so a slow start does not cost a curl every 10 ms.
 readonly HEALTH_POLL_FIRST_MS=10
 readonly HEALTH_POLL_MAX_MS=160
+# How long the role's credentials read from IMDS are reused before they are read again.
+readonly CREDENTIALS_REUSE_MS=60000
 readonly PINNED_ETCD_VERSION=3.5.6
 readonly PINNED_ETCD_SHA256_AMD64=4db32e3bc06dd0999e2171f76a87c1cffed8369475ec7aa7abee9023635670fb
 # etcd's own keys, in the order they are printed; ETCD_ASG_* keys describe the decision.
@@ -122,7 +124,14 @@ readonly LINE_PATTERN='^([A-Z][A-Z0-9_]*)="([^"\\$`]*)"$'
 readonly ETCD_VALUE_PATTERN='^[][A-Za-z0-9._:/,=@%+~-]+$'
 # Local paths also go into unit files (ReadWritePaths=, ExecStart=): no spaces, quotes or %.
 readonly LOCAL_PATH_PATTERN='^/[A-Za-z0-9._/@+~:,=-]*$'
+# What `openssl x509 -pubkey -ext subjectAltName` printed for a certificate file decode_certificate
+# read, so check_node_certificate does not run openssl on it again.
+declare -A X509_TEXT=()
 
+# Every program run costs a process start (milliseconds on a small instance), so the join's path
+# runs few: helpers set variables rather than print into a $(...), files are read with $(<file) and
+# checked in bash, and $(exec program ... 2>/dev/null) runs the program in the substitution's own
+# process (with a redirection inside, bash would fork once more).
 info() { printf 'etcd-asg-boot: %s\n' "$*" >&2; }
 warn() { printf 'etcd-asg-boot: warning: %s\n' "$*" >&2; }
 # fatal CODE MESSAGE...
@@ -165,7 +174,8 @@ read_settings() {
   require_positive_integer ETCD_ASG_DEADLINE_SECONDS "$DEADLINE_SECONDS"
   require_positive_integer ETCD_ASG_BACKOFF_INITIAL_MS "$BACKOFF_INITIAL_MS"
   require_positive_integer ETCD_ASG_BACKOFF_MAX_MS "$BACKOFF_MAX_MS"
-  DEADLINE_MS=$(($(now_ms) + DEADLINE_SECONDS * 1000))
+  now_ms
+  DEADLINE_MS=$((NOW_MS + DEADLINE_SECONDS * 1000))
 }
 
 require_positive_integer() {
@@ -176,7 +186,11 @@ require_positive_integer() {
 require_curl_with_sigv4() {
   command -v curl >/dev/null || fatal "$EXIT_PREREQUISITE" "curl is not installed"
   local version major minor
-  version=$(curl --version | head -n 1 | cut -d ' ' -f 2)
+  # The second word of curl --version's first line, cut in bash: no pipeline on every boot.
+  version=$(exec curl --version 2>/dev/null) || version=
+  version=${version%%$'\n'*}
+  version=${version#* }
+  version=${version%% *}
   IFS=. read -r major minor _ <<<"$version"
   if [[ ! $major =~ ^[0-9]+$ || ! $minor =~ ^[0-9]+$ ]] || ((major < 7 || (major == 7 && minor < 75))); then
     fatal "$EXIT_PREREQUISITE" "curl $version cannot sign AWS requests (--aws-sigv4 needs curl 7.75 or later)"
@@ -186,116 +200,159 @@ require_curl_with_sigv4() {
 # ---------------------------------------------------------------------------------------------
 # Time, deadline and backoff
 
-# Milliseconds since the epoch: bash 5's EPOCHREALTIME runs no program (the deadline is read before
-# every request and health try); bash 4 asks date.
+# The clock helpers set a variable instead of printing: a $(...) forks a subshell, and they run
+# before every request, health try and backoff step.
+
+# Sets NOW_MS, milliseconds since the epoch: bash 5's EPOCHREALTIME runs no program; bash 4 asks date.
 now_ms() {
   if [[ -n ${EPOCHREALTIME:-} ]]; then
     local us=${EPOCHREALTIME/[.,]/}
-    echo "$((us / 1000))"
+    NOW_MS=$((us / 1000))
   else
-    date +%s%3N
+    NOW_MS=$(date +%s%3N)
   fi
 }
 
-remaining_ms() { echo $((DEADLINE_MS - $(now_ms))); }
+# Sets REMAINING_MS, the milliseconds left before the deadline (negative once it has passed).
+remaining_ms() {
+  now_ms
+  REMAINING_MS=$((DEADLINE_MS - NOW_MS))
+}
 
-# Seconds (at least 1, at most $1) a single request may take before the deadline.
+# request_timeout CAP — sets REQUEST_TIMEOUT, the seconds (at least 1, at most CAP) a single request
+# may take before the deadline.
 request_timeout() {
   local cap=$1 left
-  left=$((($(remaining_ms) + 999) / 1000))
+  remaining_ms
+  left=$(((REMAINING_MS + 999) / 1000))
   ((left < 1)) && left=1
   ((left < cap)) && cap=$left
-  echo "$cap"
+  REQUEST_TIMEOUT=$cap
+}
+
+# sleep_ms MS — sleeps without running a program: a read that times out on a pipe this shell holds
+# both ends of (opened on the first sleep, one process for the whole run).
+sleep_ms() {
+  local seconds
+  [[ -n ${SLEEP_FD:-} ]] || exec {SLEEP_FD}<> <(:)
+  printf -v seconds '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+  read -r -t "$seconds" -u "$SLEEP_FD" _ || :
 }
 
 # Sleeps for the next backoff step with jitter and doubles BACKOFF_MS; returns 1 when the deadline
 # leaves no time for another attempt. Callers set BACKOFF_MS=$BACKOFF_INITIAL_MS before a loop.
 backoff_or_give_up() {
-  local left delay
-  left=$(remaining_ms)
-  ((left > 0)) || return 1
+  local delay
+  remaining_ms
+  ((REMAINING_MS > 0)) || return 1
   # Equal jitter: half the step fixed, half random, so retrying nodes spread out.
   delay=$((BACKOFF_MS / 2 + RANDOM % (BACKOFF_MS / 2 + 1)))
-  ((delay > left)) && delay=$left
-  sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+  ((delay > REMAINING_MS)) && delay=$REMAINING_MS
+  sleep_ms "$delay"
   BACKOFF_MS=$((BACKOFF_MS * 2))
   ((BACKOFF_MS > BACKOFF_MAX_MS)) && BACKOFF_MS=$BACKOFF_MAX_MS
-  (($(remaining_ms) > 0))
+  remaining_ms
+  ((REMAINING_MS > 0))
 }
 
 # ---------------------------------------------------------------------------------------------
 # IMDSv2
 
-# imds_get PATH — sets IMDS_VALUE; returns 1 on a transient failure, exits on a missing value.
+# imds_get PATH... — one curl asks IMDS for every PATH (a transfer each, on one connection); sets
+# IMDS_VALUES, in PATH order. Returns 1 on a transient failure of any, exits on a missing value.
 imds_get() {
-  local path=$1 status
+  local paths=("$@") path status statuses=() args=() i
   if [[ -z ${IMDS_TOKEN:-} ]]; then
-    IMDS_TOKEN=$(curl -sS -f --max-time "$(request_timeout 5)" -X PUT \
+    request_timeout 5
+    IMDS_TOKEN=$(exec curl -sS -f --max-time "$REQUEST_TIMEOUT" -X PUT \
       -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS_ENDPOINT/latest/api/token" 2>/dev/null) || {
       LAST_FAILURE="IMDS at $IMDS_ENDPOINT did not issue a token"
       IMDS_TOKEN=
       return 1
     }
   fi
-  status=$(curl -sS -o "$WORK_DIR/imds-body" -w '%{http_code}' --max-time "$(request_timeout 5)" \
-    -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS_ENDPOINT$path" 2>/dev/null) || status=000
-  case $status in
-    200) IMDS_VALUE=$(<"$WORK_DIR/imds-body") ;;
-    401)
-      # The token expired or IMDS restarted: ask for a new one on the next attempt.
-      IMDS_TOKEN=
-      LAST_FAILURE="IMDS refused the token for $path (401)"
-      return 1
-      ;;
-    404)
-      if [[ $path == /latest/meta-data/iam/* ]]; then
-        fatal "$EXIT_IDENTITY_REFUSED" "IMDS has no $path: the instance has no instance profile (IAM role) attached"
-      fi
-      fatal "$EXIT_MALFORMED_ANSWER" "IMDS has no $path (404)"
-      ;;
-    *)
-      LAST_FAILURE="IMDS at $IMDS_ENDPOINT answered $status for $path"
-      return 1
-      ;;
-  esac
+  for i in "${!paths[@]}"; do args+=(-o "$WORK_DIR/imds-body-$i" "$IMDS_ENDPOINT${paths[i]}"); done
+  request_timeout 5
+  # A status per transfer (000 for one that got no answer); curl goes on to the next after a failure.
+  read -r -a statuses <<<"$(exec curl -sS -w '%{http_code} ' --max-time "$REQUEST_TIMEOUT" \
+    -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "${args[@]}" 2>/dev/null)"
+  IMDS_VALUES=()
+  for i in "${!paths[@]}"; do
+    path=${paths[i]}
+    status=${statuses[i]:-000}
+    case $status in
+      200) IMDS_VALUES[i]=$(<"$WORK_DIR/imds-body-$i") ;;
+      401)
+        # The token expired or IMDS restarted: ask for a new one on the next attempt.
+        IMDS_TOKEN=
+        LAST_FAILURE="IMDS refused the token for $path (401)"
+        return 1
+        ;;
+      404)
+        if [[ $path == /latest/meta-data/iam/* ]]; then
+          fatal "$EXIT_IDENTITY_REFUSED" "IMDS has no $path: the instance has no instance profile (IAM role) attached"
+        fi
+        fatal "$EXIT_MALFORMED_ANSWER" "IMDS has no $path (404)"
+        ;;
+      *)
+        LAST_FAILURE="IMDS at $IMDS_ENDPOINT answered $status for $path"
+        return 1
+        ;;
+    esac
+  done
 }
 
-# imds_read VAR PATH PATTERN — retries until IMDS answers or the deadline passes.
+# imds_read VAR PATH PATTERN [VAR PATH PATTERN]... — reads every PATH in one curl, retried until
+# IMDS answers or the deadline passes; each VALUE must match its PATTERN.
 imds_read() {
-  local var=$1 path=$2 pattern=$3
+  local reads=("$@") paths=() i value pattern
+  for ((i = 1; i < ${#reads[@]}; i += 3)); do paths+=("${reads[i]}"); done
   BACKOFF_MS=$BACKOFF_INITIAL_MS
-  until imds_get "$path"; do
+  until imds_get "${paths[@]}"; do
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  [[ $IMDS_VALUE =~ $pattern ]] || fatal "$EXIT_MALFORMED_ANSWER" "IMDS answered \"${IMDS_VALUE:0:120}\" for $path, which is not a valid value"
-  printf -v "$var" '%s' "$IMDS_VALUE"
+  for i in "${!paths[@]}"; do
+    value=${IMDS_VALUES[i]} pattern=${reads[3 * i + 2]}
+    [[ $value =~ $pattern ]] || fatal "$EXIT_MALFORMED_ANSWER" "IMDS answered \"${value:0:120}\" for ${paths[i]}, which is not a valid value"
+    printf -v "${reads[3 * i]}" '%s' "$value"
+  done
 }
 
+# The instance's identity and its role's name (which read_role_credentials needs), in one read.
 read_instance_identity() {
-  imds_read INSTANCE_ID /latest/meta-data/instance-id '^i-[0-9a-f]+$'
-  imds_read PRIVATE_IP /latest/meta-data/local-ipv4 '^[0-9]{1,3}(\.[0-9]{1,3}){3}$'
-  imds_read REGION /latest/meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$'
+  imds_read INSTANCE_ID /latest/meta-data/instance-id '^i-[0-9a-f]+$' \
+    PRIVATE_IP /latest/meta-data/local-ipv4 '^[0-9]{1,3}(\.[0-9]{1,3}){3}$' \
+    REGION /latest/meta-data/placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$' \
+    ROLE_NAME /latest/meta-data/iam/security-credentials/ '^[A-Za-z0-9+=,.@_-]+$'
   info "instance $INSTANCE_ID, private IP $PRIVATE_IP, region $REGION"
 }
 
-# json_string_field JSON KEY — the string value of a top-level "KEY": "value" pair.
+# json_string_field VAR JSON KEY — sets VAR to the string value of a top-level "KEY": "value" pair,
+# or to nothing when there is none.
 json_string_field() {
-  local pattern="\"$2\"[[:space:]]*:[[:space:]]*\"([^\"]*)\""
-  [[ $1 =~ $pattern ]] && printf '%s' "${BASH_REMATCH[1]}"
+  local pattern="\"$3\"[[:space:]]*:[[:space:]]*\"([^\"]*)\""
+  printf -v "$1" '%s' ''
+  [[ $2 =~ $pattern ]] && printf -v "$1" '%s' "${BASH_REMATCH[1]}"
+  return 0
 }
 
-# Reads the role's temporary credentials; called before every signed request because they rotate.
+# Reads the temporary credentials of the role ROLE_NAME before a signed request, again once the
+# last read is CREDENTIALS_REUSE_MS old: IMDS rotates them, serving new ones at least five minutes
+# before the old ones expire, so a read a minute old is still good.
 read_role_credentials() {
-  local role document code
-  imds_read role /latest/meta-data/iam/security-credentials/ '^[A-Za-z0-9+=,.@_-]+$'
+  local role=$ROLE_NAME document code read_at
+  now_ms
+  read_at=$NOW_MS
+  [[ -n ${CREDENTIALS_READ_MS:-} ]] && ((read_at - CREDENTIALS_READ_MS < CREDENTIALS_REUSE_MS)) && return
   imds_read document "/latest/meta-data/iam/security-credentials/$role" '.'
-  code=$(json_string_field "$document" Code) || code=
+  json_string_field code "$document" Code
   [[ $code == Success ]] || fatal "$EXIT_IDENTITY_REFUSED" "IMDS credentials for role $role are not usable (Code \"$code\")"
-  ACCESS_KEY_ID=$(json_string_field "$document" AccessKeyId) || ACCESS_KEY_ID=
-  SECRET_ACCESS_KEY=$(json_string_field "$document" SecretAccessKey) || SECRET_ACCESS_KEY=
-  SESSION_TOKEN=$(json_string_field "$document" Token) || SESSION_TOKEN=
+  json_string_field ACCESS_KEY_ID "$document" AccessKeyId
+  json_string_field SECRET_ACCESS_KEY "$document" SecretAccessKey
+  json_string_field SESSION_TOKEN "$document" Token
   [[ $ACCESS_KEY_ID =~ ^[A-Z0-9]+$ && $SECRET_ACCESS_KEY =~ ^[A-Za-z0-9+/=]+$ && $SESSION_TOKEN =~ ^[A-Za-z0-9+/=_-]+$ ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "IMDS credentials document for role $role lacks AccessKeyId, SecretAccessKey or Token"
+  CREDENTIALS_READ_MS=$read_at
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -312,8 +369,9 @@ node_api() {
     body=(--data-binary '')
   fi
   # Secrets go through a curl config on stdin so they never show in the process list.
-  HTTP_STATUS=$(curl -sS -K - -X "$method" "${body[@]}" -o "$WORK_DIR/api-body" -w '%{http_code}' \
-    --connect-timeout 5 --max-time "$(request_timeout 30)" --aws-sigv4 "aws:amz:$REGION:lambda" \
+  request_timeout 30
+  HTTP_STATUS=$(exec curl -sS -K - -X "$method" "${body[@]}" -o "$WORK_DIR/api-body" -w '%{http_code}' \
+    --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" --aws-sigv4 "aws:amz:$REGION:lambda" \
     "$NODE_API_URL$path" 2>/dev/null <<EOF
 user = "$ACCESS_KEY_ID:$SECRET_ACCESS_KEY"
 header = "x-amz-security-token: $SESSION_TOKEN"
@@ -491,8 +549,11 @@ choose_data_dir() {
   [[ ! -e $DATA_DIR || -d $DATA_DIR ]] || fatal "$EXIT_DATA_DIR_CONFLICT" "data dir $DATA_DIR exists and is not a directory"
 }
 
+# compgen is a builtin: no ls. Hidden entries count too.
 data_dir_is_empty() {
-  [[ ! -d $DATA_DIR ]] || [[ -z $(ls -A "$DATA_DIR") ]]
+  [[ ! -d $DATA_DIR ]] && return
+  ! compgen -G "$DATA_DIR/*" >/dev/null && ! compgen -G "$DATA_DIR/.[!.]*" >/dev/null &&
+    ! compgen -G "$DATA_DIR/..?*" >/dev/null
 }
 
 # Decides what the existing data dir means; sets DATA_DIR_STATE to fresh or initialised.
@@ -538,7 +599,8 @@ member_started_in_cluster() {
   for entry in "${entries[@]}"; do
     url=${entry#*=}
     [[ ,${ANSWER[ETCD_INITIAL_ADVERTISE_PEER_URLS]}, == *",$url,"* ]] && continue
-    body=$(curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$(request_timeout 5)" "$url/members" 2>/dev/null) || continue
+    request_timeout 5
+    body=$(exec curl -sS -f "${tls[@]}" --connect-timeout 2 --max-time "$REQUEST_TIMEOUT" "$url/members" 2>/dev/null) || continue
     [[ $body == '['*'"peerURLs"'* ]] || continue
     MEMBERS_PEER=$url
     [[ $body =~ $started ]]
@@ -569,7 +631,8 @@ move_data_dir_aside() {
 download_snapshot() {
   local file=$1 size sha256
   info "downloading snapshot (revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]}, ${ANSWER[ETCD_ASG_RESTORE_SIZE]} bytes)"
-  curl -sSf --connect-timeout 5 --max-time "$(request_timeout 900)" -o "$file" \
+  request_timeout 900
+  curl -sSf --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" -o "$file" \
     --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error" ||
     fatal "$EXIT_RESTORE_FAILED" "cannot download the snapshot to restore: $(head -c 300 "$WORK_DIR/download-error")"
   size=$(stat -c %s -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot read the size of $file"
@@ -632,7 +695,11 @@ restore_snapshot() {
 # etcd runs as the etcd user: the data dir is its own and only it may read it (a data dir an
 # earlier etcd ran as root is handed over whole).
 prepare_data_dir() {
-  if ! { mkdir -p -- "$DATA_DIR" && chown -R -- "$ETCD_OWNER" "$DATA_DIR" && chmod 700 -- "$DATA_DIR"; }; then
+  # A missing or empty data dir is made or given away by one install.
+  if data_dir_is_empty; then
+    install -d -m 700 -o "${ETCD_OWNER%%:*}" -g "${ETCD_OWNER#*:}" -- "$DATA_DIR" ||
+      fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give data dir $DATA_DIR to $ETCD_OWNER with mode 700"
+  elif ! { chown -R -- "$ETCD_OWNER" "$DATA_DIR" && chmod 700 -- "$DATA_DIR"; }; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give data dir $DATA_DIR to $ETCD_OWNER with mode 700"
   fi
 }
@@ -641,7 +708,8 @@ prepare_data_dir() {
 # inside). Written before etcd starts, so a data dir etcd fills is never without a marker.
 write_marker() {
   local tmp=$MARKER.tmp
-  if ! mkdir -p -- "${DATA_DIR%/*}" || ! printf 'ETCD_INITIAL_CLUSTER_TOKEN="%s"\nETCD_NAME="%s"\n' \
+  # prepare_data_dir has made the data dir, so its parent is there.
+  if ! printf 'ETCD_INITIAL_CLUSTER_TOKEN="%s"\nETCD_NAME="%s"\n' \
     "${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}" "${ANSWER[ETCD_NAME]}" >"$tmp" || ! mv -f -- "$tmp" "$MARKER"; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write marker $MARKER"
   fi
@@ -671,47 +739,56 @@ ensure_etcd_user() {
 # certificates); a dir that exists is left as its owner made it.
 prepare_pki_dir() {
   [[ -d $PKI_DIR ]] && return
-  if ! { mkdir -p -- "$PKI_DIR" && chown -- "root:$ETCD_GROUP" "$PKI_DIR" && chmod 750 -- "$PKI_DIR"; }; then
+  if ! install -d -m 750 -o root -g "$ETCD_GROUP" -- "$PKI_DIR"; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot create the PKI dir $PKI_DIR"
   fi
 }
 
 # install_pki_file SOURCE NAME MODE — atomically (a temp file in the PKI dir, then a rename), so etcd
-# never reads half a file; owned by the etcd user.
+# never reads half a file; owned by the etcd user. install copies, chowns and chmods in one process.
 install_pki_file() {
-  local target=$PKI_DIR/$2 tmp
-  if ! { tmp=$(mktemp "$PKI_DIR/.$2.XXXXXX") && cat -- "$1" >"$tmp" && chown -- "$ETCD_OWNER" "$tmp" &&
-    chmod -- "$3" "$tmp" && mv -f -- "$tmp" "$target"; }; then
-    [[ -n ${tmp:-} ]] && rm -f -- "$tmp"
+  local target=$PKI_DIR/$2 tmp=$PKI_DIR/.$2.$$.tmp
+  if ! { install -m "$3" -o "${ETCD_OWNER%%:*}" -g "${ETCD_OWNER#*:}" -- "$1" "$tmp" && mv -f -- "$tmp" "$target"; }; then
+    rm -f -- "$tmp"
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write $target"
   fi
 }
 
 # The node's private key: made once, on the node, and never sent anywhere. Renewals reuse it, so a
 # renewal changes only the certificate files and no handshake pairs a new certificate with an old
-# key. Writes the public key to $WORK_DIR/node.pub.
+# key. make_csr checks that openssl can read it.
 ensure_node_key() {
   local key=$PKI_DIR/node.key
   if [[ ! -e $key ]]; then
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/node.key" 2>"$WORK_DIR/openssl-err" ||
       fatal "$EXIT_PREREQUISITE" "openssl cannot make an EC P-256 key: $(head -c 300 "$WORK_DIR/openssl-err")"
+    # Installed with its owner and mode: nothing more to give it.
     install_pki_file "$WORK_DIR/node.key" node.key 600
     rm -f -- "$WORK_DIR/node.key"
     info "made this node's key $key (EC P-256)"
+    return
   fi
-  openssl pkey -in "$key" -pubout -out "$WORK_DIR/node.pub" 2>/dev/null ||
-    fatal "$EXIT_DATA_DIR_CONFLICT" "the node key $key is not a private key openssl can read: move it aside and run again to make a new one"
   if ! { chown -- "$ETCD_OWNER" "$key" && chmod 600 -- "$key"; }; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give the node key $key to $ETCD_OWNER with mode 600"
   fi
 }
 
 # The CSR names the instance and nothing else: the node API chooses every SAN. No config file, so
-# no distribution default adds extensions.
+# no distribution default adds extensions. One openssl makes the CSR ($WORK_DIR/node.csr) and prints
+# the key's public key ($WORK_DIR/node.pub), which the certificates must hold.
 make_csr() {
-  openssl req -new -config /dev/null -key "$PKI_DIR/node.key" -subj "/CN=$INSTANCE_ID" \
-    -out "$WORK_DIR/node.csr" 2>"$WORK_DIR/openssl-err" ||
-    fatal "$EXIT_PREREQUISITE" "openssl cannot make a CSR with $PKI_DIR/node.key: $(head -c 300 "$WORK_DIR/openssl-err")"
+  local key=$PKI_DIR/node.key out begin=$'\n-----BEGIN CERTIFICATE REQUEST-----'
+  if ! openssl req -new -config /dev/null -key "$key" -subj "/CN=$INSTANCE_ID" -pubkey \
+    -out "$WORK_DIR/node.req" 2>"$WORK_DIR/openssl-err"; then
+    openssl pkey -in "$key" -noout 2>/dev/null ||
+      fatal "$EXIT_DATA_DIR_CONFLICT" "the node key $key is not a private key openssl can read: move it aside and run again to make a new one"
+    fatal "$EXIT_PREREQUISITE" "openssl cannot make a CSR with $key: $(head -c 300 "$WORK_DIR/openssl-err")"
+  fi
+  out=$(<"$WORK_DIR/node.req")
+  [[ $out == '-----BEGIN PUBLIC KEY-----'*'-----END PUBLIC KEY-----'"$begin"* ]] ||
+    fatal "$EXIT_PREREQUISITE" "openssl req -pubkey did not print the public key, then the CSR, for $key"
+  printf '%s\n' "${out%%"$begin"*}" >"$WORK_DIR/node.pub"
+  printf '%s\n' "${begin#$'\n'}${out#*"$begin"}" >"$WORK_DIR/node.csr"
 }
 
 # POSTs the CSR until the node API answers 200 or the deadline passes; fills CERTIFICATES.
@@ -730,13 +807,16 @@ fetch_certificates() {
 
 # decode_certificate KEY FILE — the answer's KEY is the base64 of exactly one PEM certificate.
 decode_certificate() {
-  local key=$1 file=$2 value=${CERTIFICATES[$1]:-}
+  local key=$1 file=$2 value=${CERTIFICATES[$1]:-} pem
   [[ -n $value ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is missing"
   if ! [[ $value =~ ^[A-Za-z0-9+/]+=?=?$ ]] || ! base64 -d <<<"$value" >"$file" 2>/dev/null; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not base64"
   fi
-  if [[ $(grep -c -- '-----BEGIN ' "$file") != 1 ]] || ! grep -qx -- '-----BEGIN CERTIFICATE-----' "$file" ||
-    ! openssl x509 -in "$file" -noout 2>/dev/null; then
+  # One "-----BEGIN " in the file, on a line of its own that begins a certificate, checked in bash.
+  { pem=$'\n'$(<"$file")$'\n'; } 2>/dev/null
+  # openssl reads it and prints its public key and SANs, kept for check_node_certificate.
+  if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]] ||
+    ! X509_TEXT[$file]=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
   fi
 }
@@ -744,10 +824,20 @@ decode_certificate() {
 # check_node_certificate FILE CA_FILE WHAT — FILE holds this node's public key, names its private IP
 # as an IP SAN and is signed by CA_FILE (and valid now).
 check_node_certificate() {
-  local file=$1 ca=$2 what=$3 sans
-  [[ $(openssl x509 -in "$file" -noout -pubkey 2>/dev/null) == "$(<"$WORK_DIR/node.pub")" ]] ||
+  local file=$1 ca=$2 what=$3 out sans end='-----END PUBLIC KEY-----'
+  # The public key, then the SAN extension (a title line, then the names): as decode_certificate
+  # printed them when it read FILE, else from openssl now.
+  if [[ -n ${X509_TEXT[$file]+set} ]]; then
+    out=${X509_TEXT[$file]}
+  else
+    out=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
+  fi
+  [[ $out == *"$end"* && ${out%%"$end"*}$end == "$(<"$WORK_DIR/node.pub")" ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what for another key than this node's: refusing it"
-  sans=$(openssl x509 -in "$file" -noout -ext subjectAltName 2>/dev/null | sed 1d | tr -d '[:space:]')
+  sans=${out#*"$end"}
+  sans=${sans#$'\n'}
+  [[ $sans == *$'\n'* ]] && sans=${sans#*$'\n'} || sans=
+  sans=${sans//[[:space:]]/}
   [[ ,$sans, == *",IPAddress:$PRIVATE_IP,"* ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what that does not name this node's private IP $PRIVATE_IP (SANs: ${sans:-none}): refusing it"
   openssl verify -CAfile "$ca" "$file" >"$WORK_DIR/openssl-err" 2>&1 ||
@@ -804,7 +894,8 @@ renewal_due() {
   [[ -f $PKI_DIR/renew-at ]] || return 0
   renew_at=$(<"$PKI_DIR/renew-at")
   [[ $renew_at =~ ^[1-9][0-9]{0,11}$ ]] || return 0
-  (($(date +%s) >= renew_at)) && return 0
+  now_ms
+  ((NOW_MS / 1000 >= renew_at)) && return 0
   info "the certificates are not due for renewal before $(date -u -d "@$renew_at" +%FT%TZ): nothing to do"
   return 1
 }
@@ -824,16 +915,18 @@ renew() {
 # ---------------------------------------------------------------------------------------------
 # Output
 
+# etcd_value KEY — sets VALUE to what etcd gets for KEY (a variable, not printed: the renderers call
+# it once per key, and a $(...) would fork each time).
 etcd_value() {
   case $1 in
-    ETCD_DATA_DIR) printf '%s' "$DATA_DIR" ;;
-    ETCD_CLIENT_CERT_AUTH | ETCD_PEER_CLIENT_CERT_AUTH) printf true ;;
-    ETCD_TRUSTED_CA_FILE) printf '%s' "$PKI_DIR/client-ca.crt" ;;
-    ETCD_CERT_FILE) printf '%s' "$PKI_DIR/server.crt" ;;
-    ETCD_PEER_TRUSTED_CA_FILE) printf '%s' "$PKI_DIR/peer-ca.crt" ;;
-    ETCD_PEER_CERT_FILE) printf '%s' "$PKI_DIR/peer.crt" ;;
-    ETCD_KEY_FILE | ETCD_PEER_KEY_FILE) printf '%s' "$PKI_DIR/node.key" ;;
-    *) printf '%s' "${ANSWER[$1]}" ;;
+    ETCD_DATA_DIR) VALUE=$DATA_DIR ;;
+    ETCD_CLIENT_CERT_AUTH | ETCD_PEER_CLIENT_CERT_AUTH) VALUE=true ;;
+    ETCD_TRUSTED_CA_FILE) VALUE=$PKI_DIR/client-ca.crt ;;
+    ETCD_CERT_FILE) VALUE=$PKI_DIR/server.crt ;;
+    ETCD_PEER_TRUSTED_CA_FILE) VALUE=$PKI_DIR/peer-ca.crt ;;
+    ETCD_PEER_CERT_FILE) VALUE=$PKI_DIR/peer.crt ;;
+    ETCD_KEY_FILE | ETCD_PEER_KEY_FILE) VALUE=$PKI_DIR/node.key ;;
+    *) VALUE=${ANSWER[$1]} ;;
   esac
 }
 
@@ -851,7 +944,8 @@ render_flags() {
   for key in "${OUTPUT_KEYS[@]}"; do
     flag=${key#ETCD_}
     flag=${flag,,}
-    out+=("--${flag//_/-}=$(etcd_value "$key")")
+    etcd_value "$key"
+    out+=("--${flag//_/-}=$VALUE")
   done
   printf '%s\n' "${out[*]}"
 }
@@ -860,7 +954,10 @@ render_env() {
   local key
   output_keys
   printf '# etcd-asg: %s (%s)\n' "$DECISION" "$REASON"
-  for key in "${OUTPUT_KEYS[@]}"; do printf '%s="%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${OUTPUT_KEYS[@]}"; do
+    etcd_value "$key"
+    printf '%s="%s"\n' "$key" "$VALUE"
+  done
 }
 
 # Bounded restarts: systemd restarts a single crash; a crash loop stops, and the control plane
@@ -884,12 +981,15 @@ render_dropin() {
   printf '\n[Service]\n'
   render_service_hardening
   output_keys
-  for key in "${OUTPUT_KEYS[@]}"; do printf 'Environment="%s=%s"\n' "$key" "$(etcd_value "$key")"; done
+  for key in "${OUTPUT_KEYS[@]}"; do
+    etcd_value "$key"
+    printf 'Environment="%s=%s"\n' "$key" "$VALUE"
+  done
 }
 
 write_dropin() {
   local tmp=$DROPIN_DIR/.$DROPIN_NAME.tmp
-  if ! { mkdir -p -- "$DROPIN_DIR" && render_dropin >"$tmp" && mv -f -- "$tmp" "$DROPIN_DIR/$DROPIN_NAME"; }; then
+  if ! { { [[ -d $DROPIN_DIR ]] || mkdir -p -- "$DROPIN_DIR"; } && render_dropin >"$tmp" && mv -f -- "$tmp" "$DROPIN_DIR/$DROPIN_NAME"; }; then
     fatal "$EXIT_PREREQUISITE" "cannot write the systemd drop-in $DROPIN_DIR/$DROPIN_NAME"
   fi
   info "wrote $DROPIN_DIR/$DROPIN_NAME"
@@ -916,7 +1016,8 @@ install_etcd() {
     fatal "$EXIT_PREREQUISITE" "set ETCD_ASG_ETCD_SHA256 to the SHA-256 of etcd-v$version-linux-$arch.tar.gz to install it"
   name=etcd-v$version-linux-$arch
   info "installing etcd $version from $base"
-  curl -sSfL --max-time "$(request_timeout 300)" -o "$WORK_DIR/$name.tar.gz" "$base/v$version/$name.tar.gz" ||
+  request_timeout 300
+  curl -sSfL --max-time "$REQUEST_TIMEOUT" -o "$WORK_DIR/$name.tar.gz" "$base/v$version/$name.tar.gz" ||
     fatal "$EXIT_PREREQUISITE" "cannot download $base/v$version/$name.tar.gz"
   echo "$sha256  $WORK_DIR/$name.tar.gz" | sha256sum -c --status ||
     fatal "$EXIT_PREREQUISITE" "$name.tar.gz does not match SHA-256 $sha256: refusing to install it"
@@ -957,34 +1058,34 @@ ensure_etcd() {
   install_etcd
 }
 
-# The renewal timer's check interval: a sixth of the time between renew-at and expiry, so a failed
-# renewal is tried several times before the certificates expire; at least a minute, at most an hour.
+# Sets CHECK_SECONDS, the renewal timer's check interval: a sixth of the time between renew-at and
+# expiry, so a failed renewal is tried several times before the certificates expire; at least a
+# minute, at most an hour.
 renewal_check_seconds() {
-  local seconds=$(((NOT_AFTER - RENEW_AT) / 6))
-  ((seconds < 60)) && seconds=60
-  ((seconds > 3600)) && seconds=3600
-  echo "$seconds"
+  CHECK_SECONDS=$(((NOT_AFTER - RENEW_AT) / 6))
+  ((CHECK_SECONDS < 60)) && CHECK_SECONDS=60
+  ((CHECK_SECONDS > 3600)) && CHECK_SECONDS=3600
+  return 0
 }
 
-# systemd_value VALUE — VALUE for a unit file's Environment= (% starts a specifier there).
-systemd_value() { printf '%s' "${1//%/%%}"; }
-
 render_renew_service() {
-  local name
+  local name value
   printf '%s\n' '# Written by etcd-asg-boot.sh' '[Unit]' \
     "Description=etcd-asg: renew this node's etcd certificates once they are due" \
     'After=network-online.target' 'Wants=network-online.target' '' '[Service]' 'Type=oneshot' \
     "ExecStart=$SHELL_PATH $SCRIPT_PATH -o renew"
-  for name in NODE_API_URL IMDS_ENDPOINT PKI_DIR DEADLINE_SECONDS BACKOFF_INITIAL_MS BACKOFF_MAX_MS; do
-    printf 'Environment="ETCD_ASG_%s=%s"\n' "$name" "$(systemd_value "${!name}")"
+  # Renewed files belong to the user etcd runs as, as the first ones do. % starts a specifier in a
+  # unit file's Environment=, so it is doubled.
+  for name in NODE_API_URL IMDS_ENDPOINT PKI_DIR DEADLINE_SECONDS BACKOFF_INITIAL_MS BACKOFF_MAX_MS ETCD_USER_SETTING; do
+    value=${!name}
+    printf 'Environment="ETCD_ASG_%s=%s"\n' "${name%_SETTING}" "${value//%/%%}"
   done
-  # Renewed files belong to the user etcd runs as, as the first ones do.
-  printf 'Environment="ETCD_ASG_ETCD_USER=%s"\n' "$(systemd_value "$ETCD_USER_SETTING")"
 }
 
 render_renew_timer() {
   local seconds
-  seconds=$(renewal_check_seconds)
+  renewal_check_seconds
+  seconds=$CHECK_SECONDS
   printf '%s\n' '# Written by etcd-asg-boot.sh' '[Unit]' \
     "Description=etcd-asg: check every ${seconds}s whether this node's etcd certificates are due" '' \
     '[Timer]' 'OnActiveSec=60' "OnUnitActiveSec=$seconds" "RandomizedDelaySec=$((seconds / 12))" '' \
@@ -995,7 +1096,7 @@ render_renew_timer() {
 write_unit_file() {
   local dir=${DROPIN_DIR%/*} tmp
   tmp=$dir/.$1.tmp
-  if ! { mkdir -p -- "$dir" && "$2" >"$tmp" && mv -f -- "$tmp" "$dir/$1"; }; then
+  if ! { { [[ -d $dir ]] || mkdir -p -- "$dir"; } && "$2" >"$tmp" && mv -f -- "$tmp" "$dir/$1"; }; then
     fatal "$EXIT_PREREQUISITE" "cannot write the systemd unit $dir/$1"
   fi
 }
@@ -1019,9 +1120,17 @@ wait_until_healthy() {
   local url=${ANSWER[ETCD_ADVERTISE_CLIENT_URLS]%%,*}/health body poll_ms=$HEALTH_POLL_FIRST_MS
   local tls=(--cacert "$PKI_DIR/client-ca.crt" --cert "$PKI_DIR/server.crt" --key "$PKI_DIR/node.key")
   info "waiting for etcd to answer on $url"
-  until body=$(curl -sS "${tls[@]}" --max-time "$(request_timeout 5)" "$url" 2>/dev/null) && [[ $body == *'"health":"true"'* ]]; do
-    (($(remaining_ms) > poll_ms)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
-    sleep "0.$(printf '%03d' "$poll_ms")"
+  # One process per try: curl writes the answer to a file bash reads, and sleep_ms runs no program.
+  while :; do
+    request_timeout 5
+    body=
+    if curl -sS "${tls[@]}" --max-time "$REQUEST_TIMEOUT" -o "$WORK_DIR/health" "$url" 2>/dev/null; then
+      body=$(<"$WORK_DIR/health")
+      [[ $body == *'"health":"true"'* ]] && break
+    fi
+    remaining_ms
+    ((REMAINING_MS > poll_ms)) || fatal "$EXIT_UNHEALTHY" "etcd did not answer healthy on $url within the ${DEADLINE_SECONDS}s deadline${body:+ (last answer: $body)}: see journalctl -u etcd"
+    sleep_ms "$poll_ms"
     poll_ms=$((poll_ms * 2 > HEALTH_POLL_MAX_MS ? HEALTH_POLL_MAX_MS : poll_ms * 2))
   done
   info "etcd is healthy on $url"
@@ -1080,8 +1189,11 @@ require_openssl() {
 
 # Where the renewal service finds this script and bash again.
 locate_self() {
-  SCRIPT_PATH=$(readlink -f -- "${BASH_SOURCE[0]}")
-  SHELL_PATH=$(readlink -f -- "$BASH")
+  local paths
+  # One readlink for both, a line each.
+  paths=$(readlink -f -- "${BASH_SOURCE[0]}" "$BASH")
+  SCRIPT_PATH=${paths%%$'\n'*}
+  SHELL_PATH=${paths#*$'\n'}
   [[ $SCRIPT_PATH =~ $LOCAL_PATH_PATTERN && $SHELL_PATH =~ $LOCAL_PATH_PATTERN ]] ||
     fatal "$EXIT_PREREQUISITE" "the renewal service cannot run $SHELL_PATH $SCRIPT_PATH: install the script at a path without spaces, quotes or %"
 }

@@ -64,6 +64,8 @@ export class BootCase {
   /** Every request to the node API but the certificate requests, which go to `certificateRequests`. */
   readonly requests: ApiRequest[] = [];
   readonly certificateRequests: ApiRequest[] = [];
+  /** `METHOD path` of every request to IMDS, once `replaceImdsAnswers` put its front in the way. */
+  readonly imdsRequests: string[] = [];
   readonly imds: ImdsServer;
   root = "";
   binDir = "";
@@ -170,6 +172,7 @@ export class BootCase {
   async replaceImdsAnswers(answers: Record<string, ApiAnswer>): Promise<void> {
     const upstream = new URL(this.imds.endpoint);
     const front = createServer((req, res) => {
+      this.imdsRequests.push(`${req.method} ${req.url}`);
       const forwarded = request(
         {
           host: upstream.hostname,

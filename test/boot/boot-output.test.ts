@@ -52,6 +52,26 @@ describe("boot script output modes", () => {
     });
   });
 
+  it("reads IMDS in one request for the identity and role name and one for the credentials, reused by every signed request", async () => {
+    await withBootCase(async (c) => {
+      await c.replaceImdsAnswers({});
+      c.onApi((_, n) => (n === 0 ? wait : ok(c.config())));
+      const result = await c.run(["-o", "flags"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(c.requests.length + c.certificateRequests.length >= 3, "three signed requests or more");
+      assertAllSigned(c);
+      const meta = "GET /latest/meta-data";
+      assert.deepEqual(c.imdsRequests, [
+        "PUT /latest/api/token",
+        `${meta}/instance-id`,
+        `${meta}/local-ipv4`,
+        `${meta}/placement/region`,
+        `${meta}/iam/security-credentials/`,
+        `${meta}/iam/security-credentials/etcd-asg-node`,
+      ]);
+    });
+  });
+
   it("prints an environment file with every etcd variable and the decision as a comment", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config({ ETCD_ASG_DECISION: "learner", ETCD_INITIAL_CLUSTER_STATE: "existing" })));
@@ -461,7 +481,7 @@ describe("boot script refusals", () => {
       await mkdir(join(c.root, "releases/v9.9.9"), { recursive: true });
       const arch = process.arch === "arm64" ? "arm64" : "amd64";
       await writeFile(join(c.root, `releases/v9.9.9/etcd-v9.9.9-linux-${arch}.tar.gz`), "not etcd");
-      const snippet = "WORK_DIR=$(mktemp -d); DEADLINE_MS=$(($(now_ms) + 5000)); install_etcd";
+      const snippet = "WORK_DIR=$(mktemp -d); now_ms; DEADLINE_MS=$((NOW_MS + 5000)); install_etcd";
       const result = await c.runFunctions(snippet, {
         ETCD_ASG_ETCD_VERSION: "9.9.9",
         ETCD_ASG_ETCD_SHA256: "0".repeat(64),

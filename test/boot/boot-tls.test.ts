@@ -41,6 +41,19 @@ async function publicKeyOf(kind: "x509" | "req" | "pkey", pem: string): Promise<
   return openssl(kind === "pkey" ? ["pkey", "-pubout"] : [kind, "-noout", "-pubkey"], pem);
 }
 
+/** A first `-o flags` run makes the PKI files; then `name` is overwritten and the script runs again. */
+async function rerunWithPkiFile(
+  c: BootCase,
+  name: string,
+  content: string,
+  mode: string,
+): Promise<RunResult> {
+  c.onApi(() => ok(c.config()));
+  assert.equal((await c.run(["-o", "flags"])).code, 0);
+  await writeFile(pki(c, name), content);
+  return c.run(["-o", mode]);
+}
+
 async function listPki(c: BootCase): Promise<string[]> {
   return existsSync(c.pkiDir) ? (await readdir(c.pkiDir)).sort() : [];
 }
@@ -336,7 +349,9 @@ exit 1`,
   it("checks for renewal every hour for a 7-day certificate and every minute for the shortest", async () => {
     await withBootCase(async (c) => {
       const interval = (renewAt: number, notAfter: number) =>
-        c.runFunctions(`RENEW_AT=${renewAt}; NOT_AFTER=${notAfter}; renewal_check_seconds`);
+        c.runFunctions(
+          `RENEW_AT=${renewAt}; NOT_AFTER=${notAfter}; renewal_check_seconds; echo "$CHECK_SECONDS"`,
+        );
       const day = 86_400;
       assert.equal((await interval(1e9 + (14 * day) / 3, 1e9 + 7 * day)).stdout, "3600\n");
       assert.equal((await interval(1e9 + 600, 1e9 + 900)).stdout, "60\n");
@@ -553,6 +568,18 @@ describe("boot script start mode on TLS, and renewal", () => {
     });
   });
 
+  it("exits 6 when the stored node key is not a key openssl reads, asking for no certificate", async () => {
+    await withBootCase(async (c) => {
+      const result = await rerunWithPkiFile(c, "node.key", "not a key\n", "flags");
+      assert.equal(result.code, 6, result.stderr);
+      assert.match(
+        result.stderr,
+        /the node key .*node\.key is not a private key openssl can read: move it aside/,
+      );
+      assert.equal(c.certificateRequests.length, 1, "only the first run's");
+    });
+  });
+
   it("exits 8 when there is no node key to renew for", async () => {
     await withBootCase(async (c) => {
       const result = await c.run(["-o", "renew"]);
@@ -567,10 +594,7 @@ describe("boot script start mode on TLS, and renewal", () => {
 
   it("renews when the stored renew-at is not a time", async () => {
     await withBootCase(async (c) => {
-      c.onApi(() => ok(c.config()));
-      assert.equal((await c.run(["-o", "flags"])).code, 0);
-      await writeFile(pki(c, "renew-at"), "garbage\n");
-      const renew = await c.run(["-o", "renew"]);
+      const renew = await rerunWithPkiFile(c, "renew-at", "garbage\n", "renew");
       assert.equal(renew.code, 0, renew.stderr);
       assert.equal(c.certificateRequests.length, 2);
       assert.match(await readFile(pki(c, "renew-at"), "utf8"), /^\d+\n$/);
