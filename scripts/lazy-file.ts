@@ -16,8 +16,13 @@
 import { dirname, join, relative } from "node:path";
 import { type BuildOptions, build, type Plugin } from "esbuild";
 
-/** lib/lazy.js, next to lib/index.js. */
+/** lib/lazy.js, next to lib/index.js: our code that some events need. */
 export const LAZY_FILE = "./lazy.js";
+/** lib/sdk-credentials.js: the AWS SDK's own dynamic imports, the credential providers a Lambda
+ * never reaches; apart, so that an event that loads lib/lazy.js does not load them too. */
+export const SDK_LAZY_FILE = "./sdk-credentials.js";
+/** Our own code (whose dynamic imports go to lib/lazy.js). */
+const OWN_CODE = "lambdas/";
 /** The global symbol under which index.js registers what lazy.js imports from it: one per folder
  * (`__dirname`, which both files share), so that bundles loaded in one process stay apart. */
 const REGISTRY = `Symbol.for("etcd-asg.shared-modules " + __dirname)`;
@@ -47,11 +52,16 @@ interface ResolveArgs {
   readonly importer: string;
 }
 
+/** The lazy file a dynamic import from `importer` goes to. */
+function lazyFileOf(root: string, importer: string): string {
+  return relative(root, importer).startsWith(OWN_CODE) ? LAZY_FILE : SDK_LAZY_FILE;
+}
+
 /**
- * For index.js: dynamic imports come from lazy.js (etcd's client and Node's built-ins stay
- * external). `lazy` collects the modules so imported (key → path), the entries of lazy.js.
+ * For index.js: dynamic imports come from lib/lazy.js or lib/sdk-credentials.js (etcd's client and
+ * Node's built-ins stay external). `lazy` collects the modules so imported, per file (key → path).
  */
-export function lazyFileExternal(root: string, lazy = new Map<string, string>()): Plugin {
+export function lazyFileExternal(root: string, lazy = new Map<string, Map<string, string>>()): Plugin {
   return {
     name: "lazy-file-external",
     setup(builder) {
@@ -60,14 +70,20 @@ export function lazyFileExternal(root: string, lazy = new Map<string, string>())
         const resolved = await resolveFurther(builder, args);
         if (resolved.errors.length > 0 || resolved.external) return resolved;
         const key = moduleKey(root, resolved.path);
-        lazy.set(key, resolved.path);
-        return { path: `${key}${STAND_IN}`, namespace: LAZY_NAMESPACE };
+        const file = lazyFileOf(root, args.importer);
+        const modules = lazy.get(file) ?? new Map<string, string>();
+        modules.set(key, resolved.path);
+        lazy.set(file, modules);
+        return { path: `${key}${STAND_IN}`, namespace: LAZY_NAMESPACE, pluginData: file };
       });
       builder.onLoad({ filter: /.*/, namespace: LAZY_NAMESPACE }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(LAZY_FILE)}).modules[${JSON.stringify(args.path.slice(0, -STAND_IN.length))}];`,
+        contents: `module.exports = require(${JSON.stringify(args.pluginData)}).modules[${JSON.stringify(args.path.slice(0, -STAND_IN.length))}];`,
         loader: "js",
       }));
-      builder.onResolve({ filter: /^\.\/lazy\.js$/ }, () => ({ path: LAZY_FILE, external: true }));
+      builder.onResolve({ filter: /^\.\/(lazy|sdk-credentials)\.js$/ }, (args) => ({
+        path: args.path,
+        external: true,
+      }));
     },
   };
 }
@@ -167,8 +183,8 @@ function registration(names: Map<string, Set<string>>, paths: Map<string, string
 }
 
 /**
- * Builds `entry` (a handler) into index.js at `outfile` and lazy.js next to it, with `options` and
- * `plugins` (etcd's client files) in every pass.
+ * Builds `entry` (a handler) into index.js at `outfile` and the lazy files next to it, with
+ * `options` and `plugins` (etcd's client files) in every pass.
  */
 export async function buildWithLazyFile(
   options: BuildOptions & { absWorkingDir: string },
@@ -177,7 +193,7 @@ export async function buildWithLazyFile(
   plugins: Plugin[],
 ): Promise<void> {
   const root = options.absWorkingDir;
-  const lazy = new Map<string, string>();
+  const lazy = new Map<string, Map<string, string>>();
   const first = await build({
     ...options,
     entryPoints: [entry],
@@ -189,33 +205,30 @@ export async function buildWithLazyFile(
   // Files only: the lazy modules' stand-ins in index.js are listed as "etcd-asg-lazy:<key>".
   const files = Object.keys(first.metafile.inputs).filter((p) => !p.startsWith(`${LAZY_NAMESPACE}:`));
   const indexHolds = new Set(files.map((p) => moduleKey(root, join(root, p))));
-  const modules = [...lazy.keys()].sort();
-  const lazyEntry = {
-    contents: [
-      ...modules.map((m, i) => `import * as m${i} from ${JSON.stringify(lazy.get(m))};`),
-      `export const modules = { ${modules.map((m, i) => `${JSON.stringify(m)}: m${i}`).join(", ")} };`,
-    ].join("\n"),
-    resolveDir: root,
-    sourcefile: "lazy.ts",
-    loader: "ts" as const,
-  };
   const used = new Map<string, string>();
-  const asModule = await build({
-    ...options,
-    format: "esm",
-    minify: false,
-    write: false,
-    stdin: lazyEntry,
-    outfile: join(dirname(outfile), LAZY_FILE),
-    plugins: [...plugins, sharedFromIndex(root, indexHolds, used, true)],
-  });
-  const names = importedNames(asModule.outputFiles[0]?.text ?? "", new Set(used.keys()));
-  await build({
-    ...options,
-    stdin: lazyEntry,
-    outfile: join(dirname(outfile), LAZY_FILE),
-    plugins: [...plugins, sharedFromIndex(root, indexHolds, new Map(), false)],
-  });
+  const names = new Map<string, Set<string>>();
+  for (const [file, modules] of lazy) {
+    const lazyOptions = {
+      ...options,
+      outfile: join(dirname(outfile), file),
+      stdin: lazyEntry(root, modules),
+    };
+    const fileUses = new Map<string, string>();
+    const asModule = await build({
+      ...lazyOptions,
+      format: "esm",
+      minify: false,
+      write: false,
+      plugins: [...plugins, sharedFromIndex(root, indexHolds, fileUses, true)],
+    });
+    for (const [key, wanted] of importedNames(asModule.outputFiles[0]?.text ?? "", new Set(fileUses.keys())))
+      names.set(key, new Set([...(names.get(key) ?? []), ...wanted]));
+    for (const [key, path] of fileUses) used.set(key, path);
+    await build({
+      ...lazyOptions,
+      plugins: [...plugins, sharedFromIndex(root, indexHolds, new Map(), false)],
+    });
+  }
   await build({
     ...options,
     stdin: {
@@ -227,4 +240,18 @@ export async function buildWithLazyFile(
     outfile,
     plugins: [...plugins, lazyFileExternal(root)],
   });
+}
+
+/** A lazy file's entry: the namespace of each of its `modules` (key → path), by key. */
+function lazyEntry(root: string, modules: Map<string, string>) {
+  const keys = [...modules.keys()].sort();
+  return {
+    contents: [
+      ...keys.map((m, i) => `import * as m${i} from ${JSON.stringify(modules.get(m))};`),
+      `export const modules = { ${keys.map((m, i) => `${JSON.stringify(m)}: m${i}`).join(", ")} };`,
+    ].join("\n"),
+    resolveDir: root,
+    sourcefile: "lazy.ts",
+    loader: "ts" as const,
+  };
 }

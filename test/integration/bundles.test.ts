@@ -1,8 +1,8 @@
 // The built Lambda bundles are self-contained: each is built into a folder outside the repository
 // (so no node_modules can be found), loaded by a plain `node` of Lambda's runtime version with the
 // environment a Lambda gets, and handles a real event against the local AWS emulator, dynalite and
-// the local KMS. Code loaded on first use (lib/lazy.js, lib/etcd-client.js) shares its classes with
-// lib/index.js.
+// the local KMS. Code loaded on first use (lib/lazy.js, lib/sdk-credentials.js, lib/etcd-client.js)
+// shares its classes with lib/index.js.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -175,6 +175,27 @@ describe("Lambda bundles", () => {
     assert.match(String(result.certificate), /^-----BEGIN CERTIFICATE-----/);
     assert.match(String(result.ca), /^-----BEGIN CERTIFICATE-----/);
     assert.equal(result.user, "app1");
+  });
+
+  test("without credentials in its environment, the SDK's other providers load from lib/sdk-credentials.js and say so", async () => {
+    // A Lambda's credentials are in its environment; the rest of the SDK's chain (files, SSO, IMDS:
+    // disabled here, so nothing leaves the host) is in its own file, which must work when reached.
+    const bundle = join(outside, "lambdas", "reconciler", "lib/index.js");
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...rest } = env;
+    const error = await run(lambdaNodeBinary("nodejs24.x"), ["-e", INVOKE, bundle, "{}"], {
+      cwd: outside,
+      env: {
+        ...rest,
+        HOME: outside,
+        AWS_CONFIG_FILE: join(outside, "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE: join(outside, "no-credentials"),
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+    }).then(
+      () => assert.fail("the reconciler ran without credentials"),
+      (failure: { stderr: string }) => failure.stderr,
+    );
+    assert.match(error, /Could not load credentials from any providers/);
   });
 
   test("etcd's client loads from its own file and shares etcd3's recoverable tag with the handler", async () => {
