@@ -1,9 +1,9 @@
 // Bundles each Lambda handler with esbuild into dist/lambdas/<name>/: the handler at lib/index.js
 // (CDK handler string `lib/index.handler`), what only some events need next to it in lib/lazy.js
-// (scripts/lazy-file.ts), etcd's client in lib/etcd-client.js and lib/etcd3-errors.js
-// (scripts/etcd-client-file.ts), and etcd3's protos at proto/, where etcd3 loads them from
-// (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
-// deploys and the simulator runs.
+// and the AWS SDK's unused credential providers in lib/sdk-credentials.js (scripts/lazy-file.ts),
+// etcd's client in lib/etcd-client.js and lib/etcd3-errors.js (scripts/etcd-client-file.ts), and
+// etcd3's protos at proto/, where etcd3 loads them from (`${__dirname}/../proto/rpc.proto`) at run
+// time. These are the artifacts the CDK stack deploys and the simulator runs.
 //
 // Usage: npx tsx scripts/build-lambdas.ts [--out DIR]
 import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
