@@ -2,17 +2,19 @@
 // cold start does not compile it: every dynamic `import()` of the bundle — ours (the X.509 code, the
 // KMS, Route 53, S3 and Lambda clients and their adapters) and the AWS SDK's (the credential
 // providers other than the environment's, which a Lambda never reaches, and their STS, SSO and
-// sign-in clients) — is built into lib/lazy.js and `require`d on first use. A dynamic import in the
-// same file still costs its bytes when V8 compiles the file, and compiling lib/index.js is most of
-// init. (etcd's client has files of its own, scripts/etcd-client-file.ts.)
+// sign-in clients) — is built into lib/lazy.js (ours) or lib/sdk-credentials.js (the SDK's) and
+// `require`d on first use. A dynamic import in the same file still costs its bytes when V8 compiles
+// the file, and compiling lib/index.js is most of init. (etcd's client has files of its own,
+// scripts/etcd-client-file.ts.)
 //
-// lib/lazy.js carries no second copy of what lib/index.js holds: each module of index's graph that
+// A lazy file carries no second copy of what lib/index.js holds: each module of index's graph that
 // lazy code imports (the AWS SDK's shared core, our own error classes, the domain) comes from
-// index.js, which registers at init, under a global symbol, exactly the exports lazy.js imports
-// from it. So an error class stays one class across the two files (`instanceof` holds), the SDK's
-// core is compiled once, and index.js keeps only what is used of each module. Four esbuild passes:
-// index.js without the lazy code (which modules it holds); lazy.js as an ES module with those
-// modules external (which names it imports from them); lazy.js; index.js registering those names.
+// index.js, which registers at init, under a global symbol, exactly the exports the lazy files
+// import from it. So an error class stays one class across the files (`instanceof` holds), the
+// SDK's core is compiled once, and index.js keeps only what is used of each module. The esbuild
+// passes: index.js without the lazy code (which modules it holds); per lazy file, the file as an ES
+// module with those modules external (which names it imports from them), then the file itself;
+// last, index.js registering those names.
 import { dirname, join, relative } from "node:path";
 import { type BuildOptions, build, type Plugin } from "esbuild";
 
@@ -140,12 +142,14 @@ function resolveFurther(builder: Parameters<Plugin["setup"]>[0], args: ResolveAr
 /** The names an ES module (esbuild's unminified output) imports from each of `keys`, or WHOLE. */
 function importedNames(code: string, keys: ReadonlySet<string>): Map<string, Set<string>> {
   const names = new Map<string, Set<string>>();
-  const add = (key: string, name: string) => {
+  const add = (key: string, name?: string) => {
     if (!keys.has(key)) return;
     const set = names.get(key) ?? new Set<string>();
-    set.add(name);
+    if (name !== undefined) set.add(name);
     names.set(key, set);
   };
+  // Imported for its side effects only (esbuild keeps those of an external module): nothing read.
+  for (const [, key] of code.matchAll(/^import\s*"([^"]+)";/gm)) if (key !== undefined) add(key);
   const statement = /^import\s+(?:([\w$]+)\s*,?\s*)?(?:\*\s+as\s+[\w$]+|\{([^}]*)\})?\s*from\s*"([^"]+)";/gm;
   for (const [, defaultName, named, key] of code.matchAll(statement)) {
     if (key === undefined) continue;
@@ -156,7 +160,9 @@ function importedNames(code: string, keys: ReadonlySet<string>): Map<string, Set
       if (name) add(key, name.replace(/^"(.*)"$/, "$1"));
     }
   }
-  for (const [, key] of code.matchAll(/\brequire\("([^"]+)"\)/g)) if (key !== undefined) add(key, WHOLE);
+  // A require() (esbuild's __require, too) or a dynamic import() reads the whole module.
+  for (const [, key] of code.matchAll(/(?:require|import)\("([^"]+)"\)/g))
+    if (key !== undefined) add(key, WHOLE);
   return names;
 }
 
@@ -221,8 +227,16 @@ export async function buildWithLazyFile(
       write: false,
       plugins: [...plugins, sharedFromIndex(root, indexHolds, fileUses, true)],
     });
-    for (const [key, wanted] of importedNames(asModule.outputFiles[0]?.text ?? "", new Set(fileUses.keys())))
+    const fileNames = importedNames(asModule.outputFiles[0]?.text ?? "", new Set(fileUses.keys()));
+    for (const key of fileUses.keys()) {
+      const wanted = fileNames.get(key);
+      if (wanted === undefined) {
+        throw new Error(
+          `${file} uses ${key} from lib/index.js, but its ES module build imports nothing of it`,
+        );
+      }
       names.set(key, new Set([...(names.get(key) ?? []), ...wanted]));
+    }
     for (const [key, path] of fileUses) used.set(key, path);
     await build({
       ...lazyOptions,
