@@ -1,15 +1,17 @@
 // Bundles each Lambda handler with esbuild into dist/lambdas/<name>/: the handler at lib/index.js
-// (CDK handler string `lib/index.handler`), etcd's client next to it in lib/etcd-client.js and
-// lib/etcd3-errors.js (scripts/etcd-client-file.ts), and etcd3's protos at proto/, where etcd3 loads
-// them from (`${__dirname}/../proto/rpc.proto`) at run time. These are the artifacts the CDK stack
-// deploys and the simulator runs.
+// (CDK handler string `lib/index.handler`), what only some events need next to it in lib/lazy.js
+// and the AWS SDK's unused credential providers in lib/sdk-credentials.js (scripts/lazy-file.ts),
+// etcd's client in lib/etcd-client.js and lib/etcd3-errors.js (scripts/etcd-client-file.ts), and
+// etcd3's protos at proto/, where etcd3 loads them from (`${__dirname}/../proto/rpc.proto`) at run
+// time. These are the artifacts the CDK stack deploys and the simulator runs.
 //
 // Usage: npx tsx scripts/build-lambdas.ts [--out DIR]
 import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type BuildOptions, build } from "esbuild";
+import type { BuildOptions } from "esbuild";
 import { FUNCTION_NAMES } from "../cdk/lib/function-tag";
 import { buildEtcdClientFiles, etcdClientExternal } from "./etcd-client-file";
+import { buildWithLazyFile, lazyFileExternal } from "./lazy-file";
 
 /** One bundle per control-plane function, from lambdas/handlers/<name>.ts. */
 export const HANDLERS = FUNCTION_NAMES;
@@ -35,13 +37,16 @@ export const ESBUILD_OPTIONS = {
   logLevel: "warning",
 } as const satisfies BuildOptions;
 
-/** One handler's lib/index.js, with etcd's client left to its own files (scripts/etcd-client-file.ts). */
+const handlerEntry = (name: string) => join(root, "lambdas/handlers", `${name}.ts`);
+
+/** One handler's lib/index.js as init loads it: etcd's client and the lazy code left to their files. */
 export function handlerBuild(name: string, outfile: string): BuildOptions {
   return {
     ...ESBUILD_OPTIONS,
-    entryPoints: [join(root, "lambdas/handlers", `${name}.ts`)],
+    absWorkingDir: root,
+    entryPoints: [handlerEntry(name)],
     outfile,
-    plugins: [etcdClientExternal],
+    plugins: [etcdClientExternal, lazyFileExternal(root)],
   };
 }
 
@@ -51,7 +56,9 @@ export async function buildLambdas(outDir = join(root, "dist/lambdas")): Promise
   for (const name of HANDLERS) {
     const dir = join(outDir, name);
     const outfile = join(dir, "lib/index.js");
-    await build(handlerBuild(name, outfile));
+    await buildWithLazyFile({ ...ESBUILD_OPTIONS, absWorkingDir: root }, handlerEntry(name), outfile, [
+      etcdClientExternal,
+    ]);
     await buildEtcdClientFiles(ESBUILD_OPTIONS, join(dir, "lib"), root);
     mkdirSync(join(dir, "proto"), { recursive: true });
     cpSync(join(root, "node_modules/etcd3/proto"), join(dir, "proto"), { recursive: true });

@@ -68,7 +68,7 @@ export async function lambdaCostFigure(ctx: FigureContext): Promise<Figure> {
           `${name}: unzipped (${size.parts})`,
           "bytes",
           [size.unzipped],
-          `lib/index.js (what init compiles; etcd's client is in lib/etcd-client.js) ` +
+          `lib/index.js (what init compiles; lib/lazy.js and etcd's lib/etcd-client.js load on first use) ` +
             `${format(statSync(bundles[name]).size, "bytes")}, largest parts: ${await contributors(name)}`,
         ),
         row(`${name}: init`, "ms", init, `${initRatio} the baseline's init (not checked)`),

@@ -47,14 +47,12 @@ export function createDurability(
           new ConfigError("SNAPSHOT_BUCKET is not set: this function has no snapshot bucket"),
         );
       }
-      store ??= Promise.all([import("@aws-sdk/client-s3"), import("../adapters/snapshots")]).then(
-        ([{ S3Client }, { SnapshotStore }]) => {
-          const endpoint = aws.endpoint("S3");
-          // A local S3-compatible server is addressed path-style (AWS itself: virtual-hosted).
-          const s3 = new S3Client({ region: aws.region, endpoint, forcePathStyle: endpoint !== undefined });
-          return new SnapshotStore(s3, bucket, config.clusterName);
-        },
-      );
+      store ??= import("../adapters/snapshots").then(({ S3Client, SnapshotStore }) => {
+        const endpoint = aws.endpoint("S3");
+        // A local S3-compatible server is addressed path-style (AWS itself: virtual-hosted).
+        const s3 = new S3Client({ region: aws.region, endpoint, forcePathStyle: endpoint !== undefined });
+        return new SnapshotStore(s3, bucket, config.clusterName);
+      });
       store.catch(() => {
         store = undefined;
       });
@@ -65,10 +63,10 @@ export function createDurability(
       if (snapshotFunctionName === undefined) {
         throw new ConfigError("SNAPSHOT_FUNCTION_NAME is not set: this function cannot ask for a snapshot");
       }
-      lambda ??= import("@aws-sdk/client-lambda").then(
+      lambda ??= import("../adapters/lambda").then(
         ({ LambdaClient }) => new LambdaClient({ region: aws.region, endpoint: aws.endpoint("LAMBDA") }),
       );
-      const [{ InvokeCommand }, client] = await Promise.all([import("@aws-sdk/client-lambda"), lambda]);
+      const [{ InvokeCommand }, client] = await Promise.all([import("../adapters/lambda"), lambda]);
       const payload = JSON.stringify(request);
       const asynchronous = waitMs <= 0;
       let answer: import("@aws-sdk/client-lambda").InvokeCommandOutput;

@@ -56,7 +56,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     clusterName: config.clusterName,
     // The KMS client loads on the first certificate: most invocations need none.
     kms: () => {
-      kms ??= import("@aws-sdk/client-kms").then(
+      kms ??= import("../adapters/kms").then(
         ({ KMSClient }) => new KMSClient({ region, endpoint: endpoint("KMS") }),
       );
       return kms;
@@ -76,8 +76,8 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     clientEndpoint === undefined
       ? undefined
       : () => {
-          zone ??= Promise.all([import("@aws-sdk/client-route-53"), import("../adapters/route53")]).then(
-            ([{ Route53Client }, { HostedZoneAdapter }]) =>
+          zone ??= import("../adapters/route53").then(
+            ({ Route53Client, HostedZoneAdapter }) =>
               new HostedZoneAdapter(
                 new Route53Client({ region, endpoint: endpoint("ROUTE_53") }),
                 clientEndpoint.hostedZoneId,

@@ -1,7 +1,8 @@
 // The built Lambda bundles are self-contained: each is built into a folder outside the repository
 // (so no node_modules can be found), loaded by a plain `node` of Lambda's runtime version with the
 // environment a Lambda gets, and handles a real event against the local AWS emulator, dynalite and
-// the local KMS.
+// the local KMS. Code loaded on first use (lib/lazy.js, lib/sdk-credentials.js, lib/etcd-client.js)
+// shares its classes with lib/index.js.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -132,6 +133,22 @@ describe("Lambda bundles", () => {
     assert.match(String(result.body), /ETCD_ASG_DECISION="wait"/);
   });
 
+  test("an error class is one class across lib/index.js and lib/lazy.js: a malformed CSR gets 400", async () => {
+    // The CSR is read by the X.509 code in lib/lazy.js, which throws CsrRejectedError; the node API
+    // in lib/index.js answers 400 only if that is its own class (instanceof), and 500 otherwise.
+    const id = emulator.group("bundle-asg").instances()[0]?.id ?? "";
+    const result = await invoke("node-api", {
+      rawPath: `/v1/nodes/${id}/certificates`,
+      body: "-----BEGIN CERTIFICATE REQUEST-----\nbm90IGEgQ1NS\n-----END CERTIFICATE REQUEST-----\n",
+      requestContext: {
+        http: { method: "POST" },
+        authorizer: { iam: { userArn: `arn:aws:sts::123456789012:assumed-role/node/${id}` } },
+      },
+    });
+    assert.equal(result.statusCode, 400);
+    assert.match(String(result.body), /not a PKCS#10 certificate request/);
+  });
+
   test("terminate-hook rejects another group's event with a clear reason", async () => {
     const [event] = events;
     const foreign = {
@@ -153,11 +170,32 @@ describe("Lambda bundles", () => {
     assert.equal(result.membership, "no cluster yet");
   });
 
-  test("client-cert issues a user's certificate through KMS, loading X.509 code bundled with it", async () => {
+  test("client-cert issues a user's certificate through KMS, loading the X.509 code from lib/lazy.js", async () => {
     const result = await invoke("client-cert", { user: "app1", csr: newKeyAndCsr("app1").csrPem });
     assert.match(String(result.certificate), /^-----BEGIN CERTIFICATE-----/);
     assert.match(String(result.ca), /^-----BEGIN CERTIFICATE-----/);
     assert.equal(result.user, "app1");
+  });
+
+  test("without credentials in its environment, the SDK's other providers load from lib/sdk-credentials.js and say so", async () => {
+    // A Lambda's credentials are in its environment; the rest of the SDK's chain (files, SSO, IMDS:
+    // disabled here, so nothing leaves the host) is in its own file, which must work when reached.
+    const bundle = join(outside, "lambdas", "reconciler", "lib/index.js");
+    const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...rest } = env;
+    const error = await run(lambdaNodeBinary("nodejs24.x"), ["-e", INVOKE, bundle, "{}"], {
+      cwd: outside,
+      env: {
+        ...rest,
+        HOME: outside,
+        AWS_CONFIG_FILE: join(outside, "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE: join(outside, "no-credentials"),
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+    }).then(
+      () => assert.fail("the reconciler ran without credentials"),
+      (failure: { stderr: string }) => failure.stderr,
+    );
+    assert.match(error, /Could not load credentials from any providers/);
   });
 
   test("etcd's client loads from its own file and shares etcd3's recoverable tag with the handler", async () => {
