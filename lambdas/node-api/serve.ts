@@ -76,17 +76,11 @@ export async function serveNodeRequest(
   const config =
     stored ??
     (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby, request.etcdVersion));
+  // The node's record after the decision: as read above, unless the decision was made (and published) now.
+  const decided = async () => (stored === undefined ? rt.ledger.getNode(request.instanceId) : node);
   const [restore, certificates] = await Promise.all([
     restoreFor(rt, config, request.etcdVersion, snapshots),
-    csr === undefined
-      ? []
-      : configCertificateLines(
-          rt,
-          config,
-          stored === undefined ? await rt.ledger.getNode(request.instanceId) : node,
-          csr,
-          ahead,
-        ),
+    csr === undefined ? [] : decided().then((after) => configCertificateLines(rt, config, after, csr, ahead)),
   ]);
   if (restore !== undefined && request.format !== "env" && request.format !== "json") {
     // Flags or a drop-in alone would start an empty cluster in place of the restored data.
