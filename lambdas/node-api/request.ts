@@ -128,7 +128,7 @@ function csrBody(route: string, body: string | undefined, isBase64Encoded: boole
       : raw;
   if (csr.trim() === "" || csr.length > MAX_CSR_BYTES) {
     throw new BadRequestError(
-      `POST ${route} takes the node's certificate signing request (PEM, at most ${MAX_CSR_BYTES} bytes) as its body`,
+      `${route} takes POST with the node's certificate signing request (PEM, at most ${MAX_CSR_BYTES} bytes) as its body`,
     );
   }
   return csr;

@@ -117,7 +117,7 @@ describe("node API requests", () => {
     assert.equal(decoded.route === "config" && decoded.csr, CSR, "a base64-encoded body is decoded");
     assert.throws(
       () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "POST")),
-      /POST config takes the node's certificate signing request \(PEM, at most 16384 bytes\) as its body/,
+      /config takes POST with the node's certificate signing request \(PEM, at most 16384 bytes\) as its body/,
     );
     assert.throws(
       () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "POST", { format: "flags" }, CSR)),
