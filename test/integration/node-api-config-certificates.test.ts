@@ -69,8 +69,17 @@ describe("node API: the configuration answer carries the node's certificates", (
       `IP:${await privateIp(bed, second)},DNS:etcd.evil.example`,
     );
     const publicKey = publicKeyOf(keyPem);
-    const held = askConfig(bed, first, { csr, query: { wait: "10" } });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signed = () => bed.kms.callCounts().Sign ?? 0;
+    const before = signed();
+    let answered = false;
+    const held = askConfig(bed, first, { csr, query: { wait: "10" } }).finally(() => {
+      answered = true;
+    });
+    // Its peer and server certificates are signed while the request waits for the decision.
+    await eventually("KMS signing while the request is held", () =>
+      signed() >= before + 2 ? true : undefined,
+    );
+    assert.equal(answered, false, "still held while only 2 of 3 are registered");
     await bed.deliver("launch", await eventOf(bed, "launch", third));
     const answer = await held;
     assert.equal(answer.statusCode, 200, answer.body);
