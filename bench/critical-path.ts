@@ -1,7 +1,7 @@
 // Where one instance's way from "user data starts" to "healthy voter, InService" goes, phase by
 // phase, read off the simulator's timeline and the function invocations it reports (wall-clock
 // timestamps, to the ms): the boot script's own work up to its first node-API request, the node-API
-// requests before etcd starts (configuration, certificates), etcd's start and first healthy answer,
+// requests before etcd starts (the configuration, which brings the certificates), etcd's start and first healthy answer,
 // the ready report (promote, complete the lifecycle action, retried while the learner catches up),
 // and the bench seeing it converged. The simulator's own overhead on the way (Lambda cold starts:
 // fork, Node's start, the bundle's init; waiting for a container, behind a serial function or for the
@@ -48,7 +48,8 @@ export function breakdown(
     phases["boot script to its first node-API request"] = firstApi.invokedAt - startMs;
   const lastBefore = before.at(-1);
   if (firstApi !== undefined && lastBefore !== undefined)
-    phases["node-API requests before etcd (config, certificates)"] = lastBefore.endedAt - firstApi.invokedAt;
+    phases["node-API requests before etcd (config with certificates)"] =
+      lastBefore.endedAt - firstApi.invokedAt;
   const firstReady = ready[0];
   const lastReady = ready.at(-1);
   if (lastBefore !== undefined && firstReady !== undefined)

@@ -5,7 +5,7 @@ import { lastReady, nodeApiCaller, nodeApiPath } from "./critical-path";
 
 /**
  * The node-API requests of the last node to be ready, after the generation opened: its config long
- * poll answered with the restore, its certificates issued, then the boot script's download, check,
+ * poll answered with the restore and its certificates, then the boot script's download, check,
  * restore, etcd's start and health wait, and its ready report (completing the launch); the
  * simulator's cold starts on that path shown apart.
  */
@@ -19,23 +19,16 @@ export function restorePhases(
   const api = after.filter((r) => nodeApiCaller(r) === last).sort((a, b) => a.invokedAt - b.invokedAt);
   const ended = (route: string) => api.find((r) => nodeApiPath(r).endsWith(route))?.endedAt;
   const config = ended("/config");
-  const certificates = ended("/certificates");
   const ready = api.filter((r) => nodeApiPath(r).endsWith("/ready"));
   const firstReady = ready[0]?.invokedAt;
   const readyEnded = ready.at(-1)?.endedAt;
-  if (
-    config === undefined ||
-    certificates === undefined ||
-    firstReady === undefined ||
-    readyEnded === undefined
-  )
+  if (config === undefined || firstReady === undefined || readyEnded === undefined)
     throw new Error(
-      `the last node to be ready (${last}) made no config, certificates and ready requests after the generation opened`,
+      `the last node to be ready (${last}) made no config and ready requests after the generation opened`,
     );
   return {
-    "opened → restore handed (the config long poll answers)": config - openedAt,
-    "certificates request": certificates - config,
-    "download, check, restore, etcd start and health": firstReady - certificates,
+    "opened → restore and certificates handed (the config long poll answers)": config - openedAt,
+    "download, check, restore, etcd start and health": firstReady - config,
     [`ready report (complete; ${ready.length} request${ready.length > 1 ? "s" : ""})`]:
       readyEnded - firstReady,
     "InService and seen serving": servedAt - readyEnded,

@@ -13,12 +13,12 @@
 #   -o renew   when the stored renew-at time has come (else do nothing), get new certificates for
 #              the node's key and replace peer.crt and server.crt; run by etcd-asg-renew.timer
 #
-# Steps: read the instance ID, private IP, region and role credentials from IMDSv2; GET the
-# node's published configuration from the node API (SigV4-signed with the instance role's
-# credentials; the API holds a not-yet-published answer up to 10 s; retried with backoff and jitter
-# while it is not published yet or on 429/5xx, within one overall deadline); for a member or
-# learner, make the etcd user, make the node's key once (it never leaves the node) and POST a CSR
-# for its peer and server certificates; check the existing data dir against the configuration
+# Steps: read the instance ID, private IP, region and role credentials from IMDSv2; make the etcd
+# user, the node's key once (it never leaves the node) and a CSR for it; POST the CSR for the
+# node's published configuration, which for a member or learner carries its peer and server
+# certificates (SigV4-signed with the instance role's credentials; the API holds a not-yet-published
+# answer up to 10 s; retried with backoff and jitter while it is not published yet or on 429/5xx,
+# within one overall deadline); check the existing data dir against the configuration
 # (joining an existing cluster, also against etcd's member list on a peer, over TLS); for a member
 # of a recovered generation, download the snapshot through the presigned URL the answer carries,
 # refuse it unless its size and SHA-256 match, and restore it with the answer's command (a data dir
@@ -431,6 +431,8 @@ parse_answer() {
     fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API ($HTTP_STATUS), $PARSE_ERROR"
 }
 
+# POSTs the CSR for this node's configuration; for a member or learner the answer also carries its
+# certificates (so one round trip gets both), validated with the rest of it.
 fetch_config() {
   local standby_query='' version_query=''
   [[ $MODE == start ]] && standby_query='&standby=1'
@@ -442,7 +444,8 @@ fetch_config() {
     # wait: the node API holds a "not published yet" answer until the ledger moves (long polling);
     # standby (start mode): it holds a "not a member" answer too, while this node stands by.
     # Parameters in sorted order: curl signs the query as written, SigV4 verifies it sorted.
-    node_api GET "/v1/nodes/$INSTANCE_ID/config?${version_query}format=env${standby_query}&wait=$CONFIG_WAIT_SECONDS"
+    node_api POST "/v1/nodes/$INSTANCE_ID/config?${version_query}format=env${standby_query}&wait=$CONFIG_WAIT_SECONDS" \
+      "$WORK_DIR/node.csr" application/x-pem-file
     case $HTTP_STATUS in
       200)
         # Starting, a node left out of a full cluster stands by: a slot frees when a member leaves
@@ -460,17 +463,31 @@ fetch_config() {
         LAST_FAILURE="the configuration is not published yet: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
         info "$LAST_FAILURE"
         ;;
+      # 503 is also "KMS unavailable": the CA keys cannot sign for now.
       *) classify_api_failure "the configuration request" || warn "$LAST_FAILURE" ;;
     esac
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}" "${CERTIFICATE_KEYS[@]}"
   validate_config
+  take_certificates
+}
+
+# Fills CERTIFICATES from the answer for validate_certificates, which a member or learner runs; any
+# other answer must carry none.
+take_certificates() {
+  local key
+  CERTIFICATES=()
+  for key in "${CERTIFICATE_KEYS[@]}"; do
+    [[ -n ${ANSWER[$key]+set} ]] && CERTIFICATES[$key]=${ANSWER[$key]}
+  done
+  [[ $DECISION == member || $DECISION == learner ]] || ((${#CERTIFICATES[@]} == 0)) ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: a $DECISION's configuration must carry no certificates"
 }
 
 # True (and logged) when the last 200 answer says not-a-member: the caller polls again.
 standing_by() {
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}" "${CERTIFICATE_KEYS[@]}"
   [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
   info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
@@ -791,7 +808,7 @@ make_csr() {
   printf '%s\n' "${begin#$'\n'}${out#*"$begin"}" >"$WORK_DIR/node.csr"
 }
 
-# POSTs the CSR until the node API answers 200 or the deadline passes; fills CERTIFICATES.
+# Renewal: POSTs the CSR until the node API answers 200 or the deadline passes; fills CERTIFICATES.
 fetch_certificates() {
   info "asking the node API for the certificates of $INSTANCE_ID"
   BACKOFF_MS=$BACKOFF_INITIAL_MS
@@ -880,6 +897,7 @@ write_certificates() {
   info "wrote the certificates of $INSTANCE_ID to $PKI_DIR (renew from $(date -u -d "@$RENEW_AT" +%FT%TZ), valid until $(date -u -d "@$NOT_AFTER" +%FT%TZ))"
 }
 
+# Renewal's way to certificates; a booting node gets them with its configuration (main).
 obtain_certificates() {
   ensure_node_key
   make_csr
@@ -1213,6 +1231,12 @@ main() {
   [[ $MODE == start ]] && locate_self
 
   read_instance_identity
+  # The key and CSR before the configuration request, which carries the CSR and is answered with the
+  # certificates: one round trip to the control plane fewer before etcd starts.
+  ensure_etcd_user
+  prepare_pki_dir
+  ensure_node_key
+  make_csr
   fetch_config
   info "decision: $DECISION ($REASON)"
   [[ $DECISION == refused ]] &&
@@ -1220,9 +1244,8 @@ main() {
   choose_data_dir
   # Every mode that names the certificate files makes them: the printed settings work as printed.
   if [[ $DECISION != not-a-member ]]; then
-    ensure_etcd_user
-    prepare_pki_dir
-    obtain_certificates
+    validate_certificates
+    write_certificates
   fi
   check_data_dir
   if [[ $DECISION == not-a-member ]]; then

@@ -1,5 +1,7 @@
 // Parses a Lambda function URL request (payload 2.0, AWS_IAM auth) into a node API request:
 // GET /v1/nodes/{instanceId}/config?format=env|flags|dropin|json&wait=0..10&standby=0|1&etcd=3.5.21,
+// POST to the same with the node's PEM certificate signing request as the body (format=env only: the
+// answer carries the node's certificates with its configuration),
 // POST /v1/nodes/{instanceId}/ready,
 // POST /v1/nodes/{instanceId}/certificates with a PEM certificate signing request as the body.
 import { EtcdAsgError } from "../errors";
@@ -32,7 +34,7 @@ const eventSchema = z.object({
     http: z.object({ method: upTo(16) }),
     authorizer: z.optional(z.object({ iam: z.optional(z.object({ userArn: z.optional(upTo(2048)) })) })),
   }),
-  // Only the certificates route reads a body (and bounds it); the others ignore whatever comes.
+  // Only a CSR is read from a body (and bounded); a request that carries none ignores whatever comes.
   body: z.optional(z.string()),
   isBase64Encoded: z.optional(z.boolean()),
 });
@@ -48,6 +50,9 @@ export type NodeRequest =
       readonly standby: boolean;
       /** The etcd release the node installed (MAJOR.MINOR.PATCH), when it says. */
       readonly etcdVersion: string | undefined;
+      /** The node's certificate signing request (PEM), when it POSTs one: the answer carries its
+       * certificates when it starts etcd. */
+      readonly csr: string | undefined;
       readonly callerArn: string | undefined;
     }
   | { readonly route: "ready"; readonly instanceId: string; readonly callerArn: string | undefined }
@@ -84,24 +89,21 @@ export function parseNodeRequest(event: unknown): NodeRequest {
   }
   if (route === "certificates") {
     if (method !== "POST") throw new BadRequestError(`certificates takes POST, not ${method}`, 405);
-    // A function URL base64-encodes a body whose content type it does not take for text.
-    const raw = body ?? "";
-    const csr =
-      isBase64Encoded === true && raw.length <= 2 * MAX_CSR_BYTES
-        ? Buffer.from(raw, "base64").toString("utf8")
-        : raw;
-    if (csr.trim() === "" || csr.length > MAX_CSR_BYTES) {
-      throw new BadRequestError(
-        `certificates takes the node's certificate signing request (PEM, at most ${MAX_CSR_BYTES} bytes) as its body`,
-      );
-    }
-    return { route, instanceId, csr, callerArn };
+    return { route, instanceId, csr: csrBody(route, body, isBase64Encoded), callerArn };
   }
-  if (method !== "GET") throw new BadRequestError(`config takes GET, not ${method}`, 405);
+  if (method !== "GET" && method !== "POST") {
+    throw new BadRequestError(`config takes GET, or POST with a CSR, not ${method}`, 405);
+  }
   const format = queryStringParameters?.format ?? "env";
   if (!isFormat(format)) {
     throw new BadRequestError(
       `format must be one of ${FORMATS.join(", ")}; received ${JSON.stringify(format)}`,
+    );
+  }
+  const csr = method === "POST" ? csrBody("config", body, isBase64Encoded) : undefined;
+  if (csr !== undefined && format !== "env") {
+    throw new BadRequestError(
+      `a config request with a CSR is answered with certificates, which only format=env carries; received format=${format}`,
     );
   }
   return {
@@ -111,8 +113,25 @@ export function parseNodeRequest(event: unknown): NodeRequest {
     waitMs: waitSeconds(queryStringParameters?.wait) * 1000,
     standby: flag("standby", queryStringParameters?.standby),
     etcdVersion: etcdVersion(queryStringParameters?.etcd),
+    csr,
     callerArn,
   };
+}
+
+/** The PEM CSR a request carries as its body; a function URL base64-encodes a body whose content
+ * type it does not take for text. */
+function csrBody(route: string, body: string | undefined, isBase64Encoded: boolean | undefined): string {
+  const raw = body ?? "";
+  const csr =
+    isBase64Encoded === true && raw.length <= 2 * MAX_CSR_BYTES
+      ? Buffer.from(raw, "base64").toString("utf8")
+      : raw;
+  if (csr.trim() === "" || csr.length > MAX_CSR_BYTES) {
+    throw new BadRequestError(
+      `${route} takes POST with the node's certificate signing request (PEM, at most ${MAX_CSR_BYTES} bytes) as its body`,
+    );
+  }
+  return csr;
 }
 
 function waitSeconds(value: string | undefined): number {

@@ -1,7 +1,8 @@
 // The node API's behaviour: after the caller is proven to be the instance it asks about, serve its
 // published configuration (deciding it first when none is published yet or the last answer was
 // "wait", and holding a "wait" up to the request's `wait` seconds) with the restore a node of a
-// recovered generation makes first, handle its "ready", or issue its certificates.
+// recovered generation makes first and, when the request carries the node's CSR, its certificates;
+// handle its "ready", or issue its certificates (renewal).
 
 import type { LedgerNode } from "../adapters/ledger/items";
 import type { SnapshotStore } from "../adapters/snapshots";
@@ -11,7 +12,7 @@ import type { EtcdStorageSettings } from "../domain/etcd-storage";
 import type { NodeConfig } from "../domain/node-config";
 import * as z from "../schema";
 import { awaitConfig } from "./await-config";
-import { issueNodeCertificates } from "./certificates";
+import { configCertificateLines, issueAhead, issueNodeCertificates } from "./certificates";
 import { callerInstance, parseNodeRole, requireSelf } from "./identity";
 import { render, safeValue } from "./render";
 import { BadRequestError, type NodeRequest } from "./request";
@@ -66,10 +67,21 @@ export async function serveNodeRequest(
       `ETCD_ASG_STATUS="${result.status}"\nETCD_ASG_REASON="${safeValue(result.reason)}"\n`,
     );
   }
+  const node = await rt.ledger.getNode(request.instanceId);
+  const { csr } = request;
+  // KMS signs while the request waits for the decision; the answer carries the result only if the
+  // decision starts etcd.
+  const ahead = csr === undefined ? undefined : issueAhead(rt, node, csr);
+  const stored = published(node, rt.config.storage);
   const config =
-    published(await rt.ledger.getNode(request.instanceId), rt.config.storage) ??
+    stored ??
     (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby, request.etcdVersion));
-  const restore = await restoreFor(rt, config, request.etcdVersion, snapshots);
+  // The node's record after the decision: as read above, unless the decision was made (and published) now.
+  const decided = async () => (stored === undefined ? rt.ledger.getNode(request.instanceId) : node);
+  const [restore, certificates] = await Promise.all([
+    restoreFor(rt, config, request.etcdVersion, snapshots),
+    csr === undefined ? [] : decided().then((after) => configCertificateLines(rt, config, after, csr, ahead)),
+  ]);
   if (restore !== undefined && request.format !== "env" && request.format !== "json") {
     // Flags or a drop-in alone would start an empty cluster in place of the restored data.
     throw new BadRequestError(
@@ -80,7 +92,7 @@ export async function serveNodeRequest(
   return {
     statusCode: config.role === "wait" ? 202 : 200,
     headers: { "content-type": rendered.contentType },
-    body: rendered.body,
+    body: rendered.body + certificates.map((line) => `${line}\n`).join(""),
   };
 }
 

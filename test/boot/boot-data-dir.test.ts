@@ -11,7 +11,7 @@ import type { EtcdMembership } from "../../lambdas/adapters/etcd";
 import { membershipFor } from "../helpers/etcd/adapter";
 import { type EtcdTestCluster, startEtcdCluster } from "../helpers/etcd/cluster";
 import { freePort } from "../helpers/etcd/loopback";
-import { type BootCase, type FakeSystemctl, withBootCase } from "./boot-harness";
+import { type BootCase, type FakeSystemctl, isConfigRequest, withBootCase } from "./boot-harness";
 
 const ok = (body: string) => ({ status: 200, body });
 
@@ -243,7 +243,7 @@ function learnerConfig(
 
 /** Runs the script in start mode with `config` published; the node API confirms on the first ready. */
 async function boot(c: BootCase, systemctl: FakeSystemctl, config: string) {
-  c.onApi((request) => ok(request.method === "GET" ? config : 'ETCD_ASG_STATUS="member"\n'));
+  c.onApi((request) => ok(isConfigRequest(request) ? config : 'ETCD_ASG_STATUS="member"\n'));
   const result = await c.run(["-o", "start"], { ...systemctl.env, ETCD_ASG_DEADLINE_SECONDS: "40" });
   const logFile = `${systemctl.env.FAKE_SYSTEMCTL_LOG}.etcd`;
   const etcdLog = existsSync(logFile) ? readFileSync(logFile, "utf8") : "(etcd never started)";

@@ -1,7 +1,8 @@
 // Runs the real boot script for one test case: a fresh temp root, an IMDSv2 server for a simulated
 // instance (with answers the case may replace, for the instance IMDS would describe otherwise), a
 // local node API answering as the case scripts it (and checking every request's SigV4 signature),
-// with a throwaway CA (openssl) answering certificate requests unless the case scripts those too,
+// with a throwaway CA (openssl) issuing certificates unless the case scripts those too (as the node
+// API, for a certificate request and for a configuration request that carries a CSR),
 // fake executables on PATH, and cleanup of everything it started.
 import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
@@ -35,7 +36,9 @@ export interface ApiAnswer {
 /** Answers the n-th request (0-based) to the node API. */
 export type ApiHandler = (request: ApiRequest, n: number) => ApiAnswer;
 
-/** Answers the n-th certificate request (0-based): `POST /v1/nodes/<id>/certificates`. */
+/** Answers the n-th certificate issuance (0-based): `POST /v1/nodes/<id>/certificates`, or a
+ * configuration request that carries a CSR and is answered as a member or learner (its answer is
+ * the configuration's followed by this one's, or this one's alone when it is not a 200). */
 export type CertificateHandler = (request: ApiRequest, n: number) => ApiAnswer | Promise<ApiAnswer>;
 
 /** What the stand-in systemctl needs in the script's env, and a stop for the etcd it started. */
@@ -61,7 +64,8 @@ export class BootCase {
     Token: randomBytes(60).toString("base64"),
     Expiration: "2099-01-01T00:00:00Z",
   };
-  /** Every request to the node API but the certificate requests, which go to `certificateRequests`. */
+  /** Every request to the node API but the certificate requests, which go to `certificateRequests`
+   * (a configuration request answered with certificates is in both). */
   readonly requests: ApiRequest[] = [];
   readonly certificateRequests: ApiRequest[] = [];
   /** `METHOD path` of every request to IMDS, once `replaceImdsAnswers` put its front in the way. */
@@ -318,10 +322,25 @@ export class BootCase {
     if (request.signatureProblem !== undefined || request.securityToken !== this.credentials.Token) {
       return { status: 403, body: `{"Message":"Forbidden: ${request.signatureProblem ?? "bad token"}"}` };
     }
-    return certificates
-      ? this.certificateHandler(request, log.length - 1)
-      : this.handler(request, log.length - 1);
+    if (certificates) return this.certificateHandler(request, log.length - 1);
+    const answer = this.handler(request, log.length - 1);
+    return isConfigRequest(request) && request.body !== "" ? this.withCertificates(request, answer) : answer;
   }
+
+  /** As the node API answers a configuration request that carries a CSR: a member's or learner's
+   * configuration comes with the certificates issued for it, or with the issuance's failure. */
+  private async withCertificates(request: ApiRequest, config: ApiAnswer): Promise<ApiAnswer> {
+    const decision = /^ETCD_ASG_DECISION="(\w+)"$/m.exec(config.body ?? "")?.[1];
+    if (config.status !== 200 || (decision !== "member" && decision !== "learner")) return config;
+    this.certificateRequests.push(request);
+    const issued = await this.certificateHandler(request, this.certificateRequests.length - 1);
+    return issued.status === 200 ? { status: 200, body: `${config.body ?? ""}${issued.body ?? ""}` } : issued;
+  }
+}
+
+/** A configuration request (`GET`, or `POST` with the node's CSR, `/v1/nodes/<id>/config?...`). */
+export function isConfigRequest(request: ApiRequest): boolean {
+  return /^\/v1\/nodes\/[^/]+\/config(\?|$)/.test(request.url);
 }
 
 export function runBash(

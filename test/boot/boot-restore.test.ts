@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { type BootCase, type FakeSystemctl, withBootCase } from "./boot-harness";
+import { type BootCase, type FakeSystemctl, isConfigRequest, withBootCase } from "./boot-harness";
 
 const run = promisify(execFile);
 const TOKEN = "etcd-asg-gen-2";
@@ -137,7 +137,7 @@ describe("boot script restore", () => {
   it("downloads, checks and restores the snapshot before etcd's first start; the old data dir is moved aside", async () => {
     await withRestoreCase(async (c, { env, stopEtcd }, url) => {
       c.onApi((request) =>
-        request.method === "GET"
+        isConfigRequest(request)
           ? { status: 200, body: restoreConfig(c, url) }
           : { status: 200, body: 'ETCD_ASG_STATUS="member"\n' },
       );
@@ -184,7 +184,7 @@ describe("boot script restore", () => {
       await run("mount", ["-t", "tmpfs", "-o", "size=64m", "etcd-asg-boot-restore", c.dataDir]);
       try {
         c.onApi((request) =>
-          request.method === "GET"
+          isConfigRequest(request)
             ? { status: 200, body: restoreConfig(c, url) }
             : { status: 200, body: 'ETCD_ASG_STATUS="member"\n' },
         );

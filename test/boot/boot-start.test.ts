@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { withBootCase } from "./boot-harness";
+import { isConfigRequest, withBootCase } from "./boot-harness";
 
 const ready = {
   waiting: {
@@ -24,7 +24,7 @@ describe("boot script start mode", () => {
           body: 'ETCD_ASG_DECISION="not-a-member"\nETCD_ASG_REASON="cluster is full"\n',
         };
         c.onApi((request, n) => {
-          if (request.method === "GET") return n < 2 ? full : { status: 200, body: c.config() };
+          if (isConfigRequest(request)) return n < 2 ? full : { status: 200, body: c.config() };
           return ready.member;
         });
         const result = await c.run(["-o", "start"], env);
@@ -33,7 +33,7 @@ describe("boot script start mode", () => {
         assert.match(result.stderr, /etcd is healthy on https:\/\/.*:2379\/health/);
         assert.deepEqual(
           c.requests.map((r) => r.method),
-          ["GET", "GET", "GET", "POST"],
+          ["POST", "POST", "POST", "POST"],
         );
       } finally {
         await stopEtcd();
@@ -46,7 +46,7 @@ describe("boot script start mode", () => {
       const { env, stopEtcd } = await c.fakeSystemctl();
       try {
         c.onApi((request, n) => {
-          if (request.method === "GET") return { status: 200, body: c.config() };
+          if (isConfigRequest(request)) return { status: 200, body: c.config() };
           return n < 2 ? ready.waiting : ready.member;
         });
         const first = await c.run(["-o", "start"], env);
@@ -57,7 +57,7 @@ describe("boot script start mode", () => {
         assert.deepEqual(
           c.requests.map((r) => `${r.method} ${r.url}`),
           [
-            `GET /v1/nodes/${c.instanceId}/config?etcd=3.5.6&format=env&standby=1&wait=10`,
+            `POST /v1/nodes/${c.instanceId}/config?etcd=3.5.6&format=env&standby=1&wait=10`,
             `POST /v1/nodes/${c.instanceId}/ready`,
             `POST /v1/nodes/${c.instanceId}/ready`,
           ],
@@ -87,7 +87,7 @@ describe("boot script start mode", () => {
       const { env, stopEtcd } = await c.fakeSystemctl();
       try {
         c.onApi((request) =>
-          request.method === "GET"
+          isConfigRequest(request)
             ? { status: 200, body: c.config() }
             : {
                 status: 409,
@@ -102,7 +102,7 @@ describe("boot script start mode", () => {
         );
         assert.deepEqual(
           c.requests.map((r) => r.method),
-          ["GET", "POST"],
+          ["POST", "POST"],
           "a refused ready report is not retried",
         );
       } finally {
@@ -133,7 +133,7 @@ describe("boot script start mode", () => {
     await withBootCase(async (c) => {
       const { env, stopEtcd } = await c.fakeSystemctl();
       try {
-        c.onApi((request) => (request.method === "GET" ? { status: 200, body: c.config() } : ready.waiting));
+        c.onApi((request) => (isConfigRequest(request) ? { status: 200, body: c.config() } : ready.waiting));
         const result = await c.run(["-o", "start"], { ...env, ETCD_ASG_DEADLINE_SECONDS: "4" });
         assert.equal(result.code, 1, result.stderr);
         assert.match(

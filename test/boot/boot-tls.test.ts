@@ -9,7 +9,14 @@ import { chmod, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { connect } from "node:tls";
-import { type ApiAnswer, type BootCase, type RunResult, runBash, withBootCase } from "./boot-harness";
+import {
+  type ApiAnswer,
+  type BootCase,
+  isConfigRequest,
+  type RunResult,
+  runBash,
+  withBootCase,
+} from "./boot-harness";
 import { foreignCsr, TestCa } from "./test-ca";
 
 const ok = (body: string): ApiAnswer => ({ status: 200, body });
@@ -59,7 +66,7 @@ async function listPki(c: BootCase): Promise<string[]> {
 }
 
 describe("boot script certificates", () => {
-  it("makes the node's EC P-256 key once (0600, the etcd user's), posts a signed CSR naming only the instance, and writes the certificates", async () => {
+  it("makes the node's EC P-256 key once (0600, the etcd user's), posts a signed CSR naming only the instance with the configuration request, and writes the certificates it answers with", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config()));
       const result = await c.run(["-o", "flags"], { ETCD_ASG_ETCD_USER: "4244" });
@@ -69,8 +76,9 @@ describe("boot script certificates", () => {
       assert.equal(c.certificateRequests.length, 1);
       const request = c.certificateRequests[0];
       assert.ok(request);
+      assert.deepEqual(c.requests, [request], "one round trip: the configuration request carries the CSR");
       assert.equal(request.method, "POST");
-      assert.equal(request.url, `/v1/nodes/${c.instanceId}/certificates`);
+      assert.equal(request.url, `/v1/nodes/${c.instanceId}/config?etcd=3.5.6&format=env&wait=10`);
       assert.equal(request.contentType, "application/x-pem-file");
       assert.equal(request.signatureProblem, undefined, "SigV4 signs the CSR body too");
       assert.match(request.body, /^-----BEGIN CERTIFICATE REQUEST-----\n/);
@@ -211,19 +219,19 @@ describe("boot script certificates", () => {
       assert.equal(result.code, 4, result.stderr);
       assert.match(
         result.stderr,
-        /rejected the certificate request for instance i-\w+ \(400\): CSR refused: its key is EC on curve secp384r1/,
+        /rejected the configuration request for instance i-\w+ \(400\): CSR refused: its key is EC on curve secp384r1/,
       );
       assert.equal(c.certificateRequests.length, 1);
     });
   });
 
-  it("exits 3 when the node API refuses the certificate request's identity (403)", async () => {
+  it("exits 3 when the node API refuses the configuration request's identity (403)", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok(c.config()));
       c.onCertificates(() => ({ status: 403, body: "instance i-other may not ask for these certificates" }));
       const result = await c.run(["-o", "flags"]);
       assert.equal(result.code, 3, result.stderr);
-      assert.match(result.stderr, /refused the certificate request for instance i-\w+ \(403\)/);
+      assert.match(result.stderr, /refused the configuration request for instance i-\w+ \(403\)/);
       assert.equal(c.certificateRequests.length, 1);
     });
   });
@@ -238,7 +246,7 @@ describe("boot script certificates", () => {
       c.onCertificates((request, n) => failures[n] ?? c.issueFor(request.body, c.privateIp));
       const result = await c.run(["-o", "env"]);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stderr, /answered 503 to the certificate request: KMS is unavailable/);
+      assert.match(result.stderr, /answered 503 to the configuration request: KMS is unavailable/);
       assert.equal(c.certificateRequests.length, 3);
       assert.deepEqual(await listPki(c), CERTIFICATE_FILES);
     });
@@ -250,21 +258,51 @@ describe("boot script certificates", () => {
       c.onCertificates(() => ({ status: 503, body: "KMS is unavailable" }));
       const result = await c.run(["-o", "flags"], { ETCD_ASG_DEADLINE_SECONDS: "2" });
       assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stderr, /deadline of 2s passed without certificates: the node API answered 503/);
+      assert.match(
+        result.stderr,
+        /deadline of 2s passed: the node API answered 503 to the configuration request/,
+      );
       assert.ok(c.certificateRequests.length > 1);
       assert.equal(result.stdout, "");
     });
   });
 
-  it("asks for no certificate for a node that is not a member", async () => {
+  it("writes no certificate for a node that is not a member, keeping the key it sent the CSR of", async () => {
     await withBootCase(async (c) => {
       c.onApi(() => ok('ETCD_ASG_DECISION="not-a-member"\nETCD_ASG_REASON="cluster full"\n'));
       const result = await c.run(["-o", "flags"]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(c.certificateRequests.length, 0);
-      assert.equal(existsSync(c.pkiDir), false);
+      assert.deepEqual(await listPki(c), ["node.key"]);
     });
   });
+
+  const misplaced: Array<[string, (c: BootCase, csr: string) => Promise<string>, RegExp]> = [
+    [
+      "a member's configuration without certificates",
+      async (c) => c.config(),
+      /ETCD_ASG_RENEW_AT is "", expected epoch seconds/,
+    ],
+    [
+      "a not-a-member answer with certificates",
+      async (c, csr) =>
+        `ETCD_ASG_DECISION="not-a-member"\nETCD_ASG_REASON="cluster full"\n${(await c.issueFor(csr, c.privateIp)).body ?? ""}`,
+      /a not-a-member's configuration must carry no certificates/,
+    ],
+  ];
+  for (const [what, body, message] of misplaced) {
+    it(`exits 5 on ${what}, writing no certificate`, async () => {
+      await withBootCase(async (c) => {
+        const answer = await body(c, await foreignCsr(c.root, c.instanceId));
+        c.onApi(() => ok(answer));
+        c.onCertificates(() => ({ status: 200, body: "" }));
+        const result = await c.run(["-o", "flags"]);
+        assert.equal(result.code, 5, result.stderr);
+        assert.match(result.stderr, message);
+        assert.deepEqual(await listPki(c), ["node.key"]);
+      });
+    });
+  }
 });
 
 describe("boot script etcd user and units", () => {
@@ -406,7 +444,7 @@ describe("boot script start mode on TLS, and renewal", () => {
         // etcd runs as UID 4247: it must reach its data and PKI dirs under the case's root.
         await chmod(c.root, 0o755);
         const now = Math.floor(Date.now() / 1000);
-        c.onApi((request) => (request.method === "GET" ? ok(c.config()) : member));
+        c.onApi((request) => (isConfigRequest(request) ? ok(c.config()) : member));
         // Due for renewal at once, so the renewal below has something to do.
         c.onCertificates((request) =>
           c.issueFor(request.body, c.privateIp, { renewAt: now, notAfter: now + 86_400 }),

@@ -1,9 +1,11 @@
 // End to end on the simulator: a 3-node cluster bootstraps from simultaneous launches; a deploy of
 // clusterSize 5 grows the group 3→5 in one capacity change (the group's MinSize and MaxSize follow the
 // cluster size), which the control plane itself serialises (one learner at a time, 3→4→5 members);
-// a deploy of clusterSize 3 shrinks it back in one step.
+// a deploy of clusterSize 3 shrinks it back in one step. Each joining node gets its certificates with
+// its configuration: two node-API round trips (config, ready), no certificates request.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { nodeApiCaller, nodeApiPath } from "../../bench/critical-path";
 import { assertEndState, startSimulator, watchMembers } from "./simulator-bed";
 
 test("bootstraps 3, scales out 3→5 in one change with one learner at a time, and in 5→3, keeping every key", async (t) => {
@@ -13,11 +15,28 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
   assert.equal(sim.instances("InService").length, 3);
   await sim.writeKeys("bootstrap", 10);
 
+  const initial = sim.instances().map((i) => i.id);
+  const requests: Array<readonly [string, string]> = [];
+  const stopRecording = sim.onInvocation((record) => {
+    const caller = nodeApiCaller(record);
+    if (caller !== undefined) requests.push([caller, nodeApiPath(record).split("/").at(-1) ?? ""]);
+  });
   const watch = watchMembers(sim, 100);
   await sim.setClusterSize(5);
   assert.equal(sim.group.desiredCapacity, 5, "the group follows the cluster size");
   await sim.waitConverged(120_000);
   const lists = await watch.stop();
+  stopRecording();
+  const joined = sim.instances("InService").filter((i) => !initial.includes(i.id));
+  assert.equal(joined.length, 2);
+  for (const { id } of joined) {
+    const routes = new Set(requests.filter(([caller]) => caller === id).map(([, route]) => route));
+    assert.deepEqual(
+      [...routes].sort(),
+      ["config", "ready"],
+      `${id}: its certificates came with its configuration`,
+    );
+  }
   const learners = Math.max(...lists.map((members) => members.filter((m) => m.isLearner).length));
   assert.ok(learners <= 1, `at most one learner at any time, saw ${learners}`);
   const counts = lists.map((members) => members.length).filter((n, i, all) => n !== all[i - 1]);

@@ -1,9 +1,12 @@
 // Steps the boot script and Auto Scaling take, replayed against the control-plane test bed: deliver
 // events, ask for configurations until published, start etcd from them, report ready.
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { takeSnapshotIfDue } from "../../lambdas/app/snapshots";
 import type { SnapshotRecord } from "../../lambdas/domain/durability";
 import type { HookKind } from "../../lambdas/events/lifecycle-event";
+import { handleNodeApi } from "../../lambdas/node-api/respond";
+import type { HttpResponse } from "../../lambdas/node-api/serve";
 import type { LifecycleEvent } from "../../local/aws/types";
 import { type BedScope, ControlPlaneBed, parseEnv, settingsOf } from "./control-plane";
 
@@ -57,6 +60,34 @@ export async function bootNode(bed: ControlPlaneBed, instanceId: string): Promis
   await bed.waitEtcdHealthy(instanceId);
   await reportReady(bed, instanceId);
   return config;
+}
+
+/**
+ * `instanceId`'s configuration request as the function URL hands it over, from `caller` (default the
+ * instance itself): a GET, or a POST of `csr` (the boot script's way, answered with certificates).
+ */
+export function askConfig(
+  bed: ControlPlaneBed,
+  instanceId: string,
+  options: { readonly query?: Record<string, string>; readonly csr?: string; readonly caller?: string } = {},
+): Promise<HttpResponse> {
+  const role = bed.runtime.config.instanceRoleArn
+    .replace(":iam::", ":sts::")
+    .replace(":role/", ":assumed-role/");
+  return handleNodeApi(
+    bed.runtime,
+    {
+      version: "2.0",
+      rawPath: `/v1/nodes/${instanceId}/config`,
+      queryStringParameters: { format: "env", ...options.query },
+      requestContext: {
+        http: { method: options.csr === undefined ? "GET" : "POST" },
+        authorizer: { iam: { userArn: `${role}/${options.caller ?? instanceId}` } },
+      },
+      body: options.csr,
+    },
+    { awsRequestId: randomUUID() },
+  );
 }
 
 /** Delivers every launch event captured so far, all at once. */

@@ -68,6 +68,8 @@ export class ControlPlaneBed {
   readonly events: LifecycleEvent[] = [];
   /** The environment the bed's runtime was created from. */
   env: NodeJS.ProcessEnv = {};
+  /** The local KMS holding the two CA keys (its call counts show when certificates are signed). */
+  kms!: KmsEmulator;
   private readonly etcds = new Map<string, { process: EtcdProcess; logFile: string; clientUrl: string }>();
   private operatorTls: Promise<TlsCredentials & { dir: string }> | undefined;
 
@@ -122,6 +124,7 @@ export class ControlPlaneBed {
       await kms.stop();
     });
     bed.env = env;
+    bed.kms = kms;
     emulator.onLifecycleEvent((event) => {
       bed.events.push(event);
     });

@@ -2,33 +2,22 @@
 // until the ledger moves, then decides again: a booting node learns its configuration the moment
 // the initial cluster is fixed, not one backoff step later. Real runtime, dynalite and emulator.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
-import { handleNodeApi } from "../../lambdas/node-api/respond";
-import type { HttpResponse } from "../../lambdas/node-api/serve";
 import { ControlPlaneBed, parseEnv } from "../helpers/control-plane";
-import { eventOf, eventually, formedCluster, newInstance } from "../helpers/control-plane-flows";
+import {
+  askConfig as ask,
+  eventOf,
+  eventually,
+  formedCluster,
+  newInstance,
+} from "../helpers/control-plane-flows";
 
-function askConfig(
+const askConfig = (
   bed: ControlPlaneBed,
   instanceId: string,
   wait: string,
   extra: Record<string, string> = {},
-): Promise<HttpResponse> {
-  const role = bed.runtime.config.instanceRoleArn
-    .replace(":iam::", ":sts::")
-    .replace(":role/", ":assumed-role/");
-  return handleNodeApi(
-    bed.runtime,
-    {
-      version: "2.0",
-      rawPath: `/v1/nodes/${instanceId}/config`,
-      queryStringParameters: { format: "env", wait, ...extra },
-      requestContext: { http: { method: "GET" }, authorizer: { iam: { userArn: `${role}/${instanceId}` } } },
-    },
-    { awsRequestId: randomUUID() },
-  );
-}
+) => ask(bed, instanceId, { query: { wait, ...extra } });
 
 /** A size-3 bed whose three instances are launching, the first two registered by their launch events. */
 async function twoOfThreeRegistered(t: Parameters<typeof ControlPlaneBed.start>[0]) {

@@ -26,7 +26,7 @@ test("the phases of one instance follow its node-API requests from its user data
   ];
   assert.deepEqual(breakdown(records, ID, 1000, 2700), {
     "boot script to its first node-API request": 100,
-    "node-API requests before etcd (config, certificates)": 300,
+    "node-API requests before etcd (config with certificates)": 300,
     "etcd start and first healthy answer": 600,
     "ready report (promote, complete; 2 requests)": 600,
     "InService and seen converged": 100,

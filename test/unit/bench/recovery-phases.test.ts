@@ -7,16 +7,15 @@ test("a recovery's phases follow the last node to be ready from the generation's
   const records = [
     // Before the generation opened: a long poll answered "wait", left out.
     nodeApi("i-0late", "/config", 0, 900),
-    // Held while the loss was detected, answered with the restore once the generation opened.
-    nodeApi("i-0late", "/config", 900, 1250),
-    nodeApi("i-0late", "/certificates", 1250, 1500, 80),
+    // Held while the loss was detected, answered with the restore and the certificates once the
+    // generation opened.
+    nodeApi("i-0late", "/config", 900, 1500, 80),
     nodeApi("i-0early", "/config", 900, 1100),
     nodeApi("i-0early", "/ready", 2000, 2200),
     nodeApi("i-0late", "/ready", 3000, 3300),
   ];
   assert.deepEqual(restorePhases(records, 1000, 3400), {
-    "opened → restore handed (the config long poll answers)": 250,
-    "certificates request": 250,
+    "opened → restore and certificates handed (the config long poll answers)": 500,
     "download, check, restore, etcd start and health": 1500,
     "ready report (complete; 1 request)": 300,
     "InService and seen serving": 100,
@@ -24,7 +23,7 @@ test("a recovery's phases follow the last node to be ready from the generation's
   });
 });
 
-test("a recovery whose last node made no certificates request after the opening is refused by name", () => {
-  const records = [nodeApi("i-0late", "/config", 900, 1250), nodeApi("i-0late", "/ready", 3000, 3300)];
-  assert.throws(() => restorePhases(records, 1000, 3400), /i-0late.*no config, certificates and ready/);
+test("a recovery whose last node made no config request after the opening is refused by name", () => {
+  const records = [nodeApi("i-0late", "/config", 100, 900), nodeApi("i-0late", "/ready", 3000, 3300)];
+  assert.throws(() => restorePhases(records, 1000, 3400), /i-0late.*no config and ready/);
 });

@@ -33,13 +33,16 @@ const learner: NodeConfig = {
   },
 };
 
-function request(path: string, method = "GET", query?: Record<string, string>) {
+function request(path: string, method = "GET", query?: Record<string, string>, body?: string) {
   return {
     rawPath: path,
     queryStringParameters: query,
     requestContext: { http: { method }, authorizer: { iam: { userArn: ARN } } },
+    body,
   };
 }
+
+const CSR = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
 
 describe("node API identity", () => {
   test("a session of the node role is the instance named by its session", () => {
@@ -98,8 +101,32 @@ describe("node API requests", () => {
       waitMs: 0,
       standby: false,
       etcdVersion: undefined,
+      csr: undefined,
       callerArn: ARN,
     });
+  });
+
+  test("a config request POSTs the node's CSR to be answered with its certificates, in the env format only", () => {
+    const parsed = parseNodeRequest(request(`/v1/nodes/${ID}/config`, "POST", { wait: "10" }, CSR));
+    assert.equal(parsed.route === "config" && parsed.csr, CSR);
+    const encoded = {
+      ...request(`/v1/nodes/${ID}/config`, "POST", {}, Buffer.from(CSR).toString("base64")),
+      isBase64Encoded: true,
+    };
+    const decoded = parseNodeRequest(encoded);
+    assert.equal(decoded.route === "config" && decoded.csr, CSR, "a base64-encoded body is decoded");
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "POST")),
+      /config takes POST with the node's certificate signing request \(PEM, at most 16384 bytes\) as its body/,
+    );
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "POST", { format: "flags" }, CSR)),
+      /only format=env carries; received format=flags/,
+    );
+    assert.throws(
+      () => parseNodeRequest(request(`/v1/nodes/${ID}/config`, "PUT", {}, CSR)),
+      /config takes GET, or POST with a CSR, not PUT/,
+    );
   });
 
   test("etcd names the release the node installed, checked against etcd's version rules", () => {
