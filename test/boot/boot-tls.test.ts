@@ -39,6 +39,11 @@ async function openssl(args: readonly string[], input?: string): Promise<string>
       code === 0 ? done(stdout) : fail(new Error(`openssl ${args[0]} exited ${code}`)),
     );
   });
+  // A program that reads no input (genpkey) may exit before its stdin is closed: its exit status,
+  // not the pipe's EPIPE, says how it went.
+  child.stdin?.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
   child.stdin?.end(input ?? "");
   return output;
 }
