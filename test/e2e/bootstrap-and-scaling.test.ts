@@ -29,12 +29,14 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
   stopRecording();
   const joined = sim.instances("InService").filter((i) => !initial.includes(i.id));
   assert.equal(joined.length, 2);
+  // Its ready report's invocation may still be running when the group converged (a reconcile pass
+  // can complete the launch first): the config request is recorded, a certificates request never.
   for (const { id } of joined) {
     const routes = new Set(requests.filter(([caller]) => caller === id).map(([, route]) => route));
-    assert.deepEqual(
-      [...routes].sort(),
-      ["config", "ready"],
-      `${id}: its certificates came with its configuration`,
+    assert.ok(routes.has("config"), `${id} made no config request: ${[...routes].join(", ")}`);
+    assert.ok(
+      [...routes].every((route) => route === "config" || route === "ready"),
+      `${id}: its certificates came with its configuration, yet it asked for ${[...routes].join(", ")}`,
     );
   }
   const learners = Math.max(...lists.map((members) => members.filter((m) => m.isLearner).length));
