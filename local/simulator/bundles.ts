@@ -1,5 +1,6 @@
 // The four Lambda bundles the simulator runs: the ones `npm run build` writes to dist/lambdas. They
-// are rebuilt first when missing or older than any file under lambdas/, under a lock directory so
+// are rebuilt first when missing or older than any file under lambdas/ or the build scripts, under a
+// lock directory so
 // that simulators starting at the same time (parallel test files) never build over each other.
 // Also the worker that hosts a bundle, as plain JavaScript.
 import {
@@ -27,15 +28,18 @@ export function bundlePath(name: FunctionName): string {
   return join(DIST, name, "lib/index.js");
 }
 
-/** Builds the bundles when stale; resolves once all four are current. */
+/** Builds the bundles when stale; resolves once all of them are current. */
 export async function ensureBundles(log: (line: string) => void = () => {}): Promise<void> {
   if (!stale()) return;
   mkdirSync(join(ROOT, "dist"), { recursive: true });
-  await withDirLock(BUILD_LOCK, async () => {
-    if (!stale()) return;
-    log("building the Lambda bundles (npm run build)");
-    await buildLambdas(DIST);
-  });
+  await withDirLock(BUILD_LOCK, () => buildBundlesIfStale(log));
+}
+
+/** The same, for a caller that holds the build lock already (a synthesis). */
+export async function buildBundlesIfStale(log: (line: string) => void = () => {}): Promise<void> {
+  if (!stale()) return;
+  log("building the Lambda bundles (npm run build)");
+  await buildLambdas(DIST);
 }
 
 let worker: string | undefined;
@@ -64,10 +68,19 @@ function stale(): boolean {
   const built = HANDLERS.map((name) => bundlePath(name));
   if (!built.every((file) => existsSync(file))) return true;
   const oldestBundle = Math.min(...built.map((file) => statSync(file).mtimeMs));
-  return newestSource(join(ROOT, "lambdas")) > oldestBundle;
+  return Math.max(...BUNDLE_SOURCES.map((source) => newestSource(join(ROOT, source)))) > oldestBundle;
 }
 
+/** What the bundles are built from: the functions' code and the build scripts. */
+const BUNDLE_SOURCES = [
+  "lambdas",
+  "scripts/build-lambdas.ts",
+  "scripts/lazy-file.ts",
+  "scripts/etcd-client-file.ts",
+];
+
 function newestSource(dir: string): number {
+  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

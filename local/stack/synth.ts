@@ -1,6 +1,7 @@
 // The simulator's default template: the ready app synthesized with `npx cdk synth`, exactly as
-// `cdk deploy` would synthesize it (cdk.json runs `npm run build` first, so the assets hold the
-// current bundles), into dist/stack/<hash>/. The hash covers every input of the synthesis — the
+// `cdk deploy` would synthesize it, into dist/stack/<hash>/. cdk.json's pre-synth build
+// (`npm run build`) is replaced by building the bundles only when stale (local/simulator/bundles.ts),
+// so the assets hold the current bundles without rebuilding them for every context synthesized. The hash covers every input of the synthesis — the
 // app, the construct, the Lambda sources, the boot script, cdk.json, the lockfile and the context
 // given — so a second start with the same inputs reuses the cloud assembly. Builds are serialised
 // with every other build into dist/ by the build lock.
@@ -10,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { withDirLock } from "../dir-lock";
-import { BUILD_LOCK } from "../simulator/bundles";
+import { BUILD_LOCK, buildBundlesIfStale } from "../simulator/bundles";
 
 const ROOT = resolve(__dirname, "../..");
 const CACHE = join(ROOT, "dist/stack");
@@ -19,6 +20,8 @@ const INPUTS = [
   "lambdas",
   "bootstrap-script",
   "scripts/build-lambdas.ts",
+  "scripts/lazy-file.ts",
+  "scripts/etcd-client-file.ts",
   "cdk.json",
   "package-lock.json",
 ];
@@ -52,12 +55,24 @@ export async function synthesize(
     const again = cached(dir);
     if (again) return again;
     log(`synthesizing the CDK app (npx cdk synth${contextArgs(context).join(" ").replace(/^/, " ")})`);
+    await buildBundlesIfStale(log);
     const tmp = `${dir}.${process.pid}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     try {
       await promisify(execFile)(
         "npx",
-        ["--no-install", "cdk", "synth", "--quiet", "--no-notices", "-o", tmp, ...contextArgs(context)],
+        [
+          "--no-install",
+          "cdk",
+          "synth",
+          "--build",
+          "true",
+          "--quiet",
+          "--no-notices",
+          "-o",
+          tmp,
+          ...contextArgs(context),
+        ],
         { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
       );
     } catch (error) {
