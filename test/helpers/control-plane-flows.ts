@@ -1,5 +1,6 @@
 // Steps the boot script and Auto Scaling take, replayed against the control-plane test bed: deliver
 // events, ask for configurations until published, start etcd from them, report ready.
+import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { takeSnapshotIfDue } from "../../lambdas/app/snapshots";
@@ -183,4 +184,21 @@ export async function snapshotNow(bed: ControlPlaneBed): Promise<SnapshotRecord>
   );
   if (outcome.outcome !== "taken") throw new Error(`no snapshot taken: ${outcome.reason}`);
   return outcome.snapshot;
+}
+
+/**
+ * The held config request of an initial member, answered once the last of the initial set (`last`)
+ * is launched: a 200 deciding "member". Returns the configuration.
+ */
+export async function answeredOnLastLaunch(
+  bed: ControlPlaneBed,
+  held: Promise<HttpResponse>,
+  last: string,
+): Promise<Record<string, string>> {
+  await bed.deliver("launch", await eventOf(bed, "launch", last));
+  const answer = await held;
+  assert.equal(answer.statusCode, 200, answer.body);
+  const config = parseEnv(answer.body);
+  assert.equal(config.ETCD_ASG_DECISION, "member");
+  return config;
 }

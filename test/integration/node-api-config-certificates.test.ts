@@ -8,7 +8,14 @@ import { createPublicKey, X509Certificate } from "node:crypto";
 import { describe, test } from "node:test";
 import { newKeyAndCsr } from "../../local/key-and-csr";
 import { ControlPlaneBed, parseEnv } from "../helpers/control-plane";
-import { askConfig, eventOf, eventually, formedCluster, newInstance } from "../helpers/control-plane-flows";
+import {
+  answeredOnLastLaunch,
+  askConfig,
+  eventOf,
+  eventually,
+  formedCluster,
+  newInstance,
+} from "../helpers/control-plane-flows";
 
 const CERTIFICATE_KEYS = [
   "ETCD_ASG_PEER_CERT",
@@ -80,11 +87,7 @@ describe("node API: the configuration answer carries the node's certificates", (
       signed() >= before + 2 ? true : undefined,
     );
     assert.equal(answered, false, "still held while only 2 of 3 are registered");
-    await bed.deliver("launch", await eventOf(bed, "launch", third));
-    const answer = await held;
-    assert.equal(answer.statusCode, 200, answer.body);
-    const config = parseEnv(answer.body);
-    assert.equal(config.ETCD_ASG_DECISION, "member");
+    const config = await answeredOnLastLaunch(bed, held, third);
     assert.equal(config.ETCD_NAME, first);
     assertCertificatesFor(config, first, ip, publicKey);
 

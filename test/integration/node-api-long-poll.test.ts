@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ControlPlaneBed, parseEnv } from "../helpers/control-plane";
 import {
+  answeredOnLastLaunch,
   askConfig as ask,
   eventOf,
   eventually,
@@ -40,11 +41,7 @@ describe("node API long polling", () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(answered, false, "still held while only 2 of 3 are registered");
-    await bed.deliver("launch", await eventOf(bed, "launch", third));
-    const answer = await held;
-    assert.equal(answer.statusCode, 200, answer.body);
-    const config = parseEnv(answer.body);
-    assert.equal(config.ETCD_ASG_DECISION, "member");
+    const config = await answeredOnLastLaunch(bed, held, third);
     assert.equal(config.ETCD_INITIAL_CLUSTER_STATE, "new");
     assert.ok(Date.now() - started < 8_000, "answered before its 10 s wait ran out");
   });
