@@ -80,6 +80,8 @@ interface Container {
   readonly ready: Promise<void>;
   readonly pending: Map<number, (reply: Reply) => void>;
   outOfMemory: boolean;
+  /** Stopped by hang(): its invocations end at their timeout. */
+  hung: boolean;
 }
 
 export class LambdaFunction {
@@ -158,14 +160,16 @@ export class LambdaFunction {
 
   /**
    * Kills every container of the function with SIGKILL, as a crashed Lambda container dies: the
-   * invocations they run fail with Runtime.ExitError and the next one cold-starts. Returns how many
+   * invocations they run fail with Runtime.ExitError and the next one cold-starts. A container that
+   * hang() stopped is left to its timeout: killed, its invocation would end in Runtime.ExitError and
+   * never in the Sandbox.Timedout a lambda-timeout episode waits for (seed 17061). Returns how many
    * containers it killed (0 when none was running).
    */
   crash(): number {
     let killed = 0;
     for (const container of this.containers) {
       const pid = container.child.pid;
-      if (pid === undefined || container.child.exitCode !== null) continue;
+      if (pid === undefined || container.child.exitCode !== null || container.hung) continue;
       if (this.container === container) this.container = undefined;
       if (container.child.kill("SIGKILL")) killed += 1;
     }
@@ -183,9 +187,11 @@ export class LambdaFunction {
     let stopped = 0;
     for (const container of this.containers) {
       if (container.child.pid === undefined || container.child.exitCode !== null) continue;
-      if (container.pending.size === 0) continue;
+      if (container.pending.size === 0 || container.hung) continue;
       if (this.container === container) this.container = undefined;
-      if (container.child.kill("SIGSTOP")) stopped += 1;
+      if (!container.child.kill("SIGSTOP")) continue;
+      container.hung = true;
+      stopped += 1;
     }
     return stopped;
   }
@@ -299,7 +305,7 @@ export class LambdaFunction {
     // Awaited by every invocation; this only keeps a container killed while starting from
     // raising an unhandled rejection when no invocation waits on it.
     ready.catch(() => undefined);
-    container = { child, ready, pending, outOfMemory: false };
+    container = { child, ready, pending, outOfMemory: false, hung: false };
     this.container = container;
     this.containers.add(container);
     return container;

@@ -2,7 +2,9 @@
 // crashed Lambda container dies. The invocation it ran fails with Runtime.ExitError and the next one
 // cold-starts in a new process. Chaos's `lambda-timeout`: hang() stops the containers that run an
 // invocation, which then times out; an idle container is left alone, since stopped it would never
-// time out (seed 14013 waited for a timeout that could not come).
+// time out (seed 14013 waited for a timeout that could not come), and a crash after the hang leaves
+// the stopped container to its timeout (seed 17061 waited for a timeout a crash had turned into an
+// exit).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,4 +34,13 @@ test("hang() stops only a container running an invocation, which then times out"
   assert.equal(fn.hang(), 1, "the container running the invocation is stopped");
   await assert.rejects(hanging, { name: "FunctionError", message: /Sandbox\.Timedout/ });
   assert.equal(typeof (await fn.invoke({})), "number", "the next invocation runs in a fresh container");
+});
+
+test("crash() after hang() leaves the stopped container to time out", async (t) => {
+  const { fn } = crashable(t, 2000);
+  const hanging = fn.invoke({ hang: true });
+  await sleep(200);
+  assert.equal(fn.hang(), 1, "the container running the invocation is stopped");
+  assert.equal(fn.crash(), 0, "the stopped container is not killed");
+  await assert.rejects(hanging, { name: "FunctionError", message: /Sandbox\.Timedout/ });
 });
