@@ -5,7 +5,6 @@
 // mutual TLS on both ports (certificates issued to it by the test CAs). Members live on a reserved
 // 127.0.X.0/24 block; `stop` kills them and removes every file.
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,20 +15,15 @@ import { restoreCommand } from "../../../lambdas/domain/restore-command";
 import type { CertificateAuthority } from "../../../lambdas/pki/certificate-authority";
 import { type Credentials, issueTo } from "../pki";
 import { formatInitialCluster } from "./cluster";
-import { freePort, type LoopbackBlock, reserveLoopbackBlock } from "./loopback";
+import { type LoopbackBlock, reserveLoopbackBlock } from "./loopback";
+import { type PlacedMember, placeMembers } from "./placed-members";
 import { EtcdProcess, tail } from "./process";
 import { httpsGet } from "./tls-cluster";
 
 const run = promisify(execFile);
 const FIRST_HOST = 31;
 
-export interface RestoredMember {
-  readonly name: string;
-  readonly ip: string;
-  readonly peerUrl: string;
-  readonly clientUrl: string;
-  readonly dir: string;
-}
+export type RestoredMember = PlacedMember;
 
 export interface RestoreOptions {
   /** The snapshot as the adapter uploaded it: the database followed by etcd's SHA-256. */
@@ -64,18 +58,7 @@ export class RestoredEtcdCluster {
   static async restore(options: RestoreOptions): Promise<RestoredEtcdCluster> {
     const block = reserveLoopbackBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-restored-"));
-    const members: RestoredMember[] = [];
-    for (let i = 0; i < options.size; i++) {
-      const ip = block.address(FIRST_HOST + i);
-      const name = `i-0${randomBytes(8).toString("hex")}`;
-      members.push({
-        name,
-        ip,
-        peerUrl: `https://${ip}:${await freePort(ip)}`,
-        clientUrl: `https://${ip}:${await freePort(ip)}`,
-        dir: join(root, name),
-      });
-    }
+    const members = await placeMembers(block, root, options.size, FIRST_HOST);
     const cluster = new RestoredEtcdCluster(members, options, block, root);
     try {
       const initialCluster = formatInitialCluster(members);

@@ -11,19 +11,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CertificateAuthority } from "../../../lambdas/pki/certificate-authority";
 import { type Credentials, issueTo } from "../pki";
 import { formatInitialCluster } from "./cluster";
-import { freePort, type LoopbackBlock, reserveLoopbackBlock } from "./loopback";
+import { type LoopbackBlock, reserveLoopbackBlock } from "./loopback";
+import { type PlacedMember, placeMembers } from "./placed-members";
 import { EtcdProcess, tail } from "./process";
 
 const HEARTBEAT_MS = 50;
 const ELECTION_TIMEOUT_MS = 500;
 const FIRST_HOST = 11;
 
-export interface TlsMember {
-  readonly name: string;
-  readonly ip: string;
-  readonly clientUrl: string;
-  readonly peerUrl: string;
-  readonly dir: string;
+export interface TlsMember extends PlacedMember {
   readonly logFile: string;
 }
 
@@ -71,19 +67,11 @@ export class TlsEtcdCluster {
   static async start(options: TlsClusterOptions): Promise<TlsEtcdCluster> {
     const block = reserveLoopbackBlock();
     const root = mkdtempSync(join(tmpdir(), "etcd-asg-tls-"));
-    const members: TlsMember[] = [];
-    for (let i = 0; i < options.size; i++) {
-      const ip = block.address(FIRST_HOST + i);
-      const name = `i-0${randomBytes(8).toString("hex")}`;
-      members.push({
-        name,
-        ip,
-        clientUrl: `https://${ip}:${await freePort(ip)}`,
-        peerUrl: `https://${ip}:${await freePort(ip)}`,
-        dir: join(root, name),
-        logFile: join(root, `${name}.log`),
-      });
-    }
+    const placed = await placeMembers(block, root, options.size, FIRST_HOST);
+    const members: TlsMember[] = placed.map((member) => ({
+      ...member,
+      logFile: join(root, `${member.name}.log`),
+    }));
     const cluster = new TlsEtcdCluster(members, options, block, root);
     try {
       for (const member of members) await cluster.renewCertificates(member.name);
