@@ -5,6 +5,7 @@
 // sent the database as a snapshot, or the figure fails.
 import { etcdClient } from "../../local/simulator/etcd-client";
 import type { Simulator } from "../../local/simulator/simulator";
+import { type Breakdown, describeBreakdown } from "../critical-path";
 import { type Filled, fillCluster, SNAPSHOT_COUNT, VALUE_BYTES } from "../fill";
 import type { EtcdBed } from "../floor/etcd-bed";
 import { type FloorCluster, manualJoin, removeMember, staticBootstrap } from "../floor/flows";
@@ -29,6 +30,7 @@ export function joinLargeFigure(ctx: FigureContext): Promise<Figure> {
       const etcdAsg: number[] = [];
       const phases: Phases[] = [];
       const evidence: string[] = [];
+      const breakdowns: Breakdown[] = [];
       for (let rep = 1; rep <= ctx.reps; rep++) {
         await settle(lastChange);
         const joined = await manualJoin(bed, cluster);
@@ -40,6 +42,7 @@ export function joinLargeFigure(ctx: FigureContext): Promise<Figure> {
         const timed = await simJoin(sim);
         etcdAsg.push(timed.ms);
         phases.push(timed.phases);
+        if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
         const added = [...sim.nodes.keys()].find((id) => !before.has(id));
         if (added === undefined) throw new Error("the simulator's join left no new node behind");
         evidence.push(`etcd-asg rep ${rep}: ${snapshotEvidence(sim.node(added).etcdLog, simLogs(sim))}`);
@@ -54,7 +57,12 @@ export function joinLargeFigure(ctx: FigureContext): Promise<Figure> {
         id: "join-1gib",
         title: `2b. Join one node to a running 3-node cluster holding ${mib} MiB, caught up by snapshot (launch → promoted voter)`,
         rows: [floorRow, etcdAsgRow],
-        notes: [bootDelayNote, fillNote, ...evidence],
+        notes: [
+          bootDelayNote,
+          fillNote,
+          ...(breakdowns.length > 0 ? [describeBreakdown(breakdowns)] : []),
+          ...evidence,
+        ],
         checks: [ratioCheck("etcd-asg / floor", etcdAsgRow, floorRow, 1.1)],
       };
     },
