@@ -2,7 +2,7 @@
 // knowledge) and with etcd's own discovery, prints every figure with its ratio, target and
 // pass/miss, and writes the results as JSON. Every process it starts is stopped, also on failure.
 //
-// Usage: npm run bench -- [--reps N] [--only FIGURE] [--out FILE]
+// Usage: npm run bench -- [--reps N] [--only FIGURE] [--out FILE] [--join-data-mib MIB]
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -10,6 +10,7 @@ import { apiCallsFigure } from "./figures/api-calls";
 import { bootstrapFigure } from "./figures/bootstrap";
 import type { FigureContext } from "./figures/context";
 import { joinFigure } from "./figures/join";
+import { joinLargeFigure } from "./figures/join-large";
 import { lambdaCostFigure } from "./figures/lambda-cost";
 import { mttrFigure } from "./figures/mttr";
 import { recoveryFigure } from "./figures/recovery";
@@ -21,6 +22,7 @@ import { type Figure, renderTable, writeJson } from "./report";
 const FIGURES: Record<string, (ctx: FigureContext) => Promise<Figure>> = {
   bootstrap: bootstrapFigure,
   join: joinFigure,
+  "join-1gib": joinLargeFigure,
   replace: replaceFigure,
   rolling: rollingFigure,
   lambda: lambdaCostFigure,
@@ -29,11 +31,13 @@ const FIGURES: Record<string, (ctx: FigureContext) => Promise<Figure>> = {
   recovery: recoveryFigure,
 };
 
-const USAGE = `Usage: npm run bench -- [--reps N] [--only FIGURE] [--out FILE]
+const USAGE = `Usage: npm run bench -- [--reps N] [--only FIGURE] [--out FILE] [--join-data-mib MIB]
 
   --reps N       repetitions per measurement; each figure is their median (default 5)
   --only FIGURE  one of ${Object.keys(FIGURES).join(", ")} (default all)
   --out FILE     where the JSON results go (default bench-results.json)
+  --join-data-mib MIB
+                 data the join-1gib figure fills both clusters with first (default 1024)
 `;
 
 class UsageError extends Error {
@@ -46,6 +50,7 @@ function options() {
       reps: { type: "string", default: "5" },
       only: { type: "string" },
       out: { type: "string", default: "bench-results.json" },
+      "join-data-mib": { type: "string", default: "1024" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -56,7 +61,10 @@ function options() {
   if (only !== undefined && FIGURES[only] === undefined) {
     throw new UsageError(`unknown --only "${only}"; one of ${Object.keys(FIGURES).join(", ")}`);
   }
-  return { reps, only, out: resolve(values.out), help: values.help };
+  const joinDataMib = Number(values["join-data-mib"]);
+  if (!Number.isInteger(joinDataMib) || joinDataMib < 1)
+    throw new UsageError(`--join-data-mib must be a positive integer, got "${values["join-data-mib"]}"`);
+  return { reps, only, joinDataMib, out: resolve(values.out), help: values.help };
 }
 
 async function main(): Promise<number> {
@@ -74,7 +82,11 @@ async function main(): Promise<number> {
   const started = now();
   const startedAt = new Date().toISOString();
   const elapsed = () => `${(since(started) / 1000).toFixed(0).padStart(5)}s`;
-  const ctx: FigureContext = { reps: opts.reps, progress: (line) => console.log(`${elapsed()}  ${line}`) };
+  const ctx: FigureContext = {
+    reps: opts.reps,
+    joinDataMib: opts.joinDataMib,
+    progress: (line) => console.log(`${elapsed()}  ${line}`),
+  };
   const figures: Figure[] = [];
   for (const [id, measure] of Object.entries(FIGURES)) {
     if (opts.only !== undefined && opts.only !== id) continue;

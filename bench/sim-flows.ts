@@ -47,6 +47,14 @@ export async function startSimulator(
   return sim;
 }
 
+/** A simulator configured for 5 brought to 3 voters (so a join has room): the operator lowers
+ * MinSize (the stack sets it to the cluster size) and terminates two instances, untimed. */
+export async function scaleInToThree(sim: Simulator): Promise<void> {
+  sim.group.update({ minSize: 3 });
+  for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
+  await waitConverged(sim, "scale-in to 3");
+}
+
 /** Each simulator's health probe, with the operator's certificate; closed when it stops. */
 const probes = new WeakMap<Simulator, HealthProbe>();
 

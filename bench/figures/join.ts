@@ -12,11 +12,11 @@ import { type Figure, ratioCheck, row } from "../report";
 import {
   BOOT_DELAY_MS,
   bootDelayNote,
+  scaleInToThree,
   settle,
   simJoin,
   simJoinSpawns,
   startSimulator,
-  waitConverged,
 } from "../sim-flows";
 import type { FigureContext } from "./context";
 import { withFloorAndSimulator } from "./floor-and-simulator";
@@ -26,10 +26,7 @@ export function joinFigure(ctx: FigureContext): Promise<Figure> {
     () => startSimulator(5, BOOT_DELAY_MS),
     async (bed, sim) => {
       const { cluster } = await staticBootstrap(bed, 3);
-      // The operator lowers MinSize (the stack sets it to the cluster size) to scale in to 3.
-      sim.group.update({ minSize: 3 });
-      for (const instance of sim.instances().slice(0, 2)) sim.group.terminateInstance(instance.id, true);
-      await waitConverged(sim, "scale-in to 3");
+      await scaleInToThree(sim);
       let lastChange = now();
       const floor: number[] = [];
       const etcdAsg: number[] = [];

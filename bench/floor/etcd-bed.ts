@@ -66,6 +66,11 @@ export class EtcdBed {
     return join(this.root, member.name);
   }
 
+  /** Where `member`'s etcd writes its log. */
+  logFile(member: BenchMember): string {
+    return join(this.root, `${member.name}.log`);
+  }
+
   /** Starts etcd for `member` with its URLs, TLS, the raft timers and `flags` (cluster formation). */
   start(member: BenchMember, flags: readonly string[]): void {
     const { tls } = member;
@@ -88,7 +93,7 @@ export class EtcdBed {
       ...RAFT_FLAGS,
       ...flags,
     ];
-    this.processes.set(member.name, EtcdProcess.start(args, join(this.root, `${member.name}.log`)));
+    this.processes.set(member.name, EtcdProcess.start(args, this.logFile(member)));
   }
 
   /** The discovery service's backend: a plain etcd storing v2 keys (`--enable-v2`), which stands in
