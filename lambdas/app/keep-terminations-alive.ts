@@ -5,17 +5,18 @@
 // into its DefaultResult (CONTINUE) with its instance still a voter, past the quorum check (chaos
 // seed 16025). A heartbeat only restarts the action's timeout; the termination is still decided
 // below, under the lock. Never throws: a failure is logged and the pass goes on (the recovery step
-// after it must run whatever AWS answers here).
+// after it must run whatever AWS answers here). Returns the group as read, for the pass's first
+// snapshot when nothing has run in between (undefined when it could not be read).
 import type { Instance } from "../domain/snapshot";
 import type { Runtime } from "./ports";
 
-export async function keepTerminationsAlive(rt: Runtime): Promise<void> {
+export async function keepTerminationsAlive(rt: Runtime): Promise<Instance[] | undefined> {
   let instances: Instance[];
   try {
     instances = await rt.group.instances();
   } catch (error) {
     rt.logger.warn("cannot read the group to keep terminations alive", { error });
-    return;
+    return undefined;
   }
   const terminating = instances.filter((i) => i.lifecycleState === "Terminating:Wait");
   await Promise.all(
@@ -27,4 +28,5 @@ export async function keepTerminationsAlive(rt: Runtime): Promise<void> {
         ),
     ),
   );
+  return instances;
 }
