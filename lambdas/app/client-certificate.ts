@@ -34,7 +34,10 @@ export interface ClientCertificateAnswer {
   readonly notAfter: string;
 }
 
-export async function clientCertificate(rt: Runtime, event: unknown): Promise<ClientCertificateAnswer> {
+export async function clientCertificate(
+  rt: Pick<Runtime, "logger" | "pki">,
+  event: unknown,
+): Promise<ClientCertificateAnswer> {
   const parsed = requestSchema.safeParse(event);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

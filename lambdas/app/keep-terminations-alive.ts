@@ -5,20 +5,29 @@
 // into its DefaultResult (CONTINUE) with its instance still a voter, past the quorum check (chaos
 // seed 16025). A heartbeat only restarts the action's timeout; the termination is still decided
 // below, under the lock. Never throws: a failure is logged and the pass goes on (the recovery step
-// after it must run whatever AWS answers here).
+// after it must run whatever AWS answers here). Returns once the heartbeats are asked, not answered
+// (they go on while the pass reads the ledger: one round trip fewer), with `answered`, which the
+// pass awaits after its first decision, before any termination, and the group as read, for the
+// pass's first snapshot when nothing has run in between (undefined when it could not be read).
 import type { Instance } from "../domain/snapshot";
 import type { Runtime } from "./ports";
 
-export async function keepTerminationsAlive(rt: Runtime): Promise<void> {
+export interface TerminationsKeptAlive {
+  readonly group: Instance[] | undefined;
+  /** Settles when every heartbeat has been answered (or its failure logged); never rejects. */
+  readonly answered: Promise<unknown>;
+}
+
+export async function keepTerminationsAlive(rt: Runtime): Promise<TerminationsKeptAlive> {
   let instances: Instance[];
   try {
     instances = await rt.group.instances();
   } catch (error) {
     rt.logger.warn("cannot read the group to keep terminations alive", { error });
-    return;
+    return { group: undefined, answered: Promise.resolve() };
   }
   const terminating = instances.filter((i) => i.lifecycleState === "Terminating:Wait");
-  await Promise.all(
+  const answered = Promise.all(
     terminating.map((instance) =>
       rt.group
         .heartbeat({ hookName: rt.config.terminateHookName, instanceId: instance.id })
@@ -27,4 +36,5 @@ export async function keepTerminationsAlive(rt: Runtime): Promise<void> {
         ),
     ),
   );
+  return { group: instances, answered };
 }

@@ -3,6 +3,7 @@
 // reports ready — except for a node left out of the cluster, which goes in service at once, and a
 // node whose etcd version the cluster must not take, whose launch is abandoned.
 import type { NodeConfig } from "../domain/node-config";
+import type { Instance } from "../domain/snapshot";
 import { EtcdAsgError } from "../errors";
 import { type ChangeOutcome, changeMembership } from "./change-membership";
 import type { Runtime } from "./ports";
@@ -27,14 +28,16 @@ export interface LaunchResult {
   readonly config: NodeConfig;
 }
 
-/** `etcdVersion`: the release the node reports it installed (its configuration request). */
+/** `etcdVersion`: the release the node reports it installed (its configuration request).
+ * `reading`: the group's instances as the caller asked for them this invocation, if it did. */
 export async function launchNode(
   rt: Runtime,
   instanceId: string,
   token?: string,
   etcdVersion?: string,
+  reading?: Promise<Instance[]>,
 ): Promise<LaunchResult> {
-  const instances = await rt.group.instances();
+  const instances = await (reading ?? rt.group.instances());
   const instance = instances.find((i) => i.id === instanceId);
   if (instance === undefined) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   if (instance.privateIp === undefined) throw new NoPrivateIpYetError(instanceId);

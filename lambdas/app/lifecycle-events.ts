@@ -46,6 +46,11 @@ export async function handleLifecycleEvent(
     return { status: "ignored", reason: parsed.reason };
   }
   const target = { hookName: action.hookName, instanceId: action.instanceId, token: action.token };
+  // A launch reads the group first: asked now, it comes while the ledger answers the token (one
+  // round trip fewer on every launch; a duplicate event wastes the reading). Its failure surfaces
+  // in launchNode, as before; unawaited when the token read fails or says duplicate.
+  const group = kind === "launch" ? rt.group.instances() : undefined;
+  group?.catch(() => undefined);
   // Kept alive too: a ledger down at this first read must not leave the action to its DefaultResult
   // (chaos seed 16025: a terminate action timed out into CONTINUE with its member still a voter).
   const seen = await keptAlive(rt, target, () => rt.ledger.tokenOutcome(action.token));
@@ -56,7 +61,9 @@ export async function handleLifecycleEvent(
   if (kind === "launch") {
     let launched: Awaited<ReturnType<typeof launchNode>>;
     try {
-      launched = await keptAlive(rt, target, () => launchNode(rt, action.instanceId, action.token));
+      launched = await keptAlive(rt, target, () =>
+        launchNode(rt, action.instanceId, action.token, undefined, group),
+      );
     } catch (error) {
       // A terminate event handled first (reordering) or a scale-in may have removed it already.
       if (!(error instanceof UnknownInstanceError)) throw error;

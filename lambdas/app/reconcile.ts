@@ -44,11 +44,23 @@ export async function reconcile(
   upkeep?: UpkeepOptions,
   durability?: DurabilityPort,
 ): Promise<ReconcileReport> {
-  await keepTerminationsAlive(rt);
+  const kept = await keepTerminationsAlive(rt);
   // First, and apart from the repairs below: without quorum they all wait, and a failure of theirs
   // must not keep the cluster from coming back.
   const recovery = durability === undefined ? undefined : await recoveryStep(rt, durability);
-  const outcome = await changeMembership(rt, { event: "reconcile" });
+  // The group as just read serves the first snapshot (one DescribeAutoScalingGroups fewer), unless
+  // a recovery step ran in between: it may have replaced instances, and taken its time.
+  let outcome: Awaited<ReturnType<typeof changeMembership>>;
+  try {
+    outcome = await changeMembership(
+      rt,
+      { event: "reconcile" },
+      durability === undefined ? kept.group : undefined,
+    );
+  } finally {
+    // The heartbeats went on meanwhile: answered before the terminations below complete actions.
+    await kept.answered;
+  }
   let terminations = 0;
   let launches = 0;
   let completions = 0;

@@ -10,7 +10,7 @@ import { BasicConstraintsExtension, X509CertificateGenerator } from "./x509";
 /** A CA's private key in KMS: a KmsSigningKey. */
 export interface CaKey extends DigestSigner {
   readonly keyId: string;
-  /** DER SubjectPublicKeyInfo. */
+  /** DER SubjectPublicKeyInfo, kept after the first answer (ensureCertificateAuthority asks early). */
   publicKey(): Promise<Uint8Array>;
 }
 

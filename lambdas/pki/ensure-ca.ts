@@ -1,7 +1,9 @@
 // Gets a certificate authority ready to issue: its published certificate when there is one, or a
 // new self-signed one, created through KMS and published with one conditional write. When two
 // functions create the same CA at once, both sign a certificate, one publication wins, and both
-// use the winner's, so every node and client trusts one certificate per CA.
+// use the winner's, so every node and client trusts one certificate per CA. Both paths need the
+// store's answer and the key's public key: the two reads go out together (a cold start's first
+// certificate waits for one round trip instead of two).
 import type { PublishCaResult, PublishedCa } from "../adapters/ledger/certificate-authorities";
 import { type CaKind, DEFAULT_CA_LIFETIME_MS, decideCaCertificate } from "../domain/certificates";
 import { type CaKey, createCaCertificatePem } from "./ca-certificate";
@@ -33,6 +35,10 @@ export interface EnsuredCa {
 
 export async function ensureCertificateAuthority(options: EnsureCaOptions): Promise<EnsuredCa> {
   const { kind, key, store } = options;
+  // Asked now, awaited where each path needs it (the key keeps the answer). A failed fetch is not
+  // kept: that path asks again, so errors come in the order they did when the reads were one after
+  // the other (the store's first).
+  key.publicKey().catch(() => undefined);
   const published = await store.get(kind);
   if (published !== undefined) {
     return { ca: await CertificateAuthority.load(kind, published.certificatePem, key), created: false };
