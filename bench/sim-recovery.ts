@@ -108,9 +108,12 @@ async function notServing(
   probe: HealthProbe,
 ): Promise<string | undefined> {
   const desired = sim.group.desiredCapacity;
+  const fresh = new Set(sim.instances().map((i) => i.id));
+  for (const id of lost) fresh.delete(id);
   const members = await sim.members().catch(() => []);
-  if (members.length !== desired || members.some((m) => m.isLearner || lost.includes(m.name)))
-    return `members ${members.map((m) => m.name).join(", ") || "unknown"} are not ${desired} new instances as voters`;
+  // A member added but not started yet has no name.
+  if (members.length !== desired || members.some((m) => m.isLearner || !fresh.has(m.name)))
+    return `members ${members.map((m) => m.name || "(not started)").join(", ") || "unknown"} are not ${desired} new instances as voters`;
   const urls = members.map((m) => sim.node(m.name).clientUrl);
   if (!(await probe.allHealthy(urls))) return "not every member answers /health";
   const tls = await sim.etcdTls();
