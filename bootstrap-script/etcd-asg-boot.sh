@@ -661,86 +661,68 @@ download_snapshot() {
     fatal "$EXIT_RESTORE_FAILED" "refusing to restore: the snapshot's SHA-256 is $sha256, the node API says ${ANSWER[ETCD_ASG_RESTORE_SHA256]}"
 }
 
-# A fresh node (empty data dir) of a recovered generation downloads, checks and restores its snapshot
-# beside the data dir in the background, while its certificates are checked and written; when the
-# restore tool is not installed yet (start mode installs etcd later), the job only downloads and
-# checks. restore_snapshot waits for the job and does the rest. A data dir with anything in it may
-# not need the restore (a rerun): restore_snapshot decides first, as check_data_dir says. Sets
-# RESTORE_JOB (its PID, empty when nothing runs) and RESTORE_JOB_STAGES (1 when it restores too).
-start_restore() {
-  RESTORE_JOB=
-  RESTORE_JOB_STAGES=
+# A fresh node (empty data dir) of a recovered generation downloads and checks its snapshot in the
+# background, while its certificates are checked and written; restore_snapshot waits for it. A data
+# dir with anything in it may not need the restore (a rerun): restore_snapshot decides and downloads
+# then. Sets DOWNLOAD_PID (empty when nothing runs).
+start_download() {
+  DOWNLOAD_PID=
   [[ -n $RESTORE ]] && data_dir_is_empty || return 0
-  if find_restore_tool "${ANSWER[ETCD_ASG_RESTORE_COMMAND]%% *}"; then
-    RESTORE_JOB_STAGES=1
-    { download_snapshot "$WORK_DIR/snapshot.db" && stage_snapshot; } &
-  else
-    download_snapshot "$WORK_DIR/snapshot.db" &
-  fi
-  RESTORE_JOB=$!
+  download_snapshot "$WORK_DIR/snapshot.db" &
+  DOWNLOAD_PID=$!
 }
 
-# Waits for start_restore's job; exits with its status when it failed (it said why).
-await_restore_job() {
+# Waits for start_download's download; exits with its status when it failed (it said why).
+await_download() {
   local status=0
-  wait "$RESTORE_JOB" || status=$?
-  RESTORE_JOB=
+  wait "$DOWNLOAD_PID" || status=$?
+  DOWNLOAD_PID=
   ((status == 0)) || exit "$status"
 }
 
-# On exit before the job was waited for (another step failed): stop it.
-stop_restore_job() {
-  [[ -z ${RESTORE_JOB:-} ]] || kill "$RESTORE_JOB" 2>/dev/null || :
+# On exit before the download was waited for (another step failed): stop it.
+stop_download() {
+  [[ -z ${DOWNLOAD_PID:-} ]] || kill "$DOWNLOAD_PID" 2>/dev/null || :
 }
 
-# find_restore_tool TOOL — sets TOOL_PATH to the restore tool (etcdctl or etcdutl): on the PATH, else
-# next to etcd (ETCD_BIN; before ensure_etcd ran, ETCD_ASG_ETCD_BIN). Returns 1 when neither has it.
-find_restore_tool() {
-  local etcd=${ETCD_BIN:-${ETCD_ASG_ETCD_BIN:-}}
-  TOOL_PATH=$(command -v "$1" || true)
-  [[ -z $TOOL_PATH && -n $etcd && -x ${etcd%/*}/$1 ]] && TOOL_PATH=${etcd%/*}/$1
-  [[ -n $TOOL_PATH ]]
+# The restore tool (etcdctl or etcdutl): on the PATH, else next to etcd.
+restore_tool() {
+  local tool=$1 path
+  path=$(command -v "$tool" || true)
+  [[ -z $path && -n ${ETCD_BIN:-} && -x ${ETCD_BIN%/*}/$tool ]] && path=${ETCD_BIN%/*}/$tool
+  [[ -n $path ]] || fatal "$EXIT_PREREQUISITE" "$tool is not installed: it restores the snapshot of this node's new generation"
+  printf '%s' "$path"
 }
 
-# Restores the downloaded and checked snapshot into $DATA_DIR.restoring with the answer's command;
-# anything already there (an earlier restore that did not finish) is moved aside, never deleted.
-stage_snapshot() {
-  local words=() word args=() staging=$DATA_DIR.restoring aside
-  read -r -a words <<<"${ANSWER[ETCD_ASG_RESTORE_COMMAND]}"
-  for word in "${words[@]:1}"; do
-    word=${word//\{snapshot\}/$WORK_DIR/snapshot.db}
-    args+=("${word//\{data-dir\}/$staging}")
-  done
-  find_restore_tool "${words[0]}" ||
-    fatal "$EXIT_PREREQUISITE" "${words[0]} is not installed: it restores the snapshot of this node's new generation"
-  if [[ -e $staging ]]; then
-    aside=$staging.moved-$(date -u +%Y%m%dT%H%M%SZ)
-    warn "moving $staging (an earlier restore that did not finish) aside to $aside"
-    mv -- "$staging" "$aside" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move $staging aside to $aside"
-  fi
-  info "restoring revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]} with ${words[0]} into $staging"
-  ETCDCTL_API=3 "$TOOL_PATH" "${args[@]}" >"$WORK_DIR/restore-output" 2>&1 ||
-    fatal "$EXIT_RESTORE_FAILED" "${words[0]} snapshot restore failed: $(tail -c 600 "$WORK_DIR/restore-output" | tr -s '\n' ' ')"
-}
-
-# Restores beside the data dir (stage_snapshot, or start_restore's job), then puts it in place: the
-# data dir is fresh (an old generation's was moved aside by check_data_dir), and anything in the way
-# is moved aside, never deleted. A data dir already initialised for this generation (a rerun, a
-# reboot) is kept.
+# Restores into a dir next to the data dir, then puts it in place: the data dir is fresh (an old
+# generation's was moved aside by check_data_dir), and anything in the way is moved aside, never
+# deleted. A data dir already initialised for this generation (a rerun, a reboot) is kept.
 restore_snapshot() {
-  local staging=$DATA_DIR.restoring entry
+  local words=() word args=() staging=$DATA_DIR.restoring tool aside entry
   [[ -n $RESTORE ]] || return 0
   if [[ $DATA_DIR_STATE == initialised ]]; then
     info "data dir $DATA_DIR already holds generation ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}: not restoring again"
     return
   fi
-  if [[ -n ${RESTORE_JOB:-} ]]; then
-    await_restore_job
-    [[ -n $RESTORE_JOB_STAGES ]] || stage_snapshot
+  if [[ -n ${DOWNLOAD_PID:-} ]]; then
+    await_download
   else
     download_snapshot "$WORK_DIR/snapshot.db"
-    stage_snapshot
   fi
+  read -r -a words <<<"${ANSWER[ETCD_ASG_RESTORE_COMMAND]}"
+  for word in "${words[@]:1}"; do
+    word=${word//\{snapshot\}/$WORK_DIR/snapshot.db}
+    args+=("${word//\{data-dir\}/$staging}")
+  done
+  tool=$(restore_tool "${words[0]}")
+  if [[ -e $staging ]]; then
+    aside=$staging.moved-$(date -u +%Y%m%dT%H%M%SZ)
+    warn "moving $staging (an earlier restore that did not finish) aside to $aside"
+    mv -- "$staging" "$aside" || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot move $staging aside to $aside"
+  fi
+  info "restoring revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]} with ${words[0]} into $DATA_DIR"
+  ETCDCTL_API=3 "$tool" "${args[@]}" >"$WORK_DIR/restore-output" 2>&1 ||
+    fatal "$EXIT_RESTORE_FAILED" "${words[0]} snapshot restore failed: $(tail -c 600 "$WORK_DIR/restore-output" | tr -s '\n' ' ')"
   # check_data_dir left the data dir absent or empty. An empty one stays, since it may be a data
   # volume's mount point (which cannot be removed or renamed): the restored entries move into it.
   if [[ -d $DATA_DIR ]]; then
@@ -1268,7 +1250,7 @@ main() {
   require_curl_with_sigv4
   require_openssl
   WORK_DIR=$(mktemp -d)
-  trap 'stop_restore_job; rm -rf -- "$WORK_DIR"' EXIT
+  trap 'stop_download; rm -rf -- "$WORK_DIR"' EXIT
   declare -gA ANSWER=() CERTIFICATES=()
   if [[ $MODE == renew ]]; then
     renew
@@ -1288,7 +1270,7 @@ main() {
   [[ $DECISION == refused ]] &&
     fatal "$EXIT_VERSION_REFUSED" "etcd ${ETCD_ASG_ETCD_VERSION:-$PINNED_ETCD_VERSION} refused, etcd is not started: $REASON"
   choose_data_dir
-  start_restore
+  start_download
   # Every mode that names the certificate files makes them: the printed settings work as printed.
   if [[ $DECISION != not-a-member ]]; then
     validate_certificates
