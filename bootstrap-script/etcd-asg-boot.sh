@@ -643,46 +643,22 @@ move_data_dir_aside() {
 # ---------------------------------------------------------------------------------------------
 # Restore (a node of a recovered generation, before etcd's first start)
 
-# Downloads the snapshot through the presigned URL and checks its size (as curl counted it) and
-# SHA-256; refuses it (exit 10) on any mismatch. The URL is a credential for its lifetime: it is never
-# logged.
+# Downloads the snapshot through the presigned URL and checks its size and SHA-256; refuses it
+# (exit 10) on any mismatch. The URL is a credential for its lifetime: it is never logged.
 download_snapshot() {
   local file=$1 size sha256
   info "downloading snapshot (revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]}, ${ANSWER[ETCD_ASG_RESTORE_SIZE]} bytes)"
   request_timeout 900
-  size=$(exec curl -sSf --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" -o "$file" -w '%{size_download}' \
-    --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error") ||
+  curl -sSf --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" -o "$file" \
+    --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error" ||
     fatal "$EXIT_RESTORE_FAILED" "cannot download the snapshot to restore: $(head -c 300 "$WORK_DIR/download-error")"
+  size=$(stat -c %s -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot read the size of $file"
   [[ $size == "${ANSWER[ETCD_ASG_RESTORE_SIZE]}" ]] ||
     fatal "$EXIT_RESTORE_FAILED" "refusing to restore: the snapshot is $size bytes, the node API says ${ANSWER[ETCD_ASG_RESTORE_SIZE]}"
-  sha256=$(exec sha256sum -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot hash $file"
+  sha256=$(sha256sum -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot hash $file"
   sha256=${sha256%% *}
   [[ $sha256 == "${ANSWER[ETCD_ASG_RESTORE_SHA256]}" ]] ||
     fatal "$EXIT_RESTORE_FAILED" "refusing to restore: the snapshot's SHA-256 is $sha256, the node API says ${ANSWER[ETCD_ASG_RESTORE_SHA256]}"
-}
-
-# A fresh node (empty data dir) of a recovered generation downloads and checks its snapshot in the
-# background, while its certificates are checked and written; restore_snapshot waits for it. A data
-# dir with anything in it may not need the restore (a rerun): restore_snapshot decides and downloads
-# then. Sets DOWNLOAD_PID (empty when nothing runs).
-start_download() {
-  DOWNLOAD_PID=
-  [[ -n $RESTORE ]] && data_dir_is_empty || return 0
-  download_snapshot "$WORK_DIR/snapshot.db" &
-  DOWNLOAD_PID=$!
-}
-
-# Waits for start_download's download; exits with its status when it failed (it said why).
-await_download() {
-  local status=0
-  wait "$DOWNLOAD_PID" || status=$?
-  DOWNLOAD_PID=
-  ((status == 0)) || exit "$status"
-}
-
-# On exit before the download was waited for (another step failed): stop it.
-stop_download() {
-  [[ -z ${DOWNLOAD_PID:-} ]] || kill "$DOWNLOAD_PID" 2>/dev/null || :
 }
 
 # The restore tool (etcdctl or etcdutl): on the PATH, else next to etcd.
@@ -704,11 +680,7 @@ restore_snapshot() {
     info "data dir $DATA_DIR already holds generation ${ANSWER[ETCD_INITIAL_CLUSTER_TOKEN]}: not restoring again"
     return
   fi
-  if [[ -n ${DOWNLOAD_PID:-} ]]; then
-    await_download
-  else
-    download_snapshot "$WORK_DIR/snapshot.db"
-  fi
+  download_snapshot "$WORK_DIR/snapshot.db"
   read -r -a words <<<"${ANSWER[ETCD_ASG_RESTORE_COMMAND]}"
   for word in "${words[@]:1}"; do
     word=${word//\{snapshot\}/$WORK_DIR/snapshot.db}
@@ -1250,7 +1222,7 @@ main() {
   require_curl_with_sigv4
   require_openssl
   WORK_DIR=$(mktemp -d)
-  trap 'stop_download; rm -rf -- "$WORK_DIR"' EXIT
+  trap 'rm -rf -- "$WORK_DIR"' EXIT
   declare -gA ANSWER=() CERTIFICATES=()
   if [[ $MODE == renew ]]; then
     renew
@@ -1270,7 +1242,6 @@ main() {
   [[ $DECISION == refused ]] &&
     fatal "$EXIT_VERSION_REFUSED" "etcd ${ETCD_ASG_ETCD_VERSION:-$PINNED_ETCD_VERSION} refused, etcd is not started: $REASON"
   choose_data_dir
-  start_download
   # Every mode that names the certificate files makes them: the printed settings work as printed.
   if [[ $DECISION != not-a-member ]]; then
     validate_certificates
