@@ -6,13 +6,16 @@ import { lastReady, nodeApiCaller, nodeApiPath } from "./critical-path";
 /**
  * The node-API requests of the last node to be ready, after the generation opened: its config long
  * poll answered with the restore and its certificates, then the boot script's download, check,
- * restore, etcd's start and health wait, and its ready report (completing the launch); the
- * simulator's cold starts on that path shown apart.
+ * restore, etcd's start and health wait (its ready report starts once etcd answers healthy), until
+ * the cluster was seen serving at `servedAt`; after it, off the clock, its ready report (completing
+ * the launch) and the group's InService at `inServiceAt`. The simulator's cold starts on that path
+ * shown apart.
  */
 export function restorePhases(
   records: readonly InvocationRecord[],
   openedAt: number,
   servedAt: number,
+  inServiceAt: number,
 ): Record<string, number> {
   const after = records.filter((r) => r.endedAt >= openedAt && nodeApiCaller(r) !== undefined);
   const last = lastReady(after, [...new Set(after.map((r) => nodeApiCaller(r) ?? ""))]);
@@ -29,9 +32,10 @@ export function restorePhases(
   return {
     "opened → restore and certificates handed (the config long poll answers)": config - openedAt,
     "download, check, restore, etcd start and health": firstReady - config,
-    [`ready report (complete; ${ready.length} request${ready.length > 1 ? "s" : ""})`]:
-      readyEnded - firstReady,
-    "InService and seen serving": servedAt - readyEnded,
+    "seen serving (the bench's poll)": servedAt - firstReady,
     "of which simulator: cold starts": api.reduce((sum, r) => sum + r.coldStartMs, 0),
+    [`after serving: ready report (complete; ${ready.length} request${ready.length > 1 ? "s" : ""}) ends`]:
+      readyEnded - servedAt,
+    "after serving: InService": inServiceAt - servedAt,
   };
 }

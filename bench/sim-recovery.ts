@@ -1,7 +1,9 @@
 // etcd-asg's side of the recovery figure, on the simulator: a snapshot (untimed), then every instance
-// destroyed for good at once; timed until the cluster serves again: the group's desired number of new
-// instances InService, each a healthy voter, under a new cluster ID (the old instances may still be
-// in Terminating:Wait: their lifecycle actions are housekeeping, timed apart). When a reconcile pass
+// destroyed for good at once; timed until the cluster serves again: the group's desired number of
+// members, each a new instance and a healthy voter answering /health, under a new cluster ID — the
+// floor's end mark. The new instances' InService (their launches completed by the ready reports) is
+// timed apart, and so are the old instances' terminations (held in Terminating:Wait, housekeeping).
+// When a reconcile pass
 // declared the quorum lost for good (detection: the loss threshold, then the wait for the next pass)
 // and when it opened the new generation are read off the reconciler's log (the timestamps its JSON
 // logger writes); the steps after it, off the node-API invocations of the last node to be ready.
@@ -20,8 +22,10 @@ const RECOVERY_TIMEOUT_MS = 180_000;
 export interface TimedRecovery {
   /** Loss → the pass that declared the quorum lost for good. */
   readonly detectMs: number;
-  /** That declaration → serving again. */
+  /** That declaration → serving again (every member a new instance, a healthy voter, new cluster ID). */
   readonly recoveryMs: number;
+  /** That declaration → the group's new instances InService as well. */
+  readonly inServiceMs: number;
   /** Where the recovery's time went, phase by phase (ms), and the housekeeping after it. */
   readonly phases: Record<string, number>;
 }
@@ -39,26 +43,18 @@ export async function simLoseAll(sim: Simulator, rep: number): Promise<TimedReco
   const probe = new HealthProbe(tls);
   const lostAt = Date.now();
   let servedAt: number;
+  let inServiceAt: number;
   try {
     await Promise.all(lost.map((id) => sim.killInstance(id)));
     sim.note(`bench: destroyed ${lost.join(", ")} for good`);
-    let reason: string | undefined;
-    try {
-      await pollUntil(
-        "a cluster of new instances serving under a new cluster ID",
-        async () => {
-          reason = await notServing(sim, lost, before, probe);
-          return reason === undefined;
-        },
-        RECOVERY_TIMEOUT_MS,
-      );
-    } catch (error) {
-      throw new SimulatorStuckError(sim.root, `${(error as Error).message}; last: ${reason}`, {
-        cause: error,
-      });
-    }
+    await pollRecovery(sim, "a cluster of new members serving under a new cluster ID", () =>
+      notServing(sim, lost, before, probe),
+    );
     servedAt = Date.now();
     sim.note("bench: serving again");
+    await pollRecovery(sim, "the new instances InService", () => notInService(sim, lost));
+    inServiceAt = Date.now();
+    sim.note("bench: new instances InService");
     await waitConverged(sim, "the old instances' terminations");
   } finally {
     log.stop();
@@ -73,33 +69,63 @@ export async function simLoseAll(sim: Simulator, rep: number): Promise<TimedReco
   return {
     detectMs: declared - lostAt,
     recoveryMs: servedAt - declared,
+    inServiceMs: inServiceAt - declared,
     phases: {
       "declared → generation opened": opened - declared,
-      ...restorePhases(log.records, opened, servedAt),
+      ...restorePhases(log.records, opened, servedAt, inServiceAt),
       "after serving: old instances' terminations completed (off the clock)": convergedAt - servedAt,
     },
   };
 }
 
-/** Why the cluster does not serve again yet, or undefined once it does. */
+/** Polls `why` (a reason, or undefined once done) until done; stuck after RECOVERY_TIMEOUT_MS. */
+async function pollRecovery(
+  sim: Simulator,
+  what: string,
+  why: () => Promise<string | undefined>,
+): Promise<void> {
+  let reason: string | undefined;
+  try {
+    await pollUntil(
+      what,
+      async () => {
+        reason = await why();
+        return reason === undefined;
+      },
+      RECOVERY_TIMEOUT_MS,
+    );
+  } catch (error) {
+    throw new SimulatorStuckError(sim.root, `${(error as Error).message}; last: ${reason}`, { cause: error });
+  }
+}
+
+/** Why the cluster does not serve again yet, or undefined once it does: the group's desired number
+ * of members, all new instances and voters, each answering /health, under a new cluster ID. */
 async function notServing(
   sim: Simulator,
   lost: readonly string[],
   before: string,
   probe: HealthProbe,
 ): Promise<string | undefined> {
-  const serving = sim.instances("InService").filter((i) => !lost.includes(i.id));
   const desired = sim.group.desiredCapacity;
-  if (serving.length !== desired) return `${serving.length} new instances InService of ${desired}`;
-  const names = new Set(serving.map((i) => i.id));
+  const fresh = new Set(sim.instances().map((i) => i.id));
+  for (const id of lost) fresh.delete(id);
   const members = await sim.members().catch(() => []);
-  if (members.length !== names.size || members.some((m) => m.isLearner || !names.has(m.name)))
-    return `members ${members.map((m) => m.name).join(", ") || "unknown"} are not the new instances as voters`;
-  const urls = serving.map((i) => sim.node(i.id).clientUrl);
+  // A member added but not started yet has no name.
+  if (members.length !== desired || members.some((m) => m.isLearner || !fresh.has(m.name)))
+    return `members ${members.map((m) => m.name || "(not started)").join(", ") || "unknown"} are not ${desired} new instances as voters`;
+  const urls = members.map((m) => sim.node(m.name).clientUrl);
   if (!(await probe.allHealthy(urls))) return "not every member answers /health";
   const tls = await sim.etcdTls();
   if ((await clusterId(urls, tls).catch(() => before)) === before) return "the cluster ID is the old one";
   return undefined;
+}
+
+/** Why the group's new instances are not all InService yet, or undefined once they are. */
+async function notInService(sim: Simulator, lost: readonly string[]): Promise<string | undefined> {
+  const serving = sim.instances("InService").filter((i) => !lost.includes(i.id));
+  const desired = sim.group.desiredCapacity;
+  return serving.length === desired ? undefined : `${serving.length} new instances InService of ${desired}`;
 }
 
 interface LogEntry {

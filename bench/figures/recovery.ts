@@ -52,10 +52,15 @@ export async function recoveryFigure(ctx: FigureContext): Promise<Figure> {
       timed.map((t) => t.detectMs),
     );
     const recoverRow = row(
-      "etcd-asg: declared → serving again under a new cluster ID (simulator)",
+      "etcd-asg: declared → serving again: every member new, a healthy voter, new cluster ID (simulator)",
       "ms",
       timed.map((t) => t.recoveryMs),
       describePhases(timed),
+    );
+    const inServiceRow = row(
+      "etcd-asg: declared → the new instances InService too (shown apart)",
+      "ms",
+      timed.map((t) => t.inServiceMs),
     );
     const totalRow = row(
       "etcd-asg: loss → serving again",
@@ -65,9 +70,10 @@ export async function recoveryFigure(ctx: FigureContext): Promise<Figure> {
     return {
       id: "recovery",
       title: "8. Recovery after losing all 3 instances for good (quorum lost → serving again)",
-      rows: [floorRow, detectRow, recoverRow, totalRow],
+      rows: [floorRow, detectRow, recoverRow, inServiceRow, totalRow],
       notes: [
         "the group launches the replacements while the loss is being detected (the health check marks the destroyed instances after 3 s); on AWS their boot fits in the 300 s threshold the same way",
+        "serving again ends where the floor's does (every member answers /health, here also as a voter of the new generation); the group's InService, which the ready reports' CompleteLifecycleAction brings, follows it and is shown apart",
         `detection is the threshold (QUORUM_LOSS_THRESHOLD_SECONDS, ${LOSS_THRESHOLD_SECONDS} s here, 300 s by default) plus the wait for the next reconcile pass (5 s period here, 1 min on AWS); the floor's operator is told of the loss at once`,
       ],
       checks: [ratioCheck("etcd-asg (declared → serving) / floor", recoverRow, floorRow, 1.5)],

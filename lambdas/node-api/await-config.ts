@@ -3,12 +3,28 @@
 // decided again as soon as something has, so a booting node learns its configuration the moment it
 // is fixed instead of one backoff step later. Reading the ledger costs one DynamoDB query; no AWS
 // or etcd call is made while nothing moves.
+
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { launchNode } from "../app/launch-node";
 import type { Runtime } from "../app/ports";
 import type { NodeConfig } from "../domain/node-config";
+import type { ClusterRecord } from "../domain/snapshot";
 
 const LEDGER_POLL_MS = 100;
+
+export interface AwaitOptions {
+  readonly waitMs: number;
+  readonly standby: boolean;
+  readonly etcdVersion?: string;
+  /** Called once when an answer is first held: work the answer may need can start during the wait. */
+  readonly onHold?: () => void;
+}
+
+export interface AwaitedConfig {
+  readonly config: NodeConfig;
+  /** The cluster record the decision was made on (a recovered generation's restore source). */
+  readonly cluster: ClusterRecord | undefined;
+}
 
 /** The node's configuration, decided now and again each time the ledger moves, until it is one the
  * caller does not wait past (not "wait"; with `standby`, not "not-a-member" either) or `waitMs` has
@@ -16,16 +32,18 @@ const LEDGER_POLL_MS = 100;
 export async function awaitConfig(
   rt: Runtime,
   instanceId: string,
-  waitMs: number,
-  standby: boolean,
-  etcdVersion?: string,
-): Promise<NodeConfig> {
-  const deadline = rt.now() + waitMs;
-  const held = (role: NodeConfig["role"]) => role === "wait" || (standby && role === "not-a-member");
+  options: AwaitOptions,
+): Promise<AwaitedConfig> {
+  const deadline = rt.now() + options.waitMs;
+  const held = (role: NodeConfig["role"]) => role === "wait" || (options.standby && role === "not-a-member");
+  let holding = false;
   for (;;) {
-    const { outcome, config } = await launchNode(rt, instanceId, undefined, etcdVersion);
-    if (!held(config.role) || rt.now() >= deadline) return config;
-    if (!(await ledgerMoves(rt, fingerprint(outcome.ledger), deadline))) return config;
+    const { outcome, config } = await launchNode(rt, instanceId, undefined, options.etcdVersion);
+    const answer = { config, cluster: outcome.ledger.cluster };
+    if (!held(config.role) || rt.now() >= deadline) return answer;
+    if (!holding) options.onHold?.();
+    holding = true;
+    if (!(await ledgerMoves(rt, fingerprint(outcome.ledger), deadline))) return answer;
   }
 }
 

@@ -2,12 +2,14 @@
 // API decides (domain/restore-command.ts nodeRestore: only a node told `new` in a generation with a
 // restore source) and hands it a short-lived presigned GET of the snapshot, with the SHA-256 and size
 // to check the download against and the restore command; the node role has no S3 rights.
+
 import type { SnapshotStore } from "../adapters/snapshots";
 import type { Runtime } from "../app/ports";
 import { ConfigError } from "../config";
 import { parseEtcdVersion } from "../domain/etcd-version";
 import type { NodeConfig } from "../domain/node-config";
 import { nodeRestore } from "../domain/restore-command";
+import type { ClusterRecord } from "../domain/snapshot";
 import { BadRequestError } from "./request";
 
 /** Long enough to download a large snapshot on a slow start, short enough to be useless later. */
@@ -24,20 +26,20 @@ export interface RestoreAnswer {
 }
 
 /**
- * The restore `config` calls for, or undefined when the node starts as it is. `etcdVersion` is what
- * the node says it runs (else the stack's ETCD_VERSION); `snapshots` is the bucket, undefined where
- * the function has none.
+ * The restore `config` calls for, or undefined when the node starts as it is. `cluster` is the record
+ * `config` was decided on; `etcdVersion` is what the node says it runs (else the stack's
+ * ETCD_VERSION); `snapshots` is the bucket, undefined where the function has none.
  */
 export async function restoreFor(
   rt: Runtime,
   config: NodeConfig,
+  cluster: ClusterRecord | undefined,
   etcdVersion: string | undefined,
   snapshots: (() => Promise<SnapshotStore>) | undefined,
 ): Promise<RestoreAnswer | undefined> {
   const etcd = config.etcd;
-  // Only a `new` answer can restore: read the cluster record for nothing else.
+  // Only a `new` answer can restore.
   if (etcd === undefined || etcd.initialClusterState !== "new") return undefined;
-  const cluster = (await rt.ledger.loadState()).cluster;
   if (cluster?.restoreSource === undefined) return undefined;
   const version =
     etcdVersion === undefined ? rt.config.durability.etcdVersion : parseEtcdVersion(etcdVersion, "etcd");

@@ -73,13 +73,22 @@ export async function serveNodeRequest(
   // decision starts etcd.
   const ahead = csr === undefined ? undefined : issueAhead(rt, node, csr);
   const stored = published(node, rt.config.storage);
-  const config =
-    stored ??
-    (await awaitConfig(rt, request.instanceId, request.waitMs, request.standby, request.etcdVersion));
+  // A published answer is final and never `new`: it restores nothing, so no cluster record is needed.
+  const { config, cluster } =
+    stored === undefined
+      ? await awaitConfig(rt, request.instanceId, {
+          waitMs: request.waitMs,
+          standby: request.standby,
+          etcdVersion: request.etcdVersion,
+          // A held answer may turn into a restore (a recovered generation): the bucket's client
+          // loads during the wait instead of after the decision.
+          onHold: () => void snapshots?.().catch(() => undefined),
+        })
+      : { config: stored, cluster: undefined };
   // The node's record after the decision: as read above, unless the decision was made (and published) now.
   const decided = async () => (stored === undefined ? rt.ledger.getNode(request.instanceId) : node);
   const [restore, certificates] = await Promise.all([
-    restoreFor(rt, config, request.etcdVersion, snapshots),
+    restoreFor(rt, config, cluster, request.etcdVersion, snapshots),
     csr === undefined ? [] : decided().then((after) => configCertificateLines(rt, config, after, csr, ahead)),
   ]);
   if (restore !== undefined && request.format !== "env" && request.format !== "json") {

@@ -14,16 +14,17 @@ test("a recovery's phases follow the last node to be ready from the generation's
     nodeApi("i-0early", "/ready", 2000, 2200),
     nodeApi("i-0late", "/ready", 3000, 3300),
   ];
-  assert.deepEqual(restorePhases(records, 1000, 3400), {
+  assert.deepEqual(restorePhases(records, 1000, 3100, 3400), {
     "opened → restore and certificates handed (the config long poll answers)": 500,
     "download, check, restore, etcd start and health": 1500,
-    "ready report (complete; 1 request)": 300,
-    "InService and seen serving": 100,
+    "seen serving (the bench's poll)": 100,
     "of which simulator: cold starts": 80,
+    "after serving: ready report (complete; 1 request) ends": 200,
+    "after serving: InService": 300,
   });
 });
 
 test("a recovery whose last node made no config request after the opening is refused by name", () => {
   const records = [nodeApi("i-0late", "/config", 100, 900), nodeApi("i-0late", "/ready", 3000, 3300)];
-  assert.throws(() => restorePhases(records, 1000, 3400), /i-0late.*no config and ready/);
+  assert.throws(() => restorePhases(records, 1000, 3100, 3400), /i-0late.*no config and ready/);
 });
