@@ -5,17 +5,18 @@
 // sent the database as a snapshot, or the figure fails.
 import { etcdClient } from "../../local/simulator/etcd-client";
 import type { Simulator } from "../../local/simulator/simulator";
-import { type Breakdown, describeBreakdown } from "../critical-path";
+import { describeBreakdown } from "../critical-path";
 import { type Filled, fillCluster, SNAPSHOT_COUNT, VALUE_BYTES } from "../fill";
 import type { EtcdBed } from "../floor/etcd-bed";
-import { type FloorCluster, manualJoin, removeMember, staticBootstrap } from "../floor/flows";
+import { type FloorCluster, staticBootstrap } from "../floor/flows";
 import { now, since } from "../measure";
-import { describePhases, type Phases } from "../phases";
+import { describePhases } from "../phases";
 import { type Figure, ratioCheck, row } from "../report";
-import { BOOT_DELAY_MS, bootDelayNote, scaleInToThree, settle, simJoin, startSimulator } from "../sim-flows";
+import { BOOT_DELAY_MS, bootDelayNote, scaleInToThree, startSimulator } from "../sim-flows";
 import { snapshotEvidence, waitCompacted } from "../snapshot-evidence";
 import type { FigureContext } from "./context";
 import { withFloorAndSimulator } from "./floor-and-simulator";
+import { joinReps } from "./join-reps";
 
 export function joinLargeFigure(ctx: FigureContext): Promise<Figure> {
   const mib = ctx.joinDataMib;
@@ -25,32 +26,16 @@ export function joinLargeFigure(ctx: FigureContext): Promise<Figure> {
       const { cluster } = await staticBootstrap(bed, 3);
       await scaleInToThree(sim);
       const fillNote = await fillBoth(ctx, bed, cluster, sim, mib);
-      let lastChange = now();
-      const floor: number[] = [];
-      const etcdAsg: number[] = [];
-      const phases: Phases[] = [];
       const evidence: string[] = [];
-      const breakdowns: Breakdown[] = [];
-      for (let rep = 1; rep <= ctx.reps; rep++) {
-        await settle(lastChange);
-        const joined = await manualJoin(bed, cluster);
-        floor.push(joined.ms);
-        const senders = cluster.members.filter((m) => m !== joined.joined).map((m) => bed.logFile(m));
-        evidence.push(`floor rep ${rep}: ${snapshotEvidence(bed.logFile(joined.joined), senders)}`);
-        await removeMember(bed, cluster, joined.joined);
-        const before = new Set(sim.nodes.keys());
-        const timed = await simJoin(sim);
-        etcdAsg.push(timed.ms);
-        phases.push(timed.phases);
-        if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
-        const added = [...sim.nodes.keys()].find((id) => !before.has(id));
-        if (added === undefined) throw new Error("the simulator's join left no new node behind");
-        evidence.push(`etcd-asg rep ${rep}: ${snapshotEvidence(sim.node(added).etcdLog, simLogs(sim))}`);
-        lastChange = now();
-        ctx.progress(
-          `join-1gib rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(timed.ms)} ms`,
-        );
-      }
+      const { floor, etcdAsg, phases, breakdowns } = await joinReps(ctx, bed, cluster, sim, "join-1gib", {
+        afterFloor: (joined, rep) => {
+          const senders = cluster.members.filter((m) => m !== joined).map((m) => bed.logFile(m));
+          evidence.push(`floor rep ${rep}: ${snapshotEvidence(bed.logFile(joined), senders)}`);
+        },
+        afterSim: (added, rep) => {
+          evidence.push(`etcd-asg rep ${rep}: ${snapshotEvidence(sim.node(added).etcdLog, simLogs(sim))}`);
+        },
+      });
       const floorRow = row("manual learner add + start + promote (floor)", "ms", floor);
       const etcdAsgRow = row("etcd-asg: scale out by one (simulator)", "ms", etcdAsg, describePhases(phases));
       return {

@@ -4,22 +4,21 @@
 // first; after each rep the new instance is scaled in again, untimed.
 
 import { commandMissing } from "../../chaos/network/system";
-import { type Breakdown, describeBreakdown } from "../critical-path";
-import { manualJoin, removeMember, staticBootstrap } from "../floor/flows";
-import { now } from "../measure";
-import { describePhases, type Phases } from "../phases";
+import { describeBreakdown } from "../critical-path";
+import { staticBootstrap } from "../floor/flows";
+import { describePhases } from "../phases";
 import { type Figure, ratioCheck, row } from "../report";
 import {
   BOOT_DELAY_MS,
   bootDelayNote,
   scaleInToThree,
   settle,
-  simJoin,
   simJoinSpawns,
   startSimulator,
 } from "../sim-flows";
 import type { FigureContext } from "./context";
 import { withFloorAndSimulator } from "./floor-and-simulator";
+import { joinReps } from "./join-reps";
 
 export function joinFigure(ctx: FigureContext): Promise<Figure> {
   return withFloorAndSimulator(
@@ -27,25 +26,13 @@ export function joinFigure(ctx: FigureContext): Promise<Figure> {
     async (bed, sim) => {
       const { cluster } = await staticBootstrap(bed, 3);
       await scaleInToThree(sim);
-      let lastChange = now();
-      const floor: number[] = [];
-      const etcdAsg: number[] = [];
-      const phases: Phases[] = [];
-      const breakdowns: Breakdown[] = [];
-      for (let rep = 1; rep <= ctx.reps; rep++) {
-        await settle(lastChange);
-        const joined = await manualJoin(bed, cluster);
-        floor.push(joined.ms);
-        await removeMember(bed, cluster, joined.joined);
-        const timed = await simJoin(sim);
-        etcdAsg.push(timed.ms);
-        phases.push(timed.phases);
-        if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
-        lastChange = now();
-        ctx.progress(
-          `join rep ${rep}: floor ${Math.round(joined.ms)} ms, etcd-asg ${Math.round(etcdAsg.at(-1) ?? 0)} ms`,
-        );
-      }
+      const { floor, etcdAsg, phases, breakdowns, lastChange } = await joinReps(
+        ctx,
+        bed,
+        cluster,
+        sim,
+        "join",
+      );
       await settle(lastChange);
       // strace is not part of a fresh machine's install: without it the count is skipped, saying so.
       const spawns = commandMissing("strace", ["-V"])
