@@ -28,21 +28,32 @@ export interface LaunchResult {
   readonly config: NodeConfig;
 }
 
-/** `etcdVersion`: the release the node reports it installed (its configuration request).
- * `reading`: the group's instances as the caller asked for them this invocation, if it did. */
+export interface LaunchOptions {
+  /** The launch action's token (a lifecycle event), completed with the node's answer where it ends the action. */
+  readonly token?: string;
+  /** The release the node reports it installed (its configuration request). */
+  readonly etcdVersion?: string;
+  /** The group's instances as the caller asked for them this invocation, if it did. */
+  readonly reading?: Promise<Instance[]>;
+  /** The ledger read this invocation already holds the node (registered, with `etcdVersion` recorded
+   * by this same request): its registration and version are not written again. */
+  readonly registered?: boolean;
+}
+
 export async function launchNode(
   rt: Runtime,
   instanceId: string,
-  token?: string,
-  etcdVersion?: string,
-  reading?: Promise<Instance[]>,
+  options: LaunchOptions = {},
 ): Promise<LaunchResult> {
-  const instances = await (reading ?? rt.group.instances());
+  const { token, etcdVersion } = options;
+  const instances = await (options.reading ?? rt.group.instances());
   const instance = instances.find((i) => i.id === instanceId);
   if (instance === undefined) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   if (instance.privateIp === undefined) throw new NoPrivateIpYetError(instanceId);
-  await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now());
-  if (etcdVersion !== undefined) await rt.ledger.recordNodeVersion(instanceId, etcdVersion);
+  if (options.registered !== true) {
+    await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now());
+    if (etcdVersion !== undefined) await rt.ledger.recordNodeVersion(instanceId, etcdVersion);
+  }
   const outcome = await changeMembership(rt, { event: "launch", instanceId }, instances);
   const config = await publish(rt, instanceId, outcome);
   if (config.role === "not-a-member") {

@@ -62,7 +62,7 @@ export async function handleLifecycleEvent(
     let launched: Awaited<ReturnType<typeof launchNode>>;
     try {
       launched = await keptAlive(rt, target, () =>
-        launchNode(rt, action.instanceId, action.token, undefined, group),
+        launchNode(rt, action.instanceId, { token: action.token, reading: group }),
       );
     } catch (error) {
       // A terminate event handled first (reordering) or a scale-in may have removed it already.

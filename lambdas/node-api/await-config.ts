@@ -36,24 +36,29 @@ export async function awaitConfig(
 ): Promise<AwaitedConfig> {
   const deadline = rt.now() + options.waitMs;
   const held = (role: NodeConfig["role"]) => role === "wait" || (options.standby && role === "not-a-member");
-  let holding = false;
+  const { etcdVersion } = options;
+  let moved: LedgerContents | undefined;
   for (;;) {
-    const { outcome, config } = await launchNode(rt, instanceId, undefined, options.etcdVersion);
+    // A re-decision on a ledger that holds the node as this request left it registers nothing again.
+    const node = moved?.nodes.find((n) => n.instanceId === instanceId);
+    const registered = node !== undefined && (etcdVersion === undefined || node.etcdVersion === etcdVersion);
+    const { outcome, config } = await launchNode(rt, instanceId, { etcdVersion, registered });
     const answer = { config, cluster: outcome.ledger.cluster };
     if (!held(config.role) || rt.now() >= deadline) return answer;
-    if (!holding) options.onHold?.();
-    holding = true;
-    if (!(await ledgerMoves(rt, fingerprint(outcome.ledger), deadline))) return answer;
+    if (moved === undefined) options.onHold?.();
+    moved = await ledgerMoves(rt, fingerprint(outcome.ledger), deadline);
+    if (moved === undefined) return answer;
   }
 }
 
-/** Polls the ledger until it differs from `seen` (true) or the deadline passes (false). */
-async function ledgerMoves(rt: Runtime, seen: string, deadline: number): Promise<boolean> {
+/** Polls the ledger until it differs from `seen` (its new contents) or the deadline passes (undefined). */
+async function ledgerMoves(rt: Runtime, seen: string, deadline: number): Promise<LedgerContents | undefined> {
   while (rt.now() < deadline) {
     await rt.sleep(Math.min(LEDGER_POLL_MS, deadline - rt.now()));
-    if (fingerprint(await rt.ledger.loadState()) !== seen) return true;
+    const contents = await rt.ledger.loadState();
+    if (fingerprint(contents) !== seen) return contents;
   }
-  return false;
+  return undefined;
 }
 
 /** What a decision reads from the ledger; a node's published answer and timestamps left out. */

@@ -3,6 +3,7 @@
 // the initial cluster is fixed, not one backoff step later. Real runtime, dynalite and emulator.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { awaitConfig } from "../../lambdas/node-api/await-config";
 import { ControlPlaneBed, parseEnv } from "../helpers/control-plane";
 import {
   answeredOnLastLaunch,
@@ -44,6 +45,29 @@ describe("node API long polling", () => {
     const config = await answeredOnLastLaunch(bed, held, third);
     assert.equal(config.ETCD_INITIAL_CLUSTER_STATE, "new");
     assert.ok(Date.now() - started < 8_000, "answered before its 10 s wait ran out");
+  });
+
+  test("a held request registers its node and records its version once, not on each re-decision", async (t) => {
+    const { bed, first, third } = await twoOfThreeRegistered(t);
+    const rt = bed.invocation();
+    const writes: string[] = [];
+    const { ledger } = rt;
+    const [register, record] = [ledger.registerNode.bind(ledger), ledger.recordNodeVersion.bind(ledger)];
+    t.mock.method(ledger, "registerNode", (id: string, ip: string, now: number) => {
+      if (id === first) writes.push("register");
+      return register(id, ip, now);
+    });
+    t.mock.method(ledger, "recordNodeVersion", (id: string, version: string) => {
+      if (id === first) writes.push("version");
+      return record(id, version);
+    });
+    const held = awaitConfig(rt, first, { waitMs: 10_000, standby: false, etcdVersion: "3.4.23" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await bed.deliver("launch", await eventOf(bed, "launch", third));
+    const { config } = await held;
+    assert.equal(config.role, "member", config.reason);
+    assert.deepEqual(writes, ["register", "version"], "written by the first decision only");
+    assert.equal((await ledger.getNode(first))?.etcdVersion, "3.4.23");
   });
 
   test("without a wait, or when nothing moves, a wait answer comes back as 202", async (t) => {
