@@ -190,6 +190,7 @@ export class SimulatedNode {
   /** Starts IMDS, then, after the boot delay, runs the boot script (unless this instance never boots). */
   async start(): Promise<void> {
     mkdirSync(this.options.root, { recursive: true, mode: 0o711 });
+    mkdirSync(this.tmpDir, { recursive: true });
     if (this.options.dataVolumeBytes !== undefined)
       mountDataVolume(this.dataDir, this.options.dataVolumeBytes);
     await this.imds.start({ host: this.options.privateIp });
@@ -240,12 +241,18 @@ export class SimulatedNode {
     watch.unref();
   }
 
-  /** What processes of this machine see: its folders in place of /var/lib/etcd, /etc/etcd/pki and
+  /** The machine's /tmp, removed with it: a boot script killed with its instance leaves its work dir here. */
+  private get tmpDir(): string {
+    return join(this.options.root, "tmp");
+  }
+
+  /** What processes of this machine see: its folders in place of /tmp, /var/lib/etcd, /etc/etcd/pki and
    * /etc/systemd, its IMDS, the systemctl stand-in on the PATH, and the simulator's S3 endpoint. */
   private machineEnv(): NodeJS.ProcessEnv {
     return {
       PATH: `${BIN_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
       HOME: this.options.root,
+      TMPDIR: this.tmpDir,
       ETCD_ASG_IMDS_ENDPOINT: this.imds.endpoint,
       AWS_ENDPOINT_URL_S3: this.options.s3Endpoint,
       ETCD_ASG_DATA_DIR: this.dataDir,
