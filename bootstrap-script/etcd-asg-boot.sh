@@ -822,9 +822,11 @@ fetch_certificates() {
   parse_answer CERTIFICATES "${CERTIFICATE_KEYS[@]}"
 }
 
-# decode_certificate KEY FILE — the answer's KEY is the base64 of exactly one PEM certificate.
+# decode_certificate KEY FILE [ca] — the answer's KEY is the base64 of exactly one PEM certificate. A
+# node certificate is read by openssl now (its key and SANs, for check_node_certificate); a CA ("ca")
+# is read by the `openssl verify` of the certificate it signs, which refuses one openssl cannot read.
 decode_certificate() {
-  local key=$1 file=$2 value=${CERTIFICATES[$1]:-} pem
+  local key=$1 file=$2 kind=${3:-node} value=${CERTIFICATES[$1]:-} pem
   [[ -n $value ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is missing"
   if ! [[ $value =~ ^[A-Za-z0-9+/]+=?=?$ ]] || ! base64 -d <<<"$value" >"$file" 2>/dev/null; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not base64"
@@ -833,7 +835,7 @@ decode_certificate() {
   { pem=$'\n'$(<"$file")$'\n'; } 2>/dev/null
   # openssl reads it and prints its public key and SANs, kept for check_node_certificate.
   if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]] ||
-    ! X509_TEXT[$file]=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); then
+    { [[ $kind == node ]] && ! X509_TEXT[$file]=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); }; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
   fi
 }
@@ -875,8 +877,8 @@ validate_certificates() {
   now=$(date +%s)
   ((RENEW_AT <= NOT_AFTER && NOT_AFTER > now)) ||
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: renew at $RENEW_AT, not after $NOT_AFTER (now $now)"
-  decode_certificate ETCD_ASG_PEER_CA "$dir/peer-ca.crt"
-  decode_certificate ETCD_ASG_CLIENT_CA "$dir/client-ca.crt"
+  decode_certificate ETCD_ASG_PEER_CA "$dir/peer-ca.crt" ca
+  decode_certificate ETCD_ASG_CLIENT_CA "$dir/client-ca.crt" ca
   decode_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt"
   decode_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt"
   check_node_certificate "$dir/peer.crt" "$dir/peer-ca.crt" "peer certificate"

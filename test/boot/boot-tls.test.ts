@@ -178,6 +178,15 @@ describe("boot script certificates", () => {
       /ETCD_ASG_PEER_CA is not base64/,
     ],
     [
+      "with a CA that is PEM-shaped but not a certificate openssl can read",
+      async (c, csr) => {
+        const certificates = await c.ca.issue(csr, { ip: c.privateIp });
+        const garbled = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        return ok(TestCa.answerBody({ ...certificates, peerCa: garbled }));
+      },
+      /sent a peer certificate its CA does not verify/,
+    ],
+    [
       "with a private key besides a certificate",
       async (c, csr) => {
         const certificates = await c.ca.issue(csr, { ip: c.privateIp });
