@@ -3,10 +3,10 @@
 // members, each a new instance and a healthy voter answering /health, under a new cluster ID — the
 // floor's end mark. The new instances' InService (their launches completed by the ready reports) is
 // timed apart, and so are the old instances' terminations (held in Terminating:Wait, housekeeping).
-// When a reconcile pass
-// declared the quorum lost for good (detection: the loss threshold, then the wait for the next pass)
-// and when it opened the new generation are read off the reconciler's log (the timestamps its JSON
-// logger writes); the steps after it, off the node-API invocations of the last node to be ready.
+// When a reconcile pass declared the quorum lost for good (detection: the loss threshold, then the
+// wait for the next pass) and when it opened the new generation are read off the reconciler's log
+// (the timestamps its JSON logger writes); the steps after it, off the node-API invocations of the
+// last node to be ready.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterId } from "../local/simulator/etcd-client";

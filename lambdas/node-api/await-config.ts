@@ -1,9 +1,8 @@
 // Long polling for a node's configuration: a "wait" answer (and, for a node standing by for a slot,
-// a "not-a-member" one) is held while nothing it depends on has moved in the ledger (registrations, the cluster record, node phases, the membership lock), and
-// decided again as soon as something has, so a booting node learns its configuration the moment it
-// is fixed instead of one backoff step later. Reading the ledger costs one DynamoDB query; no AWS
-// or etcd call is made while nothing moves.
-
+// a "not-a-member" one) is held while nothing it depends on has moved in the ledger (registrations,
+// the cluster record, node phases, the membership lock), and decided again as soon as something has,
+// so a booting node learns its configuration the moment it is fixed instead of one backoff step
+// later. Reading the ledger costs one DynamoDB query; no AWS or etcd call is made while nothing moves.
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { launchNode } from "../app/launch-node";
 import type { Runtime } from "../app/ports";

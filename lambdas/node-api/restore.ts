@@ -2,7 +2,6 @@
 // API decides (domain/restore-command.ts nodeRestore: only a node told `new` in a generation with a
 // restore source) and hands it a short-lived presigned GET of the snapshot, with the SHA-256 and size
 // to check the download against and the restore command; the node role has no S3 rights.
-
 import type { SnapshotStore } from "../adapters/snapshots";
 import type { Runtime } from "../app/ports";
 import { ConfigError } from "../config";

@@ -1,7 +1,7 @@
 // The four Lambda bundles the simulator runs: the ones `npm run build` writes to dist/lambdas. They
 // are rebuilt first when missing or older than any file under lambdas/ or the build scripts, under a
-// lock directory so
-// that simulators starting at the same time (parallel test files) never build over each other.
+// lock directory so that simulators starting at the same time (parallel test files) never build over
+// each other.
 // Also the worker that hosts a bundle, as plain JavaScript.
 import {
   existsSync,
