@@ -1,10 +1,11 @@
 // The simulator's default template: the ready app synthesized with `npx cdk synth`, exactly as
 // `cdk deploy` would synthesize it, into dist/stack/<hash>/. cdk.json's pre-synth build
 // (`npm run build`) is replaced by building the bundles only when stale (local/simulator/bundles.ts),
-// so the assets hold the current bundles without rebuilding them for every context synthesized. The hash covers every input of the synthesis — the
-// app, the construct, the Lambda sources, the boot script, cdk.json, the lockfile and the context
-// given — so a second start with the same inputs reuses the cloud assembly. Builds are serialised
-// with every other build into dist/ by the build lock.
+// so the assets hold the current bundles without rebuilding them for every context synthesized. The
+// hash covers every input of the synthesis — the app, the construct, the Lambda sources, the boot
+// script, cdk.json, the lockfile and the context given — so a second start with the same inputs
+// reuses the cloud assembly. Builds are serialised with every other build into dist/ by the build
+// lock.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
