@@ -1,19 +1,22 @@
 // `npm run chaos -- --runs N --seed S [--size 3|5|7] [--episodes E] [--parallel P] [--faults K,...]
-// [--json FILE]`: N chaos runs, P at a time, run i drawing its schedule from seed S+i (each on a fresh
+// [--json FILE [--resume]]`: N chaos runs, P at a time, run i drawing its schedule from seed S+i (each on a fresh
 // simulator with real etcd, on its own 127.0.X.0/24 block). Prints a line per run as it ends, a failing
 // run's seed, violations and replay command, and the totals with a table per fault kind; exits 1 on
 // any violation. Every process a run starts, and every network rule, is removed when it ends, also on
-// Ctrl-C.
+// Ctrl-C. With --resume, the command is one part of a campaign: the runs FILE holds are not run again
+// and FILE then holds them all (chaos/resume.ts).
+import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FAULT_KINDS, type FaultKind } from "./faults";
 import { campaignJson, failureReport, replayCommand, runLine, summary } from "./report";
+import { type CampaignPart, type EarlierParts, earlierParts, ResumeError } from "./resume";
 import { type RunResult, runSchedule } from "./run";
 import { CLUSTER_SIZES, type ClusterSize, describeSchedule, drawSchedule } from "./schedule";
 
 const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5|7] [--episodes E] [--parallel P] [--minutes M]
-                        [--faults KIND[,KIND...]] [--json FILE] [--verbose]
+                        [--faults KIND[,KIND...]] [--json FILE [--resume]] [--verbose]
   --runs      runs (default 1)
   --parallel  runs at a time, each on its own simulator (default 1; a run mostly waits on timers
               and hook timeouts, so 3-4 fit on 2 cores)
@@ -23,7 +26,11 @@ const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5|7] [--e
   --size      cluster size for every run (default: drawn from each run's seed: 3, 5 or 7)
   --episodes  episodes per run (default: drawn from each run's seed, 2 to 4)
   --faults    only these fault kinds (default: all): ${FAULT_KINDS.join(", ")}
-  --json      also write the runs and the per-kind table to FILE as JSON
+  --json      also write the runs and the per-kind table to FILE as JSON (also on Ctrl-C: the
+              runs finished by then)
+  --resume    continue the campaign FILE holds (one part of a long one): its runs, which must be
+              of these --seed, --runs, --size, --episodes and --faults, are not run again, and FILE
+              then holds every run so far; without FILE, the first part
   --verbose   print the simulator's progress (instances, events, membership changes)`;
 
 class UsageError extends Error {
@@ -53,6 +60,7 @@ function parse(argv: string[]) {
       parallel: { type: "string" },
       faults: { type: "string" },
       json: { type: "string" },
+      resume: { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -60,6 +68,11 @@ function parse(argv: string[]) {
   const size = integer("size", values.size, 3, 7);
   if (size !== undefined && !(CLUSTER_SIZES as readonly number[]).includes(size)) {
     throw new UsageError(`--size must be 3, 5 or 7; received ${JSON.stringify(values.size)}`);
+  }
+  if (values.resume === true && (values.json === undefined || values.seed === undefined)) {
+    throw new UsageError(
+      "--resume needs --json FILE (the campaign so far) and --seed S (the campaign's first seed)",
+    );
   }
   return {
     help: values.help === true,
@@ -69,6 +82,7 @@ function parse(argv: string[]) {
     size: size as ClusterSize | undefined,
     faults: faultKinds(values.faults),
     json: values.json,
+    resume: values.resume === true,
     episodes: integer("episodes", values.episodes, 1, 20),
     minutes: integer("minutes", values.minutes, 1, 100_000),
     parallel: integer("parallel", values.parallel, 1, 16) ?? 1,
@@ -99,23 +113,56 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  let earlier: EarlierParts = { results: [], parts: [], elapsedMs: 0 };
+  if (args.resume && args.json !== undefined) {
+    try {
+      earlier = earlierParts(args.json, args);
+    } catch (error) {
+      if (!(error instanceof ResumeError)) throw error;
+      console.error(error.message);
+      return 2;
+    }
+  }
+  const done = new Set(earlier.results.map((r) => r.schedule.seed));
+  const todo = Array.from({ length: args.runs }, (_, i) => i).filter((i) => !done.has(args.seed + i));
   console.log(`chaos: ${args.runs} run(s) from seed ${args.seed}, ${args.parallel} at a time`);
+  if (args.resume) {
+    console.log(
+      `resuming ${args.json}: ${done.size} run(s) done in ${earlier.parts.length} part(s) before, ${todo.length} to go`,
+    );
+  }
   const started = Date.now();
+  const startedAt = new Date(started).toISOString();
   const results: RunResult[] = [];
   let harnessErrors = 0;
-  // Ctrl-C: print what the finished runs found, then exit, so each simulator's exit hook kills
-  // every process its run started.
+  const campaign = () => [...earlier.results, ...results];
+  const elapsed = () => earlier.elapsedMs + Date.now() - started;
+  const writeJson = () => {
+    if (args.json === undefined) return;
+    const part: CampaignPart = {
+      startedAt,
+      commit: headCommit(),
+      runs: results.length,
+      elapsedMs: Date.now() - started,
+    };
+    const json = { ...campaignJson(campaign(), elapsed(), harnessErrors), parts: [...earlier.parts, part] };
+    writeFileSync(args.json, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`JSON written to ${args.json}`);
+  };
+  // Ctrl-C: print what the finished runs found and write them, then exit, so each simulator's exit
+  // hook kills every process its run started.
   const interrupted = (code: number) => {
-    console.log(`\ninterrupted; totals of the ${results.length} finished runs:`);
-    for (const line of summary(results, Date.now() - started)) console.log(line);
+    console.log(`\ninterrupted; totals of the ${campaign().length} finished runs:`);
+    for (const line of summary(campaign(), elapsed())) console.log(line);
+    writeJson();
     process.exit(code);
   };
   process.once("SIGINT", () => interrupted(130));
   process.once("SIGTERM", () => interrupted(143));
-  let next = 0;
+  const queue = [...todo];
   let budgetNoted = false;
   const worker = async () => {
-    for (let i = next++; i < args.runs; i = next++) {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       if (args.minutes !== undefined && Date.now() - started > args.minutes * 60_000) {
         if (!budgetNoted) console.log(`time budget of ${args.minutes} min spent: starting no new run`);
         budgetNoted = true;
@@ -126,18 +173,25 @@ async function main(): Promise<number> {
       else results.push(outcome);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(args.parallel, args.runs) }, worker));
+  await Promise.all(Array.from({ length: Math.min(args.parallel, todo.length) }, worker));
   console.log("");
-  for (const line of summary(results, Date.now() - started)) console.log(line);
-  if (args.json !== undefined) {
-    writeFileSync(
-      args.json,
-      `${JSON.stringify(campaignJson(results, Date.now() - started, harnessErrors), null, 2)}\n`,
-    );
-    console.log(`JSON written to ${args.json}`);
-  }
+  for (const line of summary(campaign(), elapsed())) console.log(line);
+  writeJson();
   if (harnessErrors > 0) console.log(`runs that ended in a harness error (no verdict): ${harnessErrors}`);
-  return harnessErrors > 0 || results.some((r) => r.violations.length > 0) ? 1 : 0;
+  return harnessErrors > 0 || campaign().some((r) => r.violations.length > 0) ? 1 : 0;
+}
+
+/** The commit this checkout is on, to tell a campaign's parts apart; undefined outside a git checkout. */
+function headCommit(): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+      cwd: __dirname,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Plays run `i` and prints its line; undefined when the harness itself failed (no verdict). */
