@@ -19,7 +19,8 @@ export async function publish(rt: Runtime, instanceId: string, outcome: ChangeOu
   const node = ledger.nodes.find((n) => n.instanceId === instanceId);
   if (node === undefined) return config;
   const phase = phaseOf(config, outcome, instanceId) ?? node.phase;
-  await rt.ledger.setNodePhase(instanceId, { phase, config: stored(config) }, rt.now());
+  // The record as the decision's ledger state read it: no read before the write (one call fewer).
+  await rt.ledger.setNodePhase(instanceId, { phase, config: stored(config) }, rt.now(), undefined, node);
   return config;
 }
 

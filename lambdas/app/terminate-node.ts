@@ -3,6 +3,7 @@
 // tries again on its next pass. A completed termination then takes the member out of the client
 // name's records.
 import { NodePhaseConflictError } from "../adapters/ledger/errors";
+import type { Instance } from "../domain/snapshot";
 import { ClusterView } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import { keepClientEndpoint } from "./client-endpoint";
@@ -13,12 +14,14 @@ export type TerminateResult =
   | { readonly status: "completed"; readonly reason: string }
   | { readonly status: "held"; readonly reason: string };
 
+/** `reading`: the group's instances as the caller has just read them, if it has. */
 export async function terminateNode(
   rt: Runtime,
   instanceId: string,
   token?: string,
+  reading?: readonly Instance[],
 ): Promise<TerminateResult> {
-  const outcome = await changeMembership(rt, { event: "terminate", instanceId });
+  const outcome = await changeMembership(rt, { event: "terminate", instanceId }, reading);
   const { decision, ledger, snapshot } = outcome;
   // An instance neither the group, the ledger nor etcd knows is bad input: nothing is completed.
   const known =
