@@ -44,19 +44,19 @@ export async function reconcile(
   upkeep?: UpkeepOptions,
   durability?: DurabilityPort,
 ): Promise<ReconcileReport> {
-  const kept = await keepTerminationsAlive(rt);
-  // First, and apart from the repairs below: without quorum they all wait, and a failure of theirs
-  // must not keep the cluster from coming back.
-  const recovery = durability === undefined ? undefined : await recoveryStep(rt, durability);
-  // The group as just read serves the first snapshot (one DescribeAutoScalingGroups fewer), unless
-  // a recovery step ran in between: it may have replaced instances, and taken its time.
+  const kept = keepTerminationsAlive(rt);
+  // The group's reading serves the first snapshot (one DescribeAutoScalingGroups fewer), and the
+  // ledger is read meanwhile, unless a recovery step runs in between: it may replace instances, and
+  // take its time. That step comes first, and apart from the repairs below: without quorum they all
+  // wait, and a failure of theirs must not keep the cluster from coming back. It starts once the
+  // heartbeats are asked.
+  const recovery =
+    durability === undefined ? undefined : await kept.group.then(() => recoveryStep(rt, durability));
+  const firstReading =
+    durability === undefined ? kept.group.then((group) => group ?? rt.group.instances()) : undefined;
   let outcome: Awaited<ReturnType<typeof changeMembership>>;
   try {
-    outcome = await changeMembership(
-      rt,
-      { event: "reconcile" },
-      durability === undefined ? kept.group : undefined,
-    );
+    outcome = await changeMembership(rt, { event: "reconcile" }, firstReading);
   } finally {
     // The heartbeats went on meanwhile: answered before the terminations below complete actions.
     await kept.answered;
