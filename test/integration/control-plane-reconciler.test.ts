@@ -101,6 +101,22 @@ describe("control plane: reconciler", () => {
     assert.deepEqual(cluster?.initialMembers.map((m) => m.instanceId).sort(), [...ids].sort());
   });
 
+  test("a pass that decides for a registered node what its record already says writes nothing", async (t) => {
+    // Two instances of a cluster of 3: each node waits for a third, pass after pass.
+    const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 2 });
+    await eventually("2 instances waiting on their launch", () =>
+      bed.instanceIds("Pending:Wait").length === 2 ? true : undefined,
+    );
+    // The first node's reason changes once the second registers: its second decision is published.
+    assert.equal((await reconcile(bed.invocation())).launches, 2);
+    assert.equal((await reconcile(bed.invocation())).launches, 2);
+    const before = await bed.runtime.ledger.loadState();
+    const phaseWrites = t.mock.method(bed.runtime.ledger, "setNodePhase");
+    assert.equal((await reconcile(bed.invocation())).launches, 2);
+    assert.equal(phaseWrites.mock.callCount(), 0);
+    assert.deepEqual(await bed.runtime.ledger.loadState(), before);
+  });
+
   test("a lost launch event: the reconciler adds the node's learner once and keeps its launch action alive; the node joins and its launch completes with CONTINUE", async (t) => {
     const { bed, ids } = await formedCluster(t);
     const unseen = await replaceThroughEvents(bed, ids, ids[2] as string);
