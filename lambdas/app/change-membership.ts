@@ -10,10 +10,10 @@ import { LockHeldError, LockLostError } from "../adapters/ledger/errors";
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { changesMembership, type Decision } from "../domain/decision";
 import { decide } from "../domain/engine";
-import type { Instance, MembershipLock, Snapshot, Subject } from "../domain/snapshot";
+import type { MembershipLock, Snapshot, Subject } from "../domain/snapshot";
 import { EtcdAsgError } from "../errors";
 import { applyDecision } from "./apply-decision";
-import { loadSnapshot } from "./load-snapshot";
+import { type GroupReading, loadSnapshot } from "./load-snapshot";
 import type { Runtime } from "./ports";
 
 /** A subject needs at most: remove a stale or dead member, add, and one re-check. */
@@ -37,14 +37,14 @@ export class TooManyChangesError extends EtcdAsgError {
   override readonly name = "TooManyChangesError";
 }
 
-/** `instances`: the group as the caller has just read it, if it has. */
+/** `instances`: the group as the caller has just read it (or is reading it), if it has. */
 export async function changeMembership(
   rt: Runtime,
   subject: Subject,
-  instances?: readonly Instance[],
+  instances?: GroupReading,
 ): Promise<ChangeOutcome> {
   const changes: Decision[] = [];
-  let group = instances;
+  let group: GroupReading | undefined = instances;
   let lock: MembershipLock | undefined;
   const lockDeadline = rt.now() + rt.config.lockWaitMs;
   const changeDeadline = rt.now() + rt.config.refusalWaitMs;
@@ -107,8 +107,8 @@ function heldByOther(snapshot: Snapshot): boolean {
 async function acquire(
   rt: Runtime,
   deadline: number,
-  group: readonly Instance[] | undefined,
-): Promise<{ lock: MembershipLock; group: readonly Instance[] | undefined }> {
+  group: GroupReading | undefined,
+): Promise<{ lock: MembershipLock; group: GroupReading | undefined }> {
   let reading = group;
   let pollMs: number = LOCK_POLL.firstMs;
   for (;;) {

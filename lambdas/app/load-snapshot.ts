@@ -13,14 +13,18 @@ export interface LoadedSnapshot {
   readonly ledger: LedgerContents;
 }
 
+/** The group as read, or as being read. */
+export type GroupReading = readonly Instance[] | Promise<readonly Instance[]>;
+
 const RUNS_ETCD = new Set(["bootstrapping", "joining", "member"]);
 
-/** `instances`, when given, is a reading of the group this invocation already made: the group
- * changes only by Auto Scaling's actions, not by the membership changes the invocation makes. */
+/** `instances`, when given, is a reading of the group this invocation already made (or is making:
+ * the ledger is read meanwhile): the group changes only by Auto Scaling's actions, not by the
+ * membership changes the invocation makes. */
 export async function loadSnapshot(
   rt: Runtime,
   subject: Subject,
-  instances?: readonly Instance[],
+  instances?: GroupReading,
 ): Promise<LoadedSnapshot> {
   const [group, ledger] = await Promise.all([instances ?? rt.group.instances(), rt.ledger.loadState()]);
   const members = readsMembers(subject, ledger.cluster)

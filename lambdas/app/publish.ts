@@ -19,7 +19,11 @@ export async function publish(rt: Runtime, instanceId: string, outcome: ChangeOu
   const node = ledger.nodes.find((n) => n.instanceId === instanceId);
   if (node === undefined) return config;
   const phase = phaseOf(config, outcome, instanceId) ?? node.phase;
-  await rt.ledger.setNodePhase(instanceId, { phase, config: stored(config) }, rt.now());
+  const published = stored(config);
+  // Published already, as it is (a re-decision: a long poll's, a reconcile pass's): nothing to write.
+  if (phase === node.phase && JSON.stringify(node.config) === JSON.stringify(published)) return config;
+  // The record as the decision's ledger state read it: no read before the write (one call fewer).
+  await rt.ledger.setNodePhase(instanceId, { phase, config: published }, rt.now(), undefined, node);
   return config;
 }
 

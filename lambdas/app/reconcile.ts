@@ -8,7 +8,7 @@
 // by a new generation, pass by pass. Before anything, it keeps every terminating instance's action
 // alive (app/keep-terminations-alive.ts).
 
-import type { Member, Snapshot } from "../domain/snapshot";
+import type { Instance, Member, Snapshot } from "../domain/snapshot";
 import { ClusterView, isLive } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import { type ClientEndpointOutcome, keepClientEndpoint } from "./client-endpoint";
@@ -44,19 +44,19 @@ export async function reconcile(
   upkeep?: UpkeepOptions,
   durability?: DurabilityPort,
 ): Promise<ReconcileReport> {
-  const kept = await keepTerminationsAlive(rt);
-  // First, and apart from the repairs below: without quorum they all wait, and a failure of theirs
-  // must not keep the cluster from coming back.
-  const recovery = durability === undefined ? undefined : await recoveryStep(rt, durability);
-  // The group as just read serves the first snapshot (one DescribeAutoScalingGroups fewer), unless
-  // a recovery step ran in between: it may have replaced instances, and taken its time.
+  const kept = keepTerminationsAlive(rt);
+  // The group's reading serves the first snapshot (one DescribeAutoScalingGroups fewer), and the
+  // ledger is read meanwhile, unless a recovery step runs in between: it may replace instances, and
+  // take its time. That step comes first, and apart from the repairs below: without quorum they all
+  // wait, and a failure of theirs must not keep the cluster from coming back. It starts once the
+  // heartbeats are asked.
+  const recovery =
+    durability === undefined ? undefined : await kept.group.then(() => recoveryStep(rt, durability));
+  const firstReading =
+    durability === undefined ? kept.group.then((group) => group ?? rt.group.instances()) : undefined;
   let outcome: Awaited<ReturnType<typeof changeMembership>>;
   try {
-    outcome = await changeMembership(
-      rt,
-      { event: "reconcile" },
-      durability === undefined ? kept.group : undefined,
-    );
+    outcome = await changeMembership(rt, { event: "reconcile" }, firstReading);
   } finally {
     // The heartbeats went on meanwhile: answered before the terminations below complete actions.
     await kept.answered;
@@ -70,21 +70,36 @@ export async function reconcile(
   // Before the terminations below, which sync after their own removals: done after them, this pass's
   // older member list would write the removed members back, for a moment.
   const clientEndpoint = await keepClientEndpoint(rt, snapshot.members);
+  // The lifecycle work below decides on the pass's reading of the group, as one event's handler
+  // does on its own, until the pass itself moves the group (completes a lifecycle action, marks an
+  // instance Unhealthy): then each step reads it again. One DescribeAutoScalingGroups per step fewer.
+  let reading: readonly Instance[] | undefined = snapshot.instances;
   for (const instance of snapshot.instances) {
     const node = ledger.nodes.find((n) => n.instanceId === instance.id);
     if (instance.lifecycleState === "Terminating:Wait") {
-      await terminateNode(rt, instance.id);
+      const result = await terminateNode(rt, instance.id, undefined, reading);
+      if (result.status === "completed") reading = undefined;
       terminations += 1;
     } else if (
       instance.lifecycleState === "Pending:Wait" &&
       (node === undefined || node.phase === "registered")
     ) {
       if (instance.privateIp !== undefined) {
-        await launchNode(rt, instance.id);
+        const launched = await launchNode(
+          rt,
+          instance.id,
+          undefined,
+          undefined,
+          reading === undefined ? undefined : Promise.resolve([...reading]),
+        );
+        // Not a member, or refused: its launch action was completed, which moves the group.
+        const completed = launched.config.role === "not-a-member" || launched.config.role === "refused";
+        reading = completed ? undefined : launched.outcome.snapshot.instances;
         launches += 1;
       }
     } else if (instance.lifecycleState === "Pending:Wait" && node?.phase === "member") {
       await rt.group.complete({ hookName: rt.config.launchHookName, instanceId: instance.id }, "CONTINUE");
+      reading = undefined;
       completions += 1;
     } else if (instance.lifecycleState === "Pending:Wait" && node?.phase === "joining") {
       await rt.group.heartbeat({ hookName: rt.config.launchHookName, instanceId: instance.id });
@@ -95,6 +110,7 @@ export async function reconcile(
         instanceId: instance.id,
       });
       await rt.group.markUnhealthy(instance.id);
+      reading = undefined;
       marked.push(instance.id);
       replacements += 1;
     }

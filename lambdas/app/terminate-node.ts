@@ -3,6 +3,8 @@
 // tries again on its next pass. A completed termination then takes the member out of the client
 // name's records.
 import { NodePhaseConflictError } from "../adapters/ledger/errors";
+import type { LedgerNode } from "../adapters/ledger/items";
+import type { Instance } from "../domain/snapshot";
 import { ClusterView } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import { keepClientEndpoint } from "./client-endpoint";
@@ -13,12 +15,14 @@ export type TerminateResult =
   | { readonly status: "completed"; readonly reason: string }
   | { readonly status: "held"; readonly reason: string };
 
+/** `reading`: the group's instances as the caller has just read them, if it has. */
 export async function terminateNode(
   rt: Runtime,
   instanceId: string,
   token?: string,
+  reading?: readonly Instance[],
 ): Promise<TerminateResult> {
-  const outcome = await changeMembership(rt, { event: "terminate", instanceId });
+  const outcome = await changeMembership(rt, { event: "terminate", instanceId }, reading);
   const { decision, ledger, snapshot } = outcome;
   // An instance neither the group, the ledger nor etcd knows is bad input: nothing is completed.
   const known =
@@ -35,8 +39,8 @@ export async function terminateNode(
       rt.signals.quorumAtRisk(instanceId, decision.reason);
     return { status: "held", reason: decision.reason };
   }
-  if (ledger.nodes.some((n) => n.instanceId === instanceId))
-    await forget(rt, instanceId, ledger.cluster === undefined);
+  const node = ledger.nodes.find((n) => n.instanceId === instanceId);
+  if (node !== undefined) await forget(rt, node, ledger.cluster === undefined);
   await rt.group.complete(target, "CONTINUE");
   // Never throws: a Route 53 failure is the next reconcile pass's to repair.
   await keepClientEndpoint(rt, snapshot.members);
@@ -46,14 +50,15 @@ export async function terminateNode(
 }
 
 /** Before the cluster exists a registration is deleted (the next registrant takes its place). */
-async function forget(rt: Runtime, instanceId: string, beforeCluster: boolean): Promise<void> {
+async function forget(rt: Runtime, node: LedgerNode, beforeCluster: boolean): Promise<void> {
   if (beforeCluster) {
     try {
-      await rt.ledger.deleteNode(instanceId);
+      await rt.ledger.deleteNode(node.instanceId);
       return;
     } catch (error) {
       if (!(error instanceof NodePhaseConflictError)) throw error;
     }
   }
-  await rt.ledger.setNodePhase(instanceId, { phase: "removed" }, rt.now());
+  // On the record the decision's ledger state read: no read before the write.
+  await rt.ledger.setNodePhase(node.instanceId, { phase: "removed" }, rt.now(), undefined, node);
 }

@@ -1,9 +1,9 @@
 // The EC2 Query API (Version 2016-11-15) for the one call the control plane makes:
-// DescribeInstances, by instance ID or `instance-id` / `private-ip-address` / `instance-state-name`
-// filters. Terminated instances stay visible (without a private IP), as in EC2. EC2 has no
-// LaunchTemplate field on an instance: like EC2, it tags one launched from a launch template with
-// aws:ec2launchtemplate:id and aws:ec2launchtemplate:version, and Auto Scaling adds
-// aws:autoscaling:groupName.
+// DescribeInstances, by instance ID or `instance-id` / `private-ip-address` / `instance-state-name` /
+// `tag:aws:autoscaling:groupName` filters. Terminated instances stay visible (without a private IP),
+// as in EC2. EC2 has no LaunchTemplate field on an instance: like EC2, it tags one launched from a
+// launch template with aws:ec2launchtemplate:id and aws:ec2launchtemplate:version, and Auto Scaling
+// adds aws:autoscaling:groupName.
 import { AwsApiError } from "./api-error";
 import { indexedValues, type QueryParams } from "./query-params";
 import type { EmulatedInstance } from "./types";
@@ -71,7 +71,12 @@ interface Filter {
   readonly values: readonly string[];
 }
 
-const FILTER_NAMES = ["instance-id", "private-ip-address", "instance-state-name"];
+const FILTER_NAMES = [
+  "instance-id",
+  "private-ip-address",
+  "instance-state-name",
+  "tag:aws:autoscaling:groupName",
+];
 
 function readFilters(params: QueryParams): Filter[] {
   const filters: Filter[] = [];
@@ -88,6 +93,7 @@ function readFilters(params: QueryParams): Filter[] {
 function filterValue(instance: EmulatedInstance, name: string, now: number): string | undefined {
   if (name === "instance-id") return instance.id;
   if (name === "private-ip-address") return visiblePrivateIp(instance, now);
+  if (name === "tag:aws:autoscaling:groupName") return instance.groupName;
   return stateName(instance, now);
 }
 

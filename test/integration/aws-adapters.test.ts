@@ -151,6 +151,39 @@ describe("Auto Scaling group adapter", () => {
     assert.equal(instances.find((i) => i.id === other?.id)?.healthStatus, "Healthy");
   });
 
+  test("cold, reads EC2 by the group's tag, and asks by ID only about an instance that answer lacks", async () => {
+    const { group, adapter } = newGroup({ desiredCapacity: 2 });
+    const other = newGroup({ desiredCapacity: 1, lifecycleHooks: [] });
+    passIpDelay();
+    const requests: unknown[] = [];
+    const { ec2 } = clients;
+    ec2.middlewareStack.add(
+      (next) => async (args) => {
+        requests.push((args.input as { Filters?: unknown }).Filters);
+        return next(args);
+      },
+      { step: "initialize", name: "recordFilters" },
+    );
+    try {
+      emulator.resetCallCounts();
+      const instances = await adapter.instances();
+      assert.deepEqual(
+        instances.map((i) => i.privateIp),
+        group.instances().map((i) => i.privateIp),
+      );
+      assert.ok(!instances.some((i) => i.id === firstInstance(other.group).id), "another group's instance");
+      assert.deepEqual(emulator.callCounts(), { DescribeAutoScalingGroups: 1, DescribeInstances: 1 });
+      assert.deepEqual(requests, [
+        [
+          { Name: "tag:aws:autoscaling:groupName", Values: [adapter.groupName] },
+          { Name: "instance-state-name", Values: ["pending", "running"] },
+        ],
+      ]);
+    } finally {
+      ec2.middlewareStack.remove("recordFilters");
+    }
+  });
+
   test("asks EC2 only about instances it has not yet seen with a private IP", async () => {
     const { group, adapter } = newGroup({ desiredCapacity: 2 });
     passIpDelay();

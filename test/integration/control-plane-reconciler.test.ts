@@ -8,7 +8,7 @@ import { loadSnapshot } from "../../lambdas/app/load-snapshot";
 import { driftOf, reconcile } from "../../lambdas/app/reconcile";
 import { METRIC_NAMESPACE, METRICS } from "../../lambdas/app/signals";
 import {
-  type ControlPlaneBed,
+  ControlPlaneBed,
   type EmittedMetric,
   emittedMetrics,
   LAUNCH_HOOK,
@@ -82,6 +82,39 @@ describe("control plane: reconciler", () => {
       [driftMetric(bed, 0)],
     );
     assert.deepEqual(await memberNames(bed), [...ids.slice(0, 2), outside].sort());
+  });
+
+  test("lost launch events before the cluster exists: one pass registers every instance and fixes the cluster on one reading of the group", async (t) => {
+    const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 3 });
+    const ids = await eventually("3 instances waiting on their launch", () => {
+      const waiting = bed.instanceIds("Pending:Wait");
+      return waiting.length === 3 ? waiting : undefined;
+    });
+    bed.emulator.resetCallCounts();
+    const report = await reconcile(bed.invocation());
+    assert.equal(report.launches, 3);
+    // The pass's lifecycle steps move nothing in the group: none reads it again.
+    assert.equal(bed.emulator.callCounts().DescribeAutoScalingGroups, 1);
+    // The last one's decision fixes the cluster; the first two learn it on their next request.
+    const { nodes, cluster } = await bed.runtime.ledger.loadState();
+    assert.deepEqual(nodes.map((n) => n.instanceId).sort(), [...ids].sort());
+    assert.deepEqual(cluster?.initialMembers.map((m) => m.instanceId).sort(), [...ids].sort());
+  });
+
+  test("a pass that decides for a registered node what its record already says writes nothing", async (t) => {
+    // Two instances of a cluster of 3: each node waits for a third, pass after pass.
+    const bed = await ControlPlaneBed.start(t, { clusterSize: 3, capacity: 2 });
+    await eventually("2 instances waiting on their launch", () =>
+      bed.instanceIds("Pending:Wait").length === 2 ? true : undefined,
+    );
+    // The first node's reason changes once the second registers: its second decision is published.
+    assert.equal((await reconcile(bed.invocation())).launches, 2);
+    assert.equal((await reconcile(bed.invocation())).launches, 2);
+    const before = await bed.runtime.ledger.loadState();
+    const phaseWrites = t.mock.method(bed.runtime.ledger, "setNodePhase");
+    assert.equal((await reconcile(bed.invocation())).launches, 2);
+    assert.equal(phaseWrites.mock.callCount(), 0);
+    assert.deepEqual(await bed.runtime.ledger.loadState(), before);
   });
 
   test("a lost launch event: the reconciler adds the node's learner once and keeps its launch action alive; the node joins and its launch completes with CONTINUE", async (t) => {

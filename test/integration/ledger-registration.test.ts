@@ -105,6 +105,28 @@ describe("ledger node records", () => {
     assert.deepEqual(republished.config, { v: 2 });
   });
 
+  test("writes on a record the caller read, and reads it again when it has changed since", async () => {
+    const ledger = freshLedger();
+    const registered = await ledger.registerNode("i-a", "127.0.1.1", NOW);
+    const fresh = await ledger.setNodePhase("i-a", { phase: "joining" }, NOW + 10, undefined, registered);
+    assert.equal(fresh.phaseSince, NOW + 10);
+    // `registered` is stale now: the write on it fails its condition, and the retry reads the
+    // record, so the phase time of the unchanged phase is kept.
+    const again = await ledger.setNodePhase(
+      "i-a",
+      { phase: "joining", config: { v: 1 } },
+      NOW + 99,
+      undefined,
+      registered,
+    );
+    assert.equal(again.phaseSince, NOW + 10);
+    assert.deepEqual(again.config, { v: 1 });
+    // A stale record that fails the expected phase is read again, not refused on sight.
+    const stale = { ...again, phase: "registered" as const };
+    const member = await ledger.setNodePhase("i-a", { phase: "member" }, NOW + 200, "joining", stale);
+    assert.equal(member.phase, "member");
+  });
+
   test("refuses a phase change from another phase than the expected one", async () => {
     const ledger = freshLedger();
     await ledger.registerNode("i-a", "127.0.1.1", NOW);

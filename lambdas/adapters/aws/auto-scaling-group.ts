@@ -6,7 +6,9 @@
 //
 // An instance's primary private IP and launch time never change while it lives, so the adapter
 // remembers them (per container, for the group's current instances): EC2 is asked only about
-// instances it has not seen with an IP yet, and a warm function reads the group with one call.
+// instances it has not seen with an IP yet, and a warm function reads the group with one call. One
+// that knows none yet (a cold start) asks EC2 about the group's instances by the group's tag while
+// it asks Auto Scaling for the group, not after; an instance that answer lacks is asked by ID.
 import {
   type AutoScalingClient,
   CompleteLifecycleActionCommand,
@@ -16,7 +18,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { Instance, LaunchTemplateRef } from "../../domain/snapshot";
-import { describeInstanceDetails, type Ec2InstanceDetails } from "./ec2";
+import { describeGroupInstanceDetails, describeInstanceDetails, type Ec2InstanceDetails } from "./ec2";
 import { AutoScalingGroupNotFoundError, InstanceNotYetVisibleError } from "./errors";
 import { isNoActiveLifecycleAction, translateAwsError } from "./translate";
 
@@ -46,6 +48,11 @@ export class AutoScalingGroupAdapter {
   /** The group's instances, oldest launch first. Throws InstanceNotYetVisibleError (retryable) when
    * EC2 does not show one of them yet. */
   async instances(): Promise<Instance[]> {
+    // Its failure only means asking by ID, as a warm container does.
+    const byTag =
+      this.known.size === 0
+        ? describeGroupInstanceDetails(this.clients.ec2, this.groupName).catch(() => undefined)
+        : undefined;
     const answer = await this.clients.autoScaling
       .send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [this.groupName] }))
       .catch((error: unknown) => {
@@ -67,7 +74,10 @@ export class AutoScalingGroupAdapter {
           ]
         : [],
     );
-    const details = await this.details(members.map((member) => member.id));
+    const details = await this.details(
+      members.map((member) => member.id),
+      await byTag,
+    );
     const invisible = members.filter((member) => !details.has(member.id)).map((member) => member.id);
     if (invisible.length > 0) throw new InstanceNotYetVisibleError(invisible);
     return members
@@ -78,14 +88,21 @@ export class AutoScalingGroupAdapter {
       .sort((a, b) => a.launchTime - b.launchTime);
   }
 
-  /** Details of these instances: remembered ones as they were, the others from EC2. */
-  private async details(instanceIds: readonly string[]): Promise<Map<string, Ec2InstanceDetails>> {
+  /** Details of these instances: remembered ones as they were, then those `read` already holds
+   * (the group's, by its tag), the others from EC2. */
+  private async details(
+    instanceIds: readonly string[],
+    read?: Map<string, Ec2InstanceDetails>,
+  ): Promise<Map<string, Ec2InstanceDetails>> {
     for (const id of this.known.keys()) if (!instanceIds.includes(id)) this.known.delete(id);
-    const unknown = instanceIds.filter((id) => !this.known.has(id));
+    const prefetched = [...(read ?? [])].filter(([id]) => instanceIds.includes(id));
+    const visible = new Set([...this.known.keys(), ...prefetched.map(([id]) => id)]);
+    const unknown = instanceIds.filter((id) => !visible.has(id));
     const fetched =
       unknown.length === 0 ? new Map() : await describeInstanceDetails(this.clients.ec2, unknown);
-    for (const [id, details] of fetched) if (details.privateIp !== undefined) this.known.set(id, details);
-    return new Map([...this.known, ...fetched]);
+    const found = [...prefetched, ...fetched];
+    for (const [id, details] of found) if (details.privateIp !== undefined) this.known.set(id, details);
+    return new Map([...this.known, ...found]);
   }
 
   /** "already-done" when Auto Scaling has no active action for the target any more. */

@@ -26,29 +26,47 @@ export async function describeInstanceDetails(
   const details = new Map<string, Ec2InstanceDetails>();
   for (let start = 0; start < instanceIds.length; start += FILTER_VALUES_MAX) {
     const batch = instanceIds.slice(start, start + FILTER_VALUES_MAX);
-    let nextToken: string | undefined;
-    do {
-      const page = await ec2
-        .send(
-          new DescribeInstancesCommand({
-            Filters: [{ Name: "instance-id", Values: batch }],
-            MaxResults: 1000,
-            NextToken: nextToken,
-          }),
-        )
-        .catch((error: unknown) => {
-          throw translateAwsError(error, "DescribeInstances");
-        });
-      for (const instance of (page.Reservations ?? []).flatMap(
-        (reservation) => reservation.Instances ?? [],
-      )) {
-        const read = toDetails(instance);
-        if (read) details.set(read.instanceId, read);
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
+    await describeInto(ec2, [{ Name: "instance-id", Values: batch }], details);
   }
   return details;
+}
+
+/** Details of the group's instances that are not terminated, by the tag Auto Scaling puts on every
+ * instance it launches: a read that needs no instance ID, so it can go out with the group's. */
+export async function describeGroupInstanceDetails(
+  ec2: EC2Client,
+  groupName: string,
+): Promise<Map<string, Ec2InstanceDetails>> {
+  const details = new Map<string, Ec2InstanceDetails>();
+  await describeInto(
+    ec2,
+    [
+      { Name: "tag:aws:autoscaling:groupName", Values: [groupName] },
+      { Name: "instance-state-name", Values: ["pending", "running"] },
+    ],
+    details,
+  );
+  return details;
+}
+
+async function describeInto(
+  ec2: EC2Client,
+  filters: { Name: string; Values: string[] }[],
+  details: Map<string, Ec2InstanceDetails>,
+): Promise<void> {
+  let nextToken: string | undefined;
+  do {
+    const page = await ec2
+      .send(new DescribeInstancesCommand({ Filters: filters, MaxResults: 1000, NextToken: nextToken }))
+      .catch((error: unknown) => {
+        throw translateAwsError(error, "DescribeInstances");
+      });
+    for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
+      const read = toDetails(instance);
+      if (read) details.set(read.instanceId, read);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
 }
 
 /** The instance's private IP. Throws PrivateIpNotAssignedError (retryable) while it has none yet and

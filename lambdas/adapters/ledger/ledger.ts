@@ -325,12 +325,16 @@ export class Ledger {
    * Moves a registered node to `change.phase` (and records its member ID or configuration), only
    * from `expectedPhase` when given. `phaseSince` becomes `now` only when the phase really changes
    * (or `restartClock` says so), so re-publishing a configuration does not restart a phase's timeout.
+   * `observed`: the record as the caller has just read it (its ledger state): the first attempt
+   * writes on it without reading it again; if it has changed since, that write fails on its
+   * condition and the next attempt reads it, as without it.
    */
   async setNodePhase(
     instanceId: string,
     change: PhaseChange,
     now: number,
     expectedPhase?: NodePhase,
+    observed?: LedgerNode,
   ): Promise<LedgerNode> {
     requireTime("now", now);
     if (!NODE_PHASES.includes(change.phase)) {
@@ -346,8 +350,11 @@ export class Ledger {
       );
     }
     const configJson = change.config === undefined ? undefined : configToJson(change.config);
+    // A record read elsewhere that fails the expected phase is read again before it is refused.
+    let known = expectedPhase === undefined || observed?.phase === expectedPhase ? observed : undefined;
     for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-      const current = await this.getNode(instanceId);
+      const current = known ?? (await this.getNode(instanceId));
+      known = undefined;
       if (current === undefined) throw new UnknownNodeError(instanceId);
       if (expectedPhase !== undefined && current.phase !== expectedPhase) {
         throw new NodePhaseConflictError(instanceId, [expectedPhase], current.phase);
