@@ -3,9 +3,9 @@
 // reports ready — except for a node left out of the cluster, which goes in service at once, and a
 // node whose etcd version the cluster must not take, whose launch is abandoned.
 import type { NodeConfig } from "../domain/node-config";
-import type { Instance } from "../domain/snapshot";
 import { EtcdAsgError } from "../errors";
 import { type ChangeOutcome, changeMembership } from "./change-membership";
+import type { GroupReading } from "./load-snapshot";
 import type { Runtime } from "./ports";
 import { publish } from "./publish";
 
@@ -33,10 +33,10 @@ export interface LaunchOptions {
   readonly token?: string;
   /** The release the node reports it installed (its configuration request). */
   readonly etcdVersion?: string;
-  /** The group's instances as the caller asked for them this invocation, if it did. */
-  readonly reading?: Promise<Instance[]>;
-  /** The ledger read this invocation already holds the node (registered, with `etcdVersion` recorded
-   * by this same request): its registration and version are not written again. */
+  /** The group's instances as the caller read them (or is reading them) this invocation, if it did. */
+  readonly reading?: GroupReading;
+  /** A ledger read of this invocation holds the node registered (with `etcdVersion` recorded, when
+   * given): its registration and version are not written again. */
   readonly registered?: boolean;
 }
 

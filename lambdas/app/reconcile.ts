@@ -85,13 +85,11 @@ export async function reconcile(
       (node === undefined || node.phase === "registered")
     ) {
       if (instance.privateIp !== undefined) {
-        const launched = await launchNode(
-          rt,
-          instance.id,
-          undefined,
-          undefined,
-          reading === undefined ? undefined : Promise.resolve([...reading]),
-        );
+        // A node the pass's ledger reading holds is registered already: not again (one read fewer).
+        const launched = await launchNode(rt, instance.id, {
+          reading,
+          registered: node !== undefined,
+        });
         // Not a member, or refused: its launch action was completed, which moves the group.
         const completed = launched.config.role === "not-a-member" || launched.config.role === "refused";
         reading = completed ? undefined : launched.outcome.snapshot.instances;
