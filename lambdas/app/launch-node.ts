@@ -2,6 +2,8 @@
 // engine decide, publish its configuration. The launch action stays pending until the node
 // reports ready — except for a node left out of the cluster, which goes in service at once, and a
 // node whose etcd version the cluster must not take, whose launch is abandoned.
+
+import type { LedgerNode } from "../adapters/ledger/items";
 import type { NodeConfig } from "../domain/node-config";
 import { EtcdAsgError } from "../errors";
 import { type ChangeOutcome, changeMembership } from "./change-membership";
@@ -35,6 +37,8 @@ export interface LaunchOptions {
   readonly etcdVersion?: string;
   /** The group's instances as the caller read them (or is reading them) this invocation, if it did. */
   readonly reading?: GroupReading;
+  /** The node's ledger record as the caller is reading it (a launch event reads it with its token). */
+  readonly record?: Promise<LedgerNode | undefined>;
   /** A ledger read of this invocation holds the node registered (with `etcdVersion` recorded, when
    * given): its registration and version are not written again. */
   readonly registered?: boolean;
@@ -51,7 +55,7 @@ export async function launchNode(
   if (instance === undefined) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   if (instance.privateIp === undefined) throw new NoPrivateIpYetError(instanceId);
   if (options.registered !== true) {
-    await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now());
+    await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now(), options.record);
     if (etcdVersion !== undefined) await rt.ledger.recordNodeVersion(instanceId, etcdVersion);
   }
   const outcome = await changeMembership(rt, { event: "launch", instanceId }, instances);

@@ -46,11 +46,14 @@ export async function handleLifecycleEvent(
     return { status: "ignored", reason: parsed.reason };
   }
   const target = { hookName: action.hookName, instanceId: action.instanceId, token: action.token };
-  // A launch reads the group first: asked now, it comes while the ledger answers the token (one
-  // round trip fewer on every launch; a duplicate event wastes the reading). Its failure surfaces
-  // in launchNode, as before; unawaited when the token read fails or says duplicate.
+  // A launch reads the group and the node's record first: asked now, they come while the ledger
+  // answers the token (two round trips fewer on every launch; a duplicate event wastes them). A
+  // failure surfaces in launchNode, as before (the record's read is made again there); unawaited
+  // when the token read fails or says duplicate.
   const group = kind === "launch" ? rt.group.instances() : undefined;
   group?.catch(() => undefined);
+  const record = kind === "launch" ? rt.ledger.getNode(action.instanceId) : undefined;
+  record?.catch(() => undefined);
   // Kept alive too: a ledger down at this first read must not leave the action to its DefaultResult
   // (chaos seed 16025: a terminate action timed out into CONTINUE with its member still a voter).
   const seen = await keptAlive(rt, target, () => rt.ledger.tokenOutcome(action.token));
@@ -62,7 +65,7 @@ export async function handleLifecycleEvent(
     let launched: Awaited<ReturnType<typeof launchNode>>;
     try {
       launched = await keptAlive(rt, target, () =>
-        launchNode(rt, action.instanceId, { token: action.token, reading: group }),
+        launchNode(rt, action.instanceId, { token: action.token, reading: group, record }),
       );
     } catch (error) {
       // A terminate event handled first (reordering) or a scale-in may have removed it already.

@@ -41,6 +41,19 @@ describe("ledger node records", () => {
     assert.equal((await ledger.registerNode("i-c", "127.0.1.3", NOW)).registration, 3);
   });
 
+  test("takes a read of the record the caller sent earlier: a current one, a stale one, a failed one", async () => {
+    const ledger = freshLedger();
+    const first = await ledger.registerNode("i-a", "127.0.1.1", NOW);
+    // Current: the record as read, with no second read.
+    assert.deepEqual(await ledger.registerNode("i-a", "127.0.1.1", NOW, ledger.getNode("i-a")), first);
+    // Stale (read before another registration wrote it): the conditional write finds the first record.
+    assert.deepEqual(await ledger.registerNode("i-a", "127.0.1.1", NOW, Promise.resolve(undefined)), first);
+    // Failed (the ledger did not answer then): read again.
+    const failed = Promise.reject(new Error("ledger unavailable at the earlier read"));
+    assert.deepEqual(await ledger.registerNode("i-a", "127.0.1.1", NOW, failed), first);
+    assert.equal((await ledger.loadState()).nodes.length, 1);
+  });
+
   test("records the etcd version a registered node reports; refuses an unknown node or a malformed version", async () => {
     const ledger = freshLedger();
     await ledger.registerNode("i-a", "127.0.1.1", NOW);

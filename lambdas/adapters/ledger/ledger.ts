@@ -155,12 +155,22 @@ export class Ledger {
    * instances get distinct, gap-free numbers. A gap appears only when the same instance registers
    * twice at the same moment (both calls draw a number, one record wins) or a call dies between
    * drawing and writing; order is all the engine relies on, and a gap does not change it.
+   * `read`: the record as the caller is already reading it (getNode, sent earlier), which stands for
+   * the read this call would make first; a failed one is made again.
    */
-  async registerNode(instanceId: string, privateIp: string, now: number): Promise<LedgerNode> {
+  async registerNode(
+    instanceId: string,
+    privateIp: string,
+    now: number,
+    read?: Promise<LedgerNode | undefined>,
+  ): Promise<LedgerNode> {
     requireText("instance ID", instanceId);
     requireText("private IP", privateIp);
     requireTime("now", now);
-    const existing = await this.getNode(instanceId);
+    const existing = await (read ?? this.getNode(instanceId)).catch((error: unknown) => {
+      if (read === undefined) throw error;
+      return this.getNode(instanceId);
+    });
     if (existing !== undefined) return sameIp(existing, privateIp);
 
     const counter = await this.table.request("registerNode", () =>
