@@ -124,11 +124,13 @@ async function main(): Promise<number> {
     }
   }
   const done = new Set(earlier.results.map((r) => r.schedule.seed));
-  const todo = Array.from({ length: args.runs }, (_, i) => i).filter((i) => !done.has(args.seed + i));
+  // The indices of the runs still to play, taken from the front by the workers.
+  const queue = Array.from({ length: args.runs }, (_, i) => i).filter((i) => !done.has(args.seed + i));
+  const workers = Math.min(args.parallel, queue.length);
   console.log(`chaos: ${args.runs} run(s) from seed ${args.seed}, ${args.parallel} at a time`);
   if (args.resume) {
     console.log(
-      `resuming ${args.json}: ${done.size} run(s) done in ${earlier.parts.length} part(s) before, ${todo.length} to go`,
+      `resuming ${args.json}: ${done.size} run(s) done in ${earlier.parts.length} part(s) before, ${queue.length} to go`,
     );
   }
   const started = Date.now();
@@ -159,7 +161,6 @@ async function main(): Promise<number> {
   };
   process.once("SIGINT", () => interrupted(130));
   process.once("SIGTERM", () => interrupted(143));
-  const queue = [...todo];
   let budgetNoted = false;
   const worker = async () => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
@@ -173,7 +174,7 @@ async function main(): Promise<number> {
       else results.push(outcome);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(args.parallel, todo.length) }, worker));
+  await Promise.all(Array.from({ length: workers }, worker));
   console.log("");
   for (const line of summary(campaign(), elapsed())) console.log(line);
   writeJson();

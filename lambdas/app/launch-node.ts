@@ -2,7 +2,6 @@
 // engine decide, publish its configuration. The launch action stays pending until the node
 // reports ready — except for a node left out of the cluster, which goes in service at once, and a
 // node whose etcd version the cluster must not take, whose launch is abandoned.
-
 import type { LedgerNode } from "../adapters/ledger/items";
 import type { NodeConfig } from "../domain/node-config";
 import { EtcdAsgError } from "../errors";

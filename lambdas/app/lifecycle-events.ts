@@ -81,7 +81,7 @@ export async function handleLifecycleEvent(
   }
   let result: Awaited<ReturnType<typeof terminateNode>>;
   try {
-    result = await keptAlive(rt, target, () => terminateNode(rt, action.instanceId, action.token));
+    result = await keptAlive(rt, target, () => terminateNode(rt, action.instanceId, { token: action.token }));
   } catch (error) {
     if (!(error instanceof UnknownInstanceError)) throw error;
     rt.logger.error("rejected lifecycle event", { error: error.message });

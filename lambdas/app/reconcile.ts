@@ -77,7 +77,7 @@ export async function reconcile(
   for (const instance of snapshot.instances) {
     const node = ledger.nodes.find((n) => n.instanceId === instance.id);
     if (instance.lifecycleState === "Terminating:Wait") {
-      const result = await terminateNode(rt, instance.id, undefined, reading);
+      const result = await terminateNode(rt, instance.id, { reading });
       if (result.status === "completed") reading = undefined;
       terminations += 1;
     } else if (

@@ -15,12 +15,17 @@ export type TerminateResult =
   | { readonly status: "completed"; readonly reason: string }
   | { readonly status: "held"; readonly reason: string };
 
-/** `reading`: the group's instances as the caller has just read them, if it has. */
+export interface TerminateOptions {
+  /** The terminate action's token (a lifecycle event). */
+  readonly token?: string;
+  /** The group's instances as the caller has just read them, if it has. */
+  readonly reading?: readonly Instance[];
+}
+
 export async function terminateNode(
   rt: Runtime,
   instanceId: string,
-  token?: string,
-  reading?: readonly Instance[],
+  { token, reading }: TerminateOptions = {},
 ): Promise<TerminateResult> {
   const outcome = await changeMembership(rt, { event: "terminate", instanceId }, reading);
   const { decision, ledger, snapshot } = outcome;

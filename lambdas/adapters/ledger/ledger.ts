@@ -167,10 +167,8 @@ export class Ledger {
     requireText("instance ID", instanceId);
     requireText("private IP", privateIp);
     requireTime("now", now);
-    const existing = await (read ?? this.getNode(instanceId)).catch((error: unknown) => {
-      if (read === undefined) throw error;
-      return this.getNode(instanceId);
-    });
+    const existing =
+      read === undefined ? await this.getNode(instanceId) : await read.catch(() => this.getNode(instanceId));
     if (existing !== undefined) return sameIp(existing, privateIp);
 
     const counter = await this.table.request("registerNode", () =>
