@@ -37,22 +37,27 @@ export class TooManyChangesError extends EtcdAsgError {
   override readonly name = "TooManyChangesError";
 }
 
-/** `instances`: the group as the caller has just read it (or is reading it), if it has. */
+/** `instances`: the group as the caller has just read it (or is reading it), if it has; `ledgerReading`:
+ * the ledger as the caller has just read it and written nothing after, if it has (the first
+ * decision is made on it). */
 export async function changeMembership(
   rt: Runtime,
   subject: Subject,
   instances?: GroupReading,
+  ledgerReading?: LedgerContents,
 ): Promise<ChangeOutcome> {
   const changes: Decision[] = [];
   let group: GroupReading | undefined = instances;
+  let fresh = ledgerReading;
   let lock: MembershipLock | undefined;
   const lockDeadline = rt.now() + rt.config.lockWaitMs;
   const changeDeadline = rt.now() + rt.config.refusalWaitMs;
   let refusalRetryMs: number = REFUSAL_RETRY.firstMs;
   try {
     for (;;) {
-      const { snapshot, ledger } = await loadSnapshot(rt, subject, group);
+      const { snapshot, ledger } = await loadSnapshot(rt, subject, group, fresh);
       group = snapshot.instances;
+      fresh = undefined;
       const decision = decide(snapshot);
       rt.logger.info("decision", { subject, decision: summary(decision), held: lock !== undefined });
       if (!changesMembership(decision) || isFixed(decision, snapshot)) {

@@ -3,6 +3,7 @@
 // reports ready — except for a node left out of the cluster, which goes in service at once, and a
 // node whose etcd version the cluster must not take, whose launch is abandoned.
 import type { LedgerNode } from "../adapters/ledger/items";
+import type { LedgerContents } from "../adapters/ledger/ledger";
 import type { NodeConfig } from "../domain/node-config";
 import { EtcdAsgError } from "../errors";
 import { type ChangeOutcome, changeMembership } from "./change-membership";
@@ -41,6 +42,9 @@ export interface LaunchOptions {
   /** A ledger read of this invocation holds the node registered (with `etcdVersion` recorded, when
    * given): its registration and version are not written again. */
   readonly registered?: boolean;
+  /** The ledger as this invocation has just read it, nothing written since (a long poll's reading
+   * that moved): the first decision is made on it instead of reading it again. Only with `registered`. */
+  readonly ledger?: LedgerContents;
 }
 
 export async function launchNode(
@@ -57,7 +61,12 @@ export async function launchNode(
     await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now(), options.record);
     if (etcdVersion !== undefined) await rt.ledger.recordNodeVersion(instanceId, etcdVersion);
   }
-  const outcome = await changeMembership(rt, { event: "launch", instanceId }, instances);
+  const outcome = await changeMembership(
+    rt,
+    { event: "launch", instanceId },
+    instances,
+    options.registered === true ? options.ledger : undefined,
+  );
   const config = await publish(rt, instanceId, outcome);
   if (config.role === "not-a-member") {
     await rt.group.complete({ hookName: rt.config.launchHookName, instanceId, token }, "CONTINUE");

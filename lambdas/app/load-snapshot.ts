@@ -20,27 +20,32 @@ const RUNS_ETCD = new Set(["bootstrapping", "joining", "member"]);
 
 /** `instances`, when given, is a reading of the group this invocation already made (or is making:
  * the ledger is read meanwhile): the group changes only by Auto Scaling's actions, not by the
- * membership changes the invocation makes. */
+ * membership changes the invocation makes. `ledger`, when given, is a reading of the ledger this
+ * invocation has just made and written nothing after: it is not read again. */
 export async function loadSnapshot(
   rt: Runtime,
   subject: Subject,
   instances?: GroupReading,
+  ledger?: LedgerContents,
 ): Promise<LoadedSnapshot> {
-  const [group, ledger] = await Promise.all([instances ?? rt.group.instances(), rt.ledger.loadState()]);
-  const members = readsMembers(subject, ledger.cluster)
-    ? await readMembers(rt, etcdEndpoints(rt, group, ledger))
+  const [group, contents] = await Promise.all([
+    instances ?? rt.group.instances(),
+    ledger ?? rt.ledger.loadState(),
+  ]);
+  const members = readsMembers(subject, contents.cluster)
+    ? await readMembers(rt, etcdEndpoints(rt, group, contents))
     : [];
   const snapshot: Snapshot = {
     policy: rt.config.policy,
     subject,
     instances: group,
     members,
-    ledger,
+    ledger: contents,
     now: rt.now(),
     actor: rt.actor(),
     proposedToken: rt.newToken(),
   };
-  return { snapshot, ledger };
+  return { snapshot, ledger: contents };
 }
 
 /** Client URLs of live instances whose node runs etcd; all live instances when none is known yet. */

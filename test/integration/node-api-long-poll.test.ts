@@ -70,6 +70,37 @@ describe("node API long polling", () => {
     assert.equal((await ledger.getNode(first))?.etcdVersion, "3.4.23");
   });
 
+  test("the re-decision is made on the poll's reading that saw the ledger move, not on a read of its own", async (t) => {
+    const { bed, first, third } = await twoOfThreeRegistered(t);
+    const rt = bed.invocation();
+    const { ledger } = rt;
+    const load = ledger.loadState.bind(ledger);
+    let reads = 0;
+    t.mock.method(ledger, "loadState", () => {
+      reads += 1;
+      return load();
+    });
+    // The poll's wait is held until the third launch has fixed the cluster, so its next read sees it.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const sleep = rt.sleep.bind(rt);
+    t.mock.method(rt, "sleep", async (ms: number) => {
+      await gate;
+      return sleep(ms);
+    });
+    const held = awaitConfig(rt, first, { waitMs: 10_000, standby: false });
+    await eventually("the first decision held", () => (reads === 1 ? true : undefined));
+    await bed.deliver("launch", await eventOf(bed, "launch", third));
+    const before = reads;
+    release();
+    const { config, cluster } = await held;
+    assert.equal(config.role, "member", config.reason);
+    assert.ok(cluster !== undefined);
+    assert.equal(reads - before, 1, "one ledger read after the move: the poll's");
+  });
+
   test("without a wait, or when nothing moves, a wait answer comes back as 202", async (t) => {
     const { bed, first } = await twoOfThreeRegistered(t);
     const immediate = await askConfig(bed, first, "0");
