@@ -649,10 +649,10 @@ download_snapshot() {
   local file=$1 size sha256
   info "downloading snapshot (revision ${ANSWER[ETCD_ASG_RESTORE_REVISION]}, ${ANSWER[ETCD_ASG_RESTORE_SIZE]} bytes)"
   request_timeout 900
-  curl -sSf --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" -o "$file" \
-    --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error" ||
+  # curl prints the bytes it wrote to the file: no stat process after it.
+  size=$(exec curl -sSf --connect-timeout 5 --max-time "$REQUEST_TIMEOUT" -o "$file" -w '%{size_download}' \
+    --config - <<<"url = \"${ANSWER[ETCD_ASG_RESTORE_URL]}\"" 2>"$WORK_DIR/download-error") ||
     fatal "$EXIT_RESTORE_FAILED" "cannot download the snapshot to restore: $(head -c 300 "$WORK_DIR/download-error")"
-  size=$(stat -c %s -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot read the size of $file"
   [[ $size == "${ANSWER[ETCD_ASG_RESTORE_SIZE]}" ]] ||
     fatal "$EXIT_RESTORE_FAILED" "refusing to restore: the snapshot is $size bytes, the node API says ${ANSWER[ETCD_ASG_RESTORE_SIZE]}"
   sha256=$(sha256sum -- "$file") || fatal "$EXIT_RESTORE_FAILED" "cannot hash $file"

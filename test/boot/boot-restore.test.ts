@@ -75,7 +75,9 @@ async function serve(c: BootCase, bytes: Buffer): Promise<{ url: string; server:
   };
 }
 
-function restoreConfig(c: BootCase, url: string, sha256 = snapshot.sha256): string {
+/** `claimed`: what the node API says of the snapshot, when not the truth. */
+function restoreConfig(c: BootCase, url: string, claimed: { sha256?: string; size?: string } = {}): string {
+  const { sha256 = snapshot.sha256, size = String(snapshot.size) } = claimed;
   const peer = `https://${c.privateIp}:2380`;
   const command = [
     "etcdctl snapshot restore {snapshot}",
@@ -90,7 +92,7 @@ function restoreConfig(c: BootCase, url: string, sha256 = snapshot.sha256): stri
     [
       `ETCD_ASG_RESTORE_URL="${url}"`,
       `ETCD_ASG_RESTORE_SHA256="${sha256}"`,
-      `ETCD_ASG_RESTORE_SIZE="${snapshot.size}"`,
+      `ETCD_ASG_RESTORE_SIZE="${size}"`,
       `ETCD_ASG_RESTORE_REVISION="2"`,
       `ETCD_ASG_RESTORE_COMMAND="${command}"`,
     ].join("\n") +
@@ -201,23 +203,32 @@ describe("boot script restore", () => {
     });
   });
 
-  it("refuses a snapshot whose SHA-256 does not match, and does not start etcd", async () => {
-    await withRestoreCase(async (c, { env }, url) => {
-      const wrong = createHash("sha256").update("another snapshot").digest("hex");
-      c.onApi(() => ({ status: 200, body: restoreConfig(c, url, wrong) }));
-      const result = await c.run(["-o", "start"], env);
-      assert.equal(result.code, 10, result.stderr);
-      assert.match(
-        result.stderr,
-        new RegExp(
-          `refusing to restore: the snapshot's SHA-256 is ${snapshot.sha256}, the node API says ${wrong}`,
-        ),
-      );
-      await assert.rejects(readFile(env.FAKE_SYSTEMCTL_LOG, "utf8"), "systemctl was never called");
-      assert.deepEqual(await readdir(c.dataDir), [], "nothing restored into the data dir");
-      assert.equal((await movedAside(c)).length, 1, "the old data dir is moved aside, not deleted");
+  const wrongSha256 = createHash("sha256").update("another snapshot").digest("hex");
+  // Messages are made once the snapshot exists (before()).
+  const mismatches = [
+    {
+      claimed: { sha256: wrongSha256 },
+      message: () => `the snapshot's SHA-256 is ${snapshot.sha256}, the node API says ${wrongSha256}`,
+    },
+    {
+      claimed: { size: "7" },
+      message: () => `the snapshot is ${snapshot.size} bytes, the node API says 7`,
+    },
+  ];
+  for (const mismatch of mismatches) {
+    const what = Object.keys(mismatch.claimed).join();
+    it(`refuses a snapshot whose ${what} does not match, and does not start etcd`, async () => {
+      await withRestoreCase(async (c, { env }, url) => {
+        c.onApi(() => ({ status: 200, body: restoreConfig(c, url, mismatch.claimed) }));
+        const result = await c.run(["-o", "start"], env);
+        assert.equal(result.code, 10, result.stderr);
+        assert.match(result.stderr, new RegExp(`refusing to restore: ${mismatch.message()}`));
+        await assert.rejects(readFile(env.FAKE_SYSTEMCTL_LOG, "utf8"), "systemctl was never called");
+        assert.deepEqual(await readdir(c.dataDir), [], "nothing restored into the data dir");
+        assert.equal((await movedAside(c)).length, 1, "the old data dir is moved aside, not deleted");
+      });
     });
-  });
+  }
 
   it("refuses a restore that is not for this member or has no placeholders", async () => {
     await withBootCase(async (c) => {
