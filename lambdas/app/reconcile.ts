@@ -16,6 +16,7 @@ import { checkMemberHealth, maintainEtcd, type UpkeepOptions } from "./cluster-c
 import { recordClusterVersion } from "./cluster-version";
 import { keepTerminationsAlive } from "./keep-terminations-alive";
 import { launchNode } from "./launch-node";
+import type { GroupReading } from "./load-snapshot";
 import type { DurabilityPort, Runtime } from "./ports";
 import { type RecoveryReport, recoverQuorum } from "./recovery";
 import { terminateNode } from "./terminate-node";
@@ -45,15 +46,17 @@ export async function reconcile(
   durability?: DurabilityPort,
 ): Promise<ReconcileReport> {
   const kept = keepTerminationsAlive(rt);
-  // The group's reading serves the first snapshot (one DescribeAutoScalingGroups fewer), and the
-  // ledger is read meanwhile, unless a recovery step runs in between: it may replace instances, and
-  // take its time. That step comes first, and apart from the repairs below: without quorum they all
-  // wait, and a failure of theirs must not keep the cluster from coming back. It starts once the
-  // heartbeats are asked.
+  // The group's reading serves the recovery step and the first snapshot (a DescribeAutoScalingGroups
+  // fewer for each), and the ledger is read meanwhile. After a recovery step that did anything (it
+  // may replace instances, and take its time) or failed, the snapshot reads the group again. That
+  // step comes first, and apart from the repairs below: without quorum they all wait, and a failure
+  // of theirs must not keep the cluster from coming back. It starts once the heartbeats are asked.
+  const groupRead = kept.group.then((group) => group ?? rt.group.instances());
   const recovery =
-    durability === undefined ? undefined : await kept.group.then(() => recoveryStep(rt, durability));
-  const firstReading =
-    durability === undefined ? kept.group.then((group) => group ?? rt.group.instances()) : undefined;
+    durability === undefined
+      ? undefined
+      : await kept.group.then(() => recoveryStep(rt, durability, groupRead));
+  const firstReading = recovery === undefined || recovery.plan === "none" ? groupRead : undefined;
   let outcome: Awaited<ReturnType<typeof changeMembership>>;
   try {
     outcome = await changeMembership(rt, { event: "reconcile" }, firstReading);
@@ -154,9 +157,13 @@ export async function reconcile(
 
 /** One recovery step; its failure (S3, the snapshot function, the ledger) is reported, not thrown:
  * the step is redone from what the next pass sees. */
-async function recoveryStep(rt: Runtime, durability: DurabilityPort): Promise<ReconcileReport["recovery"]> {
+async function recoveryStep(
+  rt: Runtime,
+  durability: DurabilityPort,
+  reading: GroupReading,
+): Promise<ReconcileReport["recovery"]> {
   try {
-    return await recoverQuorum(rt, durability);
+    return await recoverQuorum(rt, durability, reading);
   } catch (error) {
     rt.logger.error("recovery step failed; the next pass tries again", { error });
     return { plan: "failed", reason: error instanceof Error ? error.message : String(error) };

@@ -15,6 +15,7 @@ import { chooseRestoreSource, type RecoveryPlan, recoveryPlan, type Survivor } f
 import type { Instance } from "../domain/snapshot";
 import { clientUrlOf } from "../domain/urls";
 import { isLive } from "../domain/view";
+import type { GroupReading } from "./load-snapshot";
 import type { DurabilityPort, Runtime } from "./ports";
 
 export interface RecoveryReport {
@@ -27,10 +28,15 @@ export interface RecoveryReport {
 /** Node phases that run the current generation's etcd. */
 const RUNS_ETCD = new Set(["bootstrapping", "joining", "member"]);
 
-export async function recoverQuorum(rt: Runtime, durability: DurabilityPort): Promise<RecoveryReport> {
+/** `reading`: the group as the caller has just read it (or is reading it), if it has. */
+export async function recoverQuorum(
+  rt: Runtime,
+  durability: DurabilityPort,
+  reading?: GroupReading,
+): Promise<RecoveryReport> {
   const [ledger, instances, recorded, latest, request] = await Promise.all([
     rt.ledger.loadState(),
-    rt.group.instances(),
+    reading ?? rt.group.instances(),
     durability.sightings(),
     durability.ledger.latestSnapshot(),
     durability.ledger.restoreRequest(),

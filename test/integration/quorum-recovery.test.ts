@@ -175,6 +175,14 @@ describe("recovery from a lost quorum", () => {
     for (const member of third?.initialMembers ?? []) assert.ok(!earlier.includes(member.instanceId));
   });
 
+  test("on a healthy cluster the stack's pass reads the group once: its recovery step and first snapshot share the reading", async (t) => {
+    const { bed } = await formedCluster(t, env("automatic"));
+    bed.emulator.resetCallCounts();
+    const report = await reconcile(bed.invocation(), undefined, bed.durability());
+    assert.equal(report.recovery?.plan, "none", report.recovery?.reason);
+    assert.equal(bed.emulator.callCounts().DescribeAutoScalingGroups, 1);
+  });
+
   test("a reconcile pass runs the recovery step and reports it; a step that fails is reported, the pass goes on", async (t) => {
     const { bed } = await lostTwo(t, "automatic", 5);
     // The survivor holds newer data: the step asks for its copy, which this bed cannot invoke.
