@@ -230,6 +230,12 @@ request_timeout() {
   REQUEST_TIMEOUT=$cap
 }
 
+# utc_time VAR SECONDS — sets VAR to the UTC time of epoch SECONDS (bash's printf: no date process).
+utc_time() {
+  local TZ=UTC0
+  printf -v "$1" '%(%Y-%m-%dT%H:%M:%SZ)T' "$2"
+}
+
 # sleep_ms MS — sleeps without running a program: a read that times out on a pipe this shell holds
 # both ends of (opened on the first sleep, one process for the whole run).
 sleep_ms() {
@@ -761,14 +767,30 @@ prepare_pki_dir() {
   fi
 }
 
-# install_pki_file SOURCE NAME MODE — atomically (a temp file in the PKI dir, then a rename), so etcd
-# never reads half a file; owned by the etcd user. install copies, chowns and chmods in one process.
-install_pki_file() {
-  local target=$PKI_DIR/$2 tmp=$PKI_DIR/.$2.$$.tmp
-  if ! { install -m "$3" -o "${ETCD_OWNER%%:*}" -g "${ETCD_OWNER#*:}" -- "$1" "$tmp" && mv -f -- "$tmp" "$target"; }; then
-    rm -f -- "$tmp"
-    fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write $target"
+# install_pki_files MODE DIR NAME... — DIR/NAME, each, into the PKI dir as NAME, owned by the etcd
+# user with MODE, atomically: one install copies them (with owner and mode) into a staging dir in the
+# PKI dir, one mv renames them into place in the order given, so etcd never reads half a file. The
+# staging dir goes with the work dir when the script exits (main's trap).
+install_pki_files() {
+  local mode=$1 dir=$2 name sources=() staged=()
+  shift 2
+  for name; do
+    sources+=("$dir/$name")
+    staged+=("$PKI_STAGING/$name")
+  done
+  if ! { install -D -m "$mode" -o "${ETCD_OWNER%%:*}" -g "${ETCD_OWNER#*:}" -t "$PKI_STAGING" -- "${sources[@]}" &&
+    mv -f -t "$PKI_DIR" -- "${staged[@]}"; }; then
+    fatal "$EXIT_DATA_DIR_CONFLICT" "cannot write $* to $PKI_DIR"
   fi
+}
+
+# same_text A B — true when file B exists and holds exactly A's text (read by bash: no cmp process).
+same_text() {
+  local a b
+  [[ -f $2 ]] || return 1
+  IFS= read -r -d '' a <"$1" || true
+  IFS= read -r -d '' b <"$2" || true
+  [[ $a == "$b" ]]
 }
 
 # The node's private key: made once, on the node, and never sent anywhere. Renewals reuse it, so a
@@ -780,7 +802,7 @@ ensure_node_key() {
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/node.key" 2>"$WORK_DIR/openssl-err" ||
       fatal "$EXIT_PREREQUISITE" "openssl cannot make an EC P-256 key: $(head -c 300 "$WORK_DIR/openssl-err")"
     # Installed with its owner and mode: nothing more to give it.
-    install_pki_file "$WORK_DIR/node.key" node.key 600
+    install_pki_files 600 "$WORK_DIR" node.key
     rm -f -- "$WORK_DIR/node.key"
     info "made this node's key $key (EC P-256)"
     return
@@ -874,7 +896,8 @@ validate_certificates() {
   done
   RENEW_AT=${CERTIFICATES[ETCD_ASG_RENEW_AT]}
   NOT_AFTER=${CERTIFICATES[ETCD_ASG_NOT_AFTER]}
-  now=$(date +%s)
+  now_ms
+  now=$((NOW_MS / 1000))
   ((RENEW_AT <= NOT_AFTER && NOT_AFTER > now)) ||
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: renew at $RENEW_AT, not after $NOT_AFTER (now $now)"
   decode_certificate ETCD_ASG_PEER_CA "$dir/peer-ca.crt" ca
@@ -888,15 +911,15 @@ validate_certificates() {
 # CA files first, so a certificate is never in place before its CA; a CA file only when it changed.
 # renew-at last: a run cut short before it renews again on the next timer tick.
 write_certificates() {
-  local dir=$WORK_DIR/pki name
+  local dir=$WORK_DIR/pki name names=() renew_from valid_until
   for name in peer-ca.crt client-ca.crt; do
-    cmp -s -- "$dir/$name" "$PKI_DIR/$name" || install_pki_file "$dir/$name" "$name" 644
+    same_text "$dir/$name" "$PKI_DIR/$name" || names+=("$name")
   done
-  install_pki_file "$dir/server.crt" server.crt 644
-  install_pki_file "$dir/peer.crt" peer.crt 644
   printf '%s\n' "$RENEW_AT" >"$dir/renew-at"
-  install_pki_file "$dir/renew-at" renew-at 644
-  info "wrote the certificates of $INSTANCE_ID to $PKI_DIR (renew from $(date -u -d "@$RENEW_AT" +%FT%TZ), valid until $(date -u -d "@$NOT_AFTER" +%FT%TZ))"
+  install_pki_files 644 "$dir" "${names[@]}" server.crt peer.crt renew-at
+  utc_time renew_from "$RENEW_AT"
+  utc_time valid_until "$NOT_AFTER"
+  info "wrote the certificates of $INSTANCE_ID to $PKI_DIR (renew from $renew_from, valid until $valid_until)"
 }
 
 # Renewal's way to certificates; a booting node gets them with its configuration (main).
@@ -910,13 +933,14 @@ obtain_certificates() {
 
 # True when the certificates are due: no renew-at stored (or not a time), or its time has come.
 renewal_due() {
-  local renew_at
+  local renew_at due
   [[ -f $PKI_DIR/renew-at ]] || return 0
   renew_at=$(<"$PKI_DIR/renew-at")
   [[ $renew_at =~ ^[1-9][0-9]{0,11}$ ]] || return 0
   now_ms
   ((NOW_MS / 1000 >= renew_at)) && return 0
-  info "the certificates are not due for renewal before $(date -u -d "@$renew_at" +%FT%TZ): nothing to do"
+  utc_time due "$renew_at"
+  info "the certificates are not due for renewal before $due: nothing to do"
   return 1
 }
 
@@ -1224,7 +1248,9 @@ main() {
   require_curl_with_sigv4
   require_openssl
   WORK_DIR=$(mktemp -d)
-  trap 'rm -rf -- "$WORK_DIR"' EXIT
+  # Where install_pki_files stages the PKI dir's new files: beside them, so a rename puts each in place.
+  PKI_STAGING=$PKI_DIR/.incoming.$$
+  trap 'rm -rf -- "$WORK_DIR" "$PKI_STAGING"' EXIT
   declare -gA ANSWER=() CERTIFICATES=()
   if [[ $MODE == renew ]]; then
     renew
