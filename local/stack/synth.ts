@@ -5,7 +5,8 @@
 // hash covers every input of the synthesis — the app, the construct, the Lambda sources, the boot
 // script, cdk.json, the lockfile and the context given — so a second start with the same inputs
 // reuses the cloud assembly. Builds are serialised with every other build into dist/ by the build
-// lock.
+// lock. The cache keeps the newest assemblies used, and never one a live process has claimed
+// (./assembly-cache.ts): the simulator's functions load their bundles from it.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
@@ -13,6 +14,7 @@ import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { withDirLock } from "../dir-lock";
 import { BUILD_LOCK, buildBundlesIfStale } from "../simulator/bundles";
+import { claimAssembly, pruneAssemblies } from "./assembly-cache";
 
 const ROOT = resolve(__dirname, "../..");
 const CACHE = join(ROOT, "dist/stack");
@@ -26,7 +28,7 @@ const INPUTS = [
   "cdk.json",
   "package-lock.json",
 ];
-/** Cloud assemblies kept; older ones are removed. */
+/** Cloud assemblies kept; older ones are removed unless another live process has claimed them. */
 const KEEP = 6;
 export const STACK_NAME = "EtcdAsg";
 
@@ -49,11 +51,11 @@ export async function synthesize(
   log: (line: string) => void = () => {},
 ): Promise<SynthesizedStack> {
   const dir = join(CACHE, inputsHash(context));
-  const found = cached(dir);
+  const found = claimed(dir);
   if (found) return found;
   mkdirSync(CACHE, { recursive: true });
   return withDirLock(BUILD_LOCK, async () => {
-    const again = cached(dir);
+    const again = claimed(dir);
     if (again) return again;
     log(`synthesizing the CDK app (npx cdk synth${contextArgs(context).join(" ").replace(/^/, " ")})`);
     await buildBundlesIfStale(log);
@@ -84,7 +86,8 @@ export async function synthesize(
       );
     }
     renameSync(tmp, dir);
-    prune();
+    claimAssembly(dir);
+    pruneAssemblies(CACHE, KEEP);
     return stackIn(dir);
   });
 }
@@ -93,7 +96,10 @@ function contextArgs(context: Readonly<Record<string, string>>): string[] {
   return Object.entries(context).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
 }
 
-function cached(dir: string): SynthesizedStack | undefined {
+/** The cached assembly in `dir`, claimed for this process; undefined when there is none (or it was
+ * being pruned: the caller then takes the build lock, which pruning holds, and looks again). */
+function claimed(dir: string): SynthesizedStack | undefined {
+  if (!claimAssembly(dir)) return undefined;
   return existsSync(join(dir, `${STACK_NAME}.template.json`)) ? stackIn(dir) : undefined;
 }
 
@@ -116,12 +122,4 @@ function filesUnder(path: string): string[] {
   return readdirSync(path)
     .sort()
     .flatMap((entry) => filesUnder(join(path, entry)));
-}
-
-function prune(): void {
-  const dirs = readdirSync(CACHE)
-    .filter((entry) => !entry.endsWith(".tmp"))
-    .map((entry) => ({ path: join(CACHE, entry), mtime: statSync(join(CACHE, entry)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const { path } of dirs.slice(KEEP)) rmSync(path, { recursive: true, force: true });
 }
