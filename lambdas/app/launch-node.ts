@@ -43,7 +43,8 @@ export interface LaunchOptions {
    * given): its registration and version are not written again. */
   readonly registered?: boolean;
   /** The ledger as this invocation has just read it, nothing written since (a long poll's reading
-   * that moved): the first decision is made on it instead of reading it again. Only with `registered`. */
+   * that moved). When it holds the node registered (as `registered` says), nothing is written
+   * before the first decision, which is made on it instead of reading it again. */
   readonly ledger?: LedgerContents;
 }
 
@@ -57,7 +58,12 @@ export async function launchNode(
   const instance = instances.find((i) => i.id === instanceId);
   if (instance === undefined) throw new UnknownInstanceError(instanceId, rt.config.asgName);
   if (instance.privateIp === undefined) throw new NoPrivateIpYetError(instanceId);
-  if (options.registered !== true) {
+  const { ledger } = options;
+  const node = ledger?.nodes.find((n) => n.instanceId === instanceId);
+  const registered =
+    options.registered ??
+    (node !== undefined && (etcdVersion === undefined || node.etcdVersion === etcdVersion));
+  if (!registered) {
     await rt.ledger.registerNode(instanceId, instance.privateIp, rt.now(), options.record);
     if (etcdVersion !== undefined) await rt.ledger.recordNodeVersion(instanceId, etcdVersion);
   }
@@ -65,7 +71,7 @@ export async function launchNode(
     rt,
     { event: "launch", instanceId },
     instances,
-    options.registered === true ? options.ledger : undefined,
+    registered ? ledger : undefined,
   );
   const config = await publish(rt, instanceId, outcome);
   if (config.role === "not-a-member") {

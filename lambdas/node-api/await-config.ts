@@ -41,11 +41,9 @@ export async function awaitConfig(
   const { etcdVersion } = options;
   let moved: LedgerContents | undefined;
   for (;;) {
-    // A re-decision on a ledger that holds the node as this request left it registers nothing again.
-    const node = moved?.nodes.find((n) => n.instanceId === instanceId);
-    const registered = node !== undefined && (etcdVersion === undefined || node.etcdVersion === etcdVersion);
-    // The moved reading is the decision's ledger: one query fewer between seeing the move and answering.
-    const { outcome, config } = await launchNode(rt, instanceId, { etcdVersion, registered, ledger: moved });
+    // A re-decision on the reading that moved: on a ledger that holds the node as this request left
+    // it, nothing is registered again and the ledger is not read again before deciding.
+    const { outcome, config } = await launchNode(rt, instanceId, { etcdVersion, ledger: moved });
     const answer = { config, cluster: outcome.ledger.cluster };
     if (!held(config.role) || rt.now() >= deadline) return answer;
     if (moved === undefined) options.onHold?.();

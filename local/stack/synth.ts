@@ -51,11 +51,11 @@ export async function synthesize(
   log: (line: string) => void = () => {},
 ): Promise<SynthesizedStack> {
   const dir = join(CACHE, inputsHash(context));
-  const found = claimed(dir);
+  const found = claimCached(dir);
   if (found) return found;
   mkdirSync(CACHE, { recursive: true });
   return withDirLock(BUILD_LOCK, async () => {
-    const again = claimed(dir);
+    const again = claimCached(dir);
     if (again) return again;
     log(`synthesizing the CDK app (npx cdk synth${contextArgs(context).join(" ").replace(/^/, " ")})`);
     await buildBundlesIfStale(log);
@@ -98,7 +98,7 @@ function contextArgs(context: Readonly<Record<string, string>>): string[] {
 
 /** The cached assembly in `dir`, claimed for this process; undefined when there is none (or it was
  * being pruned: the caller then takes the build lock, which pruning holds, and looks again). */
-function claimed(dir: string): SynthesizedStack | undefined {
+function claimCached(dir: string): SynthesizedStack | undefined {
   if (!claimAssembly(dir)) return undefined;
   return existsSync(join(dir, `${STACK_NAME}.template.json`)) ? stackIn(dir) : undefined;
 }
