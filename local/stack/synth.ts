@@ -28,7 +28,7 @@ const INPUTS = [
   "cdk.json",
   "package-lock.json",
 ];
-/** Cloud assemblies kept; older ones are removed unless another live process has claimed them. */
+/** Cloud assemblies kept; older ones are removed unless a live process (this one too) has claimed them. */
 const KEEP = 6;
 export const STACK_NAME = "EtcdAsg";
 
