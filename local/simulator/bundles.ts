@@ -20,12 +20,13 @@ import { withDirLock } from "../dir-lock";
 export type FunctionName = (typeof HANDLERS)[number];
 
 const ROOT = resolve(__dirname, "../..");
-const DIST = join(ROOT, "dist/lambdas");
+/** Where `npm run build` writes the bundles, one folder per function. */
+export const BUNDLES_DIR = join(ROOT, "dist/lambdas");
 /** Held while anything builds into dist/ (the bundles, a synthesis that builds them first). */
 export const BUILD_LOCK = join(ROOT, "dist/.build-lock");
 
 export function bundlePath(name: FunctionName): string {
-  return join(DIST, name, "lib/index.js");
+  return join(BUNDLES_DIR, name, "lib/index.js");
 }
 
 /** Builds the bundles when stale; resolves once all of them are current. */
@@ -39,7 +40,7 @@ export async function ensureBundles(log: (line: string) => void = () => {}): Pro
 export async function buildBundlesIfStale(log: (line: string) => void = () => {}): Promise<void> {
   if (!stale()) return;
   log("building the Lambda bundles (npm run build)");
-  await buildLambdas(DIST);
+  await buildLambdas(BUNDLES_DIR);
 }
 
 let worker: string | undefined;

@@ -1,25 +1,26 @@
-// The built Lambda bundles are self-contained: each is built into a folder outside the repository
-// (so no node_modules can be found), loaded by a plain `node` of Lambda's runtime version with the
+// The built Lambda bundles are self-contained: the ones `npm run build` made (rebuilt first when
+// stale) are copied into a folder outside the repository (so no node_modules can be found), loaded by a plain `node` of Lambda's runtime version with the
 // environment a Lambda gets, and handles a real event against the local AWS emulator, dynalite and
 // the local KMS. Code loaded on first use (lib/lazy.js, lib/sdk-credentials.js, lib/etcd-client.js)
 // shares its classes with lib/index.js.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { AwsEmulator } from "../../local/aws/emulator";
 import type { LifecycleEvent } from "../../local/aws/types";
+import { withDirLock } from "../../local/dir-lock";
 import { localDynamoDbClients } from "../../local/dynamodb/clients";
 import { createLedgerTable } from "../../local/dynamodb/ledger-table";
 import { startLocalDynamoDb } from "../../local/dynamodb/server";
 import { newKeyAndCsr } from "../../local/key-and-csr";
 import { KmsEmulator } from "../../local/kms/server";
+import { BUILD_LOCK, BUNDLES_DIR, ensureBundles } from "../../local/simulator/bundles";
 import { lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
-import { buildLambdas } from "../../scripts/build-lambdas";
 import { eventually } from "../helpers/control-plane-flows";
 
 const run = promisify(execFile);
@@ -39,7 +40,10 @@ describe("Lambda bundles", () => {
   let env: NodeJS.ProcessEnv = {};
 
   before(async () => {
-    await buildLambdas(join(outside, "lambdas"));
+    await ensureBundles();
+    await withDirLock(BUILD_LOCK, async () =>
+      cpSync(BUNDLES_DIR, join(outside, "lambdas"), { recursive: true }),
+    );
     const dynamo = await startLocalDynamoDb();
     stopDynamo = dynamo.stop;
     const clients = localDynamoDbClients(dynamo.endpoint);
