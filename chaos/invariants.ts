@@ -58,6 +58,11 @@ export interface Verdict {
   readonly writesLostAfterSnapshot: number;
 }
 
+/** The writer's latest refusal, for a stretch without writes to say what it met. */
+function lastFailure(writer: QuorumWriter): string {
+  return writer.lastFailure === undefined ? "" : `; the latest write refused: ${writer.lastFailure}`;
+}
+
 export async function checkInvariants(observed: Observed): Promise<Verdict> {
   const { sim, writer, monitor } = observed;
   const violations: Violation[] = [];
@@ -83,7 +88,7 @@ export async function checkInvariants(observed: Observed): Promise<Verdict> {
         : "";
     add(
       "no-quorum-loss",
-      `no write acknowledged for ${((outage.toMs - outage.fromMs) / 1000).toFixed(1)}s (${at(outage.fromMs)}–${at(outage.toMs)}${excused}) while the schedule kept a majority of voters up`,
+      `no write acknowledged for ${((outage.toMs - outage.fromMs) / 1000).toFixed(1)}s (${at(outage.fromMs)}–${at(outage.toMs)}${excused}) while the schedule kept a majority of voters up${lastFailure(writer)}`,
     );
   }
 

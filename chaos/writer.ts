@@ -27,6 +27,8 @@ export class QuorumWriter {
   /** Acknowledged writes above that snapshot and before the loss: recovery may lose them. */
   readonly atRisk = new Set<string>();
   attempts = 0;
+  /** Why the latest write that was not acknowledged failed: what a stretch without writes met. */
+  lastFailure: string | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private lastAckAt = Date.now();
@@ -102,12 +104,19 @@ export class QuorumWriter {
         const gap = { fromMs: this.lastAckAt, toMs: now };
         if (length(gap) >= KEPT_GAP_MS) this.gaps.push(gap);
         this.lastAckAt = now;
-      } catch {
+      } catch (error) {
         // Not acknowledged: it may or may not have been applied, so it is not checked at the end.
+        this.lastFailure = describeFailure(error);
       }
       await sleep(this.pauseMs);
     }
   }
+}
+
+/** The error and its cause (which member refused, and how), on one line. */
+function describeFailure(error: unknown): string {
+  const cause = error instanceof Error && error.cause !== undefined ? `: ${String(error.cause)}` : "";
+  return `${String(error)}${cause}`.replaceAll("\n", " ");
 }
 
 function length(outage: Outage): number {

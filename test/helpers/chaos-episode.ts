@@ -1,7 +1,8 @@
 // Plays one chaos episode on a running simulator as a chaos run plays it (the runner's own episode
 // code, with its faults armed, a client writing with quorum and a monitor watching cluster IDs and
 // learners), then settles the cluster and asserts that the run's invariants hold. `during` runs
-// beside the episode, for a test to look at the fault while it is on.
+// beside the episode, for a test to look at the fault while it is on. A broken invariant fails with
+// the episode's timeline, so that a CI log says what happened.
 import assert from "node:assert/strict";
 import { type EpisodeContext, type ExpectedTimeout, playEpisode } from "../../chaos/episodes";
 import { FaultInjection } from "../../chaos/faults";
@@ -58,8 +59,19 @@ export async function playChecked(
   await sim.waitConverged(CONVERGE_MS);
   const divergence = (await sim.divergence()) ?? undefined;
   const verdict = await checkInvariants({ sim, writer, monitor, expectedTimeouts, divergence, startedAt });
-  assert.deepEqual([...violations, ...verdict.violations], []);
+  const broken = [...violations, ...verdict.violations];
+  // The episode's timeline says what happened around a broken invariant (a CI log holds nothing else).
+  assert.deepEqual(broken, [], broken.length > 0 ? explain(broken, sim, startedAt) : undefined);
   assert.equal(sim.timedOutActions().length, timedOutBefore, "a lifecycle action timed out");
   assert.ok(writer.acknowledged.size > 0, "no write was acknowledged");
   return faults;
+}
+
+function explain(broken: readonly unknown[], sim: Simulator, startedAt: number): string {
+  const since = startedAt - sim.timeline.startedAt;
+  const timeline = sim.timeline.entries.filter((e) => e.atMs >= since);
+  const lines = timeline.map(
+    (e) => `  ${((e.atMs - since) / 1000).toFixed(1).padStart(6)}s ${e.kind} ${e.text}`,
+  );
+  return `invariants broken: ${JSON.stringify(broken, null, 1)}\nthe episode's timeline:\n${lines.join("\n")}`;
 }
