@@ -234,14 +234,15 @@ describe("S3 behind the IAM gate", () => {
 
   test("serves a presigned URL of an object the signer may read, and refuses it once expired", async () => {
     const node = clientAs(credentials.assumeRole(NODE_ROLE, "i-0123456789abcdef0"));
+    // X-Amz-Date is whole seconds: a URL signed late in a second lives from 2 s (of 3) on.
     const url = await getSignedUrl(node, new GetObjectCommand({ Bucket: "assets", Key: "boot.sh" }), {
-      expiresIn: 1,
+      expiresIn: 3,
     });
     const fresh = await fetch(url);
     assert.equal(fresh.status, 200);
     assert.equal(await fresh.text(), "#!/usr/bin/env bash\necho booted\n");
     assert.ok(received.at(-1)?.url.startsWith("/assets/boot.sh") && !received.at(-1)?.url.includes("X-Amz-"));
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 4100));
     const stale = await fetch(url);
     assert.equal(stale.status, 403);
     assert.match(await stale.text(), /<Code>AccessDenied<\/Code><Message>Request has expired<\/Message>/);
