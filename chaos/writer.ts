@@ -2,12 +2,16 @@
 // running members in turn (a frozen member costs one call deadline, not the run). It remembers the
 // acknowledged writes with the revision etcd gave each (each must be readable at the end) and the
 // longest stretch with no write acknowledged, which is how a lost quorum shows from outside.
-// A majority-lost episode marks its loss: the writes acknowledged by then above the last snapshot's
-// revision are at risk (recovery restores the newest data that exists, which may hold them or not),
+// A majority-lost episode marks its loss: the writes acknowledged by then (and the one under way
+// then, once acknowledged) above the last snapshot's revision are at risk (recovery restores the newest data that exists, which may hold them or not),
 // and the stretch from the loss until the cluster serves again is no lost quorum of the system's making.
 import { setTimeout as sleep } from "node:timers/promises";
 import { putKey } from "../local/simulator/etcd-client";
+import type { EtcdTls } from "../local/simulator/operator-identity";
 import type { Simulator } from "../local/simulator/simulator";
+
+/** Puts `key` with quorum on one of `urls`; resolves to the write's revision. */
+export type PutWrite = (urls: readonly string[], tls: EtcdTls, key: string, value: string) => Promise<number>;
 
 export interface Outage {
   readonly fromMs: number;
@@ -35,10 +39,17 @@ export class QuorumWriter {
   private readonly gaps: Outage[] = [];
   private readonly excused: Outage[] = [];
 
+  /** The key of the put under way, if one is. */
+  private inFlight: string | undefined;
+  /** A put under way when a majority was lost, judged by its revision once acknowledged. */
+  private lateAtLoss: { readonly key: string; readonly snapshotRevision: number } | undefined;
+
   constructor(
     private readonly sim: Simulator,
     readonly prefix: string,
     private readonly pauseMs = 250,
+    /** How a key is written: putKey (a test drives the timing of an answer through it). */
+    private readonly put: PutWrite = putKey,
   ) {}
 
   start(): void {
@@ -64,6 +75,9 @@ export class QuorumWriter {
         marked += 1;
       }
     }
+    // A put under way may be acknowledged after this: etcd took it before the loss and its answer
+    // comes later (a loaded machine). It is judged by its revision then (seed 15389).
+    if (this.inFlight !== undefined) this.lateAtLoss = { key: this.inFlight, snapshotRevision };
     return marked;
   }
 
@@ -84,6 +98,14 @@ export class QuorumWriter {
     return longest;
   }
 
+  private judgeLate(key: string, revision: number): void {
+    const late = this.lateAtLoss;
+    if (late?.key !== key) return;
+    this.lateAtLoss = undefined;
+    if (revision <= late.snapshotRevision) this.preSnapshot.add(key);
+    else this.atRisk.add(key);
+  }
+
   private async loop(): Promise<void> {
     let turn = 0;
     while (!this.stopped) {
@@ -96,10 +118,12 @@ export class QuorumWriter {
       const key = `${this.prefix}/${String(this.attempts).padStart(6, "0")}`;
       const value = `${this.attempts}@${Date.now()}`;
       this.attempts += 1;
+      this.inFlight = key;
       try {
-        const revision = await putKey(rotated, await this.sim.etcdTls(), key, value);
+        const revision = await this.put(rotated, await this.sim.etcdTls(), key, value);
         this.acknowledged.set(key, value);
         this.revisions.set(key, revision);
+        this.judgeLate(key, revision);
         const now = Date.now();
         const gap = { fromMs: this.lastAckAt, toMs: now };
         if (length(gap) >= KEPT_GAP_MS) this.gaps.push(gap);
@@ -107,6 +131,8 @@ export class QuorumWriter {
       } catch (error) {
         // Not acknowledged: it may or may not have been applied, so it is not checked at the end.
         this.lastFailure = describeFailure(error);
+      } finally {
+        this.inFlight = undefined;
       }
       await sleep(this.pauseMs);
     }
