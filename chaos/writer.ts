@@ -3,8 +3,9 @@
 // acknowledged writes with the revision etcd gave each (each must be readable at the end) and the
 // longest stretch with no write acknowledged, which is how a lost quorum shows from outside.
 // A majority-lost episode marks its loss: the writes acknowledged by then (and the one under way
-// then, once acknowledged) above the last snapshot's revision are at risk (recovery restores the newest data that exists, which may hold them or not),
-// and the stretch from the loss until the cluster serves again is no lost quorum of the system's making.
+// then, once acknowledged) above the last snapshot's revision are at risk (recovery restores the
+// newest data that exists, which may hold them or not), and the stretch from the loss until the
+// cluster serves again is no lost quorum of the system's making.
 import { setTimeout as sleep } from "node:timers/promises";
 import { putKey } from "../local/simulator/etcd-client";
 import type { EtcdTls } from "../local/simulator/operator-identity";
@@ -38,7 +39,6 @@ export class QuorumWriter {
   private lastAckAt = Date.now();
   private readonly gaps: Outage[] = [];
   private readonly excused: Outage[] = [];
-
   /** The key of the put under way, if one is. */
   private inFlight: string | undefined;
   /** A put under way when a majority was lost, judged by its revision once acknowledged. */
