@@ -69,9 +69,7 @@ export async function playChecked(
 
 function explain(broken: readonly unknown[], sim: Simulator, startedAt: number): string {
   const since = startedAt - sim.timeline.startedAt;
-  const timeline = sim.timeline.entries.filter((e) => e.atMs >= since);
-  const lines = timeline.map(
-    (e) => `  ${((e.atMs - since) / 1000).toFixed(1).padStart(6)}s ${e.kind} ${e.text}`,
-  );
-  return `invariants broken: ${JSON.stringify(broken, null, 1)}\nthe episode's timeline:\n${lines.join("\n")}`;
+  const first = sim.timeline.entries.findIndex((e) => e.atMs >= since);
+  const lines = first < 0 ? [] : sim.timeline.render().slice(first);
+  return `invariants broken: ${JSON.stringify(broken, null, 1)}\nthe timeline from the episode's start (${(since / 1000).toFixed(1)}s):\n${lines.join("\n")}`;
 }

@@ -7,20 +7,13 @@
 // exit).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { eventually } from "../helpers/control-plane-flows";
 import { crashable } from "../helpers/crashable-function";
 
-/**
- * Calls `fault` until it acts on a container, at most 10 s: the invocation reaches its container
- * only once that has started (a cold start takes a while on a loaded machine).
- */
-async function once(fault: () => number): Promise<number> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const acted = fault();
-    if (acted > 0 || Date.now() > until) return acted;
-    await sleep(20);
-  }
+/** How many containers `fault` acted on, once it acts on one (within 10 s): the invocation reaches
+ * its container only once that has started (a cold start takes a while on a loaded machine). */
+function acted(fault: () => number): Promise<number> {
+  return eventually("the invocation to reach its container", () => fault() || undefined, 10_000);
 }
 
 test("crash() kills the running container: its invocation fails and the next one cold-starts", async (t) => {
@@ -29,7 +22,7 @@ test("crash() kills the running container: its invocation fails and the next one
 
   const firstPid = Number(await fn.invoke({}));
   const hanging = fn.invoke({ hang: true });
-  assert.equal(await once(() => fn.crash()), 1, "the one running container is killed");
+  assert.equal(await acted(() => fn.crash()), 1, "the one running container is killed");
   await assert.rejects(hanging, { name: "FunctionError", message: /Runtime\.ExitError|exited/ });
 
   const secondPid = Number(await fn.invoke({}));
@@ -42,7 +35,7 @@ test("hang() stops only a container running an invocation, which then times out"
   assert.equal(fn.hang(), 0, "an idle container is not stopped");
   assert.equal(typeof (await fn.invoke({})), "number", "the idle container still answers");
   const hanging = fn.invoke({ hang: true });
-  assert.equal(await once(() => fn.hang()), 1, "the container running the invocation is stopped");
+  assert.equal(await acted(() => fn.hang()), 1, "the container running the invocation is stopped");
   await assert.rejects(hanging, { name: "FunctionError", message: /Sandbox\.Timedout/ });
   assert.equal(typeof (await fn.invoke({})), "number", "the next invocation runs in a fresh container");
 });
@@ -50,7 +43,7 @@ test("hang() stops only a container running an invocation, which then times out"
 test("crash() after hang() leaves the stopped container to time out", async (t) => {
   const { fn } = crashable(t, 2000);
   const hanging = fn.invoke({ hang: true });
-  assert.equal(await once(() => fn.hang()), 1, "the container running the invocation is stopped");
+  assert.equal(await acted(() => fn.hang()), 1, "the container running the invocation is stopped");
   assert.equal(fn.crash(), 0, "the stopped container is not killed");
   await assert.rejects(hanging, { name: "FunctionError", message: /Sandbox\.Timedout/ });
 });
