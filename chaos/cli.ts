@@ -4,19 +4,26 @@
 // run's seed, violations and replay command, and the totals with a table per fault kind; exits 1 on
 // any violation. Every process a run starts, and every network rule, is removed when it ends, also on
 // Ctrl-C. With --resume, the command is one part of a campaign: the runs FILE holds are not run again
-// and FILE then holds them all (chaos/resume.ts).
+// (but those of --rerun's seeds) and FILE then holds them all (chaos/resume.ts).
 import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FAULT_KINDS, type FaultKind } from "./faults";
-import { campaignJson, failureReport, replayCommand, runLine, summary } from "./report";
-import { type CampaignPart, type EarlierParts, earlierParts, ResumeError } from "./resume";
+import { failureReport, replayCommand, runLine, summary } from "./report";
+import {
+  type CampaignPart,
+  campaignFileJson,
+  type EarlierParts,
+  earlierParts,
+  ResumeError,
+  type SeedRange,
+} from "./resume";
 import { type RunResult, runSchedule } from "./run";
 import { CLUSTER_SIZES, type ClusterSize, describeSchedule, drawSchedule } from "./schedule";
 
 const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5|7] [--episodes E] [--parallel P] [--minutes M]
-                        [--faults KIND[,KIND...]] [--json FILE [--resume]] [--verbose]
+                        [--faults KIND[,KIND...]] [--json FILE [--resume [--rerun FROM-TO]]] [--verbose]
   --runs      runs (default 1)
   --parallel  runs at a time, each on its own simulator (default 1; a run mostly waits on timers
               and hook timeouts, so 3-4 fit on 2 cores)
@@ -31,6 +38,9 @@ const USAGE = `usage: npm run chaos -- [--runs N] [--seed S] [--size 3|5|7] [--e
   --resume    continue the campaign FILE holds (one part of a long one): its runs, which must be
               of these --seed, --runs, --size, --episodes and --faults, are not run again, and FILE
               then holds every run so far; without FILE, the first part
+  --rerun     with --resume: play FILE's runs of seeds FROM to TO again (say, a part that ran on a
+              defective harness or an overloaded machine); FILE keeps what they found then in this
+              part's entry, under "replaced", and counts the new runs in their place
   --verbose   print the simulator's progress (instances, events, membership changes)`;
 
 class UsageError extends Error {
@@ -61,6 +71,7 @@ function parse(argv: string[]) {
       faults: { type: "string" },
       json: { type: "string" },
       resume: { type: "boolean" },
+      rerun: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -74,11 +85,14 @@ function parse(argv: string[]) {
       "--resume needs --json FILE (the campaign so far) and --seed S (the campaign's first seed)",
     );
   }
+  const runs = integer("runs", values.runs, 1, 100_000) ?? 1;
+  const seed = integer("seed", values.seed, 0, 0xffffffff) ?? randomInt(0, 2 ** 31);
   return {
     help: values.help === true,
     verbose: values.verbose === true,
-    runs: integer("runs", values.runs, 1, 100_000) ?? 1,
-    seed: integer("seed", values.seed, 0, 0xffffffff) ?? randomInt(0, 2 ** 31),
+    runs,
+    seed,
+    rerun: seedRange(values.rerun, values.resume === true, seed, runs),
     size: size as ClusterSize | undefined,
     faults: faultKinds(values.faults),
     json: values.json,
@@ -87,6 +101,28 @@ function parse(argv: string[]) {
     minutes: integer("minutes", values.minutes, 1, 100_000),
     parallel: integer("parallel", values.parallel, 1, 16) ?? 1,
   };
+}
+
+/** `--rerun FROM-TO`: seeds of the campaign being resumed. */
+function seedRange(
+  value: string | undefined,
+  resume: boolean,
+  seed: number,
+  runs: number,
+): SeedRange | undefined {
+  if (value === undefined) return undefined;
+  if (!resume) {
+    throw new UsageError("--rerun needs --resume (it plays again runs of the campaign FILE holds)");
+  }
+  const match = /^(\d+)-(\d+)$/.exec(value);
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2]);
+  if (match === null || from > to || from < seed || to > seed + runs - 1) {
+    throw new UsageError(
+      `--rerun takes FROM-TO, seeds of this campaign (${seed} to ${seed + runs - 1}) with FROM <= TO; received ${JSON.stringify(value)}`,
+    );
+  }
+  return { from, to };
 }
 
 function faultKinds(value: string | undefined): FaultKind[] | undefined {
@@ -113,10 +149,10 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  let earlier: EarlierParts = { results: [], parts: [], elapsedMs: 0 };
+  let earlier: EarlierParts = { results: [], parts: [], elapsedMs: 0, replaced: [] };
   if (args.resume && args.json !== undefined) {
     try {
-      earlier = earlierParts(args.json, args);
+      earlier = earlierParts(args.json, args, args.rerun);
     } catch (error) {
       if (!(error instanceof ResumeError)) throw error;
       console.error(error.message);
@@ -133,6 +169,14 @@ async function main(): Promise<number> {
       `resuming ${args.json}: ${done.size} run(s) done in ${earlier.parts.length} part(s) before, ${queue.length} to go`,
     );
   }
+  if (args.rerun !== undefined) {
+    const { replaced } = earlier;
+    const found = replaced.reduce((n, r) => n + r.violations.length, 0);
+    const inRuns = replaced.filter((r) => r.violations.length > 0).length;
+    console.log(
+      `playing seeds ${args.rerun.from} to ${args.rerun.to} again: ${replaced.length} earlier run(s), which found ${found} violation(s) in ${inRuns} run(s), kept in this part's entry as "replaced"`,
+    );
+  }
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const results: RunResult[] = [];
@@ -146,8 +190,9 @@ async function main(): Promise<number> {
       commit: headCommit(),
       runs: results.length,
       elapsedMs: Date.now() - started,
+      ...(args.rerun === undefined ? {} : { replaced: { seeds: args.rerun, results: earlier.replaced } }),
     };
-    const json = { ...campaignJson(campaign(), elapsed(), harnessErrors), parts: [...earlier.parts, part] };
+    const json = campaignFileJson(earlier, part, results, elapsed(), harnessErrors);
     writeFileSync(args.json, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`JSON written to ${args.json}`);
   };

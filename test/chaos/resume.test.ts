@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { noFaults } from "../../chaos/faults";
 import { campaignJson } from "../../chaos/report";
-import { earlierParts, ResumeError } from "../../chaos/resume";
+import { campaignFileJson, earlierParts, ResumeError } from "../../chaos/resume";
 import type { RunResult } from "../../chaos/run";
 import { drawSchedule, type ScheduleOptions } from "../../chaos/schedule";
 
@@ -46,7 +46,7 @@ function campaignFile(t: { after(fn: () => void): void }, results: RunResult[]):
 describe("chaos campaign in parts", () => {
   test("a file that does not exist yet is a first part: nothing done", () => {
     const parts = earlierParts(join(tmpdir(), "etcd-asg-no-such-campaign.json"), { seed: 100, runs: 10 });
-    assert.deepEqual(parts, { results: [], parts: [], elapsedMs: 0 });
+    assert.deepEqual(parts, { results: [], parts: [], elapsedMs: 0, replaced: [] });
   });
 
   test("the runs of an earlier part come back, as one part of unknown start when it predates parts", (t) => {
@@ -89,6 +89,52 @@ describe("chaos campaign in parts", () => {
     });
   }
 
+  test("--rerun takes the file's runs of its seeds apart, and the next part's file keeps them under replaced", (t) => {
+    const broken = { ...result(101), violations: [{ invariant: "no-quorum-loss" as const, detail: "overload" }] };
+    const file = campaignFile(t, [result(100), broken, result(102), result(103)]);
+    const earlier = earlierParts(file, { seed: 100, runs: 10 }, { from: 101, to: 102 });
+    const seeds = (runs: readonly RunResult[]) => runs.map((r) => r.schedule.seed);
+    assert.deepEqual(seeds(earlier.results), [100, 103]);
+    assert.deepEqual(seeds(earlier.replaced), [101, 102]);
+    // The part that played them again: what the command writes.
+    const part = {
+      startedAt: "2026-12-05T12:00:00.000Z",
+      runs: 2,
+      elapsedMs: 60_000,
+      replaced: { seeds: { from: 101, to: 102 }, results: earlier.replaced },
+    };
+    writeFileSync(
+      file,
+      JSON.stringify(campaignFileJson(earlier, part, [result(101), result(102)], 180_000, 0)),
+    );
+    const written = JSON.parse(readFileSync(file, "utf8"));
+    assert.equal(written.runs, 4);
+    assert.equal(written.violations, 0, "the campaign counts the runs played again, not the replaced ones");
+    // A later part without --rerun keeps every entry as written, the replaced runs with what they found.
+    const later = earlierParts(file, { seed: 100, runs: 10 });
+    assert.deepEqual(seeds(later.results), [100, 103, 101, 102]);
+    assert.deepEqual(later.replaced, []);
+    assert.deepEqual(later.parts[1]?.replaced?.seeds, { from: 101, to: 102 });
+    assert.deepEqual(later.parts[1]?.replaced?.results[0]?.violations, broken.violations);
+  });
+
+  test("--rerun of seeds the file holds no run of is refused, naming them", (t) => {
+    const file = campaignFile(t, [result(100)]);
+    assert.throws(
+      () => earlierParts(file, { seed: 100, runs: 10 }, { from: 105, to: 106 }),
+      /cannot play seeds 105 to 106 again: .* holds no run of them/,
+    );
+    assert.throws(
+      () =>
+        earlierParts(
+          join(tmpdir(), "etcd-asg-no-such-campaign.json"),
+          { seed: 100, runs: 10 },
+          { from: 100, to: 100 },
+        ),
+      /cannot play seeds again: .* does not exist/,
+    );
+  });
+
   test("refuses a file that is not a campaign's JSON", (t) => {
     const file = campaignFile(t, []);
     writeFileSync(file, JSON.stringify({ runs: 3 }));
@@ -123,6 +169,34 @@ describe("chaos campaign in parts", () => {
       },
     );
   });
+
+  const rerunRefusals: [string[], RegExp][] = [
+    [["--rerun", "101-102"], /--rerun needs --resume/],
+    [
+      ["--resume", "--rerun", "99-102"],
+      /--rerun takes FROM-TO, seeds of this campaign \(100 to 104\) .*"99-102"/,
+    ],
+    [["--resume", "--rerun", "103-101"], /--rerun takes FROM-TO.*"103-101"/],
+    [["--resume", "--rerun", "101"], /--rerun takes FROM-TO.*"101"/],
+  ];
+  for (const [extra, message] of rerunRefusals) {
+    test(`chaos ${extra.join(" ")} is a usage error that runs nothing and leaves the file`, async (t) => {
+      const file = campaignFile(t, [result(100)]);
+      await assert.rejects(
+        run(
+          "npx",
+          ["--no-install", "tsx", "chaos/cli.ts", "--runs", "5", "--seed", "100", "--json", file, ...extra],
+          { cwd: ROOT },
+        ),
+        (error: { code?: number; stderr?: string }) => {
+          assert.equal(error.code, 2);
+          assert.match(error.stderr ?? "", message);
+          return true;
+        },
+      );
+      assert.equal(JSON.parse(readFileSync(file, "utf8")).runs, 1, "the file is left as it was");
+    });
+  }
 
   test("a mismatching file stops the command before any run, with exit 2", async (t) => {
     const file = campaignFile(t, [result(300)]);
