@@ -65,7 +65,7 @@ describe("boot script start mode", () => {
         for (const request of c.requests) assert.equal(request.signatureProblem, undefined);
         assert.equal(
           await readFile(env.FAKE_SYSTEMCTL_LOG, "utf8"),
-          "daemon-reload\nenable etcd\nrestart etcd\nenable --now etcd-asg-renew.timer\n",
+          "daemon-reload\nrestart etcd\nenable etcd\nenable --now etcd-asg-renew.timer\n",
         );
         const dropin = await readFile(join(c.dropinDir, "20-etcd-asg.conf"), "utf8");
         assert.match(dropin, new RegExp(`^Environment="ETCD_NAME=${c.instanceId}"$`, "m"));
