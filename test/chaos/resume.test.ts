@@ -90,7 +90,10 @@ describe("chaos campaign in parts", () => {
   }
 
   test("--rerun takes the file's runs of its seeds apart, and the next part's file keeps them under replaced", (t) => {
-    const broken = { ...result(101), violations: [{ invariant: "no-quorum-loss" as const, detail: "overload" }] };
+    const broken = {
+      ...result(101),
+      violations: [{ invariant: "no-quorum-loss" as const, detail: "overload" }],
+    };
     const file = campaignFile(t, [result(100), broken, result(102), result(103)]);
     const earlier = earlierParts(file, { seed: 100, runs: 10 }, { from: 101, to: 102 });
     const seeds = (runs: readonly RunResult[]) => runs.map((r) => r.schedule.seed);
