@@ -10,7 +10,7 @@ import { randomInt } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FAULT_KINDS, type FaultKind } from "./faults";
-import { failureReport, replayCommand, runLine, summary } from "./report";
+import { failureReport, replayCommand, runLine, summary, violationsLine } from "./report";
 import {
   type CampaignPart,
   campaignFileJson,
@@ -170,11 +170,8 @@ async function main(): Promise<number> {
     );
   }
   if (args.rerun !== undefined) {
-    const { replaced } = earlier;
-    const found = replaced.reduce((n, r) => n + r.violations.length, 0);
-    const inRuns = replaced.filter((r) => r.violations.length > 0).length;
     console.log(
-      `playing seeds ${args.rerun.from} to ${args.rerun.to} again: ${replaced.length} earlier run(s), which found ${found} violation(s) in ${inRuns} run(s), kept in this part's entry as "replaced"`,
+      `playing seeds ${args.rerun.from} to ${args.rerun.to} again: ${earlier.replaced.length} earlier run(s) (${violationsLine(earlier.replaced)}), kept in this part's entry as "replaced"`,
     );
   }
   const started = Date.now();

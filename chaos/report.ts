@@ -52,8 +52,6 @@ export function summary(results: readonly RunResult[], elapsedMs: number): strin
       changes[kind] = (changes[kind] ?? 0) + n;
   }
   const total = (pick: (r: RunResult) => number) => results.reduce((n, r) => n + pick(r), 0);
-  const violations = total((r) => r.violations.length);
-  const failed = results.filter((r) => r.violations.length > 0);
   const sizes = CLUSTER_SIZES.map(
     (size) => `${results.filter((r) => r.schedule.size === size).length} of ${size}`,
   );
@@ -72,8 +70,15 @@ export function summary(results: readonly RunResult[], elapsedMs: number): strin
         .map(([kind, n]) => `${kind} ${n}`)
         .join(", ") || "none"
     })`,
-    `violations: ${violations}${failed.length > 0 ? ` in runs with seeds ${failed.map((r) => r.schedule.seed).join(", ")}` : ""}`,
+    violationsLine(results),
   ];
+}
+
+/** `violations: N`, and the seeds of the runs that found them. */
+export function violationsLine(results: readonly RunResult[]): string {
+  const violations = results.reduce((n, r) => n + r.violations.length, 0);
+  const failed = results.filter((r) => r.violations.length > 0);
+  return `violations: ${violations}${failed.length > 0 ? ` in runs with seeds ${failed.map((r) => r.schedule.seed).join(", ")}` : ""}`;
 }
 
 export interface KindRow {
