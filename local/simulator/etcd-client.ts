@@ -1,5 +1,6 @@
 // What the simulator (and the tests on it) ask etcd, as an operator would, over mutual TLS with the
-// operator's certificate: the member list, and keys written and read with quorum. Each call tries the
+// operator's certificate: the member list, a learner added or a member removed by hand, and keys
+// written and read with quorum. Each call tries the
 // given client URLs one at a time with a short deadline (a killed or frozen member must not hang it)
 // until one answers. Puts and default (linearizable) reads both go through the raft quorum.
 import { noop } from "cockatiel";
@@ -49,9 +50,11 @@ async function onAnyMember<T>(
       client.close();
     }
   }
-  throw new EtcdUnavailableError(`${operation}: no member answered among ${urls.join(", ") || "(none)"}`, {
-    cause: lastError,
-  });
+  const last = lastError === undefined ? "" : ` (the last: ${String(lastError)})`;
+  throw new EtcdUnavailableError(
+    `${operation}: no member answered among ${urls.join(", ") || "(none)"}${last}`,
+    { cause: lastError },
+  );
 }
 
 export function memberList(urls: readonly string[], tls: EtcdTls): Promise<EtcdMember[]> {
@@ -66,6 +69,20 @@ export function clusterId(urls: readonly string[], tls: EtcdTls): Promise<string
   return onAnyMember(urls, tls, "cluster ID", async (client, deadline) => {
     const { header } = await client.cluster.memberList({}, { deadline });
     return header.cluster_id;
+  });
+}
+
+/** Adds a learner at `peerUrl` through the first member that answers; resolves to its member ID. */
+export function addLearner(urls: readonly string[], tls: EtcdTls, peerUrl: string): Promise<string> {
+  return onAnyMember(urls, tls, `add learner ${peerUrl}`, async (client, deadline) => {
+    const { member } = await client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true }, { deadline });
+    return member.ID;
+  });
+}
+
+export function removeMember(urls: readonly string[], tls: EtcdTls, id: string): Promise<void> {
+  return onAnyMember(urls, tls, `remove member ${id}`, async (client, deadline) => {
+    await client.cluster.memberRemove({ ID: id }, { deadline });
   });
 }
 

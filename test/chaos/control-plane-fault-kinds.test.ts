@@ -17,8 +17,9 @@ import { type EpisodeContext, playEpisode } from "../../chaos/episodes";
 import { FaultInjection, type FaultKind } from "../../chaos/faults";
 import type { Violation } from "../../chaos/invariants";
 import type { Episode } from "../../chaos/schedule";
-import { etcdClient } from "../../local/simulator/etcd-client";
+import { addLearner, removeMember } from "../../local/simulator/etcd-client";
 import type { InvocationRecord } from "../../local/simulator/lambda-function";
+import type { EtcdTls } from "../../local/simulator/operator-identity";
 import { Simulator } from "../../local/simulator/simulator";
 import { bareEpisode, playChecked } from "../helpers/chaos-episode";
 
@@ -48,12 +49,14 @@ function counted(faults: FaultInjection, kind: FaultKind): void {
 /**
  * A learner added while the ledger is still down. etcd refuses a member change for a while after a
  * member (the episode's replacement) started ("unhealthy cluster", --strict-reconfig-check): retried.
+ * Every call has a deadline and tries each member in turn: the episode's replacement terminates one,
+ * and a call left on its vanished address would wait for TCP to give up (about 15 minutes).
  */
-async function addWhileDown(client: ReturnType<typeof etcdClient>): Promise<{ member: { ID: string } }> {
+async function addWhileDown(tls: EtcdTls): Promise<string> {
   for (;;) {
     if (sim.ledgerOutage.active === undefined) assert.fail("the outage ended before etcd took the member");
     try {
-      return await client.cluster.memberAdd({ peerURLs: ["https://127.0.0.1:9"], isLearner: true });
+      return await addLearner(sim.clientUrls(), tls, "https://127.0.0.1:9");
     } catch (error) {
       if (!/unhealthy cluster/.test(String(error))) throw error;
       await sleep(250);
@@ -65,9 +68,9 @@ async function addWhileDown(client: ReturnType<typeof etcdClient>): Promise<{ me
  * Removes the learner the test added. Once the ledger is back the control plane may remove it first
  * (a member no instance stands behind): etcd then answers "member not found", which is fine here.
  */
-async function removeUnlessGone(client: ReturnType<typeof etcdClient>, id: string): Promise<void> {
+async function removeUnlessGone(tls: EtcdTls, id: string): Promise<void> {
   try {
-    await client.cluster.memberRemove({ ID: id });
+    await removeMember(sim.clientUrls(), tls, id);
   } catch (error) {
     if (!/member not found/.test(String(error))) throw error;
   }
@@ -104,18 +107,17 @@ describe("control-plane fault kinds", { timeout: 900_000 }, () => {
       violations,
     };
     const playing = playEpisode(ctx, episode("ledger-outage", { ...PLAN, outageMs: 12_000 }));
-    const client = etcdClient(sim.clientUrls(), await sim.etcdTls());
+    const tls = await sim.etcdTls();
     try {
       await sim.waitFor("the outage", () => sim.ledgerOutage.active !== undefined, CONVERGE_MS);
       // After the player's first look at the members (2 s in), before its second (at the end).
       await sleep(3500);
       // Nothing listens at this peer URL: the learner never starts, and etcd keeps trying it.
-      const added = await addWhileDown(client);
+      const added = await addWhileDown(tls);
       await sim.waitFor("the outage to end", () => sim.ledgerOutage.active === undefined, 30_000);
-      await removeUnlessGone(client, added.member.ID);
+      await removeUnlessGone(tls, added);
       await playing;
     } finally {
-      client.close();
       await playing.catch(() => undefined);
     }
     assert.deepEqual(
