@@ -36,6 +36,8 @@ export class QuorumWriter {
   lastFailure: string | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** When stop() was called: the writer asks nothing after it, so no stretch runs past it. */
+  private stoppedAt: number | undefined;
   private lastAckAt = Date.now();
   private readonly gaps: Outage[] = [];
   private readonly excused: Outage[] = [];
@@ -59,6 +61,7 @@ export class QuorumWriter {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stoppedAt ??= Date.now();
     await this.running;
   }
 
@@ -86,10 +89,11 @@ export class QuorumWriter {
     this.excused.push(window);
   }
 
-  /** The longest stretch without an acknowledged write so far (epoch ms), the current one included,
-   * less what of it an excused window covers. */
+  /** The longest stretch without an acknowledged write so far (epoch ms), the current one included
+   * up to now or the writer's stop (the harness settling the cluster after it is not an outage: a
+   * 30 s post-episode convergence counted as one once), less what of it an excused window covers. */
   longestOutage(): Outage & { readonly excusedMs: number } {
-    const current = { fromMs: this.lastAckAt, toMs: Date.now() };
+    const current = { fromMs: this.lastAckAt, toMs: Math.max(this.lastAckAt, this.stoppedAt ?? Date.now()) };
     let longest = { ...current, excusedMs: 0 };
     for (const gap of [...this.gaps, current]) {
       const excusedMs = this.excused.reduce((n, window) => n + overlap(gap, window), 0);

@@ -50,11 +50,9 @@ async function onAnyMember<T>(
       client.close();
     }
   }
-  const last = lastError === undefined ? "" : ` (the last: ${String(lastError)})`;
-  throw new EtcdUnavailableError(
-    `${operation}: no member answered among ${urls.join(", ") || "(none)"}${last}`,
-    { cause: lastError },
-  );
+  throw new EtcdUnavailableError(`${operation}: no member answered among ${urls.join(", ") || "(none)"}`, {
+    cause: lastError,
+  });
 }
 
 export function memberList(urls: readonly string[], tls: EtcdTls): Promise<EtcdMember[]> {

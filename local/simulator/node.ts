@@ -168,18 +168,13 @@ export class SimulatedNode {
 
   /** The systemctl stand-in's supervisor, which restarts etcd as systemd would. */
   private unitPid(): number | undefined {
-    const file = `${this.pidFile}.unit`;
-    if (!existsSync(file)) return undefined;
-    const pid = Number(readFileSync(file, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    return readPid(`${this.pidFile}.unit`);
   }
 
   /** The running etcd's PID, if the boot script has started one (never once the instance is
    * terminated: the PID may belong to another process by then). */
   etcdPid(): number | undefined {
-    if (this.stopped !== undefined || !existsSync(this.pidFile)) return undefined;
-    const pid = Number(readFileSync(this.pidFile, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    return this.stopped === undefined ? readPid(this.pidFile) : undefined;
   }
 
   etcdRunning(): boolean {
@@ -386,4 +381,19 @@ function fillFile(file: string): number {
     closeSync(fd);
   }
   return written;
+}
+
+/** The PID a pid file holds; undefined when there is none. The systemctl stand-in rewrites and
+ * removes its files while the simulator reads them, so a file gone between a look and a read is
+ * absence, not an error. */
+function readPid(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -58,7 +58,7 @@ async function addWhileDown(tls: EtcdTls): Promise<string> {
     try {
       return await addLearner(sim.clientUrls(), tls, "https://127.0.0.1:9");
     } catch (error) {
-      if (!/unhealthy cluster/.test(String(error))) throw error;
+      if (!/unhealthy cluster/.test(etcdSaid(error))) throw error;
       await sleep(250);
     }
   }
@@ -72,8 +72,13 @@ async function removeUnlessGone(tls: EtcdTls, id: string): Promise<void> {
   try {
     await removeMember(sim.clientUrls(), tls, id);
   } catch (error) {
-    if (!/member not found/.test(String(error))) throw error;
+    if (!/member not found/.test(etcdSaid(error))) throw error;
   }
+}
+
+/** What the last member asked answered (the simulator's client error keeps it as its cause). */
+function etcdSaid(error: unknown): string {
+  return String(error instanceof Error && error.cause !== undefined ? error.cause : error);
 }
 
 describe("control-plane fault kinds", { timeout: 900_000 }, () => {
