@@ -1,8 +1,8 @@
 // What the simulator (and the tests on it) ask etcd, as an operator would, over mutual TLS with the
 // operator's certificate: the member list, a learner added or a member removed by hand, and keys
-// written and read with quorum. Each call tries the
-// given client URLs one at a time with a short deadline (a killed or frozen member must not hang it)
-// until one answers. Puts and default (linearizable) reads both go through the raft quorum.
+// written and read with quorum. Each call tries the given client URLs one at a time with a short
+// deadline (a killed, frozen or terminated member must not hang it) until one answers. Puts and
+// default (linearizable) reads both go through the raft quorum.
 import { noop } from "cockatiel";
 import { Etcd3 } from "etcd3";
 import type { EtcdTls } from "./operator-identity";

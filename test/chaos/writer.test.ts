@@ -1,6 +1,7 @@
 // The chaos writer, on its own: a write no member takes is not acknowledged, the stretch with no
-// write acknowledged grows while none is and ends when the writer stops, and the writer keeps why the latest write failed (which
-// no-quorum-loss quotes), here a real etcd3 client over TLS refused at a port nothing listens on.
+// write acknowledged grows while none is and ends when the writer stops, and the writer keeps why
+// the latest write failed (which no-quorum-loss quotes), here a real etcd3 client over TLS refused
+// at a port nothing listens on.
 // A put under way when a majority is lost and acknowledged after is judged by its revision (seed
 // 15389 of the campaign found it judged as neither, then missing): the test holds the answer of a
 // put through the writer's put function, since the moment cannot be had from etcd on demand.
