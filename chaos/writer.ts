@@ -7,7 +7,7 @@
 // newest data that exists, which may hold them or not), and the stretch from the loss until the
 // cluster serves again is no lost quorum of the system's making.
 import { setTimeout as sleep } from "node:timers/promises";
-import { putKey } from "../local/simulator/etcd-client";
+import { describeFailure, putKey } from "../local/simulator/etcd-client";
 import type { EtcdTls } from "../local/simulator/operator-identity";
 import type { Simulator } from "../local/simulator/simulator";
 
@@ -144,11 +144,6 @@ export class QuorumWriter {
 }
 
 /** The error and its cause (which member refused, and how), on one line. */
-function describeFailure(error: unknown): string {
-  const cause = error instanceof Error && error.cause !== undefined ? `: ${String(error.cause)}` : "";
-  return `${String(error)}${cause}`.replaceAll("\n", " ");
-}
-
 function length(outage: Outage): number {
   return outage.toMs - outage.fromMs;
 }

@@ -70,6 +70,12 @@ export function clusterId(urls: readonly string[], tls: EtcdTls): Promise<string
   });
 }
 
+/** An error of these calls with what the last member answered (kept as its cause), on one line. */
+export function describeFailure(error: unknown): string {
+  const cause = error instanceof Error && error.cause !== undefined ? `: ${String(error.cause)}` : "";
+  return `${String(error)}${cause}`.replaceAll("\n", " ");
+}
+
 /** Adds a learner at `peerUrl` through the first member that answers; resolves to its member ID. */
 export function addLearner(urls: readonly string[], tls: EtcdTls, peerUrl: string): Promise<string> {
   return onAnyMember(urls, tls, `add learner ${peerUrl}`, async (client, deadline) => {

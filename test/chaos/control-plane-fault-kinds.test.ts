@@ -17,7 +17,7 @@ import { type EpisodeContext, playEpisode } from "../../chaos/episodes";
 import { FaultInjection, type FaultKind } from "../../chaos/faults";
 import type { Violation } from "../../chaos/invariants";
 import type { Episode } from "../../chaos/schedule";
-import { addLearner, removeMember } from "../../local/simulator/etcd-client";
+import { addLearner, describeFailure, removeMember } from "../../local/simulator/etcd-client";
 import type { InvocationRecord } from "../../local/simulator/lambda-function";
 import type { EtcdTls } from "../../local/simulator/operator-identity";
 import { Simulator } from "../../local/simulator/simulator";
@@ -58,7 +58,7 @@ async function addWhileDown(tls: EtcdTls): Promise<string> {
     try {
       return await addLearner(sim.clientUrls(), tls, "https://127.0.0.1:9");
     } catch (error) {
-      if (!/unhealthy cluster/.test(etcdSaid(error))) throw error;
+      if (!/unhealthy cluster/.test(describeFailure(error))) throw error;
       await sleep(250);
     }
   }
@@ -72,13 +72,8 @@ async function removeUnlessGone(tls: EtcdTls, id: string): Promise<void> {
   try {
     await removeMember(sim.clientUrls(), tls, id);
   } catch (error) {
-    if (!/member not found/.test(etcdSaid(error))) throw error;
+    if (!/member not found/.test(describeFailure(error))) throw error;
   }
-}
-
-/** What the last member asked answered (the simulator's client error keeps it as its cause). */
-function etcdSaid(error: unknown): string {
-  return String(error instanceof Error && error.cause !== undefined ? error.cause : error);
 }
 
 describe("control-plane fault kinds", { timeout: 900_000 }, () => {
