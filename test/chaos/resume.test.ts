@@ -1,7 +1,9 @@
 // A campaign in parts (`npm run chaos -- ... --json FILE --resume`): the runs FILE holds must be of
 // the campaign the command names, are not run again, and FILE then holds every run so far with one
 // entry per part. The command's own runs need etcd; here every seed is done already, so the command
-// runs none and only merges, which is what a part that finds its campaign complete does.
+// runs none and only merges, which is what a part that finds its campaign complete does. Bad
+// arguments are checked against the parser (chaos/cli-args.ts), and once through the command, which
+// exits 2 before any run.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
+import { parseChaosArgs, UsageError } from "../../chaos/cli-args";
 import { noFaults } from "../../chaos/faults";
 import { campaignJson } from "../../chaos/report";
 import { campaignFileJson, earlierParts, ResumeError } from "../../chaos/resume";
@@ -162,44 +165,61 @@ describe("chaos campaign in parts", () => {
     assert.match(written.parts[1].commit, /^[0-9a-f]{7,}$/);
   });
 
-  test("--resume without --json or --seed is a usage error that runs nothing", async () => {
+  // Bad arguments, refused by the parser before anything runs, each naming what was wrong.
+  const usageErrors: [string[], RegExp][] = [
+    [["--runs", "2", "--resume"], /--resume needs --json FILE .* and --seed S/],
+    [["--runs", "5", "--seed", "100", "--json", "f", "--rerun", "101-102"], /--rerun needs --resume/],
+    [
+      ["--runs", "5", "--seed", "100", "--json", "f", "--resume", "--rerun", "99-102"],
+      /--rerun takes FROM-TO, seeds of this campaign \(100 to 104\) .*"99-102"/,
+    ],
+    [
+      ["--runs", "5", "--seed", "100", "--json", "f", "--resume", "--rerun", "103-101"],
+      /--rerun takes FROM-TO.*"103-101"/,
+    ],
+    [
+      ["--runs", "5", "--seed", "100", "--json", "f", "--resume", "--rerun", "101"],
+      /--rerun takes FROM-TO.*"101"/,
+    ],
+    [["--faults", "kill-9,partition-everything"], /unknown: "partition-everything"/],
+  ];
+  for (const [argv, message] of usageErrors) {
+    test(`chaos ${argv.join(" ")} is a usage error`, () => {
+      assert.throws(
+        () => parseChaosArgs(argv),
+        (error: Error) => error instanceof UsageError && message.test(error.message),
+      );
+    });
+  }
+
+  test("a usage error exits 2 before any run and leaves the file", async (t) => {
+    const file = campaignFile(t, [result(100)]);
     await assert.rejects(
-      run("npx", ["--no-install", "tsx", "chaos/cli.ts", "--runs", "2", "--resume"], { cwd: ROOT }),
+      run(
+        "npx",
+        [
+          "--no-install",
+          "tsx",
+          "chaos/cli.ts",
+          "--runs",
+          "5",
+          "--seed",
+          "100",
+          "--json",
+          file,
+          "--rerun",
+          "101-102",
+        ],
+        { cwd: ROOT },
+      ),
       (error: { code?: number; stderr?: string }) => {
         assert.equal(error.code, 2);
-        assert.match(error.stderr ?? "", /--resume needs --json FILE .* and --seed S/);
+        assert.match(error.stderr ?? "", /--rerun needs --resume[\s\S]*usage: npm run chaos/);
         return true;
       },
     );
+    assert.equal(JSON.parse(readFileSync(file, "utf8")).runs, 1, "the file is left as it was");
   });
-
-  const rerunRefusals: [string[], RegExp][] = [
-    [["--rerun", "101-102"], /--rerun needs --resume/],
-    [
-      ["--resume", "--rerun", "99-102"],
-      /--rerun takes FROM-TO, seeds of this campaign \(100 to 104\) .*"99-102"/,
-    ],
-    [["--resume", "--rerun", "103-101"], /--rerun takes FROM-TO.*"103-101"/],
-    [["--resume", "--rerun", "101"], /--rerun takes FROM-TO.*"101"/],
-  ];
-  for (const [extra, message] of rerunRefusals) {
-    test(`chaos ${extra.join(" ")} is a usage error that runs nothing and leaves the file`, async (t) => {
-      const file = campaignFile(t, [result(100)]);
-      await assert.rejects(
-        run(
-          "npx",
-          ["--no-install", "tsx", "chaos/cli.ts", "--runs", "5", "--seed", "100", "--json", file, ...extra],
-          { cwd: ROOT },
-        ),
-        (error: { code?: number; stderr?: string }) => {
-          assert.equal(error.code, 2);
-          assert.match(error.stderr ?? "", message);
-          return true;
-        },
-      );
-      assert.equal(JSON.parse(readFileSync(file, "utf8")).runs, 1, "the file is left as it was");
-    });
-  }
 
   test("a mismatching file stops the command before any run, with exit 2", async (t) => {
     const file = campaignFile(t, [result(300)]);
