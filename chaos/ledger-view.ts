@@ -3,6 +3,7 @@
 // and the latest snapshot record. majority-lost reads both around its loss; the monitor samples the
 // generation to attribute each cluster ID it sees to one.
 import { Ledger } from "../lambdas/adapters/ledger/ledger";
+import { MemberHealthLedger } from "../lambdas/adapters/ledger/member-health";
 import type { SnapshotRecord } from "../lambdas/domain/durability";
 import { type LocalDynamoDbClients, localDynamoDbClients } from "../local/dynamodb/clients";
 import type { Simulator } from "../local/simulator/simulator";
@@ -10,6 +11,7 @@ import type { Simulator } from "../local/simulator/simulator";
 export class LedgerView {
   private readonly clients: LocalDynamoDbClients;
   private readonly ledger: Ledger;
+  private readonly health: MemberHealthLedger;
 
   constructor(sim: Simulator) {
     const endpoint = sim.services.endpoints.AWS_ENDPOINT_URL_DYNAMODB;
@@ -18,11 +20,9 @@ export class LedgerView {
       throw new Error("the simulator has no ledger endpoint or no function names the cluster (CLUSTER_NAME)");
     }
     this.clients = localDynamoDbClients(endpoint, sim.iam.operator);
-    this.ledger = new Ledger({
-      client: this.clients.documentClient,
-      tableName: sim.stack.table.name,
-      clusterName,
-    });
+    const options = { client: this.clients.documentClient, tableName: sim.stack.table.name, clusterName };
+    this.ledger = new Ledger(options);
+    this.health = new MemberHealthLedger(options);
   }
 
   /** The ledger's current generation; undefined before the cluster formed. */
@@ -32,6 +32,12 @@ export class LedgerView {
 
   latestSnapshot(): Promise<SnapshotRecord | undefined> {
     return this.ledger.latestSnapshot();
+  }
+
+  /** The instances whose member the control plane last saw silent (a streak under way). */
+  async silentInstances(): Promise<string[]> {
+    const { sightings } = await this.health.load();
+    return sightings.filter((s) => s.unhealthySince !== undefined).map((s) => s.instanceId);
   }
 
   close(): void {

@@ -4,9 +4,13 @@
 // see, the instances are all InService and a quorum is up (no-action-on-partial-view). Once it is
 // healed and the cluster has settled, the members and the InService instances must be those of
 // before: a partition that healed well within the grace removes no member (no-removal-for-healed-
-// partition).
+// partition). The fault is armed only once a reconcile pass has seen every InService instance's
+// member answer, so that what the invariants judge is this fault's doing: a silence the control plane
+// counts from an earlier episode (an etcd still restarting after disk-full, seed 15841) would run on
+// into this one and end its grace early.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EpisodeContext } from "./episodes";
+import { LedgerView } from "./ledger-view";
 import { membershipChanges } from "./membership-changes";
 import { armNetworkFault, matchedPackets, type NetworkFaultKind } from "./network-episodes";
 import type { Episode } from "./schedule";
@@ -21,6 +25,7 @@ export async function playNetworkFault(
   if (plan === undefined) throw new Error(`${kind} episode without a network plan`);
   if (network === undefined) throw new Error(`${kind}: this run started no network faults`);
   await sim.waitConverged(ctx.convergeMs);
+  await untilSeenAnswering(ctx);
   const before = await clusterView(ctx);
   const changesBefore = appliedChanges(ctx);
   faults.watchRemovals();
@@ -57,6 +62,26 @@ export async function playNetworkFault(
       invariant: "no-removal-for-healed-partition",
       detail: `${kind} healed after ${plan.forMs} ms, yet members and InService instances went from ${before} to ${after}`,
     });
+  }
+}
+
+/** Runs reconcile passes until the ledger holds no silence of an InService instance's member. */
+async function untilSeenAnswering({ sim, convergeMs }: EpisodeContext): Promise<void> {
+  const ledger = new LedgerView(sim);
+  try {
+    const deadline = Date.now() + convergeMs;
+    for (;;) {
+      await sim.reconcile().catch(() => undefined);
+      const inService = new Set(sim.instances("InService").map((i) => i.id));
+      const silent = (await ledger.silentInstances()).filter((id) => inService.has(id));
+      if (silent.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`the control plane still counts ${silent.join(", ")} silent after ${convergeMs} ms`);
+      }
+      await sleep(1000);
+    }
+  } finally {
+    ledger.close();
   }
 }
 
