@@ -69,17 +69,15 @@ export async function playNetworkFault(
 async function untilSeenAnswering({ sim, convergeMs }: EpisodeContext): Promise<void> {
   const ledger = new LedgerView(sim);
   try {
-    const deadline = Date.now() + convergeMs;
-    for (;;) {
-      await sim.reconcile().catch(() => undefined);
-      const inService = new Set(sim.instances("InService").map((i) => i.id));
-      const silent = (await ledger.silentInstances()).filter((id) => inService.has(id));
-      if (silent.length === 0) return;
-      if (Date.now() > deadline) {
-        throw new Error(`the control plane still counts ${silent.join(", ")} silent after ${convergeMs} ms`);
-      }
-      await sleep(1000);
-    }
+    await sim.waitFor(
+      "a reconcile pass to see every InService instance's member answer",
+      async () => {
+        await sim.reconcile().catch(() => undefined);
+        const inService = new Set(sim.instances("InService").map((i) => i.id));
+        return (await ledger.silentInstances()).every((id) => !inService.has(id));
+      },
+      convergeMs,
+    );
   } finally {
     ledger.close();
   }
