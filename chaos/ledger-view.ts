@@ -34,10 +34,13 @@ export class LedgerView {
     return this.ledger.latestSnapshot();
   }
 
-  /** The instances whose member the control plane last saw silent (a streak under way). */
-  async silentInstances(): Promise<string[]> {
+  /** The instances whose member the control plane last saw silent (a streak under way), each with
+   * the time (ms since the epoch) its silence is counted from. */
+  async silences(): Promise<ReadonlyMap<string, number>> {
     const { sightings } = await this.health.load();
-    return sightings.filter((s) => s.unhealthySince !== undefined).map((s) => s.instanceId);
+    return new Map(
+      sightings.flatMap((s) => (s.unhealthySince === undefined ? [] : [[s.instanceId, s.unhealthySince]])),
+    );
   }
 
   close(): void {

@@ -74,7 +74,7 @@ async function untilSeenAnswering({ sim, convergeMs }: EpisodeContext): Promise<
       async () => {
         await sim.reconcile().catch(() => undefined);
         const inService = new Set(sim.instances("InService").map((i) => i.id));
-        return (await ledger.silentInstances()).every((id) => !inService.has(id));
+        return [...(await ledger.silences()).keys()].every((id) => !inService.has(id));
       },
       convergeMs,
     );
