@@ -33,7 +33,9 @@ test("an instance taken out of the group during a partition violates both partit
     assert.ok(victim);
     const violations: Violation[] = [];
     const acting = (async () => {
-      await sleep(1500);
+      // While the fault is on: the episode first waits for a pass to see every member answer.
+      await sim.waitFor("the fault to be armed", () => net.active().length > 0, 60_000);
+      await sleep(500);
       const client = sim.autoScalingClient();
       await client.send(
         new SetInstanceHealthCommand({
