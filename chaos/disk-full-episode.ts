@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EmulatedInstance } from "../local/aws/types";
-import { memberList } from "../local/simulator/etcd-client";
+import { answers } from "../local/simulator/etcd-client";
 import type { EpisodeContext } from "./episodes";
 import type { Episode } from "./schedule";
 
@@ -80,10 +80,7 @@ async function victimSettled(ctx: EpisodeContext, instanceId: string): Promise<b
   }
   const node = sim.node(instanceId);
   if (!node.etcdRunning()) return false;
-  return memberList([node.clientUrl], await sim.etcdTls()).then(
-    () => true,
-    () => false,
-  );
+  return answers(node.clientUrl, await sim.etcdTls());
 }
 
 /** How many times etcd's log says it found the disk full. */

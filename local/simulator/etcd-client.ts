@@ -62,6 +62,14 @@ export function memberList(urls: readonly string[], tls: EtcdTls): Promise<EtcdM
   });
 }
 
+/** True when the member at `url` answers a member list; false when it does not. */
+export function answers(url: string, tls: EtcdTls): Promise<boolean> {
+  return memberList([url], tls).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** The cluster ID an answering member reports (a new one after a recovery opened a new generation). */
 export function clusterId(urls: readonly string[], tls: EtcdTls): Promise<string> {
   return onAnyMember(urls, tls, "cluster ID", async (client, deadline) => {

@@ -20,7 +20,7 @@ import { NetworkFaults, unavailableReason } from "../../chaos/network/controller
 import { playNetworkFault } from "../../chaos/network-episode";
 import { nodeIdentities } from "../../chaos/network-episodes";
 import { drawSchedule, type Episode } from "../../chaos/schedule";
-import { memberList, removeMember } from "../../local/simulator/etcd-client";
+import { answers, removeMember } from "../../local/simulator/etcd-client";
 import { Simulator } from "../../local/simulator/simulator";
 
 /** A long period: its observation gap (two and a half periods, 25 s) outlasts the grace (two). */
@@ -63,15 +63,7 @@ test("chaos harness regressions of seeds 15841 and 15844", { skip: unavailableRe
           const since = (await ledger.silences()).get(follower);
           assert.ok(since !== undefined, "the pass recorded the silence");
           const tls = await sim.etcdTls();
-          await sim.waitFor(
-            "the thawed member to answer",
-            () =>
-              memberList([frozen.clientUrl], tls).then(
-                () => true,
-                () => false,
-              ),
-            10_000,
-          );
+          await sim.waitFor("the thawed member to answer", () => answers(frozen.clientUrl, tls), 10_000);
           assert.deepEqual(
             [...(await ledger.silences()).keys()],
             [follower],
