@@ -41,7 +41,7 @@ async function listing(target: Target): Promise<Listing> {
 test("manual mode: a lost majority raises the alarm and waits; the restore command brings the cluster back under a new cluster ID", async (t) => {
   const sim = await startSimulator(t, {
     size: 3,
-    quorumLossThresholdSeconds: 10,
+    quorumLossThresholdSeconds: 6,
     reconcileIntervalMs: RECONCILE_MS,
     terminateHeartbeatTimeoutMs: 15_000,
     disasterRecovery: "manual",

@@ -6,7 +6,7 @@
 // serves again under a new cluster ID, and every write acknowledged before the snapshot is
 // readable. Each test prints its recovery time and how many acknowledged writes were lost. An
 // old-generation node whose etcd comes back late is replaced, never let back in. Time is
-// compressed by the simulator's overrides: a 10 s loss threshold, a 2 s reconcile period, a 15 s
+// compressed by the simulator's overrides: a 6 s loss threshold, a 2 s reconcile period, a 15 s
 // terminate heartbeat (the stack: 300 s, 1 min, 10 min).
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
@@ -17,7 +17,7 @@ import { startSimulator, waitForNewGeneration } from "./simulator-bed";
 
 const OVERRIDES = {
   size: 3,
-  quorumLossThresholdSeconds: 10,
+  quorumLossThresholdSeconds: 6,
   reconcileIntervalMs: 2000,
   terminateHeartbeatTimeoutMs: 15_000,
 } as const;

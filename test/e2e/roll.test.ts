@@ -22,7 +22,7 @@ import { assertEndState, startSimulator } from "./simulator-bed";
 
 /** The launch hook's timeout (the stack: 15 min), short enough for the stuck roll below and long
  * enough for every launch of a bootstrap or a roll on a loaded machine. */
-const LAUNCH_TIMEOUT_MS = 45_000;
+const LAUNCH_TIMEOUT_MS = 30_000;
 /** The deploy's own start and the rollback refresh, past the launch hook's timeout. */
 const BOUND_MARGIN_MS = 30_000;
 
