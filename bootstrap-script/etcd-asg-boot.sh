@@ -185,10 +185,12 @@ require_positive_integer() {
 
 # --aws-sigv4 arrived in curl 7.75.0.
 require_curl_with_sigv4() {
-  command -v curl >/dev/null || fatal "$EXIT_PREREQUISITE" "curl is not installed"
   local version major minor
+  [[ -n ${CURL_VERSION_JOB:-} ]] || probe_curl_version
+  wait "$CURL_VERSION_JOB" || true
+  CURL_VERSION_JOB=
   # The second word of curl --version's first line, cut in bash: no pipeline on every boot.
-  version=$(exec curl --version 2>/dev/null) || version=
+  { version=$(<"$WORK_DIR/curl-version"); } 2>/dev/null || version=
   version=${version%%$'\n'*}
   version=${version#* }
   version=${version%% *}
@@ -196,6 +198,13 @@ require_curl_with_sigv4() {
   if [[ ! $major =~ ^[0-9]+$ || ! $minor =~ ^[0-9]+$ ]] || ((major < 7 || (major == 7 && minor < 75))); then
     fatal "$EXIT_PREREQUISITE" "curl $version cannot sign AWS requests (--aws-sigv4 needs curl 7.75 or later)"
   fi
+}
+
+# Starts curl --version in the background (its answer in $WORK_DIR/curl-version), so that a boot's
+# IMDS reads run while it does: require_curl_with_sigv4 waits for it before the first signed request.
+probe_curl_version() {
+  curl --version >"$WORK_DIR/curl-version" 2>/dev/null &
+  CURL_VERSION_JOB=$!
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -800,8 +809,10 @@ same_text() {
 ensure_node_key() {
   local key=$PKI_DIR/node.key
   if [[ ! -e $key ]]; then
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/node.key" 2>"$WORK_DIR/openssl-err" ||
-      fatal "$EXIT_PREREQUISITE" "openssl cannot make an EC P-256 key: $(head -c 300 "$WORK_DIR/openssl-err")"
+    [[ -n ${NODE_KEY_JOB:-} ]] || start_node_key
+    wait "$NODE_KEY_JOB" ||
+      fatal "$EXIT_PREREQUISITE" "openssl cannot make an EC P-256 key: $(head -c 300 "$WORK_DIR/node-key-err")"
+    NODE_KEY_JOB=
     # Installed with its owner and mode: nothing more to give it.
     install_pki_files 600 "$WORK_DIR" node.key
     rm -f -- "$WORK_DIR/node.key"
@@ -811,6 +822,14 @@ ensure_node_key() {
   if ! { chown -- "$ETCD_OWNER" "$key" && chmod 600 -- "$key"; }; then
     fatal "$EXIT_DATA_DIR_CONFLICT" "cannot give the node key $key to $ETCD_OWNER with mode 600"
   fi
+}
+
+# Starts making the node's key in the work dir (root's alone) when the PKI dir has none, in the
+# background, so that a first boot's IMDS reads run while openssl works: ensure_node_key waits for it.
+start_node_key() {
+  [[ -e $PKI_DIR/node.key ]] && return
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK_DIR/node.key" 2>"$WORK_DIR/node-key-err" &
+  NODE_KEY_JOB=$!
 }
 
 # The CSR names the instance and nothing else: the node API chooses every SAN. No config file, so
@@ -952,6 +971,7 @@ renew() {
   renewal_due || return 0
   [[ -f $key ]] || fatal "$EXIT_PREREQUISITE" "no node key $key to renew certificates for: start the node with -o start first"
   ETCD_OWNER=$(stat -c %u:%g -- "$key") || fatal "$EXIT_DATA_DIR_CONFLICT" "cannot read the owner of $key"
+  require_curl_with_sigv4
   read_instance_identity
   obtain_certificates
   info "renewed the certificates of $INSTANCE_ID; etcd reads them on its next TLS handshakes"
@@ -1253,7 +1273,7 @@ locate_self() {
 main() {
   parse_args "$@"
   read_settings
-  require_curl_with_sigv4
+  command -v curl >/dev/null || fatal "$EXIT_PREREQUISITE" "curl is not installed"
   require_openssl
   WORK_DIR=$(mktemp -d)
   # Where install_pki_files stages the PKI dir's new files: beside them, so a rename puts each in place.
@@ -1266,6 +1286,9 @@ main() {
   fi
   [[ $MODE == start ]] && locate_self
 
+  # curl's version and the node's key (on a first boot) while IMDS answers.
+  probe_curl_version
+  start_node_key
   read_instance_identity
   # The key and CSR before the configuration request, which carries the CSR and is answered with the
   # certificates: one round trip to the control plane fewer before etcd starts.
@@ -1273,6 +1296,7 @@ main() {
   prepare_pki_dir
   ensure_node_key
   make_csr
+  require_curl_with_sigv4
   fetch_config
   info "decision: $DECISION ($REASON)"
   [[ $DECISION == refused ]] &&

@@ -50,28 +50,39 @@ mount_data_volume() {
   mountpoint -q /var/lib/etcd || mount /var/lib/etcd
 }
 
-# imds PATH — one IMDSv2 read.
+# imds TOKEN PATH... — IMDSv2 reads of every PATH in one curl (a transfer each, on one connection),
+# each answer followed by a newline; fails on the first that fails.
 imds() {
-  local endpoint=${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254} token
-  token=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$endpoint/latest/api/token") &&
-    curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$endpoint$1"
+  local endpoint=${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254} token=$1 urls=() path
+  shift
+  for path; do urls+=("$endpoint$path"); done
+  curl -sSf --fail-early --max-time 5 -w '\n' -H "X-aws-ec2-metadata-token: $token" "${urls[@]}"
 }
 
-# json_field KEY JSON — the string value of "KEY": "value".
+# imds_token — a token for imds, good for a minute.
+imds_token() {
+  curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
+    "${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254}/latest/api/token"
+}
+
+# json_field VAR KEY JSON — sets VAR to the string value of "KEY": "value"; fails when there is none.
 json_field() {
-  local pattern="\"$1\"[[:space:]]*:[[:space:]]*\"([^\"]+)\""
-  [[ $2 =~ $pattern ]] && printf '%s' "${BASH_REMATCH[1]}"
+  local pattern="\"$2\"[[:space:]]*:[[:space:]]*\"([^\"]+)\""
+  [[ $3 =~ $pattern ]] && printf -v "$1" '%s' "${BASH_REMATCH[1]}"
 }
 
-# download_boot_script FILE — one SigV4-signed GET of the asset with the instance role's credentials.
+# download_boot_script FILE — one SigV4-signed GET of the asset with the instance role's credentials,
+# read from IMDS in three requests: a token, the region and the role's name, the role's credentials.
 download_boot_script() {
-  local region role creds key secret token url
-  region=$(imds /latest/meta-data/placement/region) &&
-    role=$(imds /latest/meta-data/iam/security-credentials/) &&
-    creds=$(imds "/latest/meta-data/iam/security-credentials/$role") &&
-    key=$(json_field AccessKeyId "$creds") &&
-    secret=$(json_field SecretAccessKey "$creds") &&
-    token=$(json_field Token "$creds") || return 1
+  local session answers region role creds key secret token url
+  session=$(imds_token) &&
+    answers=$(imds "$session" /latest/meta-data/placement/region /latest/meta-data/iam/security-credentials/) &&
+    region=${answers%%$'\n'*} role=${answers#*$'\n'} &&
+    [[ -n $region && -n $role && $role != *$'\n'* ]] &&
+    creds=$(imds "$session" "/latest/meta-data/iam/security-credentials/$role") &&
+    json_field key AccessKeyId "$creds" &&
+    json_field secret SecretAccessKey "$creds" &&
+    json_field token Token "$creds" || return 1
   if [[ -n ${AWS_ENDPOINT_URL_S3:-} ]]; then
     url=${AWS_ENDPOINT_URL_S3%/}/$BOOT_SCRIPT_BUCKET/$BOOT_SCRIPT_KEY
   else
