@@ -125,9 +125,9 @@ readonly LINE_PATTERN='^([A-Z][A-Z0-9_]*)="([^"\\$`]*)"$'
 readonly ETCD_VALUE_PATTERN='^[][A-Za-z0-9._:/,=@%+~-]+$'
 # Local paths also go into unit files (ReadWritePaths=, ExecStart=): no spaces, quotes or %.
 readonly LOCAL_PATH_PATTERN='^/[A-Za-z0-9._/@+~:,=-]*$'
-# What `openssl x509 -pubkey -ext subjectAltName` printed for a certificate file decode_certificate
-# read, so check_node_certificate does not run openssl on it again.
-declare -A X509_TEXT=()
+# The `openssl x509 -pubkey -ext subjectAltName` that decode_certificate starts in the background
+# for a node certificate FILE (printing into FILE.x509), by FILE: check_node_certificate waits for it.
+declare -A X509_JOB=()
 
 # Every program run costs a process start (milliseconds on a small instance), so the join's path
 # runs few: helpers set variables rather than print into a $(...), files are read with $(<file) and
@@ -865,8 +865,10 @@ fetch_certificates() {
 }
 
 # decode_certificate KEY FILE [ca] — the answer's KEY is the base64 of exactly one PEM certificate. A
-# node certificate is read by openssl now (its key and SANs, for check_node_certificate); a CA ("ca")
-# is read by the `openssl verify` of the certificate it signs, which refuses one openssl cannot read.
+# node certificate is read by openssl in the background (its key and SANs, for
+# check_node_certificate: the two node certificates are read at once, beside the next decoding); a
+# CA ("ca") is read by the `openssl verify` of the certificate it signs, which refuses one openssl
+# cannot read.
 decode_certificate() {
   local key=$1 file=$2 kind=${3:-node} value=${CERTIFICATES[$1]:-} pem
   [[ -n $value ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is missing"
@@ -875,24 +877,23 @@ decode_certificate() {
   fi
   # One "-----BEGIN " in the file, on a line of its own that begins a certificate, checked in bash.
   { pem=$'\n'$(<"$file")$'\n'; } 2>/dev/null
-  # openssl reads it and prints its public key and SANs, kept for check_node_certificate.
-  if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]] ||
-    { [[ $kind == node ]] && ! X509_TEXT[$file]=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null); }; then
+  if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]]; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
+  fi
+  if [[ $kind == node ]]; then
+    openssl x509 -in "$file" -noout -pubkey -ext subjectAltName >"$file.x509" 2>/dev/null &
+    X509_JOB[$file]=$!
   fi
 }
 
-# check_node_certificate FILE CA_FILE WHAT — FILE holds this node's public key, names its private IP
-# as an IP SAN and is signed by CA_FILE (and valid now).
+# check_node_certificate KEY FILE CA_FILE WHAT — FILE (the answer's KEY, decoded) holds this node's
+# public key, names its private IP as an IP SAN and is signed by CA_FILE (and valid now).
 check_node_certificate() {
-  local file=$1 ca=$2 what=$3 out sans end='-----END PUBLIC KEY-----'
-  # The public key, then the SAN extension (a title line, then the names): as decode_certificate
-  # printed them when it read FILE, else from openssl now.
-  if [[ -n ${X509_TEXT[$file]+set} ]]; then
-    out=${X509_TEXT[$file]}
-  else
-    out=$(exec openssl x509 -in "$file" -noout -pubkey -ext subjectAltName 2>/dev/null) || out=
-  fi
+  local key=$1 file=$2 ca=$3 what=$4 out sans end='-----END PUBLIC KEY-----'
+  # The public key, then the SAN extension (a title line, then the names), as openssl read them.
+  wait "${X509_JOB[$file]}" ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
+  out=$(<"$file.x509")
   [[ $out == *"$end"* && ${out%%"$end"*}$end == "$(<"$WORK_DIR/node.pub")" ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what for another key than this node's: refusing it"
   sans=${out#*"$end"}
@@ -924,8 +925,8 @@ validate_certificates() {
   decode_certificate ETCD_ASG_CLIENT_CA "$dir/client-ca.crt" ca
   decode_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt"
   decode_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt"
-  check_node_certificate "$dir/peer.crt" "$dir/peer-ca.crt" "peer certificate"
-  check_node_certificate "$dir/server.crt" "$dir/client-ca.crt" "server certificate"
+  check_node_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt" "$dir/peer-ca.crt" "peer certificate"
+  check_node_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt" "$dir/client-ca.crt" "server certificate"
 }
 
 # CA files first, so a certificate is never in place before its CA; a CA file only when it changed.

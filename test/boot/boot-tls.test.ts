@@ -187,6 +187,15 @@ describe("boot script certificates", () => {
       /sent a peer certificate its CA does not verify/,
     ],
     [
+      "with a server certificate that is PEM-shaped but not one openssl can read",
+      async (c, csr) => {
+        const certificates = await c.ca.issue(csr, { ip: c.privateIp });
+        const garbled = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        return ok(TestCa.answerBody({ ...certificates, server: garbled }));
+      },
+      /ETCD_ASG_SERVER_CERT is not one PEM certificate/,
+    ],
+    [
       "with a private key besides a certificate",
       async (c, csr) => {
         const certificates = await c.ca.issue(csr, { ip: c.privateIp });
