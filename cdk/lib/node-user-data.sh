@@ -19,6 +19,8 @@ BOOT_SCRIPT_KEY='@BOOT_SCRIPT_KEY@'
 BOOT_SCRIPT_SHA256='@BOOT_SCRIPT_SHA256@'
 DATA_DEVICE='@DATA_DEVICE@'
 EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+# IMDS's base URL: EC2's, or the simulator's stand-in.
+IMDS_ENDPOINT=${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254}
 # How long the boot script may be unreachable (IMDS or S3 not ready yet) before the node gives up.
 FETCH_DEADLINE_SECONDS=600
 
@@ -50,19 +52,18 @@ mount_data_volume() {
   mountpoint -q /var/lib/etcd || mount /var/lib/etcd
 }
 
+# imds_token — a token for imds, good for a minute.
+imds_token() {
+  curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$IMDS_ENDPOINT/latest/api/token"
+}
+
 # imds TOKEN PATH... — IMDSv2 reads of every PATH in one curl (a transfer each, on one connection),
 # each answer followed by a newline; fails on the first that fails.
 imds() {
-  local endpoint=${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254} token=$1 urls=() path
+  local token=$1 urls=() path
   shift
-  for path; do urls+=("$endpoint$path"); done
+  for path; do urls+=("$IMDS_ENDPOINT$path"); done
   curl -sSf --fail-early --max-time 5 -w '\n' -H "X-aws-ec2-metadata-token: $token" "${urls[@]}"
-}
-
-# imds_token — a token for imds, good for a minute.
-imds_token() {
-  curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
-    "${ETCD_ASG_IMDS_ENDPOINT:-http://169.254.169.254}/latest/api/token"
 }
 
 # json_field VAR KEY JSON — sets VAR to the string value of "KEY": "value"; fails when there is none.
