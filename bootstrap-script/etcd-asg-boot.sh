@@ -8,8 +8,9 @@
 #   -o flags   print etcd command-line flags on one line:   etcd $(etcd-asg-boot.sh -o flags)
 #   -o env     print ETCD_*="..." lines (a systemd EnvironmentFile or a shell `set -a; .` file)
 #   -o dropin  print a systemd drop-in for etcd.service (User=, hardening, Environment=...)
-#   -o start   (default) write the drop-in and the renewal timer, start etcd with systemctl, wait
-#              until it answers on its client URL over TLS and report "ready" to the node API
+#   -o start   (default) write the drop-in, start etcd with systemctl, wait until it answers on
+#              its client URL over TLS, report "ready" to the node API, then write and start the
+#              renewal timer
 #   -o renew   when the stored renew-at time has come (else do nothing), get new certificates for
 #              the node's key and replace peer.crt and server.crt; run by etcd-asg-renew.timer
 #
@@ -29,6 +30,12 @@
 #   ETCD_ASG_NODE_API_URL      required. Base URL of the node API (a Lambda function URL with IAM
 #                              auth), e.g. https://abc.lambda-url.eu-west-1.on.aws
 #   ETCD_ASG_IMDS_ENDPOINT     IMDS base URL. Default http://169.254.169.254
+#   ETCD_ASG_IMDS_TOKEN        an IMDSv2 token the caller holds (the user data hands over its own):
+#                              no token is asked for until IMDS refuses it. Optional
+#   ETCD_ASG_ROLE_CREDENTIALS  the role's credentials document as IMDS served it moments ago (the
+#                              user data's): used for the first signed request instead of reading
+#                              it again; read again a minute later. Optional. Neither is passed on
+#                              to any program the script runs.
 #   ETCD_ASG_DATA_DIR          etcd data dir. When set it wins over the published ETCD_DATA_DIR
 #                              (the instance knows its disks); else the published one; else
 #                              /var/lib/etcd.
@@ -159,6 +166,10 @@ read_settings() {
   DROPIN_DIR=${ETCD_ASG_DROPIN_DIR:-/etc/systemd/system/etcd.service.d}
   PKI_DIR=${ETCD_ASG_PKI_DIR:-/etc/etcd/pki}
   ETCD_USER_SETTING=${ETCD_ASG_ETCD_USER:-etcd}
+  IMDS_TOKEN=${ETCD_ASG_IMDS_TOKEN:-}
+  HANDED_CREDENTIALS=${ETCD_ASG_ROLE_CREDENTIALS:-}
+  # Secrets stay in this shell: unexported, so no program the script runs sees them.
+  unset ETCD_ASG_IMDS_TOKEN ETCD_ASG_ROLE_CREDENTIALS
 
   [[ -n $NODE_API_URL ]] || fatal "$EXIT_USAGE" "ETCD_ASG_NODE_API_URL is not set: set it to the node API's base URL"
   [[ $NODE_API_URL =~ ^https?://[^[:space:]]+$ ]] ||
@@ -167,6 +178,8 @@ read_settings() {
   [[ $IMDS_ENDPOINT =~ ^https?://[^[:space:]]+$ ]] ||
     fatal "$EXIT_USAGE" "ETCD_ASG_IMDS_ENDPOINT must be an http(s) URL, got \"$IMDS_ENDPOINT\""
   IMDS_ENDPOINT=${IMDS_ENDPOINT%/}
+  [[ -z $IMDS_TOKEN || $IMDS_TOKEN =~ ^[A-Za-z0-9_=+/-]{1,256}$ ]] ||
+    fatal "$EXIT_USAGE" "ETCD_ASG_IMDS_TOKEN is not an IMDSv2 token (letters, digits and _=+/- only)"
   PKI_DIR=${PKI_DIR%/}
   [[ $PKI_DIR =~ $LOCAL_PATH_PATTERN && $PKI_DIR != / ]] ||
     fatal "$EXIT_USAGE" "ETCD_ASG_PKI_DIR must be an absolute path of a dir of its own without spaces, quotes or %, got \"$PKI_DIR\""
@@ -354,20 +367,26 @@ json_string_field() {
 
 # Reads the temporary credentials of the role ROLE_NAME before a signed request, again once the
 # last read is CREDENTIALS_REUSE_MS old: IMDS rotates them, serving new ones at least five minutes
-# before the old ones expire, so a read a minute old is still good.
+# before the old ones expire, so a read a minute old is still good. The first read is the document
+# the user data handed over (ETCD_ASG_ROLE_CREDENTIALS), when it did: IMDS's answer of moments ago.
 read_role_credentials() {
-  local role=$ROLE_NAME document code read_at
+  local role=$ROLE_NAME document code read_at what=ETCD_ASG_ROLE_CREDENTIALS refused=$EXIT_USAGE malformed=$EXIT_USAGE
   now_ms
   read_at=$NOW_MS
   [[ -n ${CREDENTIALS_READ_MS:-} ]] && ((read_at - CREDENTIALS_READ_MS < CREDENTIALS_REUSE_MS)) && return
-  imds_read document "/latest/meta-data/iam/security-credentials/$role" '.'
+  document=$HANDED_CREDENTIALS
+  HANDED_CREDENTIALS=
+  if [[ -z $document ]]; then
+    imds_read document "/latest/meta-data/iam/security-credentials/$role" '.'
+    what="IMDS credentials document for role $role" refused=$EXIT_IDENTITY_REFUSED malformed=$EXIT_MALFORMED_ANSWER
+  fi
   json_string_field code "$document" Code
-  [[ $code == Success ]] || fatal "$EXIT_IDENTITY_REFUSED" "IMDS credentials for role $role are not usable (Code \"$code\")"
+  [[ $code == Success ]] || fatal "$refused" "$what: the credentials are not usable (Code \"$code\")"
   json_string_field ACCESS_KEY_ID "$document" AccessKeyId
   json_string_field SECRET_ACCESS_KEY "$document" SecretAccessKey
   json_string_field SESSION_TOKEN "$document" Token
   [[ $ACCESS_KEY_ID =~ ^[A-Z0-9]+$ && $SECRET_ACCESS_KEY =~ ^[A-Za-z0-9+/=]+$ && $SESSION_TOKEN =~ ^[A-Za-z0-9+/=_-]+$ ]] ||
-    fatal "$EXIT_MALFORMED_ANSWER" "IMDS credentials document for role $role lacks AccessKeyId, SecretAccessKey or Token"
+    fatal "$malformed" "$what lacks AccessKeyId, SecretAccessKey or Token"
   CREDENTIALS_READ_MS=$read_at
 }
 
@@ -1167,21 +1186,22 @@ write_unit_file() {
   fi
 }
 
-# Only what etcd's start needs comes before the health wait: each `systemctl enable` reloads the
-# manager again, which is left until etcd is a member (enable_units).
+# Only what etcd's start needs comes before the health wait: the renewal units and each
+# `systemctl enable`, which reloads the manager again, are left until etcd is a member (enable_units).
 start_etcd() {
   write_dropin
-  write_unit_file "$RENEW_UNIT.service" render_renew_service
-  write_unit_file "$RENEW_UNIT.timer" render_renew_timer
   systemctl daemon-reload || fatal "$EXIT_UNHEALTHY" "systemctl daemon-reload failed"
   systemctl restart etcd || fatal "$EXIT_UNHEALTHY" "systemctl restart etcd failed: see journalctl -u etcd"
   info "started etcd"
 }
 
 # Once the node is a member: etcd enabled, so a reboot restarts it from its data dir without this
-# script, and the renewal timer started. A node that never became a member is abandoned by its
-# lifecycle hook and needs neither.
+# script, and the renewal timer written and started (`enable` reads the new unit files and reloads
+# the manager itself). A node that never became a member is abandoned by its lifecycle hook and
+# needs neither.
 enable_units() {
+  write_unit_file "$RENEW_UNIT.service" render_renew_service
+  write_unit_file "$RENEW_UNIT.timer" render_renew_timer
   systemctl enable etcd || fatal "$EXIT_UNHEALTHY" "systemctl enable etcd failed"
   systemctl enable --now "$RENEW_UNIT.timer" || fatal "$EXIT_UNHEALTHY" "systemctl enable --now $RENEW_UNIT.timer failed"
 }

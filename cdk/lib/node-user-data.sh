@@ -52,9 +52,9 @@ mount_data_volume() {
   mountpoint -q /var/lib/etcd || mount /var/lib/etcd
 }
 
-# imds_token — a token for imds, good for a minute.
+# imds_token — a token for imds, good for six hours as the boot script's own (it is handed over).
 imds_token() {
-  curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$IMDS_ENDPOINT/latest/api/token"
+  curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS_ENDPOINT/latest/api/token"
 }
 
 # imds TOKEN PATH... — IMDSv2 reads of every PATH in one curl (a transfer each, on one connection),
@@ -74,16 +74,17 @@ json_field() {
 
 # download_boot_script FILE — one SigV4-signed GET of the asset with the instance role's credentials,
 # read from IMDS in three requests: a token, the region and the role's name, the role's credentials.
+# The token and the credentials are kept (IMDS_SESSION, ROLE_CREDENTIALS) for run_boot_script.
 download_boot_script() {
-  local session answers region role creds key secret token url
-  session=$(imds_token) &&
-    answers=$(imds "$session" /latest/meta-data/placement/region /latest/meta-data/iam/security-credentials/) &&
+  local answers region role key secret token url
+  IMDS_SESSION=$(imds_token) &&
+    answers=$(imds "$IMDS_SESSION" /latest/meta-data/placement/region /latest/meta-data/iam/security-credentials/) &&
     region=${answers%%$'\n'*} role=${answers#*$'\n'} &&
     [[ -n $region && -n $role && $role != *$'\n'* ]] &&
-    creds=$(imds "$session" "/latest/meta-data/iam/security-credentials/$role") &&
-    json_field key AccessKeyId "$creds" &&
-    json_field secret SecretAccessKey "$creds" &&
-    json_field token Token "$creds" || return 1
+    ROLE_CREDENTIALS=$(imds "$IMDS_SESSION" "/latest/meta-data/iam/security-credentials/$role") &&
+    json_field key AccessKeyId "$ROLE_CREDENTIALS" &&
+    json_field secret SecretAccessKey "$ROLE_CREDENTIALS" &&
+    json_field token Token "$ROLE_CREDENTIALS" || return 1
   if [[ -n ${AWS_ENDPOINT_URL_S3:-} ]]; then
     url=${AWS_ENDPOINT_URL_S3%/}/$BOOT_SCRIPT_BUCKET/$BOOT_SCRIPT_KEY
   else
@@ -114,10 +115,17 @@ fetch_boot_script() {
   rm -f "$tmp"
 }
 
+# run_boot_script PATH — runs the boot script in start mode with the IMDS token and the role's
+# credentials just read, so that it does not ask IMDS for them again before etcd starts (two requests
+# on the node's critical path); it reads the credentials again a minute later, as it always does.
+run_boot_script() {
+  ETCD_ASG_IMDS_TOKEN=$IMDS_SESSION ETCD_ASG_ROLE_CREDENTIALS=$ROLE_CREDENTIALS exec "$1" -o start
+}
+
 main() {
   mount_data_volume
   fetch_boot_script /usr/local/sbin/etcd-asg-boot
-  exec /usr/local/sbin/etcd-asg-boot -o start
+  run_boot_script /usr/local/sbin/etcd-asg-boot
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

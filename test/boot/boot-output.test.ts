@@ -2,7 +2,7 @@
 // server and a local node API that checks every request's SigV4 signature.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { type BootCase, runBash, SCRIPT, withBootCase } from "./boot-harness";
@@ -76,6 +76,62 @@ describe("boot script output modes", () => {
         `${meta}/iam/security-credentials/`,
         `${meta}/iam/security-credentials/etcd-asg-node`,
       ]);
+    });
+  });
+
+  it("takes the IMDS token and credentials the user data hands over: only the identity is read, and no program it runs sees them", async () => {
+    await withBootCase(async (c) => {
+      const token = await (
+        await fetch(`${c.imdsEndpoint}/latest/api/token`, {
+          method: "PUT",
+          headers: { "X-aws-ec2-metadata-token-ttl-seconds": "21600" },
+        })
+      ).text();
+      await c.replaceImdsAnswers({});
+      // Every curl and openssl says whether the secrets reached its environment, then runs as itself.
+      const seen = join(c.root, "secrets-seen");
+      for (const program of ["curl", "openssl"]) {
+        await c.fakeExecutable(
+          program,
+          `env | grep -c -e ^ETCD_ASG_IMDS_TOKEN= -e ^ETCD_ASG_ROLE_CREDENTIALS= >>"${seen}"\n` +
+            `exec "$(type -P -a ${program} | sed -n 2p)" "$@"`,
+        );
+      }
+      c.onApi(() => ok(c.config()));
+      const result = await c.run(["-o", "flags"], {
+        ETCD_ASG_IMDS_TOKEN: token,
+        ETCD_ASG_ROLE_CREDENTIALS: JSON.stringify({ Code: "Success", Type: "AWS-HMAC", ...c.credentials }),
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assertAllSigned(c);
+      const meta = "GET /latest/meta-data";
+      assert.deepEqual(c.imdsRequests, [
+        `${meta}/instance-id`,
+        `${meta}/local-ipv4`,
+        `${meta}/placement/region`,
+        `${meta}/iam/security-credentials/`,
+      ]);
+      const counts = (await readFile(seen, "utf8")).trim().split("\n");
+      assert.ok(counts.length >= 4, `only ${counts.length} curl and openssl runs`);
+      assert.deepEqual(new Set(counts), new Set(["0"]));
+    });
+  });
+
+  it("exits 2 naming a handed-over IMDS token or credentials document that is not one", async () => {
+    await withBootCase(async (c) => {
+      const badToken = await c.run(["-o", "flags"], { ETCD_ASG_IMDS_TOKEN: "a token; rm -rf /" });
+      assert.equal(badToken.code, 2, badToken.stderr);
+      assert.match(badToken.stderr, /ETCD_ASG_IMDS_TOKEN is not an IMDSv2 token/);
+      c.onApi(() => ok(c.config()));
+      const badCredentials = await c.run(["-o", "flags"], {
+        ETCD_ASG_ROLE_CREDENTIALS: '{"Code": "Success"}',
+      });
+      assert.equal(badCredentials.code, 2, badCredentials.stderr);
+      assert.match(
+        badCredentials.stderr,
+        /ETCD_ASG_ROLE_CREDENTIALS lacks AccessKeyId, SecretAccessKey or Token/,
+      );
+      assert.equal(c.requests.length, 0, "the node API was not asked");
     });
   });
 
@@ -369,7 +425,7 @@ describe("boot script refusals", () => {
       assert.equal(result.code, 3);
       assert.match(
         result.stderr,
-        /IMDS credentials for role etcd-asg-node are not usable \(Code "AssumeRoleUnauthorizedAccess"\)/,
+        /IMDS credentials document for role etcd-asg-node: the credentials are not usable \(Code "AssumeRoleUnauthorizedAccess"\)/,
       );
       assert.equal(c.requests.length, 0);
       await assertWroteNothingButTheKey(c, "nothing written");

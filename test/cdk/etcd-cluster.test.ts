@@ -175,11 +175,15 @@ describe("launch template", () => {
     assert.match(userData, new RegExp(`^BOOT_SCRIPT_SHA256='${sha256}'$`, "m"));
     assert.doesNotMatch(userData, /@[A-Z_]+@/, "every placeholder is filled in");
     const main =
-      /^main\(\) \{\n {2}mount_data_volume\n {2}fetch_boot_script (\S+)\n {2}exec (\S+) -o start\n\}$/m.exec(
+      /^main\(\) \{\n {2}mount_data_volume\n {2}fetch_boot_script (\S+)\n {2}run_boot_script (\S+)\n\}$/m.exec(
         userData,
       );
     assert.ok(main, "mounts, then fetches and installs the boot script, then runs it");
     assert.equal(main[1], main[2]);
+    assert.match(
+      userData,
+      /^ {2}ETCD_ASG_IMDS_TOKEN=\$IMDS_SESSION ETCD_ASG_ROLE_CREDENTIALS=\$ROLE_CREDENTIALS exec "\$1" -o start$/m,
+    );
     assert.ok(userData.includes("mkfs.xfs"), "formats a blank volume");
   });
 });
