@@ -1,7 +1,8 @@
 // The one path by which membership changes: decide on a fresh snapshot; if the decision changes
 // anything, take the ledger's membership lock, decide again under it, apply, and repeat until the
 // engine answers with something that is not a change. Reads need no lock; every write holds it,
-// and the lock's lease is renewed (fenced by its version) right before each change.
+// and the lock's lease is renewed (fenced by its version) right before each change, unless it was
+// taken or renewed moments before (renewsBeforeChange).
 //
 // The ledger and etcd are read afresh for every decision. The group is read once per call (our own
 // changes do not move it) and again after waiting for another actor's lock, when time has passed.
@@ -10,6 +11,7 @@ import { LockHeldError, LockLostError } from "../adapters/ledger/errors";
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { changesMembership, type Decision } from "../domain/decision";
 import { decide } from "../domain/engine";
+import { renewsBeforeChange } from "../domain/lock-timing";
 import type { MembershipLock, Snapshot, Subject } from "../domain/snapshot";
 import { EtcdAsgError } from "../errors";
 import { applyDecision } from "./apply-decision";
@@ -77,7 +79,9 @@ export async function changeMembership(
           `${MAX_CHANGES} changes for one subject without settling; last: ${decision.reason}`,
         );
       }
-      lock = await rt.ledger.renewLock(lock.holder, lock.version, rt.config.lockTtlMs, rt.now());
+      if (renewsBeforeChange(lock.expiresAt, rt.now(), rt.config.lockTtlMs)) {
+        lock = await rt.ledger.renewLock(lock.holder, lock.version, rt.config.lockTtlMs, rt.now());
+      }
       const applied = await applyDecision(rt, decision, snapshot, ledger);
       if (!applied.done) {
         // etcd's refusals pass (a voter connected for under 5 s, a learner catching up): look again

@@ -7,6 +7,19 @@
 /** The membership lock's lease: a change that outlives it is fenced off. */
 export const LOCK_TTL_SECONDS = 60;
 
+/** A lease with more than this share of the lock's TTL left is not renewed before a change. */
+const FRESH_LEASE_SHARE = 0.75;
+
+/**
+ * Whether the holder renews its lease (fenced by the lock's version) before its next change. A lease
+ * taken or renewed moments before, with more than three quarters of it left, is the holder's beyond
+ * any clock skew between actors for longer than a change takes: renewing it would only add a write
+ * to the ledger on a node's way to a voter.
+ */
+export function renewsBeforeChange(leaseUntil: number, now: number, ttlMs: number): boolean {
+  return leaseUntil - now <= ttlMs * FRESH_LEASE_SHARE;
+}
+
 /** How long a handler waits for a lock another holds before it gives up for now. */
 export const LOCK_WAIT_SECONDS = 20;
 
