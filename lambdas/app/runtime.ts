@@ -1,6 +1,7 @@
 // Builds the control plane's runtime once per Lambda container (module scope): on top of the base
 // every function builds (app/runtime-base.ts: configuration, logger, ledger client, PKI), the Auto
-// Scaling and EC2 clients, the ledger, the etcd client factory.
+// Scaling and EC2 clients, the ledger, the etcd client factory (whose clients the adapters of an
+// invocation share).
 // AWS endpoints follow the standard AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL variables, read
 // from the same environment, so tests and the simulator point the clients at local servers.
 import { randomUUID } from "node:crypto";
@@ -8,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { AutoScalingGroupAdapter } from "../adapters/aws";
-import { EtcdMembership } from "../adapters/etcd";
+import { EtcdEndpointPool, EtcdMembership } from "../adapters/etcd";
 import { EtcdMaintenance } from "../adapters/etcd/maintenance";
 import { Ledger } from "../adapters/ledger/ledger";
 import { MemberHealthLedger } from "../adapters/ledger/member-health";
@@ -27,6 +28,8 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     },
     config.asgName,
   );
+  // The membership adapters of an invocation share their etcd connections (adapters/etcd/endpoint-pool.ts).
+  const etcdClients = new EtcdEndpointPool(() => pki.identity());
   let zone: Promise<HostedZonePort> | undefined;
   const { clientEndpoint } = config;
   // The Route 53 client loads on the first sync: launches, node API config calls and client
@@ -49,7 +52,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     logger,
     ledger: new Ledger(ledgerOptions),
     group,
-    etcd: (endpoints) => new EtcdMembership({ endpoints, tls: () => pki.identity() }),
+    etcd: (endpoints) => new EtcdMembership({ endpoints, pool: etcdClients }),
     maintenance: (endpoints) =>
       new EtcdMaintenance({
         endpoints,

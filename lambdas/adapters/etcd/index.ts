@@ -1,6 +1,7 @@
 // The etcd adapter's public surface: the membership and maintenance clients, their result types and
 // their errors.
 export type { EndpointStatus } from "./endpoint";
+export { EtcdEndpointPool } from "./endpoint-pool";
 export * from "./errors";
 export {
   EtcdMaintenance,

@@ -5,6 +5,7 @@ import type { IMember } from "etcd3";
 import type { StatusReport } from "../../domain/member-health";
 import type { Member } from "../../domain/snapshot";
 import { type EndpointStatus, EtcdEndpoint, type TlsIdentitySource } from "./endpoint";
+import type { EtcdEndpointPool } from "./endpoint-pool";
 import {
   type EtcdAdapterError,
   EtcdUnavailableError,
@@ -25,6 +26,10 @@ export interface EtcdMembershipOptions {
   readonly statusTimeoutMs?: number;
   /** The client certificate for https endpoints (mutual TLS); required when any endpoint is https. */
   readonly tls?: TlsIdentitySource;
+  /** Where clients come from and go back to on close, with the pool's own certificate (`tls` is
+   * then not used): the adapters of one invocation share their connections. @default none: this
+   * adapter opens its own clients and closes them */
+  readonly pool?: EtcdEndpointPool;
 }
 
 /** A member as etcd's MemberList shows it. IDs are decimal strings. */
@@ -53,6 +58,7 @@ export class EtcdMembership {
   private readonly callTimeoutMs: number;
   private readonly statusTimeoutMs: number;
   private readonly tls: TlsIdentitySource | undefined;
+  private readonly pool: EtcdEndpointPool | undefined;
   private readonly clients = new Map<string, EtcdEndpoint>();
 
   constructor(options: EtcdMembershipOptions) {
@@ -62,6 +68,7 @@ export class EtcdMembership {
     this.callTimeoutMs = positive("callTimeoutMs", options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.statusTimeoutMs = positive("statusTimeoutMs", options.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS);
     this.tls = options.tls;
+    this.pool = options.pool;
     this.endpoints = [...new Set(options.endpoints)];
     for (const url of this.endpoints) this.endpoint(url);
   }
@@ -205,16 +212,20 @@ export class EtcdMembership {
     await leader.call("auth enable", (client, options) => client.auth.authEnable(options));
   }
 
-  /** Closes every client this adapter opened. */
+  /** Closes every client this adapter opened, or hands it back to the pool it came from. */
   close(): void {
-    for (const client of this.clients.values()) client.close();
+    for (const client of this.clients.values()) {
+      if (this.pool === undefined) client.close();
+      else this.pool.release(client);
+    }
     this.clients.clear();
   }
 
   private endpoint(url: string): EtcdEndpoint {
     let endpoint = this.clients.get(url);
     if (endpoint === undefined) {
-      endpoint = new EtcdEndpoint(url, this.callTimeoutMs, this.tls);
+      endpoint =
+        this.pool?.acquire(url, this.callTimeoutMs) ?? new EtcdEndpoint(url, this.callTimeoutMs, this.tls);
       this.clients.set(url, endpoint);
     }
     return endpoint;
