@@ -132,9 +132,10 @@ readonly LINE_PATTERN='^([A-Z][A-Z0-9_]*)="([^"\\$`]*)"$'
 readonly ETCD_VALUE_PATTERN='^[][A-Za-z0-9._:/,=@%+~-]+$'
 # Local paths also go into unit files (ReadWritePaths=, ExecStart=): no spaces, quotes or %.
 readonly LOCAL_PATH_PATTERN='^/[A-Za-z0-9._/@+~:,=-]*$'
-# The `openssl x509 -pubkey -ext subjectAltName` that decode_certificate starts in the background
-# for a node certificate FILE (printing into FILE.x509), by FILE: check_node_certificate waits for it.
-declare -A X509_JOB=()
+# The `openssl x509 -pubkey -ext subjectAltName` (printing into FILE.x509) and the `openssl verify`
+# (printing into FILE.verify) that decode_certificate starts in the background for a node
+# certificate FILE, by FILE: check_node_certificate waits for them.
+declare -A X509_JOB=() VERIFY_JOB=()
 
 # Every program run costs a process start (milliseconds on a small instance), so the join's path
 # runs few: helpers set variables rather than print into a $(...), files are read with $(<file) and
@@ -883,13 +884,13 @@ fetch_certificates() {
   parse_answer CERTIFICATES "${CERTIFICATE_KEYS[@]}"
 }
 
-# decode_certificate KEY FILE [ca] — the answer's KEY is the base64 of exactly one PEM certificate. A
-# node certificate is read by openssl in the background (its key and SANs, for
-# check_node_certificate: the two node certificates are read at once, beside the next decoding); a
-# CA ("ca") is read by the `openssl verify` of the certificate it signs, which refuses one openssl
-# cannot read.
+# decode_certificate KEY FILE [CA_FILE] — the answer's KEY is the base64 of exactly one PEM
+# certificate. A node certificate (signed by CA_FILE, decoded before it) is read by openssl and
+# verified against its CA in the background, for check_node_certificate: the two node certificates'
+# four openssl runs go at once, beside the next decoding. A CA (no CA_FILE) is read by the `openssl
+# verify` of the certificate it signs, which refuses one openssl cannot read.
 decode_certificate() {
-  local key=$1 file=$2 kind=${3:-node} value=${CERTIFICATES[$1]:-} pem
+  local key=$1 file=$2 ca=${3:-} value=${CERTIFICATES[$1]:-} pem
   [[ -n $value ]] || fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is missing"
   if ! [[ $value =~ ^[A-Za-z0-9+/]+=?=?$ ]] || ! base64 -d <<<"$value" >"$file" 2>/dev/null; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not base64"
@@ -899,16 +900,18 @@ decode_certificate() {
   if [[ $pem != *$'\n-----BEGIN CERTIFICATE-----\n'* || ${pem#*'-----BEGIN '} == *'-----BEGIN '* ]]; then
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
   fi
-  if [[ $kind == node ]]; then
+  if [[ -n $ca ]]; then
     openssl x509 -in "$file" -noout -pubkey -ext subjectAltName >"$file.x509" 2>/dev/null &
     X509_JOB[$file]=$!
+    openssl verify -CAfile "$ca" "$file" >"$file.verify" 2>&1 &
+    VERIFY_JOB[$file]=$!
   fi
 }
 
-# check_node_certificate KEY FILE CA_FILE WHAT — FILE (the answer's KEY, decoded) holds this node's
-# public key, names its private IP as an IP SAN and is signed by CA_FILE (and valid now).
+# check_node_certificate KEY FILE WHAT — FILE (the answer's KEY, decoded) holds this node's public
+# key, names its private IP as an IP SAN and is signed by its CA (and valid now).
 check_node_certificate() {
-  local key=$1 file=$2 ca=$3 what=$4 out sans end='-----END PUBLIC KEY-----'
+  local key=$1 file=$2 what=$3 out sans end='-----END PUBLIC KEY-----'
   # The public key, then the SAN extension (a title line, then the names), as openssl read them.
   wait "${X509_JOB[$file]}" ||
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: $key is not one PEM certificate"
@@ -921,8 +924,8 @@ check_node_certificate() {
   sans=${sans//[[:space:]]/}
   [[ ,$sans, == *",IPAddress:$PRIVATE_IP,"* ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what that does not name this node's private IP $PRIVATE_IP (SANs: ${sans:-none}): refusing it"
-  openssl verify -CAfile "$ca" "$file" >"$WORK_DIR/openssl-err" 2>&1 ||
-    fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what its CA does not verify: $(tr -s '\n' ' ' <"$WORK_DIR/openssl-err" | head -c 300)"
+  wait "${VERIFY_JOB[$file]}" ||
+    fatal "$EXIT_MALFORMED_ANSWER" "the node API sent a $what its CA does not verify: $(tr -s '\n' ' ' <"$file.verify" | head -c 300)"
 }
 
 # Checks the whole certificate answer in $WORK_DIR/pki before anything is written; sets RENEW_AT
@@ -940,12 +943,12 @@ validate_certificates() {
   now=$((NOW_MS / 1000))
   ((RENEW_AT <= NOT_AFTER && NOT_AFTER > now)) ||
     fatal "$EXIT_MALFORMED_ANSWER" "malformed certificate answer from the node API: renew at $RENEW_AT, not after $NOT_AFTER (now $now)"
-  decode_certificate ETCD_ASG_PEER_CA "$dir/peer-ca.crt" ca
-  decode_certificate ETCD_ASG_CLIENT_CA "$dir/client-ca.crt" ca
-  decode_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt"
-  decode_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt"
-  check_node_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt" "$dir/peer-ca.crt" "peer certificate"
-  check_node_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt" "$dir/client-ca.crt" "server certificate"
+  decode_certificate ETCD_ASG_PEER_CA "$dir/peer-ca.crt"
+  decode_certificate ETCD_ASG_CLIENT_CA "$dir/client-ca.crt"
+  decode_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt" "$dir/peer-ca.crt"
+  decode_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt" "$dir/client-ca.crt"
+  check_node_certificate ETCD_ASG_PEER_CERT "$dir/peer.crt" "peer certificate"
+  check_node_certificate ETCD_ASG_SERVER_CERT "$dir/server.crt" "server certificate"
 }
 
 # CA files first, so a certificate is never in place before its CA; a CA file only when it changed.
