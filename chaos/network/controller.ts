@@ -24,6 +24,7 @@
 // `start()` first sweeps what dead owners left (leftovers.ts).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { onExit } from "signal-exit";
 import { QueueReader } from "./delayer";
 import { isNodeIdentity, type NetworkIdentity, type NodeIdentity } from "./identity";
 import { describeLeftovers, findLeftovers, ownedName, sweepLeftovers, TAG_LOCK_DIR } from "./leftovers";
@@ -468,22 +469,11 @@ function releaseTag(tag: number, owner: string): void {
 let hooksInstalled = false;
 
 /** Removes every live controller's rules when the process exits without `stop()`, including on a
- * signal nobody else handles (which is then raised again, so the process still dies of it). */
+ * signal nobody else handles (signal-exit raises it again, so the process still dies of it). */
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  const stopAll = () => {
+  onExit(() => {
     for (const controller of [...live]) controller.stopSync();
-  };
-  process.on("exit", stopAll);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const onSignal = () => {
-      stopAll();
-      if (process.listenerCount(signal) === 1) {
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
-    };
-    process.on(signal, onSignal);
-  }
+  });
 }

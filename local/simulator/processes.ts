@@ -1,18 +1,20 @@
 // Every OS process the simulator starts (boot scripts, etcd, Lambda workers) is registered here, so
 // that nothing outlives the simulator: stop() ends them in order, and a process exit for any reason
-// (error, Ctrl-C, a failed test) kills whatever is left, synchronously, from the exit hook.
+// (error, Ctrl-C, a failed test, a SIGTERM nobody else handles, such as the test runner's on a
+// timeout) kills whatever is left, synchronously, from signal-exit's hook.
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { onExit } from "signal-exit";
 
 const live = new Set<number>();
 let exitHookInstalled = false;
 
-/** Tracks `pid` until it is stopped; on process exit it is killed with SIGKILL. */
+/** Tracks `pid` until it is stopped; when this process exits or dies of a signal, it is killed with SIGKILL. */
 export function trackProcess(pid: number): void {
   live.add(pid);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on("exit", () => {
+    onExit(() => {
       for (const tracked of live) signal(tracked, "SIGKILL");
     });
   }

@@ -6,7 +6,7 @@
 // the real boot script from the asset bucket, which starts a real etcd). Around them: dynalite for
 // DynamoDB, s3rver for S3, the AWS emulator for Auto Scaling and EC2, an IMDS per instance.
 // Everything listens on 127.0.0.0/8 and everything started is stopped by stop() — or, if the process
-// dies first, by the exit hook in processes.ts. Durations the template sets may be shortened only by
+// dies first (an exit, or a signal nobody else handles), by the exit hook in processes.ts. Durations the template sets may be shortened only by
 // the explicit overrides of options.ts, which start() prints.
 import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";

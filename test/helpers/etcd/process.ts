@@ -1,12 +1,13 @@
 // One running etcd server process of a test cluster: spawns it with its stderr in a log file, sends it
-// signals and waits for it to exit. Every live process is also killed if the test process itself exits,
-// so a crashed test run leaves no etcd behind.
+// signals and waits for it to exit. Every live process is also killed if the test process itself exits
+// or dies of a signal (the test runner's SIGTERM on a timeout), so a crashed test run leaves no etcd behind.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { onExit } from "signal-exit";
 
 const live = new Set<ChildProcess>();
-process.on("exit", () => {
+onExit(() => {
   for (const child of live) child.kill("SIGKILL");
 });
 
