@@ -17,20 +17,31 @@ import {
   UserAlreadyExistsError,
 } from "./errors";
 
-export interface EtcdMembershipOptions {
+interface EtcdMembershipBase {
   /** Client URLs to reach the cluster through (the known members'), e.g. `http://10.0.1.5:2379`. */
   readonly endpoints: readonly string[];
   /** Bound on every member list or membership change, dial included. @default 3000 */
   readonly callTimeoutMs?: number;
   /** Bound on a status call; a member that does not answer within it is unhealthy. @default 1000 */
   readonly statusTimeoutMs?: number;
-  /** The client certificate for https endpoints (mutual TLS); required when any endpoint is https. */
-  readonly tls?: TlsIdentitySource;
-  /** Where clients come from and go back to on close, with the pool's own certificate (`tls` is
-   * then not used): the adapters of one invocation share their connections. @default none: this
-   * adapter opens its own clients and closes them */
-  readonly pool?: EtcdEndpointPool;
 }
+
+/** Clients of its own, closed on close(), or clients of a pool, which carry the pool's certificate:
+ * one or the other. */
+export type EtcdMembershipOptions = EtcdMembershipBase &
+  (
+    | {
+        /** The client certificate for https endpoints (mutual TLS); required when any endpoint is https. */
+        readonly tls?: TlsIdentitySource;
+        readonly pool?: undefined;
+      }
+    | {
+        /** Where clients come from and go back to on close, with the pool's own certificate: the
+         * adapters of one invocation share their connections. */
+        readonly pool: EtcdEndpointPool;
+        readonly tls?: undefined;
+      }
+  );
 
 /** A member as etcd's MemberList shows it. IDs are decimal strings. */
 export interface EtcdMember {
@@ -67,6 +78,12 @@ export class EtcdMembership {
     }
     this.callTimeoutMs = positive("callTimeoutMs", options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.statusTimeoutMs = positive("statusTimeoutMs", options.statusTimeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS);
+    if (options.tls !== undefined && options.pool !== undefined) {
+      throw new InvalidEtcdInputError(
+        "tls",
+        "give a certificate or a pool (whose clients carry its own), not both",
+      );
+    }
     this.tls = options.tls;
     this.pool = options.pool;
     this.endpoints = [...new Set(options.endpoints)];

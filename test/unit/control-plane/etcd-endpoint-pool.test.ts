@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { EtcdEndpointPool } from "../../../lambdas/adapters/etcd/endpoint-pool";
+import { InvalidEtcdInputError } from "../../../lambdas/adapters/etcd/errors";
+import { EtcdMembership, type EtcdMembershipOptions } from "../../../lambdas/adapters/etcd/membership";
 
 const URL_A = "http://127.0.0.1:2379";
 const URL_B = "http://127.0.0.2:2379";
@@ -54,4 +56,13 @@ test("two adapters share a client; it goes back to the pool only when both are d
 test("refuses an https URL without a client certificate, as an adapter of its own would", () => {
   const { pool } = poolWithClock();
   assert.throws(() => pool.acquire("https://127.0.0.1:2379", 3000), /client certificate is needed/);
+});
+
+test("an adapter given both a certificate and a pool refuses, naming the certificate", () => {
+  const { pool } = poolWithClock();
+  const options = { endpoints: [URL_A], pool, tls: () => Promise.reject(new Error("never read")) };
+  assert.throws(
+    () => new EtcdMembership(options as unknown as EtcdMembershipOptions),
+    (error: Error) => error instanceof InvalidEtcdInputError && /invalid tls: .*not both/.test(error.message),
+  );
 });
