@@ -28,6 +28,8 @@ export type DeliveryFaults = (event: LifecycleEvent) => DeliveryPlan | undefined
 export interface DeliveryRecord {
   readonly event: LifecycleEvent;
   readonly rule: string;
+  /** The target function's role (its `etcd-asg:function` tag). */
+  readonly target: string;
   readonly outcome: "delivered" | "dropped" | "failed" | "expired";
   /** The handler's result on success, the last error otherwise. */
   readonly detail: unknown;
@@ -81,8 +83,10 @@ export class EventDelivery {
     return this.inFlight;
   }
 
-  /** The rules whose pattern matches `event`, and their targets. */
-  routes(event: unknown): Array<{ rule: RuleModel; target: LambdaFunction; model: FunctionModel }> {
+  /** The rules whose pattern matches `event`, and their targets (with a target's constant Input, if any). */
+  routes(
+    event: unknown,
+  ): Array<{ rule: RuleModel; target: LambdaFunction; model: FunctionModel; input: string | undefined }> {
     return this.options.rules
       .filter((rule) => rule.enabled && this.patterns.get(rule.logicalId)?.matches(event) === true)
       .flatMap((rule) => this.targets(rule).map((target) => ({ rule, ...target })));
@@ -91,18 +95,19 @@ export class EventDelivery {
   /** A lifecycle event from the emulator: to every matching rule's targets, through the fault plan. */
   deliver(event: LifecycleEvent): void {
     const plan = this.faults?.(event) ?? {};
-    for (const { rule, target, model } of this.routes(event)) {
+    for (const { rule, target, model, input } of this.routes(event)) {
       if (plan.drop) {
         this.record(rule, {
           event,
           rule: rule.name,
+          target: model.role,
           outcome: "dropped",
           detail: "dropped by the injected fault plan",
         });
         continue;
       }
       for (let copy = 0; copy < (plan.copies ?? 1); copy++) {
-        void this.invokeAsync(rule, event, target, model, plan.delayMs ?? 0);
+        void this.invokeAsync(rule, event, sent(event, input), target, model, plan.delayMs ?? 0);
       }
     }
   }
@@ -123,7 +128,7 @@ export class EventDelivery {
     };
     return Promise.all(
       this.targets(rule).map(({ target, model, input }) =>
-        this.invokeAsync(rule, input === undefined ? event : JSON.parse(input), target, model, 0),
+        this.invokeAsync(rule, event, sent(event, input), target, model, 0),
       ),
     ).then(() => undefined);
   }
@@ -145,10 +150,12 @@ export class EventDelivery {
     });
   }
 
-  /** Resolves once the event ran (or was given up on). */
+  /** Resolves once the event ran (or was given up on). `event` is what matched the rule (and is
+   * recorded), `payload` what the target is sent. */
   private invokeAsync(
     rule: RuleModel,
     event: unknown,
+    payload: unknown,
     target: LambdaFunction,
     model: FunctionModel,
     delayMs: number,
@@ -157,7 +164,7 @@ export class EventDelivery {
     const accepted = Date.now();
     return new Promise((resolve) => {
       setTimeout(() => {
-        void this.run(rule, event, target, model, accepted).finally(() => {
+        void this.run(rule, event, payload, target, model, accepted).finally(() => {
           this.inFlight -= 1;
           resolve();
         });
@@ -168,6 +175,7 @@ export class EventDelivery {
   private async run(
     rule: RuleModel,
     event: unknown,
+    payload: unknown,
     target: LambdaFunction,
     model: FunctionModel,
     accepted: number,
@@ -182,6 +190,7 @@ export class EventDelivery {
         this.giveUp(
           rule,
           event,
+          payload,
           model,
           "expired",
           `older than MaximumEventAgeInSeconds ${maximumEventAgeSeconds}`,
@@ -189,10 +198,11 @@ export class EventDelivery {
         return;
       }
       try {
-        const result = await target.invoke(event);
+        const result = await target.invoke(payload);
         this.record(rule, {
           event: event as LifecycleEvent,
           rule: rule.name,
+          target: model.role,
           outcome: "delivered",
           detail: result,
         });
@@ -203,19 +213,27 @@ export class EventDelivery {
         if (error.errorType === "Stopped") return;
       }
     }
-    this.giveUp(rule, event, model, "failed", lastError);
+    this.giveUp(rule, event, payload, model, "failed", lastError);
   }
 
   private giveUp(
     rule: RuleModel,
     event: unknown,
+    payload: unknown,
     model: FunctionModel,
     outcome: "failed" | "expired",
     why: unknown,
   ): void {
-    this.record(rule, { event: event as LifecycleEvent, rule: rule.name, outcome, detail: why });
+    this.record(rule, {
+      event: event as LifecycleEvent,
+      rule: rule.name,
+      target: model.role,
+      outcome,
+      detail: why,
+    });
+    // The queue holds what the function was invoked with.
     if (model.deadLetterArn !== undefined) {
-      this.deadLetters.push({ queueArn: model.deadLetterArn, event, error: String(why) });
+      this.deadLetters.push({ queueArn: model.deadLetterArn, event: payload, error: String(why) });
     }
   }
 
@@ -229,6 +247,11 @@ export class EventDelivery {
 }
 
 /** Each rule's pattern, checked as PutRule checks it: an invalid one fails the deploy naming the rule. */
+/** What EventBridge sends a target: its constant Input in place of the event, when it has one. */
+function sent(event: unknown, input: string | undefined): unknown {
+  return input === undefined ? event : JSON.parse(input);
+}
+
 function compilePatterns(rules: readonly RuleModel[]): Map<string, EventPattern> {
   const compiled = new Map<string, EventPattern>();
   for (const rule of rules) {

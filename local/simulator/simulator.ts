@@ -297,7 +297,10 @@ export class Simulator {
       maxSize: this.options.maxSize,
       onRecord: (record) => {
         const what = `${record.event["detail-type"].replace("EC2 Instance-", "").replace(" Lifecycle Action", "")} ${record.event.detail.EC2InstanceId}`;
-        this.timeline.add("control-plane", `${what}: ${record.outcome} ${summarise(record.detail)}`);
+        this.timeline.add(
+          "control-plane",
+          `${what} to ${record.target}: ${record.outcome} ${summarise(record.detail)}`,
+        );
       },
     });
     this.deploymentRef = deployment;
