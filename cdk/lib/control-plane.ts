@@ -17,6 +17,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SCHEDULED_DEFRAGMENTATION_INPUT } from "../../lambdas/events/reconcile-event";
+import { NODE_API_WARM_UP_INPUT } from "../../lambdas/events/warm-up-event";
 import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import { durabilityEnvironment } from "./durability-props";
@@ -55,6 +56,8 @@ export class ControlPlane extends Construct {
   readonly snapshotObjectsArn: string;
   /** The rules that deliver lifecycle events; the ASG must not launch before they exist. */
   readonly lifecycleRules: readonly events.Rule[];
+  /** The first of them: launch events to the launch hook, and the warm-up input to the node API. */
+  readonly launchRule: events.Rule;
   /** One role per function. */
   readonly roles: Readonly<Record<FunctionName, iam.Role>>;
   /** One log group per function. */
@@ -282,7 +285,12 @@ export class ControlPlane extends Construct {
 
     this.nodeApiUrl = nodeApi.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
 
-    const lifecycleEvent = (detailType: string, hookName: string, handler: lambda.IFunction): events.Rule =>
+    const lifecycleEvent = (
+      detailType: string,
+      hookName: string,
+      handler: lambda.IFunction,
+      ...more: events.IRuleTarget[]
+    ): events.Rule =>
       new events.Rule(this, `${hookName === props.launchHookName ? "Launch" : "Terminate"}Rule`, {
         description: `${detailType} of ${props.autoScalingGroupName} to the etcd-asg control plane`,
         eventPattern: {
@@ -296,10 +304,24 @@ export class ControlPlane extends Construct {
             retryAttempts: 10,
             maxEventAge: Duration.hours(1),
           }),
+          ...more,
         ],
       });
+    // A launching node's first requests find the node API warm: its CAs, identity and etcd client
+    // loaded while the instance boots. Best effort, so neither retried nor dead-lettered.
+    const warmNodeApi = new targets.LambdaFunction(nodeApi, {
+      event: events.RuleTargetInput.fromObject(NODE_API_WARM_UP_INPUT),
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+    });
+    this.launchRule = lifecycleEvent(
+      "EC2 Instance-launch Lifecycle Action",
+      props.launchHookName,
+      launchHook,
+      warmNodeApi,
+    );
     this.lifecycleRules = [
-      lifecycleEvent("EC2 Instance-launch Lifecycle Action", props.launchHookName, launchHook),
+      this.launchRule,
       lifecycleEvent("EC2 Instance-terminate Lifecycle Action", props.terminateHookName, terminateHook),
     ];
 

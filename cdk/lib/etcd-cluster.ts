@@ -249,6 +249,7 @@ export class EtcdCluster extends Construct {
       functions: controlPlane.functions,
       deployTimeFunction: suspend.provider,
       deadLetterQueue: controlPlane.deadLetterQueue,
+      launchRule: controlPlane.launchRule,
       ledgerTable: controlPlane.ledgerTable,
       snapshotBucket: controlPlane.snapshotBucket,
       snapshotRole: controlPlane.roles.snapshot,

@@ -12,6 +12,7 @@
 import { CfnResource, Stack, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
@@ -34,6 +35,8 @@ export interface NagAcknowledged {
   /** CDK's provider function behind the deploy-time AwsCustomResource (AZRebalance). */
   readonly deployTimeFunction: lambda.Function;
   readonly deadLetterQueue: sqs.Queue;
+  /** The launch rule, whose second target (the node API's warm-up) has no dead-letter queue. */
+  readonly launchRule: events.Rule;
   readonly ledgerTable: dynamodb.Table;
   readonly snapshotBucket: s3.Bucket;
   readonly snapshotRole: iam.Role;
@@ -58,10 +61,15 @@ export function acknowledgeNagFindings(acknowledged: NagAcknowledged): void {
 // Reasons more than one pack's rule shares.
 
 const SYNCHRONOUS_ONLY =
-  "Invoked synchronously only: the node API through its function URL (the node role may invoke it " +
-  "only via the URL), client-cert by `npx etcd-asg client-cert`, which waits for the certificate. Lambda " +
+  "Invoked synchronously only: by `npx etcd-asg client-cert`, which waits for the certificate. Lambda " +
   "sends only asynchronous invocations to a dead-letter queue, so one would never receive anything; a " +
-  "failure is returned to the caller (the boot script retries 429 and 5xx).";
+  "failure is returned to the caller.";
+
+const NODE_API_REQUESTS =
+  "A node's requests come synchronously through the function URL (the node role may invoke it only " +
+  "via the URL), and a failure is returned to the boot script, which retries 429 and 5xx. The one " +
+  "asynchronous invocation, the launch rule's warm-up input, is best effort and never fails the " +
+  "invocation (a failed warm-up is logged), so a dead-letter queue would receive nothing worth an alarm.";
 
 const RECONCILER_PASS_IS_REDONE =
   "A failed reconcile pass is neither retried nor kept, on purpose (retries 0, maximum event age 60 s): " +
@@ -149,7 +157,7 @@ function acknowledgeServerless(acknowledged: NagAcknowledged): void {
     id: "Serverless-LambdaAsyncFailureDestination",
     reason: RECONCILER_PASS_IS_REDONE,
   });
-  acknowledgeOn(functions["node-api"], { id: "Serverless-LambdaDLQ", reason: SYNCHRONOUS_ONLY });
+  acknowledgeOn(functions["node-api"], { id: "Serverless-LambdaDLQ", reason: NODE_API_REQUESTS });
   acknowledgeOn(functions["client-cert"], { id: "Serverless-LambdaDLQ", reason: SYNCHRONOUS_ONLY });
   acknowledgeOn(functions.reconciler, { id: "Serverless-LambdaDLQ", reason: RECONCILER_PASS_IS_REDONE });
   acknowledgeOn(acknowledged.deployTimeFunction, { id: "Serverless-LambdaDLQ", reason: DEPLOY_TIME_ONLY });
@@ -167,6 +175,14 @@ function acknowledgeServerless(acknowledged: NagAcknowledged): void {
   acknowledgeOn(acknowledged.deployTimeFunction, {
     id: "Serverless-LambdaTracing",
     reason: `${DEPLOY_TIME_ONLY} One SDK call per deploy has nothing to trace that its log does not show.`,
+  });
+  acknowledgeOn(acknowledged.launchRule, {
+    id: "Serverless-EventBusDLQ",
+    reason:
+      "The launch rule's first target, the launch hook, has the cluster's dead-letter queue. Its second, " +
+      "the node API's warm-up input, is best effort and sent once: a lost one costs the launching node " +
+      "one cold start of the node API, and a dead letter for it would raise the DeadLetters alarm, which " +
+      "asks an operator to act, with nothing to act on.",
   });
   acknowledgeOn(acknowledged.deadLetterQueue, {
     id: "Serverless-SQSRedrivePolicy",
@@ -237,7 +253,7 @@ function acknowledgeNist80053R5(acknowledged: NagAcknowledged): void {
     id: "NIST.800.53.R5-LambdaConcurrency",
     reason: `${DEPLOY_TIME_ONLY} It runs once per deploy; a reservation would take concurrency from the account for nothing.`,
   });
-  acknowledgeOn(functions["node-api"], { id: "NIST.800.53.R5-LambdaDLQ", reason: SYNCHRONOUS_ONLY });
+  acknowledgeOn(functions["node-api"], { id: "NIST.800.53.R5-LambdaDLQ", reason: NODE_API_REQUESTS });
   acknowledgeOn(functions["client-cert"], { id: "NIST.800.53.R5-LambdaDLQ", reason: SYNCHRONOUS_ONLY });
   acknowledgeOn(functions.reconciler, { id: "NIST.800.53.R5-LambdaDLQ", reason: RECONCILER_PASS_IS_REDONE });
   acknowledgeOn(acknowledged.deployTimeFunction, {

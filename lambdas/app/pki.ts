@@ -63,6 +63,11 @@ export class ControlPlanePki {
     return (await this.identityRef).current();
   }
 
+  /** Both CAs loaded and the control plane's identity minted ahead of need (a node is launching). */
+  async prepare(): Promise<void> {
+    await Promise.all([this.ca("peer"), this.identity()]);
+  }
+
   /** A node's peer certificate (peer CA) and server certificate (client CA) for the key of `csrPem`,
    * naming `node` as the control plane knows it. */
   async issueNode(node: NodeIdentity, csrPem: string): Promise<NodeCertificates> {

@@ -9,9 +9,11 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { App, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -103,7 +105,8 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
     ...["LaunchHook", "TerminateHook", "Reconciler", "Snapshot"].map(
       (f) => `Serverless-LambdaAsyncFailureDestination ${CONTROL_PLANE}/${f}/EventInvokeConfig/Resource`,
     ),
-    // Synchronous only (node API, client-cert), a pass redone a minute later, CloudFormation's call.
+    // Synchronous or best effort (node API), synchronous only (client-cert), a pass redone a minute
+    // later, CloudFormation's call.
     ...["NodeApi", "ClientCert", "Reconciler"].map(
       (f) => `Serverless-LambdaDLQ ${CONTROL_PLANE}/${f}/Resource`,
     ),
@@ -111,8 +114,9 @@ const ACKNOWLEDGED: Record<Pack, string[]> = {
     // Nothing instrumented to trace.
     ...FUNCTIONS.map((f) => `Serverless-LambdaTracing ${CONTROL_PLANE}/${f}/Resource`),
     `Serverless-LambdaTracing ${DEPLOY_TIME_FUNCTION}`,
-    // The dead-letter queue itself.
+    // The dead-letter queue itself; the node API's best-effort warm-up on the launch rule.
     `Serverless-SQSRedrivePolicy ${CONTROL_PLANE}/DeadLetterQueue/Resource`,
+    `Serverless-EventBusDLQ ${CONTROL_PLANE}/LaunchRule/Resource`,
   ],
   "NIST.800.53.R5": [
     ...[
@@ -232,14 +236,19 @@ describe("cdk-nag still reports what is new", () => {
     // A new function in the cluster, on an older runtime than the acknowledged ones, with CDK's
     // default role (AWSLambdaBasicExecutionRole), outside the VPC, with no dead-letter queue,
     // tracing, memory, timeout or reserved concurrency, and retries without a failure destination.
-    new lambda.Function(stack.cluster, "Extra", {
+    const extra = new lambda.Function(stack.cluster, "Extra", {
       runtime: lambda.Runtime.NODEJS_22_X,
       code: lambda.Code.fromInline("exports.handler = async () => {};"),
       handler: "index.handler",
       retryAttempts: 1,
     });
-    // An asynchronous configuration on the node API, whose dead-letter acknowledgement says it is
-    // invoked synchronously only.
+    // A new rule whose target has no dead-letter queue, beside the launch rule's acknowledged one.
+    new events.Rule(stack.cluster, "ExtraRule", {
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(extra)],
+    });
+    // An asynchronous configuration on the node API, whose dead-letter acknowledgement says its one
+    // asynchronous invocation (the warm-up) never fails.
     find<lambda.Function>(`${CONTROL_PLANE}/NodeApi`).configureAsyncInvoke({ retryAttempts: 0 });
     // A queue, a table, a log group and a topic beside the acknowledged ones.
     new sqs.Queue(stack.cluster, "ExtraQueue", { enforceSSL: true });
@@ -326,7 +335,11 @@ describe("cdk-nag still reports what is new", () => {
       );
     });
 
-    test("reports an asynchronous configuration given to the node API, which is invoked synchronously only", () => {
+    test("reports a new rule whose target has no dead-letter queue", () => {
+      has("Serverless", "Serverless-EventBusDLQ EtcdAsg/Cluster/ExtraRule/Resource");
+    });
+
+    test("reports an asynchronous configuration given to the node API, whose warm-up needs none", () => {
       has(
         "Serverless",
         `Serverless-LambdaAsyncFailureDestination ${CONTROL_PLANE}/NodeApi/EventInvokeConfig/Resource`,

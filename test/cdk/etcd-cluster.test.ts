@@ -8,6 +8,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { FUNCTION_NAMES } from "../../cdk/lib/etcd-cluster-props";
 import { loadConfig } from "../../lambdas/config";
+import { NODE_API_WARM_UP_INPUT } from "../../lambdas/events/warm-up-event";
 import { ingressRules } from "./firewall";
 import { FIXTURE_BOOT_SCRIPT, type Fixture, makeFixture, synthesize } from "./synth-fixture";
 
@@ -741,6 +742,9 @@ describe("event delivery", () => {
             RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 },
             DeadLetterConfig: { Arn: dlqArn() },
           }),
+          ...(hook === "launch"
+            ? [Match.objectLike({ Arn: { "Fn::GetAtt": [functionId("node-api"), "Arn"] } })]
+            : []),
         ],
       });
       const fn = resource("AWS::Lambda::Function", functionId(name));
@@ -750,6 +754,28 @@ describe("event delivery", () => {
       assert.equal(invokeConfig(name).MaximumRetryAttempts, 2);
     });
   }
+
+  test("sends the node API the warm-up input on each launch, once, without a dead-letter queue", () => {
+    const launchRule = logicalId("AWS::Events::Rule", "LaunchRule");
+    const targets = resource("AWS::Events::Rule", launchRule).Properties.Targets as Record<string, unknown>[];
+    const warm = targets.find(
+      (t) => JSON.stringify(t.Arn) === JSON.stringify({ "Fn::GetAtt": [functionId("node-api"), "Arn"] }),
+    );
+    assert.deepEqual(
+      { Input: warm?.Input, RetryPolicy: warm?.RetryPolicy, DeadLetterConfig: warm?.DeadLetterConfig },
+      {
+        Input: JSON.stringify(NODE_API_WARM_UP_INPUT),
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: undefined,
+      },
+    );
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: { "Fn::GetAtt": [functionId("node-api"), "Arn"] },
+      Principal: "events.amazonaws.com",
+      SourceArn: { "Fn::GetAtt": [launchRule, "Arn"] },
+    });
+  });
 
   test("runs the reconciler every minute, with retries and the dead-letter queue", () => {
     // A pass that fails is not retried by Lambda: the next one a minute later does the same work.

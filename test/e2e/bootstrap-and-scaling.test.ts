@@ -2,10 +2,12 @@
 // clusterSize 5 grows the group 3→5 in one capacity change (the group's MinSize and MaxSize follow the
 // cluster size), which the control plane itself serialises (one learner at a time, 3→4→5 members);
 // a deploy of clusterSize 3 shrinks it back in one step. Each joining node gets its certificates with
-// its configuration: two node-API round trips (config, ready), no certificates request.
+// its configuration: two node-API round trips (config, ready), no certificates request. Each launch
+// also sends the node API the launch rule's warm-up input, which it handles without an error.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { nodeApiCaller, nodeApiPath } from "../../bench/critical-path";
+import { isWarmUp } from "../../lambdas/events/warm-up-event";
 import { assertEndState, startSimulator, watchMembers } from "./simulator-bed";
 
 test("bootstraps 3, scales out 3→5 in one change with one learner at a time, and in 5→3, keeping every key", async (t) => {
@@ -17,7 +19,9 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
 
   const initial = sim.instances().map((i) => i.id);
   const requests: Array<readonly [string, string]> = [];
+  const warmUps: Array<string | undefined> = [];
   const stopRecording = sim.onInvocation((record) => {
+    if (record.fn === "node-api" && isWarmUp(record.event)) warmUps.push(record.error);
     const caller = nodeApiCaller(record);
     if (caller !== undefined) requests.push([caller, nodeApiPath(record).split("/").at(-1) ?? ""]);
   });
@@ -39,6 +43,7 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
       `${id}: its certificates came with its configuration, yet it asked for ${[...routes].join(", ")}`,
     );
   }
+  assert.deepEqual(warmUps, [undefined, undefined], "one warm-up per launch, each without an error");
   const learners = Math.max(...lists.map((members) => members.filter((m) => m.isLearner).length));
   assert.ok(learners <= 1, `at most one learner at any time, saw ${learners}`);
   const counts = lists.map((members) => members.length).filter((n, i, all) => n !== all[i - 1]);

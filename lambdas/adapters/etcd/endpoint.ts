@@ -103,8 +103,8 @@ export class EtcdEndpoint {
   }
 
   private connect(): Promise<Etcd3> {
-    this.client ??= Promise.all([import("etcd3"), import("cockatiel"), this.tls?.()]).then(
-      ([{ Etcd3 }, { noop }, identity]) =>
+    this.client ??= Promise.all([loadEtcdClient(), this.tls?.()]).then(
+      ([[{ Etcd3 }, { noop }], identity]) =>
         new Etcd3({
           hosts: this.url,
           faultHandling: { host: () => noop, global: noop },
@@ -125,6 +125,12 @@ export class EtcdEndpoint {
     });
     return this.client;
   }
+}
+
+/** etcd's client code (lib/etcd-client.js in a bundle), loaded on first use: most invocations of
+ * some functions never reach etcd. */
+export function loadEtcdClient() {
+  return Promise.all([import("etcd3"), import("cockatiel")]);
 }
 
 function assertClientUrl(url: string): void {
