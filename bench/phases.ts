@@ -2,22 +2,17 @@
 // handled the launch and terminate events, etcd's member list last changed and the last instance
 // went InService — read off the simulator's timeline (sampled every 0.5 s, so ±0.5 s).
 import type { Simulator } from "../local/simulator/simulator";
-import type { TimelineEntry } from "../local/simulator/timeline";
+import { isDeliveryTo, type TimelineEntry } from "../local/simulator/timeline";
 import { median } from "./measure";
 
 const MILESTONES: Record<string, (e: TimelineEntry) => boolean> = {
-  "launch handled": (e) => e.kind === "control-plane" && handledBy(e, "launch", "launch-hook"),
-  "terminate handled": (e) => e.kind === "control-plane" && handledBy(e, "terminate", "terminate-hook"),
+  "launch handled": (e) => isDeliveryTo(e, "launch", "launch-hook"),
+  "terminate handled": (e) => isDeliveryTo(e, "terminate", "terminate-hook"),
   "members changed": (e) => e.kind === "member",
   InService: (e) => e.kind === "instance" && e.text.endsWith("InService"),
 };
 
 export type Phases = Record<string, number>;
-
-/** The simulator's "<kind> <instance> to <function>: <outcome> ..." entry of a lifecycle event. */
-function handledBy(entry: TimelineEntry, kind: string, fn: string): boolean {
-  return entry.text.startsWith(`${kind} `) && entry.text.includes(` to ${fn}: `);
-}
 
 /** The simulator's "<instance> user data starts" entry. */
 export function isUserDataStart(entry: TimelineEntry): boolean {

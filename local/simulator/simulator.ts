@@ -41,7 +41,7 @@ import { type Overrides, overridesOf, type SimulatorOptions } from "./options";
 import { type LocalServices, ROUTE53_SYNC_DELAY_MS, startServices } from "./services";
 import { SimulatorIam } from "./simulator-iam";
 import { describeStart } from "./start-report";
-import { Timeline, type TimelineEntry } from "./timeline";
+import { deliveryText, Timeline, type TimelineEntry } from "./timeline";
 
 export type { SimulatorOptions } from "./options";
 
@@ -296,11 +296,16 @@ export class Simulator {
       capacity: this.options.capacity,
       maxSize: this.options.maxSize,
       onRecord: (record) => {
-        const what = `${record.event["detail-type"].replace("EC2 Instance-", "").replace(" Lifecycle Action", "")} ${record.event.detail.EC2InstanceId}`;
-        this.timeline.add(
-          "control-plane",
-          `${what} to ${record.target}: ${record.outcome} ${summarise(record.detail)}`,
+        const kind = record.event["detail-type"]
+          .replace("EC2 Instance-", "")
+          .replace(" Lifecycle Action", "");
+        const delivered = deliveryText(
+          kind,
+          record.event.detail.EC2InstanceId,
+          record.target,
+          record.outcome,
         );
+        this.timeline.add("control-plane", `${delivered} ${summarise(record.detail)}`);
       },
     });
     this.deploymentRef = deployment;

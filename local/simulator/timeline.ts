@@ -8,6 +8,19 @@ export interface TimelineEntry {
   readonly text: string;
 }
 
+/** A lifecycle event's delivery to one function, as the timeline shows it: "<kind> <instance> to
+ * <function>: <outcome> <detail>" (kind "launch" or "terminate"). */
+export function deliveryText(kind: string, instanceId: string, fn: string, outcome: string): string {
+  return `${kind} ${instanceId} to ${fn}: ${outcome}`;
+}
+
+/** Whether `entry` is the delivery of a `kind` lifecycle event to function `fn`. */
+export function isDeliveryTo(entry: TimelineEntry, kind: string, fn: string): boolean {
+  return (
+    entry.kind === "control-plane" && entry.text.startsWith(`${kind} `) && entry.text.includes(` to ${fn}: `)
+  );
+}
+
 export interface MemberSample {
   readonly name: string;
   readonly id: string;
