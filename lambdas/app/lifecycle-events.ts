@@ -46,12 +46,12 @@ export async function handleLifecycleEvent(
     return { status: "ignored", reason: parsed.reason };
   }
   const target = { hookName: action.hookName, instanceId: action.instanceId, token: action.token };
-  // A launch reads the group and the node's record first: asked now, they come while the ledger
-  // answers the token (two round trips fewer on every launch; a duplicate event wastes them). A
-  // failure surfaces in launchNode, as before (the record's read is made again there); unawaited
-  // when the token read fails or says duplicate.
-  const group = kind === "launch" ? rt.group.instances() : undefined;
-  group?.catch(() => undefined);
+  // Both hooks read the group first, and a launch the node's record too: asked now, they come while
+  // the ledger answers the token (one round trip fewer on every terminate, two on every launch; a
+  // duplicate event wastes them). A failure surfaces in the flow, as before (the record's read is
+  // made again there); unawaited when the token read fails or says duplicate.
+  const group = rt.group.instances();
+  group.catch(() => undefined);
   const record = kind === "launch" ? rt.ledger.getNode(action.instanceId) : undefined;
   record?.catch(() => undefined);
   // Kept alive too: a ledger down at this first read must not leave the action to its DefaultResult
@@ -81,7 +81,9 @@ export async function handleLifecycleEvent(
   }
   let result: Awaited<ReturnType<typeof terminateNode>>;
   try {
-    result = await keptAlive(rt, target, () => terminateNode(rt, action.instanceId, { token: action.token }));
+    result = await keptAlive(rt, target, () =>
+      terminateNode(rt, action.instanceId, { token: action.token, reading: group }),
+    );
   } catch (error) {
     if (!(error instanceof UnknownInstanceError)) throw error;
     rt.logger.error("rejected lifecycle event", { error: error.message });

@@ -4,11 +4,11 @@
 // name's records.
 import { NodePhaseConflictError } from "../adapters/ledger/errors";
 import type { LedgerNode } from "../adapters/ledger/items";
-import type { Instance } from "../domain/snapshot";
 import { ClusterView } from "../domain/view";
 import { changeMembership } from "./change-membership";
 import { keepClientEndpoint } from "./client-endpoint";
 import { UnknownInstanceError } from "./launch-node";
+import type { GroupReading } from "./load-snapshot";
 import type { Runtime } from "./ports";
 
 export type TerminateResult =
@@ -18,8 +18,8 @@ export type TerminateResult =
 export interface TerminateOptions {
   /** The terminate action's token (a lifecycle event). */
   readonly token?: string;
-  /** The group's instances as the caller has just read them, if it has. */
-  readonly reading?: readonly Instance[];
+  /** The group's instances as the caller has just read them (or is reading them), if it has. */
+  readonly reading?: GroupReading;
 }
 
 export async function terminateNode(
