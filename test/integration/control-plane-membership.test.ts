@@ -24,7 +24,14 @@ describe("control plane: membership changes", () => {
     const victim = ids[2] as string;
     bed.group.terminateInstance(victim, false);
     const terminate = await eventOf(bed, "terminate", victim);
+    bed.emulator.resetCallCounts();
     assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    // The group is read once, asked before the token read, and not again by the decisions.
+    assert.deepEqual(bed.emulator.callCounts(), {
+      DescribeAutoScalingGroups: 1,
+      DescribeInstances: 1,
+      CompleteLifecycleAction: 1,
+    });
     await eventually("victim terminated", () => (bed.instanceIds().includes(victim) ? undefined : true));
     // The launch event below goes straight to the handler: let the others elect a leader if it led.
     await killMember(bed, ids, victim);
