@@ -11,6 +11,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { workerScript } from "./bundles";
+import { lambdaHeapFlags } from "./lambda-runtime";
 import { stopProcess, trackProcess, untrackProcess } from "./processes";
 
 export interface LambdaFunctionOptions {
@@ -251,7 +252,8 @@ export class LambdaFunction {
     const log = openSync(this.options.logFile, "a");
     const child = fork(workerScript(), [this.options.codeDir, this.options.handler], {
       execPath: this.options.node,
-      execArgv: [], // not the parent's (tsx's loader): a plain node, as Lambda runs
+      // Not the parent's (tsx's loader): a plain node with Lambda's heap sizing, as Lambda runs it.
+      execArgv: lambdaHeapFlags(this.options.memoryMb),
       // A UID without a passwd entry has no home directory, which the SDK asks the OS for: /tmp stands
       // in, writable like the home of Lambda's sandbox user.
       env: {

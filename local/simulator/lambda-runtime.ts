@@ -1,7 +1,8 @@
 // The Node.js binary that plays a Lambda runtime: the npm package `node` installed in
 // local/lambda-runtime (scripts/install), whose major version must be the one the template's
 // `nodejsNN.x` runtime names. A mismatch fails the simulator's start naming both, so the functions
-// never run on a Node the template does not deploy.
+// never run on a Node the template does not deploy. Node starts with the heap sizes Lambda's
+// runtime gives a function of its memory size.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -42,4 +43,15 @@ export function lambdaNodeBinary(runtime: string): string {
     );
   }
   return NODE;
+}
+
+/**
+ * The V8 heap flags Lambda's Node.js runtime starts a function with, from its MemorySize: a tenth of
+ * it for the young generation (two semi-spaces), the rest for the old one. Without them Node sizes
+ * its heap from the host's memory (gigabytes here), collects garbage lazily, and a function's
+ * resident memory passes a MemorySize that Lambda's sizing keeps it under.
+ */
+export function lambdaHeapFlags(memoryMb: number): string[] {
+  const newSpaceMb = Math.floor(memoryMb / 10);
+  return [`--max-semi-space-size=${Math.floor(newSpaceMb / 2)}`, `--max-old-space-size=${memoryMb - newSpaceMb}`];
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { LambdaFunction } from "../../local/simulator/lambda-function";
-import { lambdaNodeBinary, runtimeNodeVersion } from "../../local/simulator/lambda-runtime";
+import { lambdaHeapFlags, lambdaNodeBinary, runtimeNodeVersion } from "../../local/simulator/lambda-runtime";
 import { synthesize } from "../../local/stack/synth";
 import { ESBUILD_OPTIONS } from "../../scripts/build-lambdas";
 
@@ -54,4 +54,32 @@ test("the template's runtime, the bundles' esbuild target and the simulator's No
     () => lambdaNodeBinary("nodejs22.x"),
     /run nodejs22\.x, but local\/lambda-runtime installs Node v24/,
   );
+});
+
+test("a worker's heap is sized from the function's MemorySize, as Lambda's runtime sizes it", async (t) => {
+  const code = mkdtempSync(join(tmpdir(), "etcd-asg-heap-"));
+  t.after(() => rmSync(code, { recursive: true, force: true }));
+  mkdirSync(join(code, "lib"));
+  writeFileSync(
+    join(code, "lib/index.js"),
+    'exports.handler = async () => require("node:v8").getHeapStatistics().heap_size_limit;\n',
+  );
+  const fn = new LambdaFunction({
+    name: "heap",
+    arn: "arn:aws:lambda:us-east-1:123456789012:function:heap",
+    codeDir: code,
+    handler: "lib/index.handler",
+    node: lambdaNodeBinary("nodejs24.x"),
+    env: { PATH: "/usr/bin:/bin" },
+    timeoutMs: 10_000,
+    memoryMb: 256,
+    serial: true,
+    logFile: join(code, "log"),
+  });
+  t.after(() => fn.stop());
+  assert.deepEqual(lambdaHeapFlags(256), ["--max-semi-space-size=12", "--max-old-space-size=231"]);
+  // The old generation's 231 MB and the young one, which V8 counts as four semi-spaces of 12 MB;
+  // unflagged, Node sizes the heap from the host's memory (gigabytes on this machine).
+  const limitMb = Number(await fn.invoke({})) / 1024 / 1024;
+  assert.ok(limitMb > 231 && limitMb <= 231 + 4 * 12, `heap limit ${limitMb.toFixed(1)} MB`);
 });
