@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { LambdaFunction } from "../../local/simulator/lambda-function";
 import { lambdaHeapFlags, lambdaNodeBinary, runtimeNodeVersion } from "../../local/simulator/lambda-runtime";
 import { synthesize } from "../../local/stack/synth";
@@ -32,23 +32,7 @@ test("the template's runtime, the bundles' esbuild target and the simulator's No
   assert.equal(ESBUILD_OPTIONS.target, "node24");
   assert.match(runtimeNodeVersion(), /^v24\./);
 
-  const code = mkdtempSync(join(tmpdir(), "etcd-asg-runtime-"));
-  t.after(() => rmSync(code, { recursive: true, force: true }));
-  mkdirSync(join(code, "lib"));
-  writeFileSync(join(code, "lib/index.js"), "exports.handler = async () => process.version;\n");
-  const fn = new LambdaFunction({
-    name: "version",
-    arn: "arn:aws:lambda:us-east-1:123456789012:function:version",
-    codeDir: code,
-    handler: "lib/index.handler",
-    node: lambdaNodeBinary("nodejs24.x"),
-    env: { PATH: "/usr/bin:/bin" },
-    timeoutMs: 10_000,
-    memoryMb: 128,
-    serial: true,
-    logFile: join(code, "log"),
-  });
-  t.after(() => fn.stop());
+  const fn = runtimeFunction(t, "version", "exports.handler = async () => process.version;\n", 128);
   assert.match(String(await fn.invoke({})), /^v24\./, "the worker runs on the runtime's Node");
   assert.throws(
     () => lambdaNodeBinary("nodejs22.x"),
@@ -57,29 +41,37 @@ test("the template's runtime, the bundles' esbuild target and the simulator's No
 });
 
 test("a worker's heap is sized from the function's MemorySize, as Lambda's runtime sizes it", async (t) => {
-  const code = mkdtempSync(join(tmpdir(), "etcd-asg-heap-"));
-  t.after(() => rmSync(code, { recursive: true, force: true }));
-  mkdirSync(join(code, "lib"));
-  writeFileSync(
-    join(code, "lib/index.js"),
+  const fn = runtimeFunction(
+    t,
+    "heap",
     'exports.handler = async () => require("node:v8").getHeapStatistics().heap_size_limit;\n',
+    256,
   );
-  const fn = new LambdaFunction({
-    name: "heap",
-    arn: "arn:aws:lambda:us-east-1:123456789012:function:heap",
-    codeDir: code,
-    handler: "lib/index.handler",
-    node: lambdaNodeBinary("nodejs24.x"),
-    env: { PATH: "/usr/bin:/bin" },
-    timeoutMs: 10_000,
-    memoryMb: 256,
-    serial: true,
-    logFile: join(code, "log"),
-  });
-  t.after(() => fn.stop());
   assert.deepEqual(lambdaHeapFlags(256), ["--max-semi-space-size=12", "--max-old-space-size=231"]);
   // The old generation's 231 MB and the young one, which V8 counts as four semi-spaces of 12 MB;
   // unflagged, Node sizes the heap from the host's memory (gigabytes on this machine).
   const limitMb = Number(await fn.invoke({})) / 1024 / 1024;
   assert.ok(limitMb > 231 && limitMb <= 231 + 4 * 12, `heap limit ${limitMb.toFixed(1)} MB`);
 });
+
+/** A function of one file, `lib/index.js` holding `source`, on the simulator's Lambda runtime. */
+function runtimeFunction(t: TestContext, name: string, source: string, memoryMb: number): LambdaFunction {
+  const code = mkdtempSync(join(tmpdir(), `etcd-asg-${name}-`));
+  t.after(() => rmSync(code, { recursive: true, force: true }));
+  mkdirSync(join(code, "lib"));
+  writeFileSync(join(code, "lib/index.js"), source);
+  const fn = new LambdaFunction({
+    name,
+    arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    codeDir: code,
+    handler: "lib/index.handler",
+    node: lambdaNodeBinary("nodejs24.x"),
+    env: { PATH: "/usr/bin:/bin" },
+    timeoutMs: 10_000,
+    memoryMb,
+    serial: true,
+    logFile: join(code, "log"),
+  });
+  t.after(() => fn.stop());
+  return fn;
+}
