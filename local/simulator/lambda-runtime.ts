@@ -53,5 +53,8 @@ export function lambdaNodeBinary(runtime: string): string {
  */
 export function lambdaHeapFlags(memoryMb: number): string[] {
   const newSpaceMb = Math.floor(memoryMb / 10);
-  return [`--max-semi-space-size=${Math.floor(newSpaceMb / 2)}`, `--max-old-space-size=${memoryMb - newSpaceMb}`];
+  return [
+    `--max-semi-space-size=${Math.floor(newSpaceMb / 2)}`,
+    `--max-old-space-size=${memoryMb - newSpaceMb}`,
+  ];
 }
