@@ -246,12 +246,12 @@ export class EventDelivery {
   }
 }
 
-/** Each rule's pattern, checked as PutRule checks it: an invalid one fails the deploy naming the rule. */
 /** What EventBridge sends a target: its constant Input in place of the event, when it has one. */
 function sent(event: unknown, input: string | undefined): unknown {
   return input === undefined ? event : JSON.parse(input);
 }
 
+/** Each rule's pattern, checked as PutRule checks it: an invalid one fails the deploy naming the rule. */
 function compilePatterns(rules: readonly RuleModel[]): Map<string, EventPattern> {
   const compiled = new Map<string, EventPattern>();
   for (const rule of rules) {
