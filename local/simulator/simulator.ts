@@ -309,6 +309,11 @@ export class Simulator {
       },
     });
     this.deploymentRef = deployment;
+    // The operator gets its etcd certificate once the stack is deployed, before it reaches for etcd
+    // (as the bench's floor has its certificates before its clock starts): the client-cert
+    // function's cold start and signature run while the instances boot, not beside the members'
+    // first election on the machine's cores. A failure is not kept: the next etcdTls() asks again.
+    this.etcdTls().catch(() => undefined);
     this.cleanups.push(() => deployment.stop());
     // Stopped first on the way out, so no launch or timeout happens while the rest goes down.
     this.cleanups.push(() => emulator.stop());
