@@ -3,6 +3,7 @@
 // event, against a baseline handler that only builds the same AWS SDK clients (checked, ≤ 1.5×).
 
 import { statSync } from "node:fs";
+import { FUNCTION_MEMORY_MB, functionMemoryMb } from "../../cdk/lib/function-memory";
 import { runtimeNodeVersion } from "../../local/simulator/lambda-runtime";
 import { buildBaseline, contributors, deployedBundles, deployedSize } from "../lambda/bundles";
 import { type ColdStart, coldStart, LAMBDA_RUNTIME } from "../lambda/cold-init";
@@ -39,9 +40,11 @@ export async function lambdaCostFigure(ctx: FigureContext): Promise<Figure> {
     for (let rep = 1; rep <= ctx.reps; rep++) {
       const servers = await startLocalServers();
       try {
-        runs.get("baseline")?.push(await coldStart(baseline.file, {}, servers.env));
-        for (const name of names)
-          runs.get(name)?.push(await coldStart(bundles[name], servers.events[name], servers.env));
+        runs.get("baseline")?.push(await coldStart(baseline.file, {}, servers.env, FUNCTION_MEMORY_MB));
+        for (const name of names) {
+          const memoryMb = functionMemoryMb(name);
+          runs.get(name)?.push(await coldStart(bundles[name], servers.events[name], servers.env, memoryMb));
+        }
       } finally {
         await servers.stop();
       }
@@ -98,7 +101,9 @@ export async function lambdaCostFigure(ctx: FigureContext): Promise<Figure> {
       notes: [
         ...NOTES,
         `node: every cold start runs on the Node the functions deploy with, ${LAMBDA_RUNTIME} ` +
-          `(local/lambda-runtime's ${runtimeNodeVersion()}), not the bench's own ${process.version}.`,
+          `(local/lambda-runtime's ${runtimeNodeVersion()}), not the bench's own ${process.version}, ` +
+          `with the heap flags Lambda gives the function's memory (${FUNCTION_MEMORY_MB} MB, the ` +
+          `snapshot function ${functionMemoryMb("snapshot")} MB; the baseline ${FUNCTION_MEMORY_MB} MB's).`,
       ],
     };
   } finally {

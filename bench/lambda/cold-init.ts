@@ -1,11 +1,12 @@
 // Runs bench/lambda/cold-start.cjs: one fresh `node` process that loads a bundle and handles one
 // event with the given environment, and returns its timings. The process is the Node the functions
-// deploy with (the simulator's Lambda runtime, local/lambda-runtime), not the bench's own.
+// deploy with (the simulator's Lambda runtime, local/lambda-runtime), not the bench's own, with the
+// heap flags Lambda gives a function of the given memory.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
+import { lambdaHeapFlags, lambdaNodeBinary } from "../../local/simulator/lambda-runtime";
 import { ESBUILD_OPTIONS } from "../../scripts/build-lambdas";
 
 const RUNNER = join(__dirname, "cold-start.cjs");
@@ -31,16 +32,21 @@ export async function coldStart(
   bundle: string,
   event: unknown,
   env: Record<string, string>,
+  memoryMb: number,
 ): Promise<ColdStart> {
   const dir = mkdtempSync(join(tmpdir(), "etcd-asg-bench-cold-"));
   try {
     const eventFile = join(dir, "event.json");
     const outFile = join(dir, "out.json");
     writeFileSync(eventFile, JSON.stringify(event));
-    const child = spawn(lambdaNodeBinary(LAMBDA_RUNTIME), [RUNNER, bundle, eventFile, outFile], {
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      lambdaNodeBinary(LAMBDA_RUNTIME),
+      [...lambdaHeapFlags(memoryMb), RUNNER, bundle, eventFile, outFile],
+      {
+        env,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();

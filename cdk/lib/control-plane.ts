@@ -22,11 +22,8 @@ import { CertificateAuthorities } from "./certificate-authorities";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./cluster-network";
 import { durabilityEnvironment } from "./durability-props";
 import { type FunctionName, RECONCILE_PERIOD, type ResolvedProps } from "./etcd-cluster-props";
+import { FUNCTION_MEMORY_MB, SNAPSHOT_FUNCTION_MEMORY_MB } from "./function-memory";
 import { FUNCTION_TAG } from "./function-tag";
-
-/** The snapshot function's memory; its upload is tuned to it and measured within it
- * (test/integration/snapshot-memory.test.ts). */
-export const SNAPSHOT_FUNCTION_MEMORY_MB = 512;
 
 /** The bound on one defragmentation: the reconciler (55 s) starts an upkeep step only while this and
  * 10 s more are left, so a pass's repairs have about 15 s before upkeep stops for the pass. */
@@ -183,7 +180,7 @@ export class ControlPlane extends Construct {
         architecture: lambda.Architecture.ARM_64,
         code: lambda.Code.fromAsset(path.join(config.lambdaBundlesDir, name)),
         handler: "lib/index.handler",
-        memorySize: 256,
+        memorySize: FUNCTION_MEMORY_MB,
         environment,
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,

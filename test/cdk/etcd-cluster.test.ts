@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { FUNCTION_NAMES } from "../../cdk/lib/etcd-cluster-props";
+import { functionMemoryMb } from "../../cdk/lib/function-memory";
 import { loadConfig } from "../../lambdas/config";
 import { NODE_API_WARM_UP_INPUT } from "../../lambdas/events/warm-up-event";
 import { ingressRules } from "./firewall";
@@ -584,9 +585,10 @@ describe("Lambdas", () => {
     ).Variables;
 
   for (const name of FUNCTION_NAMES) {
-    test(`${name} runs Node 24 on arm64 from its bundle, tagged with its name, in the VPC's private subnets, with its own role`, () => {
+    test(`${name} runs Node 24 on arm64 from its bundle, with the memory the cold-start bench gives it, tagged with its name, in the VPC's private subnets, with its own role`, () => {
       const fn = resource("AWS::Lambda::Function", functionId(name));
       assert.equal(fn.Properties.Runtime, "nodejs24.x");
+      assert.equal(fn.Properties.MemorySize, functionMemoryMb(name));
       assert.deepEqual(fn.Properties.Tags, [{ Key: "etcd-asg:function", Value: name }]);
       assert.deepEqual(fn.Properties.Architectures, ["arm64"]);
       assert.equal(fn.Properties.Handler, "lib/index.handler");
