@@ -1,9 +1,11 @@
 // The emulated KMS keys of one account and region: their metadata, aliases, and the signing
 // operations. A signing key's private half is made with node:crypto and stays in a private field of
-// its key: nothing in the emulator's API (HTTP or in-process) returns it.
+// its key: nothing in the emulator's API (HTTP or in-process) returns it. node:crypto hashes all it
+// signs, so a signature over a caller's digest (`MessageType: DIGEST`) is made with @noble/curves'
+// P-256, which signs a given digest.
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, sign, verify } from "node:crypto";
+import { p256 } from "@noble/curves/nist.js";
 import { KmsApiError } from "./api-error";
-import { signDigest, toBigInt, verifyDigest } from "./p256";
 
 /** The key specs this emulator makes. Symmetric keys exist (a template may declare one) but serve no
  * cryptographic operation here. */
@@ -50,9 +52,10 @@ export interface KeyMetadata {
 interface SigningMaterial {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
-  /** The private scalar, for signatures over a caller's digest (p256.ts). */
-  readonly scalar: bigint;
-  readonly publicPoint: { readonly x: bigint; readonly y: bigint };
+  /** The private scalar (32 bytes), for signatures over a caller's digest. */
+  readonly scalar: Uint8Array;
+  /** The public point, uncompressed SEC1 (0x04 ‖ x ‖ y). */
+  readonly publicPoint: Uint8Array;
   /** DER SubjectPublicKeyInfo, as GetPublicKey returns it. */
   readonly publicKeyDer: Buffer;
 }
@@ -116,7 +119,15 @@ export class EmulatedKey {
   sign(message: Uint8Array, messageType: MessageType, algorithm: string): Buffer {
     const signing = this.signingMaterial("signing", algorithm);
     if (messageType === "RAW") return sign("sha256", message, signing.privateKey);
-    return Buffer.from(signDigest(requireDigest(message, algorithm), signing.scalar));
+    // KMS's signatures are randomized and not normalized to a low S: hedged k, any S.
+    return Buffer.from(
+      p256.sign(requireDigest(message, algorithm), signing.scalar, {
+        prehash: false,
+        lowS: false,
+        extraEntropy: true,
+        format: "der",
+      }),
+    );
   }
 
   verify(message: Uint8Array, messageType: MessageType, signature: Uint8Array, algorithm: string): boolean {
@@ -128,7 +139,15 @@ export class EmulatedKey {
         return false;
       }
     }
-    return verifyDigest(requireDigest(message, algorithm), signature, signing.publicPoint);
+    try {
+      return p256.verify(signature, requireDigest(message, algorithm), signing.publicPoint, {
+        prehash: false,
+        lowS: false,
+        format: "der",
+      });
+    } catch {
+      return false;
+    }
   }
 
   private signingMaterial(what: string, algorithm: string): SigningMaterial {
@@ -152,13 +171,13 @@ function newSigningMaterial(): SigningMaterial {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   // The JWK is read here, once, for the scalar and the point; it is not kept.
   const jwk = privateKey.export({ format: "jwk" });
-  const field = (value: string | undefined) => toBigInt(Buffer.from(value ?? "", "base64url"));
+  const field = (value: string | undefined) => Buffer.from(value ?? "", "base64url");
   const publicKey = createPublicKey(privateKey);
   return {
     privateKey,
     publicKey,
     scalar: field(jwk.d),
-    publicPoint: { x: field(jwk.x), y: field(jwk.y) },
+    publicPoint: Buffer.concat([Buffer.from([4]), field(jwk.x), field(jwk.y)]),
     publicKeyDer: publicKey.export({ format: "der", type: "spki" }),
   };
 }
