@@ -329,6 +329,44 @@ describe("evaluation rules the gate relies on", () => {
     assert.match(!plain.allowed ? plain.message : "", /with an explicit deny in a resource-based policy$/);
   });
 
+  test("a decision is made once per request and the context values its policies name", async () => {
+    const until = (date: string): NamedPolicy => ({
+      name: "SignUntil",
+      document: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: "kms:Sign",
+            Resource: key,
+            Condition: { DateLessThan: { "aws:CurrentTime": date } },
+          },
+        ],
+      },
+    });
+    const at = (set: PolicySet, time: string, secure = "true") =>
+      authorize(set, {
+        principalArn: caller,
+        action: "kms:Sign",
+        resource: key,
+        context: { "aws:CurrentTime": time, "aws:SecureTransport": secure },
+      });
+    const timed = new PolicySet({ roles: [{ roleArn: role, policies: [until("2030-01-01T00:00:00Z")] }] });
+    assert.deepEqual(await at(timed, "2029-12-31T23:59:59Z"), { allowed: true });
+    const late = await at(timed, "2030-01-01T00:00:01Z");
+    assert.equal(!late.allowed && late.code, "ImplicitDeny");
+    // No policy names aws:SecureTransport here: the decision made for one value is the other's.
+    const first = await at(timed, "2029-06-01T00:00:00Z", "true");
+    assert.equal(await at(timed, "2029-06-01T00:00:00Z", "false"), first);
+    // Nor aws:CurrentTime in a policy without conditions: one decision for every time.
+    const plain = new PolicySet({ roles: [{ roleArn: role, policies: [allowSign] }] });
+    const once = await at(plain, "2029-06-01T00:00:00Z");
+    assert.equal(await at(plain, "2031-06-01T00:00:00Z"), once);
+    // Another policy set (a deploy) decides anew.
+    const changed = new PolicySet({ roles: [{ roleArn: role, policies: [] }] });
+    assert.equal((await at(changed, "2029-06-01T00:00:00Z")).allowed, false);
+  });
+
   test("the operator, an administrator, may do anything", async () => {
     const operator = `arn:aws:iam::${ACCOUNT}:user/etcd-asg-operator`;
     const set = new PolicySet({ roles: [], users: [administrator(operator)] });
