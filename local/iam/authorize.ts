@@ -11,7 +11,7 @@ import {
   runSimulation,
   type Simulation,
 } from "@cloud-copilot/iam-simulate";
-import { DecisionCache, decisionKey } from "./decision-cache";
+import { rememberedDecision } from "./decision-cache";
 import type { PolicyDocument, PolicySet } from "./policies";
 
 export type ContextValues = Readonly<Record<string, string | readonly string[]>>;
@@ -98,21 +98,8 @@ export async function authorize(
     resourceControlPolicies: [],
     ...(resourcePolicy === undefined ? {} : { resourcePolicy }),
   };
-  const key = decisionKey(simulation);
-  let cache = decisions.get(policies);
-  if (cache === undefined) {
-    cache = new DecisionCache();
-    decisions.set(policies, cache);
-  }
-  const known = cache.get(key);
-  if (known !== undefined) return known;
-  const decision = await evaluate(simulation, request);
-  cache.set(key, decision);
-  return decision;
+  return rememberedDecision(policies, simulation, () => evaluate(simulation, request));
 }
-
-/** The decisions already made, per policy set. */
-const decisions = new WeakMap<PolicySet, DecisionCache<AuthorizationResult>>();
 
 async function evaluate(simulation: Simulation, request: AuthorizationRequest): Promise<AuthorizationResult> {
   const result = await runSimulation(simulation, {});

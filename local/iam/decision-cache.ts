@@ -5,23 +5,31 @@
 // decision, and keeping it would make every key new.
 import type { Simulation } from "@cloud-copilot/iam-simulate";
 
-/** Decisions kept per policy set before the cache starts over (each is a few hundred bytes). */
+/** Decisions kept per policy set before its cache starts over (each is a few hundred bytes). */
 const MAX_ENTRIES = 5000;
 
-export class DecisionCache<T> {
-  private readonly entries = new Map<string, T>();
+const caches = new WeakMap<object, Map<string, unknown>>();
 
-  get(key: string): T | undefined {
-    return this.entries.get(key);
+/** The decision `evaluate` makes on `simulation` under `policySet`, made once. */
+export async function rememberedDecision<T>(
+  policySet: object,
+  simulation: Simulation,
+  evaluate: () => Promise<T>,
+): Promise<T> {
+  let cache = caches.get(policySet);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(policySet, cache);
   }
-
-  set(key: string, value: T): void {
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(key, value);
-  }
+  const key = decisionKey(simulation);
+  if (cache.has(key)) return cache.get(key) as T;
+  const decision = await evaluate();
+  if (cache.size >= MAX_ENTRIES) cache.clear();
+  cache.set(key, decision);
+  return decision;
 }
 
-export function decisionKey(simulation: Simulation): string {
+function decisionKey(simulation: Simulation): string {
   const { request, identityPolicies, resourcePolicy } = simulation;
   const policies = JSON.stringify([identityPolicies, resourcePolicy ?? null]);
   const text = policies.toLowerCase();
