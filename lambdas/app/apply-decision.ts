@@ -35,7 +35,7 @@ export async function applyDecision(
     return { done: true };
   }
   const view = new ClusterView(snapshot);
-  const etcd = rt.etcd(etcdEndpoints(rt, snapshot.instances, ledger));
+  const etcd = rt.etcd(etcdEndpoints(rt, snapshot.instances, ledger), leaderUrl(snapshot));
   try {
     switch (decision.kind) {
       case "join": {
@@ -91,4 +91,9 @@ async function markRemoved(
 ): Promise<void> {
   if (instanceId === undefined || !ledger.nodes.some((n) => n.instanceId === instanceId)) return;
   await rt.ledger.setNodePhase(instanceId, { phase: "removed" }, rt.now());
+}
+
+/** The client URL of the member this snapshot found leader: the change goes there without probing again. */
+export function leaderUrl(snapshot: Snapshot): string | undefined {
+  return snapshot.members.find((m) => m.leader === true)?.clientUrls[0];
 }

@@ -1,6 +1,7 @@
 // The one path by which membership changes: decide on a fresh snapshot; if the decision changes
-// anything, take the ledger's membership lock, decide again under it, apply, and repeat until the
-// engine answers with something that is not a change. Reads need no lock; every write holds it,
+// anything, take the ledger's membership lock, decide again under it (unless the lock's version shows
+// nobody held it since the snapshot), apply, and repeat until the engine answers with something that
+// is not a change. Reads need no lock; every write holds it,
 // and the lock's lease is renewed (fenced by its version) right before each change, unless it was
 // taken or renewed moments before (renewsBeforeChange).
 //
@@ -73,7 +74,9 @@ export async function changeMembership(
       }
       if (lock === undefined) {
         ({ lock, group } = await acquire(rt, lockDeadline, group));
-        continue; // decide again under the lock: the world may have moved while we waited
+        // Decide again under the lock, unless the lock proves nobody changed membership since the
+        // reading: it was free then, and this acquisition is the first since.
+        if (!(ledger.lock === undefined && lock.version === ledger.lockVersion + 1)) continue;
       }
       if (changes.length >= MAX_CHANGES) {
         throw new TooManyChangesError(

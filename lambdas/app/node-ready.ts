@@ -3,6 +3,7 @@
 // (CONTINUE), and then bring the client name's records in step with the voters.
 import type { Decision } from "../domain/decision";
 import type { Snapshot } from "../domain/snapshot";
+import { leaderUrl } from "./apply-decision";
 import { changeMembership } from "./change-membership";
 import { keepClientEndpoint } from "./client-endpoint";
 import type { Runtime } from "./ports";
@@ -34,7 +35,7 @@ export async function nodeReady(rt: Runtime, instanceId: string): Promise<ReadyR
 /** etcd authentication on, the control plane (its certificate's CN) as root. */
 async function enableAuth(rt: Runtime, snapshot: Snapshot): Promise<void> {
   const endpoints = snapshot.members.filter((m) => m.healthy).flatMap((m) => m.clientUrls.slice(0, 1));
-  const etcd = rt.etcd(endpoints);
+  const etcd = rt.etcd(endpoints, leaderUrl(snapshot));
   try {
     await etcd.enableAuth();
     rt.logger.info("etcd authentication enabled; the control plane is its root user");

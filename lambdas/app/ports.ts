@@ -99,8 +99,9 @@ export interface Runtime {
   readonly logger: Logger;
   readonly ledger: Ledger;
   readonly group: GroupPort;
-  /** A membership client over these client URLs (mutual TLS, as root); the caller closes it. */
-  readonly etcd: (endpoints: readonly string[]) => EtcdMembership;
+  /** A membership client over these client URLs (mutual TLS, as root); the caller closes it.
+   * `leader`: the client URL of the member a reading made moments ago found leader, if one did. */
+  readonly etcd: (endpoints: readonly string[], leader?: string) => EtcdMembership;
   /** The hosted zone of the client name, its SDK client loaded on first use; undefined when the
    * stack keeps no name (config.clientEndpoint). */
   readonly hostedZone: (() => Promise<HostedZonePort>) | undefined;

@@ -52,7 +52,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     logger,
     ledger: new Ledger(ledgerOptions),
     group,
-    etcd: (endpoints) => new EtcdMembership({ endpoints, pool: etcdClients }),
+    etcd: (endpoints, leader) => new EtcdMembership({ endpoints, leader, pool: etcdClients }),
     maintenance: (endpoints) =>
       new EtcdMaintenance({
         endpoints,

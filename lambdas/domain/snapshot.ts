@@ -54,6 +54,8 @@ export interface Member {
   readonly started: boolean;
   /** Its client URL answered a status request in this snapshot. */
   readonly healthy: boolean;
+  /** Its status answer in this snapshot named itself etcd's leader. */
+  readonly leader?: boolean | undefined;
   /** The etcd version its status answer gave ("3.5.21"); undefined when it did not answer. */
   readonly version?: string | undefined;
 }

@@ -169,4 +169,64 @@ describe("control plane: membership changes", () => {
     assert.deepEqual(bed.endedActions(silent), [{ hookName: LAUNCH_HOOK, result: "ABANDON", by: "api" }]);
     assert.equal(bed.group.instances().find((i) => i.id === silent)?.lifecycleState, "Terminating:Wait");
   });
+  test("a change is made on the reading it was decided on when its lock is the first taken since, and decided again when another actor's came between", async (t) => {
+    const { bed, ids } = await formedCluster(t);
+    const ledger = bed.runtime.ledger;
+    let readings = 0;
+    const loadState = ledger.loadState.bind(ledger);
+    ledger.loadState = () => {
+      readings++;
+      return loadState();
+    };
+    let interleave = false;
+    const acquireLock = ledger.acquireLock.bind(ledger);
+    ledger.acquireLock = async (holder, ttlMs, now) => {
+      if (interleave) {
+        // Another actor takes the lock and lets it go between this actor's reading and its acquisition.
+        interleave = false;
+        const other = await acquireLock("another-actor", ttlMs, now);
+        await ledger.releaseLock(other.holder, other.version);
+      }
+      return acquireLock(holder, ttlMs, now);
+    };
+    // The ledger readings made before each membership change etcd was asked for (refused or not).
+    const asked: { change: string; readings: number }[] = [];
+    const runtime = bed.runtime as { etcd: typeof bed.runtime.etcd };
+    const etcd = runtime.etcd;
+    runtime.etcd = (endpoints, leader) => {
+      const membership = etcd(endpoints, leader);
+      const [addLearner, remove] = [
+        membership.addLearner.bind(membership),
+        membership.remove.bind(membership),
+      ];
+      membership.addLearner = (peerUrl) => {
+        asked.push({ change: "add", readings });
+        return addLearner(peerUrl);
+      };
+      membership.remove = (id) => {
+        asked.push({ change: "remove", readings });
+        return remove(id);
+      };
+      return membership;
+    };
+
+    const victim = ids[2] as string;
+    bed.group.terminateInstance(victim, false);
+    const terminate = await eventOf(bed, "terminate", victim);
+    await killMember(bed, ids, victim);
+    readings = 0;
+    assert.equal((await bed.deliver("terminate", terminate)).status, "completed");
+    // Removed on the reading it was decided on.
+    assert.deepEqual(asked[0], { change: "remove", readings: 1 });
+
+    const replacement = await newInstance(bed, ids);
+    const launch = await eventOf(bed, "launch", replacement);
+    readings = 0;
+    asked.length = 0;
+    interleave = true;
+    await bed.deliver("launch", launch);
+    // Added after the reading it was decided on and the decision again under the lock.
+    assert.deepEqual(asked[0], { change: "add", readings: 2 });
+    assert.equal((await bed.members()).filter((m) => m.isLearner).length, 1);
+  });
 });

@@ -116,6 +116,35 @@ describe("etcd membership on a real cluster", { concurrency: true }, () => {
     );
   });
 
+  test("makes its changes at the leader a reading named, and at the leader it finds when that one does not answer", async (t) => {
+    const cluster = await startEtcdCluster(t, { size: 3 });
+    const leader = (await membershipFor(t, cluster.clientUrls).probe(cluster.clientUrls)).find(
+      (p) => p.answered && p.status.memberId === p.status.leaderId,
+    );
+    assert.ok(leader);
+    const spare = await cluster.reserveMember();
+    const nobody = (await cluster.reserveMember()).clientUrl; // reserved, never started: refuses
+
+    // Named leader gone (a reading's leader that died since): the add falls back to probing.
+    const probing = new EtcdMembership({ endpoints: cluster.clientUrls, leader: nobody });
+    t.after(() => probing.close());
+    const added = await addLearnerWhenAllowed(probing, spare.peerUrl);
+    assert.equal(added.isLearner, true);
+
+    // Named leader only: no endpoint it could probe answers, so the change can only have gone there.
+    const named = new EtcdMembership({ endpoints: [nobody], leader: leader.endpoint });
+    t.after(() => named.close());
+    await removeWhenAllowed(named, added.id);
+    assert.deepEqual(
+      (await probing.listMembers()).filter((m) => m.id === added.id),
+      [],
+    );
+    // Without the named leader, the same endpoints reach none.
+    const unnamed = new EtcdMembership({ endpoints: [nobody] });
+    t.after(() => unnamed.close());
+    await assert.rejects(unnamed.remove(added.id), (error: Error) => error.name === "NoLeaderError");
+  });
+
   test("replaces a kill -9'd member of three without losing a key written before", async (t) => {
     const cluster = await startEtcdCluster(t, { size: 3 });
     const writer = kvClient(t, cluster.clientUrls[0] ?? "");

@@ -71,7 +71,9 @@ describe("ledger membership lock", () => {
     const ledger = freshLedger();
     const lock = await ledger.acquireLock("launch:i-a", TTL, NOW);
     await ledger.releaseLock(lock.holder, lock.version);
-    assert.equal((await ledger.loadState()).lock, undefined);
+    const released = await ledger.loadState();
+    assert.equal(released.lock, undefined);
+    assert.equal(released.lockVersion, lock.version);
     await assert.rejects(ledger.releaseLock(lock.holder, lock.version), LockLostError);
     const next = await ledger.acquireLock("terminate:i-b", TTL, NOW + 1);
     assert.equal(next.version, lock.version + 1);

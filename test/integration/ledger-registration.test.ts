@@ -187,7 +187,12 @@ describe("ledger node records", () => {
 
   test("loads cluster, nodes in registration order and lock as they were written", async () => {
     const ledger = freshLedger();
-    assert.deepEqual(await ledger.loadState(), { cluster: undefined, nodes: [], lock: undefined });
+    assert.deepEqual(await ledger.loadState(), {
+      cluster: undefined,
+      nodes: [],
+      lock: undefined,
+      lockVersion: 0,
+    });
     await ledger.registerNode("i-z", "127.0.1.1", NOW);
     await ledger.registerNode("i-a", "127.0.1.2", NOW + 1);
     const cluster = {

@@ -50,7 +50,12 @@ describe("ledger lifecycle tokens and errors", () => {
 
   test("keeps tokens out of the state the engine reads", async () => {
     await ledger.markTokenProcessed("token-3", "CONTINUE", NOW, 60);
-    assert.deepEqual(await ledger.loadState(), { cluster: undefined, nodes: [], lock: undefined });
+    assert.deepEqual(await ledger.loadState(), {
+      cluster: undefined,
+      nodes: [],
+      lock: undefined,
+      lockVersion: 0,
+    });
   });
 
   test("names the item when a node record read back is corrupt", async () => {

@@ -1,6 +1,7 @@
 // The etcd adapter: reads etcd's member list and each member's health, and makes the membership
-// changes the engine decides (add as learner, promote, remove), idempotently. Changes are never retried
-// here: a change whose outcome is unknown is settled by re-reading the member list.
+// changes the engine decides (add as learner, promote, remove), idempotently. A change whose outcome is
+// unknown is settled by re-reading the member list; it is made again only when that list shows it was
+// not made, and only at a leader found afresh.
 import type { IMember } from "etcd3";
 import type { StatusReport } from "../../domain/member-health";
 import type { Member } from "../../domain/snapshot";
@@ -24,6 +25,10 @@ interface EtcdMembershipBase {
   readonly callTimeoutMs?: number;
   /** Bound on a status call; a member that does not answer within it is unhealthy. @default 1000 */
   readonly statusTimeoutMs?: number;
+  /** The client URL of the member a reading made moments ago found to be etcd's leader: changes go
+   * there without probing every endpoint again. A leader lost since then costs what a follower that
+   * lost its leader costs anyway: the call's deadline, and an outcome settled by the member list. */
+  readonly leader?: string | undefined;
 }
 
 /** Clients of its own, closed on close(), or clients of a pool, which carry the pool's certificate:
@@ -70,6 +75,7 @@ export class EtcdMembership {
   private readonly statusTimeoutMs: number;
   private readonly tls: TlsIdentitySource | undefined;
   private readonly pool: EtcdEndpointPool | undefined;
+  private readonly knownLeader: string | undefined;
   private readonly clients = new Map<string, EtcdEndpoint>();
 
   constructor(options: EtcdMembershipOptions) {
@@ -87,6 +93,7 @@ export class EtcdMembership {
     this.tls = options.tls;
     this.pool = options.pool;
     this.endpoints = [...new Set(options.endpoints)];
+    this.knownLeader = options.leader;
     for (const url of this.endpoints) this.endpoint(url);
   }
 
@@ -141,7 +148,8 @@ export class EtcdMembership {
       const clientUrl = member.clientUrls[0];
       const status = clientUrl === undefined ? undefined : answers.get(clientUrl);
       if (status !== undefined) reports.push({ memberId: status.memberId, leaderId: status.leaderId });
-      return { ...member, started, healthy: status !== undefined };
+      const leader = status !== undefined && status.memberId === status.leaderId;
+      return { ...member, started, healthy: status !== undefined, leader };
     });
     return { members: read, reports };
   }
@@ -152,60 +160,62 @@ export class EtcdMembership {
    */
   async addLearner(peerUrl: string): Promise<EtcdMember> {
     assertPeerUrl(peerUrl);
-    const probes = await this.probe(this.endpoints);
-    const existing = withPeerUrl(await this.list(probes), peerUrl);
-    if (existing !== undefined) return existing;
-    const leader = await this.leader(probes);
-    try {
-      const response = await leader.call("member add", (client, options) =>
-        client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true }, options),
-      );
-      return toEtcdMember(response.member);
-    } catch (error) {
-      const translated = error as EtcdAdapterError;
-      if (!(translated instanceof MemberAlreadyExistsError) && !translated.retryable) throw translated;
-      // The add may have been applied (lost answer) or made by someone else meanwhile: look it up.
-      const added = withPeerUrl(await this.listMembersOr(translated), peerUrl);
-      if (added === undefined) throw translated;
-      return added;
-    }
+    return this.atLeader(async (leader) => {
+      const existing = withPeerUrl(await this.listAt(leader), peerUrl);
+      if (existing !== undefined) return existing;
+      try {
+        const response = await leader.call("member add", (client, options) =>
+          client.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true }, options),
+        );
+        return toEtcdMember(response.member);
+      } catch (error) {
+        const translated = error as EtcdAdapterError;
+        if (!(translated instanceof MemberAlreadyExistsError) && !translated.retryable) throw translated;
+        // The add may have been applied (lost answer) or made by someone else meanwhile: look it up.
+        const added = withPeerUrl(await this.listMembersOr(translated), peerUrl);
+        if (added === undefined) throw translated;
+        return added;
+      }
+    });
   }
 
   /** Promotes a learner; a member that is already a voter is left as it is. */
   async promote(memberId: string): Promise<void> {
     assertMemberId(memberId);
-    const leader = await this.leader(await this.probe(this.endpoints));
-    try {
-      await leader.call("member promote", (client, options) =>
-        client.cluster.memberPromote({ ID: memberId }, options),
-      );
-    } catch (error) {
-      const translated = error as EtcdAdapterError;
-      if (translated instanceof MemberNotLearnerError) return;
-      if (!(translated instanceof EtcdUnavailableError)) throw translated;
-      const member = (await this.listMembersOr(translated)).find((m) => m.id === memberId);
-      if (member === undefined) {
-        throw new MemberNotFoundError(`member ${memberId} is not in the cluster`, translated);
+    await this.atLeader(async (leader) => {
+      try {
+        await leader.call("member promote", (client, options) =>
+          client.cluster.memberPromote({ ID: memberId }, options),
+        );
+      } catch (error) {
+        const translated = error as EtcdAdapterError;
+        if (translated instanceof MemberNotLearnerError) return;
+        if (!(translated instanceof EtcdUnavailableError)) throw translated;
+        const member = (await this.listMembersOr(translated)).find((m) => m.id === memberId);
+        if (member === undefined) {
+          throw new MemberNotFoundError(`member ${memberId} is not in the cluster`, translated);
+        }
+        if (member.isLearner) throw translated;
       }
-      if (member.isLearner) throw translated;
-    }
+    });
   }
 
   /** Removes a member; one that is not (or no longer) in the cluster counts as removed. */
   async remove(memberId: string): Promise<void> {
     assertMemberId(memberId);
-    const leader = await this.leader(await this.probe(this.endpoints));
-    try {
-      await leader.call("member remove", (client, options) =>
-        client.cluster.memberRemove({ ID: memberId }, options),
-      );
-    } catch (error) {
-      const translated = error as EtcdAdapterError;
-      if (translated instanceof MemberNotFoundError) return;
-      if (!(translated instanceof EtcdUnavailableError)) throw translated;
-      const members = await this.listMembersOr(translated);
-      if (members.some((m) => m.id === memberId)) throw translated;
-    }
+    await this.atLeader(async (leader) => {
+      try {
+        await leader.call("member remove", (client, options) =>
+          client.cluster.memberRemove({ ID: memberId }, options),
+        );
+      } catch (error) {
+        const translated = error as EtcdAdapterError;
+        if (translated instanceof MemberNotFoundError) return;
+        if (!(translated instanceof EtcdUnavailableError)) throw translated;
+        const members = await this.listMembersOr(translated);
+        if (members.some((m) => m.id === memberId)) throw translated;
+      }
+    });
   }
 
   /**
@@ -215,18 +225,19 @@ export class EtcdMembership {
    * auth are no-ops in etcd — so a call cut short is finished by the next one.
    */
   async enableAuth(): Promise<void> {
-    const leader = await this.leader(await this.probe(this.endpoints));
-    try {
-      await leader.call("user add", (client, options) =>
-        client.auth.userAdd({ name: ROOT, password: "", options: { no_password: true } }, options),
+    await this.atLeader(async (leader) => {
+      try {
+        await leader.call("user add", (client, options) =>
+          client.auth.userAdd({ name: ROOT, password: "", options: { no_password: true } }, options),
+        );
+      } catch (error) {
+        if (!(error instanceof UserAlreadyExistsError)) throw error;
+      }
+      await leader.call("user grant-role", (client, options) =>
+        client.auth.userGrantRole({ user: ROOT, role: ROOT }, options),
       );
-    } catch (error) {
-      if (!(error instanceof UserAlreadyExistsError)) throw error;
-    }
-    await leader.call("user grant-role", (client, options) =>
-      client.auth.userGrantRole({ user: ROOT, role: ROOT }, options),
-    );
-    await leader.call("auth enable", (client, options) => client.auth.authEnable(options));
+      await leader.call("auth enable", (client, options) => client.auth.authEnable(options));
+    });
   }
 
   /** Closes every client this adapter opened, or hands it back to the pool it came from. */
@@ -270,6 +281,30 @@ export class EtcdMembership {
   }
 
   /**
+   * Runs `step` at etcd's leader: at the member a reading found leader moments ago (the `leader`
+   * option) without probing every endpoint again, and, when that member cannot be reached and the
+   * step is not known to have been made (each step settles an unknown outcome by the member list
+   * before it gives up), once more at the leader probing finds now. Every step is idempotent.
+   */
+  private async atLeader<T>(step: (leader: EtcdEndpoint) => Promise<T>): Promise<T> {
+    if (this.knownLeader !== undefined) {
+      try {
+        return await step(this.endpoint(this.knownLeader));
+      } catch (error) {
+        if (!(error instanceof EtcdUnavailableError)) throw error;
+      }
+    }
+    return step(await this.leader(await this.probe(this.endpoints)));
+  }
+
+  private async listAt(endpoint: EtcdEndpoint): Promise<EtcdMember[]> {
+    const response = await endpoint.call("member list", (client, options) =>
+      client.cluster.memberList({}, options),
+    );
+    return response.members.map(toEtcdMember);
+  }
+
+  /**
    * The member list from the voters that answered `probes`, leader first. Learners are skipped: etcd
    * refuses them most RPCs, MemberList included.
    */
@@ -280,10 +315,7 @@ export class EtcdMembership {
     const failures: string[] = [];
     for (const status of voters) {
       try {
-        const response = await this.endpoint(status.endpoint).call("member list", (client, options) =>
-          client.cluster.memberList({}, options),
-        );
-        return response.members.map(toEtcdMember);
+        return await this.listAt(this.endpoint(status.endpoint));
       } catch (error) {
         failures.push((error as EtcdAdapterError).message);
       }

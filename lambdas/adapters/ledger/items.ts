@@ -172,11 +172,15 @@ function parseConfig(json: string, key: { pk: string; sk: string }): NodeConfig 
 
 /** The lock as the engine sees it, or undefined when nobody holds it. */
 export function lockFromItem(item: Item): MembershipLock | undefined {
-  const lock = parseItem(lockItemSchema, item, keyOf(item));
-  if (lock.holder === undefined) return undefined;
-  if (lock.leaseUntil === undefined)
-    throw new LedgerCorruptItemError(keyOf(item), "a holder without leaseUntil");
-  return { holder: lock.holder, expiresAt: lock.leaseUntil, version: lock.version };
+  return lockItemFrom(item).lock;
+}
+
+/** The lock as the engine sees it, and the item's version whether or not anybody holds it. */
+export function lockItemFrom(item: Item): { lock: MembershipLock | undefined; version: number } {
+  const { holder, leaseUntil, version } = parseItem(lockItemSchema, item, keyOf(item));
+  if (holder === undefined) return { lock: undefined, version };
+  if (leaseUntil === undefined) throw new LedgerCorruptItemError(keyOf(item), "a holder without leaseUntil");
+  return { lock: { holder, expiresAt: leaseUntil, version }, version };
 }
 
 export function registrationFromCounterItem(item: Item): number {

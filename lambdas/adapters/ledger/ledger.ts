@@ -34,7 +34,7 @@ import {
   isNodeSortKey,
   type LedgerNode,
   LOCK_SK,
-  lockFromItem,
+  lockItemFrom,
   type NodeConfig,
   nodeConfigSchema,
   nodeFromItem,
@@ -59,6 +59,9 @@ export interface LedgerOptions {
 /** The ledger state with the published part of each node record. */
 export interface LedgerContents extends LedgerState {
   readonly nodes: readonly LedgerNode[];
+  /** The membership lock's version as read, held or released (0 before its first acquisition): an
+   * acquisition that makes it this + 1 proves no other actor held the lock since this reading. */
+  readonly lockVersion: number;
 }
 
 export interface PhaseChange {
@@ -116,6 +119,7 @@ export class Ledger {
   async loadState(): Promise<LedgerContents> {
     let cluster: ClusterRecord | undefined;
     let lock: MembershipLock | undefined;
+    let lockVersion = 0;
     const nodes: LedgerNode[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -134,14 +138,14 @@ export class Ledger {
       for (const item of page.Items ?? []) {
         const sk = String(item[SK]);
         if (sk === CLUSTER_SK) cluster = clusterFromItem(item);
-        else if (sk === LOCK_SK) lock = lockFromItem(item);
+        else if (sk === LOCK_SK) ({ lock, version: lockVersion } = lockItemFrom(item));
         else if (isNodeSortKey(sk)) nodes.push(nodeFromItem(item));
         // Other items (the counter, or kinds a newer version adds) are not part of the state.
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     nodes.sort((a, b) => a.registration - b.registration);
-    return { cluster, nodes, lock };
+    return { cluster, nodes, lock, lockVersion };
   }
 
   async getNode(instanceId: string): Promise<LedgerNode | undefined> {
