@@ -43,18 +43,33 @@ export class TooManyChangesError extends EtcdAsgError {
 
 /** `instances`: the group as the caller has just read it (or is reading it), if it has; `ledgerReading`:
  * the ledger as the caller has just read it and written nothing after, if it has (the first
- * decision is made on it). */
+ * decision is made on it). `lockWaitMs`: how long to wait for another actor's lock (the config's
+ * lockWaitMs by default); a caller that gives its own gets, past it, a wait rather than an error or
+ * a decision made while the other's change is under way (a held configuration request, which then
+ * watches the ledger for the release at the ledger poll's pace, finer than the lock poll's). */
 export async function changeMembership(
   rt: Runtime,
   subject: Subject,
   instances?: GroupReading,
   ledgerReading?: LedgerContents,
+  { lockWaitMs }: { readonly lockWaitMs?: number } = {},
 ): Promise<ChangeOutcome> {
   const changes: Decision[] = [];
   let group: GroupReading | undefined = instances;
   let fresh = ledgerReading;
   let lock: MembershipLock | undefined;
-  const lockDeadline = rt.now() + rt.config.lockWaitMs;
+  const lockDeadline = rt.now() + (lockWaitMs ?? rt.config.lockWaitMs);
+  const ownWait = lockWaitMs !== undefined;
+  /** The lock, another actor's waited for until the deadline; undefined past it when the caller's
+   * lock wait is its own. */
+  const take = async () => {
+    try {
+      return await acquire(rt, lockDeadline, group);
+    } catch (error) {
+      if (ownWait && error instanceof LockHeldError) return undefined;
+      throw error;
+    }
+  };
   const changeDeadline = rt.now() + rt.config.refusalWaitMs;
   let refusalRetryMs: number = REFUSAL_RETRY.firstMs;
   try {
@@ -65,15 +80,22 @@ export async function changeMembership(
       const decision = decide(snapshot);
       rt.logger.info("decision", { subject, decision: summary(decision), held: lock !== undefined });
       if (!changesMembership(decision) || isFixed(decision, snapshot)) {
+        const other = lock === undefined ? othersLock(snapshot) : undefined;
         // Another actor is changing membership: wait for its lock, then look again.
-        if (lock === undefined && heldByOther(snapshot) && rt.now() < lockDeadline) {
-          ({ lock, group } = await acquire(rt, lockDeadline, group));
+        const taken = other !== undefined && rt.now() < lockDeadline ? await take() : undefined;
+        if (taken !== undefined) {
+          ({ lock, group } = taken);
           continue;
         }
-        return { decision, snapshot, ledger, changes };
+        const waits = other !== undefined && ownWait;
+        return { decision: waits ? lockedOut(other.holder) : decision, snapshot, ledger, changes };
       }
       if (lock === undefined) {
-        ({ lock, group } = await acquire(rt, lockDeadline, group));
+        const taken = await take();
+        if (taken === undefined) {
+          return { decision: lockedOut(othersLock(snapshot)?.holder), snapshot, ledger, changes };
+        }
+        ({ lock, group } = taken);
         // Decide again under the lock, unless the lock proves nobody changed membership since the
         // reading: it was free then, and this acquisition is the first since.
         if (!(ledger.lock === undefined && lock.version === ledger.lockVersion + 1)) continue;
@@ -111,9 +133,17 @@ function isFixed(decision: Decision, snapshot: Snapshot): boolean {
   return decision.kind === "bootstrap" && snapshot.ledger.cluster !== undefined;
 }
 
-function heldByOther(snapshot: Snapshot): boolean {
+/** Another actor's lock, unexpired, in this snapshot. */
+function othersLock(snapshot: Snapshot): MembershipLock | undefined {
   const lock = snapshot.ledger.lock;
-  return lock !== undefined && lock.holder !== snapshot.actor && lock.expiresAt > snapshot.now;
+  return lock !== undefined && lock.holder !== snapshot.actor && lock.expiresAt > snapshot.now
+    ? lock
+    : undefined;
+}
+
+/** The wait of a caller whose own lock wait ran out while `holder` changes membership. */
+function lockedOut(holder = "another actor"): Decision {
+  return { kind: "wait", reason: `${holder} is changing membership: asking again once it is done` };
 }
 
 /** The lock, and the group reading still to use: none (read again) if we had to wait for the lock. */

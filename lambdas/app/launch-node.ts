@@ -46,6 +46,9 @@ export interface LaunchOptions {
    * that moved). When it holds the node registered (as `registered` says), nothing is written
    * before the first decision, which is made on it instead of reading it again. */
   readonly ledger?: LedgerContents;
+  /** How long to wait for another actor's membership lock before answering wait (changeMembership's
+   * lockWaitMs); the config's lock wait by default. */
+  readonly lockWaitMs?: number;
 }
 
 export async function launchNode(
@@ -72,6 +75,7 @@ export async function launchNode(
     { event: "launch", instanceId },
     instances,
     registered ? ledger : undefined,
+    { lockWaitMs: options.lockWaitMs },
   );
   const config = await publish(rt, instanceId, outcome);
   if (config.role === "not-a-member") {

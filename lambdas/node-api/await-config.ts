@@ -2,7 +2,7 @@
 // a "not-a-member" one) is held while nothing it depends on has moved in the ledger (registrations,
 // the cluster record, node phases, the membership lock), and decided again as soon as something has,
 // so a booting node learns its configuration the moment it is fixed instead of one backoff step
-// later. Reading the ledger costs one DynamoDB query; no AWS or etcd call is made while nothing moves.
+// later. Another actor's membership lock is waited for only briefly: a longer hold is watched here too. Reading the ledger costs one DynamoDB query; no AWS or etcd call is made while nothing moves.
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { launchNode } from "../app/launch-node";
 import type { Runtime } from "../app/ports";
@@ -13,6 +13,11 @@ import type { ClusterRecord } from "../domain/snapshot";
  * reads the cluster's partition once per poll (20 queries a second), which DynamoDB prices at a
  * fraction of a cent for a recovery's whole wait. */
 const LEDGER_POLL_MS = 50;
+/** Another actor's membership lock is waited for this long (the lock poll's first steps: 20, 40 and
+ * 80 ms), then the answer is held and the ledger watched for its release: a holder that stays (a
+ * learner added once etcd's 5 s rule allows it) is seen gone within LEDGER_POLL_MS, where the lock
+ * poll's steps grow to 250 ms. */
+const LOCK_WAIT_MS = 150;
 
 export interface AwaitOptions {
   readonly waitMs: number;
@@ -43,7 +48,11 @@ export async function awaitConfig(
   for (;;) {
     // A re-decision on the reading that moved: on a ledger that holds the node as this request left
     // it, nothing is registered again and the ledger is not read again before deciding.
-    const { outcome, config } = await launchNode(rt, instanceId, { etcdVersion, ledger: moved });
+    const { outcome, config } = await launchNode(rt, instanceId, {
+      etcdVersion,
+      ledger: moved,
+      lockWaitMs: LOCK_WAIT_MS,
+    });
     const answer = { config, cluster: outcome.ledger.cluster };
     if (!held(config.role) || rt.now() >= deadline) return answer;
     if (moved === undefined) options.onHold?.();

@@ -11,6 +11,7 @@ import {
   eventOf,
   eventually,
   formedCluster,
+  fourthWithRoom,
   newInstance,
 } from "../helpers/control-plane-flows";
 
@@ -99,6 +100,31 @@ describe("node API long polling", () => {
     assert.equal(config.role, "member", config.reason);
     assert.ok(cluster !== undefined);
     assert.equal(reads - before, 1, "one ledger read after the move: the poll's");
+  });
+
+  test("while another actor holds the membership lock, a held request watches the ledger for its release instead of polling the lock", async (t) => {
+    const { bed, ids } = await formedCluster(t);
+    const fourth = await fourthWithRoom(bed, ids);
+    const rt = bed.invocation();
+    const { ledger } = rt;
+    const other = await ledger.acquireLock("another-actor", 60_000, Date.now());
+    const acquire = ledger.acquireLock.bind(ledger);
+    let attempts = 0;
+    t.mock.method(ledger, "acquireLock", (holder: string, ttlMs: number, now: number) => {
+      attempts += 1;
+      return acquire(holder, ttlMs, now);
+    });
+    const held = awaitConfig(rt, fourth, { waitMs: 10_000, standby: false });
+    // Held for 2 s: a lock poll capped at 250 ms would have tried about ten times by then.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const whileHeld = attempts;
+    await ledger.releaseLock(other.holder, other.version);
+    const { config } = await held;
+    assert.equal(config.role, "learner", config.reason);
+    assert.ok(
+      whileHeld <= 4,
+      `${whileHeld} lock attempts while another actor held it: the lock's first steps only`,
+    );
   });
 
   test("without a wait, or when nothing moves, a wait answer comes back as 202", async (t) => {
