@@ -11,7 +11,7 @@ import type { LedgerContents } from "../adapters/ledger/ledger";
 import type { Decision } from "../domain/decision";
 import type { Snapshot } from "../domain/snapshot";
 import { ClusterView } from "../domain/view";
-import { etcdEndpoints } from "./load-snapshot";
+import { etcdEndpoints, leaderUrl } from "./load-snapshot";
 import type { Runtime } from "./ports";
 
 export type Applied = { readonly done: true } | { readonly done: false; readonly wait: string };
@@ -91,9 +91,4 @@ async function markRemoved(
 ): Promise<void> {
   if (instanceId === undefined || !ledger.nodes.some((n) => n.instanceId === instanceId)) return;
   await rt.ledger.setNodePhase(instanceId, { phase: "removed" }, rt.now());
-}
-
-/** The client URL of the member this snapshot found leader: the change goes there without probing again. */
-export function leaderUrl(snapshot: Snapshot): string | undefined {
-  return snapshot.members.find((m) => m.leader === true)?.clientUrls[0];
 }

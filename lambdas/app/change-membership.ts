@@ -1,9 +1,9 @@
 // The one path by which membership changes: decide on a fresh snapshot; if the decision changes
 // anything, take the ledger's membership lock, decide again under it (unless the lock's version shows
 // nobody held it since the snapshot), apply, and repeat until the engine answers with something that
-// is not a change. Reads need no lock; every write holds it,
-// and the lock's lease is renewed (fenced by its version) right before each change, unless it was
-// taken or renewed moments before (renewsBeforeChange).
+// is not a change. Reads need no lock; every write holds it, and the lock's lease is renewed (fenced
+// by its version) right before each change, unless it was taken or renewed moments before
+// (renewsBeforeChange).
 //
 // The ledger and etcd are read afresh for every decision. The group is read once per call (our own
 // changes do not move it) and again after waiting for another actor's lock, when time has passed.

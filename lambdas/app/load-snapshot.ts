@@ -58,6 +58,12 @@ export function etcdEndpoints(rt: Runtime, instances: readonly Instance[], ledge
   return chosen.map((i) => clientUrlOf(rt.config.policy, i.privateIp as string));
 }
 
+/** The client URL of the member the snapshot found to be etcd's leader: a change goes there without
+ * probing every member again. */
+export function leaderUrl(snapshot: Snapshot): string | undefined {
+  return snapshot.members.find((m) => m.leader === true)?.clientUrls[0];
+}
+
 /** etcd's members; none when no endpoint answers (the engine then waits rather than guessing). */
 async function readMembers(rt: Runtime, endpoints: readonly string[]): Promise<Member[]> {
   if (endpoints.length === 0) return [];

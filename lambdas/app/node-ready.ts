@@ -3,9 +3,9 @@
 // (CONTINUE), and then bring the client name's records in step with the voters.
 import type { Decision } from "../domain/decision";
 import type { Snapshot } from "../domain/snapshot";
-import { leaderUrl } from "./apply-decision";
 import { changeMembership } from "./change-membership";
 import { keepClientEndpoint } from "./client-endpoint";
+import { leaderUrl } from "./load-snapshot";
 import type { Runtime } from "./ports";
 import { publish } from "./publish";
 

@@ -2,7 +2,8 @@
 // a "not-a-member" one) is held while nothing it depends on has moved in the ledger (registrations,
 // the cluster record, node phases, the membership lock), and decided again as soon as something has,
 // so a booting node learns its configuration the moment it is fixed instead of one backoff step
-// later. Another actor's membership lock is waited for only briefly: a longer hold is watched here too. Reading the ledger costs one DynamoDB query; no AWS or etcd call is made while nothing moves.
+// later. Another actor's membership lock is waited for only briefly: a longer hold is watched here
+// too. Reading the ledger costs one DynamoDB query; no AWS or etcd call is made while nothing moves.
 import type { LedgerContents } from "../adapters/ledger/ledger";
 import { launchNode } from "../app/launch-node";
 import type { Runtime } from "../app/ports";
