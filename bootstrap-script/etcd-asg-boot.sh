@@ -119,6 +119,9 @@ declare -rA RESTORE_VALUE_PATTERNS=(
   [ETCD_ASG_RESTORE_REVISION]='^[0-9]{1,20}$'
   [ETCD_ASG_RESTORE_COMMAND]='^etcd(ctl|utl) snapshot restore [][A-Za-z0-9._:/,=@%+~{} -]+$'
 )
+# An initial member of a new cluster may be told which member to wait for before etcd's first start
+# (its peer URL), and for how long while that member's peer port is closed (wait_for_first_member).
+readonly START_KEYS=(ETCD_ASG_START_AFTER ETCD_ASG_START_AFTER_CLOSED_MS)
 # etcd's TLS settings: the file locations are this node's, so the script adds them itself.
 readonly TLS_KEYS=(ETCD_CLIENT_CERT_AUTH ETCD_TRUSTED_CA_FILE ETCD_CERT_FILE ETCD_KEY_FILE
   ETCD_PEER_CLIENT_CERT_AUTH ETCD_PEER_TRUSTED_CA_FILE ETCD_PEER_CERT_FILE ETCD_PEER_KEY_FILE)
@@ -504,7 +507,8 @@ fetch_config() {
     esac
     backoff_or_give_up || fatal "$EXIT_TRANSIENT" "deadline of ${DEADLINE_SECONDS}s passed: $LAST_FAILURE"
   done
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}" "${CERTIFICATE_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}" "${START_KEYS[@]}" \
+    "${CERTIFICATE_KEYS[@]}"
   validate_config
   take_certificates
 }
@@ -523,7 +527,8 @@ take_certificates() {
 
 # True (and logged) when the last 200 answer says not-a-member: the caller polls again.
 standing_by() {
-  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}" "${CERTIFICATE_KEYS[@]}"
+  parse_answer ANSWER ETCD_ASG_DECISION ETCD_ASG_REASON "${ETCD_KEYS[@]}" "${STORAGE_KEYS[@]}" "${RESTORE_KEYS[@]}" "${START_KEYS[@]}" \
+    "${CERTIFICATE_KEYS[@]}"
   [[ ${ANSWER[ETCD_ASG_DECISION]:-} == not-a-member ]] || return 1
   info "not a member for now, standing by for a free slot until the deadline: ${ANSWER[ETCD_ASG_REASON]:-no reason given}"
 }
@@ -566,6 +571,21 @@ validate_config() {
   [[ ,${ANSWER[ETCD_INITIAL_CLUSTER]}, == *",$INSTANCE_ID=$peer_url,"* ]] ||
     fatal "$EXIT_MALFORMED_ANSWER" "the published ETCD_INITIAL_CLUSTER does not contain $INSTANCE_ID=$peer_url"
   validate_restore
+  validate_start_after
+}
+
+# Both start-after keys or neither; only for a member starting a new cluster without a restore, and
+# naming another member's peer URL in its initial cluster.
+validate_start_after() {
+  local url=${ANSWER[ETCD_ASG_START_AFTER]-} ms=${ANSWER[ETCD_ASG_START_AFTER_CLOSED_MS]-}
+  [[ -z ${ANSWER[ETCD_ASG_START_AFTER]+set} && -z ${ANSWER[ETCD_ASG_START_AFTER_CLOSED_MS]+set} ]] && return
+  [[ $ms =~ ^[1-9][0-9]{0,4}$ ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_START_AFTER needs ETCD_ASG_START_AFTER_CLOSED_MS, 1 to 99999 ms, got \"$ms\""
+  [[ $DECISION == member && ${ANSWER[ETCD_INITIAL_CLUSTER_STATE]} == new && -z $RESTORE ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: a member to start after is only for a member starting a new cluster without a restore"
+  [[ $url =~ ^https?://[^[:space:]/]+$ && $url != "${ANSWER[ETCD_INITIAL_ADVERTISE_PEER_URLS]%%,*}" &&
+    ,${ANSWER[ETCD_INITIAL_CLUSTER]}, == *"=$url,"* ]] ||
+    fatal "$EXIT_MALFORMED_ANSWER" "malformed answer from the node API: ETCD_ASG_START_AFTER=\"$url\" is not another member's peer URL in ETCD_INITIAL_CLUSTER"
 }
 
 # A restore comes whole, only to a member starting a new cluster, and restores this member with the
@@ -1189,11 +1209,50 @@ write_unit_file() {
   fi
 }
 
+# An initial member told to start after another (validate_start_after) waits until that member's
+# etcd answers on its peer port. etcd's check that it is not already a member asks every other
+# initial member in turn, 1 s each, and a peer that has bound its port but is still in the same
+# check answers nothing: waiting for the member every other asks first turns that second into one
+# answer. The wait ends when that member answers anything, when its port has stayed closed for
+# ETCD_ASG_START_AFTER_CLOSED_MS (it may boot much later), or when a bound port answers nothing for
+# 1 s (what etcd's check would wait for it).
+wait_for_first_member() {
+  local url=${ANSWER[ETCD_ASG_START_AFTER]:-} closed_ms=${ANSWER[ETCD_ASG_START_AFTER_CLOSED_MS]:-} since rc
+  local poll_ms=$HEALTH_POLL_FIRST_MS
+  local tls=(--cacert "$PKI_DIR/peer-ca.crt" --cert "$PKI_DIR/peer.crt" --key "$PKI_DIR/node.key")
+  [[ -n $url ]] || return 0
+  now_ms
+  since=$NOW_MS
+  while :; do
+    rc=0
+    curl -s "${tls[@]}" --max-time 1 -o /dev/null "$url/members" || rc=$?
+    now_ms
+    case $rc in
+      7) ;;
+      28)
+        info "$url did not answer within 1 s: starting etcd"
+        return
+        ;;
+      *)
+        info "$url answers after $((NOW_MS - since)) ms: starting etcd"
+        return
+        ;;
+    esac
+    if ((NOW_MS - since >= closed_ms)); then
+      info "$url still closed after ${closed_ms} ms: starting etcd without it"
+      return
+    fi
+    sleep_ms "$poll_ms"
+    poll_ms=$((poll_ms * 2 > HEALTH_POLL_MAX_MS ? HEALTH_POLL_MAX_MS : poll_ms * 2))
+  done
+}
+
 # Only what etcd's start needs comes before the health wait: the renewal units and each
 # `systemctl enable`, which reloads the manager again, are left until etcd is a member (enable_units).
 start_etcd() {
   write_dropin
   systemctl daemon-reload || fatal "$EXIT_UNHEALTHY" "systemctl daemon-reload failed"
+  wait_for_first_member
   systemctl restart etcd || fatal "$EXIT_UNHEALTHY" "systemctl restart etcd failed: see journalctl -u etcd"
   info "started etcd"
 }

@@ -4,6 +4,7 @@
 import type { Decision } from "./decision";
 import type { EtcdStorageSettings } from "./etcd-storage";
 import type { Member, Snapshot } from "./snapshot";
+import { type StartAfter, startAfter } from "./start-order";
 import { clientUrlOf, peerUrlOf } from "./urls";
 import { ClusterView } from "./view";
 
@@ -28,6 +29,9 @@ export interface NodeConfig {
   readonly reason: string;
   /** Absent unless the node runs etcd (member or learner). */
   readonly etcd: EtcdSettings | undefined;
+  /** The member to wait for before etcd's first start: only an initial member of a new cluster that
+   * restores nothing, and not the one every other waits for (start-order.ts). */
+  readonly startAfter?: StartAfter | undefined;
 }
 
 /**
@@ -66,6 +70,13 @@ export function nodeConfig(
   };
   const initial = cluster.initialMembers.some((m) => m.instanceId === instanceId);
   if (cluster.state === "forming" && initial) {
+    const after =
+      cluster.restoreSource === undefined
+        ? startAfter(
+            cluster.initialMembers.map((m) => m.peerUrl),
+            urls.initialAdvertisePeerUrls,
+          )
+        : undefined;
     return {
       role: "member",
       reason: decision.reason,
@@ -74,6 +85,7 @@ export function nodeConfig(
         initialCluster: cluster.initialMembers.map((m) => `${m.instanceId}=${m.peerUrl}`).join(","),
         initialClusterState: "new",
       },
+      ...(after === undefined ? {} : { startAfter: after }),
     };
   }
   const own = view.memberOf(instanceId);

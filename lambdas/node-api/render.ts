@@ -1,7 +1,9 @@
 // Renders a node's published configuration the ways etcd is started (as elastic-etcd does):
 // `env` (KEY="value" lines, what the boot script reads), `flags` (etcd command-line flags) and
 // `dropin` (a systemd drop-in of Environment= lines). A restore (node-api/restore.ts) is carried by
-// `env` (ETCD_ASG_RESTORE_* lines) and `json`, the formats a restoring node's tooling reads.
+// `env` (ETCD_ASG_RESTORE_* lines) and `json`, the formats a restoring node's tooling reads; so is
+// the member an initial member waits for before etcd's first start (ETCD_ASG_START_AFTER*,
+// domain/start-order.ts).
 import { type EtcdStorageSettings, etcdStorageVariables } from "../domain/etcd-storage";
 import type { EtcdSettings, NodeConfig } from "../domain/node-config";
 import type { RestoreAnswer } from "./restore";
@@ -51,10 +53,17 @@ function pairs(config: NodeConfig): Array<readonly [string, string]> {
   ];
   const etcd = config.etcd;
   if (etcd === undefined) return head;
+  const after = config.startAfter;
   return [
     ...head,
     ...VARIABLES.map(([key, variable]) => [variable, etcd[key]] as const),
     ...etcdStorageVariables(etcd),
+    ...(after === undefined
+      ? []
+      : [
+          ["ETCD_ASG_START_AFTER", after.peerUrl] as const,
+          ["ETCD_ASG_START_AFTER_CLOSED_MS", String(after.closedMs)] as const,
+        ]),
   ];
 }
 

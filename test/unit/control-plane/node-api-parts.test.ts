@@ -235,6 +235,22 @@ describe("rendering", () => {
     assert.deepEqual(JSON.parse(render(learner, "json", restore).body).restore, restore);
   });
 
+  test("the member to start after follows the etcd settings in env, and stays out of flags and the drop-in", () => {
+    const first = {
+      ...learner,
+      role: "member",
+      startAfter: { peerUrl: "https://10.0.0.7:2380", closedMs: 150 },
+    } as const;
+    const env = render(first, "env").body.split("\n");
+    assert.deepEqual(env.slice(-3), [
+      'ETCD_ASG_START_AFTER="https://10.0.0.7:2380"',
+      'ETCD_ASG_START_AFTER_CLOSED_MS="150"',
+      "",
+    ]);
+    assert.doesNotMatch(render(first, "flags").body, /start-after|10\.0\.0\.7/);
+    assert.doesNotMatch(render(first, "dropin").body, /START_AFTER/);
+  });
+
   test("a reason can never break out of its quotes", () => {
     const { body } = render({ role: "wait", reason: 'x"; rm -rf / `id` $HOME\\', etcd: undefined }, "env");
     assert.equal(body, 'ETCD_ASG_DECISION="wait"\nETCD_ASG_REASON="x; rm -rf / id HOME"\n');

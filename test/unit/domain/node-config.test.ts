@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { etcdStorageSettings } from "../../../lambdas/domain/etcd-storage";
 import { nodeConfig } from "../../../lambdas/domain/node-config";
 import type { Snapshot } from "../../../lambdas/domain/snapshot";
+import { START_AFTER_CLOSED_MS } from "../../../lambdas/domain/start-order";
 import { cluster, healthyCluster, instance, instanceId, member } from "../../helpers/snapshots";
 
 const bootstrap = { kind: "bootstrap", initialMembers: [], token: "x", reason: "first 3" } as const;
@@ -28,6 +29,34 @@ describe("published node configuration", () => {
       autoCompactionMode: "periodic",
       autoCompactionRetention: "1h",
     });
+  });
+
+  test("an initial member of a new cluster starts after the first initial member; a restoring one does not", () => {
+    const s: Snapshot = { ...healthyCluster(3), members: [] };
+    const formed = cluster([1, 2, 3], "forming");
+    const forming = { ...s, ledger: { ...s.ledger, cluster: formed } };
+    const configOf = (snapshot: Snapshot, n: number) =>
+      nodeConfig(snapshot, instanceId(n), bootstrap, [], "/var/lib/etcd", STORAGE);
+    assert.equal(configOf(forming, 1).startAfter, undefined, "etcd asks member 1 first: it waits for nobody");
+    for (const n of [2, 3]) {
+      assert.deepEqual(configOf(forming, n).startAfter, {
+        peerUrl: "http://127.0.1.1:2380",
+        closedMs: START_AFTER_CLOSED_MS,
+      });
+    }
+    const source = {
+      kind: "snapshot",
+      key: "etcd-asg/etcd-asg-test-g1/1.db",
+      sha256: "0".repeat(64),
+      size: 1,
+      revision: 1,
+      token: "etcd-asg-test-g1",
+      generation: 1,
+      member: { instanceId: instanceId(1), memberId: "1" },
+    } as const;
+    const restoring = { ...s, ledger: { ...s.ledger, cluster: { ...formed, restoreSource: source } } };
+    assert.equal(configOf(restoring, 2).startAfter, undefined, "a restored data dir skips etcd's check");
+    assert.equal(configOf(healthyCluster(3), 2).startAfter, undefined, "existing skips etcd's check");
   });
 
   test("a joining learner starts existing with every current member, itself included", () => {
