@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { runInstanceRefresh } from "../local/simulator/instance-refresh";
 import type { SimulatorOptions } from "../local/simulator/options";
 import { Simulator } from "../local/simulator/simulator";
+import { membersThatWaited } from "./bootstrap-check";
 import { type Breakdown, breakdown, InvocationLog, lastReady } from "./critical-path";
 import { HealthProbe } from "./health-probe";
 import { pickVictim } from "./leader";
@@ -120,6 +121,8 @@ export interface Timed {
   readonly phases: Phases;
   /** The critical path of the last instance to converge (bootstrap and join). */
   readonly breakdown?: Breakdown;
+  /** Members whose etcd waited in its bootstrap check (bench/bootstrap-check.ts; bootstrap). */
+  readonly checkWaits?: number;
 }
 
 /** A new group of `size` instances, booting for BOOT_DELAY_MS: ms from the first user data's start
@@ -133,7 +136,8 @@ export async function simBootstrap(size: number): Promise<Timed> {
     const log = new InvocationLog(sim);
     await waitConverged(sim, `bootstrap of ${size}`);
     log.stop();
-    return sinceUserDataStart(sim, marked, log);
+    const logs = sim.instances().map((instance) => sim.node(instance.id).etcdLog);
+    return { ...sinceUserDataStart(sim, marked, log), checkWaits: await membersThatWaited(logs) };
   } catch (error) {
     failure = error;
     throw error;

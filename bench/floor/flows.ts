@@ -5,6 +5,7 @@
 // retried every POLL_MS, as fast as an operator's script would.
 import { randomBytes } from "node:crypto";
 import type { Etcd3 } from "etcd3";
+import { membersThatWaited } from "../bootstrap-check";
 import { now, retry, since } from "../measure";
 import { type BenchMember, type EtcdBed, initialCluster } from "./etcd-bed";
 
@@ -20,11 +21,12 @@ export interface FloorCluster {
   readonly token: string;
 }
 
-/** Starts `size` members with a static --initial-cluster; ms from the first spawn to all healthy. */
+/** Starts `size` members with a static --initial-cluster; ms from the first spawn to all healthy, and
+ * how many members' etcd waited in its bootstrap check (bench/bootstrap-check.ts). */
 export async function staticBootstrap(
   bed: EtcdBed,
   size: number,
-): Promise<{ ms: number; cluster: FloorCluster }> {
+): Promise<{ ms: number; cluster: FloorCluster; checkWaits: number }> {
   const members = await reserveMany(bed, size);
   const token = `bench-${randomBytes(6).toString("hex")}`;
   const flags = [
@@ -35,7 +37,9 @@ export async function staticBootstrap(
   const start = now();
   for (const member of members) bed.start(member, flags);
   await bed.waitHealthy(members);
-  return { ms: since(start), cluster: { members, token } };
+  const ms = since(start);
+  const checkWaits = await membersThatWaited(members.map((member) => bed.logFile(member)));
+  return { ms, cluster: { members, token }, checkWaits };
 }
 
 /**
