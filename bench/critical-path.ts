@@ -5,8 +5,9 @@
 // the ready report (promote, complete the lifecycle action, retried while the learner catches up),
 // and the bench seeing it converged. The simulator's own overhead on the way (Lambda cold starts:
 // fork, Node's start, the bundle's init; waiting for a container, behind a serial function or for the
-// one container another invocation is starting, where Lambda would start a second) is shown apart,
-// and so is the launch hook, which AWS runs while the instance boots.
+// one container another invocation is starting, where Lambda would start a second; the function URL's
+// front, from a request's arrival to its invocation) is shown apart, and so is the launch hook,
+// which AWS runs while the instance boots.
 import type { InvocationRecord } from "../local/simulator/lambda-function";
 import type { Simulator } from "../local/simulator/simulator";
 import { median } from "./measure";
@@ -63,6 +64,9 @@ export function breakdown(
   phases["of which simulator: cold starts"] = sum(onPath.map((r) => r.coldStartMs));
   phases["of which simulator: waiting for a container (serial queue, another's cold start)"] = sum(
     onPath.map((r) => r.startedAt - r.invokedAt - r.coldStartMs),
+  );
+  phases["of which simulator: function URL front (body, SigV4 check, IAM gate)"] = sum(
+    onPath.map((r) => r.frontMs ?? 0),
   );
   const launch = records.find((r) => launchOf(r) === instanceId);
   if (launch !== undefined) phases["launch hook ended (off the clock when < 0)"] = launch.endedAt - startMs;

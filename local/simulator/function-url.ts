@@ -64,6 +64,7 @@ export class FunctionUrl {
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -88,7 +89,7 @@ export class FunctionUrl {
     }
     let result: unknown;
     try {
-      result = await target.fn.invoke(this.event(request, body, caller));
+      result = await target.fn.invoke(this.event(request, body, caller), { receivedAt });
     } catch (error) {
       // A function error reaches the caller as 502, as with a real function URL.
       response.writeHead(502, { "content-type": "application/json" });

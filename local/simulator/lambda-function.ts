@@ -50,6 +50,9 @@ export interface InvocationRecord {
   readonly endedAt: number;
   /** ms of the cold start (fork, Node's start, the bundle's init) this invocation waited for; 0 when warm. */
   readonly coldStartMs: number;
+  /** ms the function URL took from the request's arrival to the invocation (reading the body, the
+   * SigV4 check, the IAM gate); absent for an invocation that came another way. */
+  readonly frontMs?: number;
   /** The error's type when it failed. */
   readonly error?: string;
 }
@@ -145,11 +148,13 @@ export class LambdaFunction {
     return this.options.name;
   }
 
-  /** Runs the handler with `event`; rejects with FunctionError when it throws or times out. */
-  invoke(event: unknown): Promise<unknown> {
+  /** Runs the handler with `event`; rejects with FunctionError when it throws or times out.
+   * `receivedAt`: when the function URL's request arrived, for an invocation through it. */
+  invoke(event: unknown, { receivedAt }: { readonly receivedAt?: number } = {}): Promise<unknown> {
     const invokedAt = Date.now();
-    if (!this.options.serial) return this.run(event, invokedAt);
-    const run = this.queue.then(() => this.run(event, invokedAt));
+    const front = receivedAt === undefined ? {} : { frontMs: invokedAt - receivedAt };
+    if (!this.options.serial) return this.run(event, invokedAt, front);
+    const run = this.queue.then(() => this.run(event, invokedAt, front));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -205,7 +210,11 @@ export class LambdaFunction {
     await Promise.all(pids.map((pid) => stopProcess(pid, 1000)));
   }
 
-  private async run(event: unknown, invokedAt: number): Promise<unknown> {
+  private async run(
+    event: unknown,
+    invokedAt: number,
+    front: { readonly frontMs?: number },
+  ): Promise<unknown> {
     if (this.stopped) throw new FunctionError(this.name, "Stopped", "the simulator is stopping");
     this.invocations += 1;
     const cold = this.container === undefined;
@@ -242,6 +251,7 @@ export class LambdaFunction {
       startedAt,
       endedAt: Date.now(),
       coldStartMs: cold ? startedAt - readyFrom : 0,
+      ...front,
       ...(reply.error ? { error: reply.error.name } : {}),
     });
     if (reply.error) throw new FunctionError(this.name, reply.error.name, reply.error.message);

@@ -20,10 +20,13 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
   const initial = sim.instances().map((i) => i.id);
   const requests: Array<readonly [string, string]> = [];
   const warmUps: Array<string | undefined> = [];
+  /** The function URL's front time of each request through it; of every other invocation. */
+  const fronts: { url: Array<number | undefined>; other: Array<number | undefined> } = { url: [], other: [] };
   const stopRecording = sim.onInvocation((record) => {
     if (record.fn === "node-api" && isWarmUp(record.event)) warmUps.push(record.error);
     const caller = nodeApiCaller(record);
     if (caller !== undefined) requests.push([caller, nodeApiPath(record).split("/").at(-1) ?? ""]);
+    (caller === undefined ? fronts.other : fronts.url).push(record.frontMs);
   });
   const watch = watchMembers(sim, 100);
   await sim.setClusterSize(5);
@@ -44,6 +47,14 @@ test("bootstraps 3, scales out 3→5 in one change with one learner at a time, a
     );
   }
   assert.deepEqual(warmUps, [undefined, undefined], "one warm-up per launch, each without an error");
+  assert.ok(
+    fronts.url.length > 0 && fronts.url.every((ms) => ms !== undefined && ms >= 0),
+    `every node-API request is timed at the function URL's front: ${fronts.url.join(", ")}`,
+  );
+  assert.ok(
+    fronts.other.every((ms) => ms === undefined),
+    "an invocation another way has no front time",
+  );
   const learners = Math.max(...lists.map((members) => members.filter((m) => m.isLearner).length));
   assert.ok(learners <= 1, `at most one learner at any time, saw ${learners}`);
   const counts = lists.map((members) => members.length).filter((n, i, all) => n !== all[i - 1]);

@@ -18,10 +18,10 @@ const launch: InvocationRecord = {
 test("the phases of one instance follow its node-API requests from its user data start", () => {
   const records = [
     launch,
-    nodeApi(ID, "/config", 1100, 1300, 150),
+    { ...nodeApi(ID, "/config", 1100, 1300, 150), frontMs: 4 },
     nodeApi(ID, "/certificates", 1300, 1400),
-    nodeApi("i-0other", "/ready", 1000, 5000),
-    nodeApi(ID, "/ready", 2000, 2300),
+    { ...nodeApi("i-0other", "/ready", 1000, 5000), frontMs: 90 },
+    { ...nodeApi(ID, "/ready", 2000, 2300), frontMs: 3 },
     nodeApi(ID, "/ready", 2400, 2600),
   ];
   assert.deepEqual(breakdown(records, ID, 1000, 2700), {
@@ -32,6 +32,7 @@ test("the phases of one instance follow its node-API requests from its user data
     "InService and seen converged": 100,
     "of which simulator: cold starts": 150,
     "of which simulator: waiting for a container (serial queue, another's cold start)": 0,
+    "of which simulator: function URL front (body, SigV4 check, IAM gate)": 7,
     "launch hook ended (off the clock when < 0)": -200,
   });
 });
