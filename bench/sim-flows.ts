@@ -6,8 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { runInstanceRefresh } from "../local/simulator/instance-refresh";
 import type { SimulatorOptions } from "../local/simulator/options";
 import { Simulator } from "../local/simulator/simulator";
-import { membersThatWaited } from "./bootstrap-check";
 import { type Breakdown, breakdown, InvocationLog, lastReady } from "./critical-path";
+import { type BootstrapLogs, readBootstrapLogs } from "./etcd-logs";
 import { HealthProbe } from "./health-probe";
 import { pickVictim } from "./leader";
 import { now, pollUntil, since } from "./measure";
@@ -121,8 +121,8 @@ export interface Timed {
   readonly phases: Phases;
   /** The critical path of the last instance to converge (bootstrap and join). */
   readonly breakdown?: Breakdown;
-  /** Members whose etcd waited in its bootstrap check (bench/bootstrap-check.ts; bootstrap). */
-  readonly checkWaits?: number;
+  /** What the members' etcd logs say (bench/etcd-logs.ts; bootstrap). */
+  readonly etcdLogs?: BootstrapLogs;
 }
 
 /** A new group of `size` instances, booting for BOOT_DELAY_MS: ms from the first user data's start
@@ -137,7 +137,7 @@ export async function simBootstrap(size: number): Promise<Timed> {
     await waitConverged(sim, `bootstrap of ${size}`);
     log.stop();
     const logs = sim.instances().map((instance) => sim.node(instance.id).etcdLog);
-    return { ...sinceUserDataStart(sim, marked, log), checkWaits: await membersThatWaited(logs) };
+    return { ...sinceUserDataStart(sim, marked, log), etcdLogs: await readBootstrapLogs(logs) };
   } catch (error) {
     failure = error;
     throw error;

@@ -3,8 +3,10 @@
 // static --initial-cluster (the floor) and with etcd's own v2 discovery.
 
 import { type Breakdown, describeBreakdown } from "../critical-path";
+import type { BootstrapLogs } from "../etcd-logs";
 import { EtcdBed } from "../floor/etcd-bed";
 import { discoveryBootstrap, staticBootstrap } from "../floor/flows";
+import { median } from "../measure";
 import { describePhases, type Phases } from "../phases";
 import { type Check, type Figure, ratioCheck, row } from "../report";
 import { bootDelayNote, simBootstrap } from "../sim-flows";
@@ -23,20 +25,20 @@ export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
       const etcdAsg: number[] = [];
       const phases: Phases[] = [];
       const breakdowns: Breakdown[] = [];
-      /** Per sample, members whose etcd waited in its bootstrap check. */
-      const floorWaits: number[] = [];
-      const etcdAsgWaits: number[] = [];
+      /** Per sample, what the members' etcd logs say. */
+      const floorLogs: BootstrapLogs[] = [];
+      const etcdAsgLogs: BootstrapLogs[] = [];
       for (let rep = 1; rep <= ctx.reps; rep++) {
         const formed = await staticBootstrap(bed, size);
         floor.push(formed.ms);
-        floorWaits.push(formed.checkWaits);
+        floorLogs.push(formed.etcdLogs);
         await bed.killAll(formed.cluster.members);
         const discovered = await discoveryBootstrap(bed, store, size);
         discovery.push(discovered.ms);
         await bed.killAll(discovered.members);
         const timed = await simBootstrap(size);
         etcdAsg.push(timed.ms);
-        etcdAsgWaits.push(timed.checkWaits ?? 0);
+        if (timed.etcdLogs !== undefined) etcdAsgLogs.push(timed.etcdLogs);
         phases.push(timed.phases);
         if (timed.breakdown !== undefined) breakdowns.push(timed.breakdown);
         ctx.progress(
@@ -48,7 +50,7 @@ export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
       const etcdAsgRow = row(`${size} nodes: etcd-asg (simulator)`, "ms", etcdAsg, describePhases(phases));
       rows.push(floorRow, discoveryRow, etcdAsgRow);
       if (breakdowns.length > 0) notes.push(`${size} nodes: ${describeBreakdown(breakdowns)}`);
-      notes.push(`${size} nodes: ${describeCheckWaits(floorWaits, etcdAsgWaits)}`);
+      notes.push(`${size} nodes: ${describeEtcdLogs(floorLogs, etcdAsgLogs)}`);
       checks.push(ratioCheck(`${size} nodes: etcd-asg / floor`, etcdAsgRow, floorRow, 1.5));
       const vsDiscovery = ratioCheck(`${size} nodes: etcd-asg / discovery`, etcdAsgRow, discoveryRow, 1);
       checks.push({ ...vsDiscovery, target: "< 1× (faster)", pass: vsDiscovery.value < 1 });
@@ -65,11 +67,16 @@ export async function bootstrapFigure(ctx: FigureContext): Promise<Figure> {
   }
 }
 
-/** In how many samples a member's etcd waited in its bootstrap check, and its members' count. */
-function describeCheckWaits(floor: readonly number[], etcdAsg: readonly number[]): string {
-  const side = (waits: readonly number[]) =>
-    `${waits.filter((n) => n > 0).length} of ${waits.length} samples (${waits.join(", ")} members)`;
-  return `samples in which a member's etcd waited in etcd's bootstrap check (isMemberBootstrapped, 0.5 s or more from its start to raft's: a peer bound but silent costs 1 s; discovery skips the check): floor ${side(floor)}, etcd-asg ${side(etcdAsg)}`;
+/** Per side, etcd's own formation (median) and the samples in which a member waited in etcd's
+ * bootstrap check, with how many members did. */
+function describeEtcdLogs(floor: readonly BootstrapLogs[], etcdAsg: readonly BootstrapLogs[]): string {
+  const formation = (logs: readonly BootstrapLogs[]) => {
+    const ms = logs.map((l) => l.formationMs).filter((v): v is number => v !== undefined);
+    return ms.length === 0 ? "not logged" : `${Math.round(median(ms))} ms`;
+  };
+  const waits = (logs: readonly BootstrapLogs[]) =>
+    `${logs.filter((l) => l.checkWaits > 0).length} of ${logs.length} samples (${logs.map((l) => l.checkWaits).join(", ")} members)`;
+  return `etcd's own formation, from the first member's start to the last one published (its first election included; median): floor ${formation(floor)}, etcd-asg ${formation(etcdAsg)}; samples in which a member's etcd waited in etcd's bootstrap check (isMemberBootstrapped, 0.5 s or more from its start to raft's: a peer bound but silent costs 1 s; discovery skips the check): floor ${waits(floor)}, etcd-asg ${waits(etcdAsg)}`;
 }
 
 function ms(samples: readonly number[]): string {

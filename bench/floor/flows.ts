@@ -5,7 +5,7 @@
 // retried every POLL_MS, as fast as an operator's script would.
 import { randomBytes } from "node:crypto";
 import type { Etcd3 } from "etcd3";
-import { membersThatWaited } from "../bootstrap-check";
+import { type BootstrapLogs, readBootstrapLogs } from "../etcd-logs";
 import { now, retry, since } from "../measure";
 import { type BenchMember, type EtcdBed, initialCluster } from "./etcd-bed";
 
@@ -22,11 +22,11 @@ export interface FloorCluster {
 }
 
 /** Starts `size` members with a static --initial-cluster; ms from the first spawn to all healthy, and
- * how many members' etcd waited in its bootstrap check (bench/bootstrap-check.ts). */
+ * what the members' etcd logs say (bench/etcd-logs.ts). */
 export async function staticBootstrap(
   bed: EtcdBed,
   size: number,
-): Promise<{ ms: number; cluster: FloorCluster; checkWaits: number }> {
+): Promise<{ ms: number; cluster: FloorCluster; etcdLogs: BootstrapLogs }> {
   const members = await reserveMany(bed, size);
   const token = `bench-${randomBytes(6).toString("hex")}`;
   const flags = [
@@ -38,8 +38,8 @@ export async function staticBootstrap(
   for (const member of members) bed.start(member, flags);
   await bed.waitHealthy(members);
   const ms = since(start);
-  const checkWaits = await membersThatWaited(members.map((member) => bed.logFile(member)));
-  return { ms, cluster: { members, token }, checkWaits };
+  const etcdLogs = await readBootstrapLogs(members.map((member) => bed.logFile(member)));
+  return { ms, cluster: { members, token }, etcdLogs };
 }
 
 /**
