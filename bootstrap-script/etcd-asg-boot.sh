@@ -1218,9 +1218,9 @@ write_unit_file() {
 # 1 s (what etcd's check would wait for it).
 wait_for_first_member() {
   local url=${ANSWER[ETCD_ASG_START_AFTER]:-} closed_ms=${ANSWER[ETCD_ASG_START_AFTER_CLOSED_MS]:-} since rc
+  [[ -n $url ]] || return 0
   local poll_ms=$HEALTH_POLL_FIRST_MS
   local tls=(--cacert "$PKI_DIR/peer-ca.crt" --cert "$PKI_DIR/peer.crt" --key "$PKI_DIR/node.key")
-  [[ -n $url ]] || return 0
   now_ms
   since=$NOW_MS
   while :; do
