@@ -187,6 +187,8 @@ read_settings() {
   PKI_DIR=${PKI_DIR%/}
   [[ $PKI_DIR =~ $LOCAL_PATH_PATTERN && $PKI_DIR != / ]] ||
     fatal "$EXIT_USAGE" "ETCD_ASG_PKI_DIR must be an absolute path of a dir of its own without spaces, quotes or %, got \"$PKI_DIR\""
+  # curl's arguments to ask a peer over TLS as this node (its peer certificate, once written).
+  PEER_TLS=(--cacert "$PKI_DIR/peer-ca.crt" --cert "$PKI_DIR/peer.crt" --key "$PKI_DIR/node.key")
   [[ $ETCD_USER_SETTING =~ ^([0-9]+|[a-z_][a-z0-9_-]{0,31})$ ]] ||
     fatal "$EXIT_USAGE" "ETCD_ASG_ETCD_USER must be a user name or a numeric UID, got \"$ETCD_USER_SETTING\""
   require_positive_integer ETCD_ASG_DEADLINE_SECONDS "$DEADLINE_SECONDS"
@@ -666,7 +668,7 @@ member_started_in_cluster() {
   local entry url body started="\"name\"[[:space:]]*:[[:space:]]*\"$INSTANCE_ID\"" tls=()
   local -a entries
   if [[ -f $PKI_DIR/peer.crt && -f $PKI_DIR/peer-ca.crt && -f $PKI_DIR/node.key ]]; then
-    tls=(--cacert "$PKI_DIR/peer-ca.crt" --cert "$PKI_DIR/peer.crt" --key "$PKI_DIR/node.key")
+    tls=("${PEER_TLS[@]}")
   fi
   IFS=, read -r -a entries <<<"${ANSWER[ETCD_INITIAL_CLUSTER]}"
   for entry in "${entries[@]}"; do
@@ -1220,12 +1222,11 @@ wait_for_first_member() {
   local url=${ANSWER[ETCD_ASG_START_AFTER]:-} closed_ms=${ANSWER[ETCD_ASG_START_AFTER_CLOSED_MS]:-} since rc
   [[ -n $url ]] || return 0
   local poll_ms=$HEALTH_POLL_FIRST_MS
-  local tls=(--cacert "$PKI_DIR/peer-ca.crt" --cert "$PKI_DIR/peer.crt" --key "$PKI_DIR/node.key")
   now_ms
   since=$NOW_MS
   while :; do
     rc=0
-    curl -s "${tls[@]}" --max-time 1 -o /dev/null "$url/members" || rc=$?
+    curl -s "${PEER_TLS[@]}" --max-time 1 -o /dev/null "$url/members" || rc=$?
     now_ms
     case $rc in
       7) ;;

@@ -54,10 +54,15 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** A loopback address of its own, standing in for an instance's private IP. */
+export function instanceIp(): string {
+  return `127.${randomInt(100, 250)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
+}
+
 export class BootCase {
   readonly instanceId = `i-${randomBytes(8).toString("hex")}`;
   /** A loopback address of its own stands in for the instance's private IP. */
-  readonly privateIp = `127.${randomInt(100, 250)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
+  readonly privateIp = instanceIp();
   readonly credentials: InstanceRoleCredentials = {
     AccessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
     SecretAccessKey: randomBytes(30).toString("base64"),

@@ -4,15 +4,10 @@
 // itself is not started here (the stand-in systemctl's FAKE_SYSTEMCTL_NO_ETCD): what is checked is
 // the wait before `systemctl restart etcd`, and the health wait then ends at a short deadline.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { describe, it } from "node:test";
-import type { BootCase } from "./boot-harness";
-import { withBootCase } from "./boot-harness";
-
-/** Another loopback address: the first initial member's, where the test decides what listens. */
-const otherIp = () => `127.${randomInt(100, 250)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
+import { type BootCase, instanceIp, withBootCase } from "./boot-harness";
 
 /** An initial set of two, this node told to start after `peerUrl` (another member's unless given). */
 function orderedConfig(
@@ -60,7 +55,7 @@ async function silentPeer(ip: string, holdMs: number): Promise<{ url: string; se
 describe("boot script start order", () => {
   it("waits while the first member's port is bound but silent, and starts etcd once it answers", async () => {
     await withBootCase(async (c) => {
-      const { url, server } = await silentPeer(otherIp(), 600);
+      const { url, server } = await silentPeer(instanceIp(), 600);
       try {
         const { stderr, log } = await runOrdered(c, orderedConfig(c, url, "50"));
         const answered = /answers after (\d+) ms: starting etcd/.exec(stderr);
@@ -80,7 +75,7 @@ describe("boot script start order", () => {
   it("starts etcd without the first member once its port has stayed closed for the time given", async () => {
     await withBootCase(async (c) => {
       // Nothing listens there: every try is refused at once.
-      const url = `https://${otherIp()}:2380`;
+      const url = `https://${instanceIp()}:2380`;
       const { stderr, log } = await runOrdered(c, orderedConfig(c, url, "200"));
       assert.match(
         stderr,
@@ -109,7 +104,7 @@ describe("boot script start order", () => {
   ] as const) {
     it(`refuses a start order ${name}, and starts nothing`, async () => {
       await withBootCase(async (c) => {
-        const peer = `https://${otherIp()}:2380`;
+        const peer = `https://${instanceIp()}:2380`;
         const own = `https://${c.privateIp}:2380`;
         const fields: Record<string, string> = { ...overrides };
         if (fields.ETCD_ASG_START_AFTER === "own") fields.ETCD_ASG_START_AFTER = own;

@@ -2,7 +2,6 @@
 // answers nothing waits out etcd's bootstrap check (1 s) before it starts raft, one whose peer's
 // port is closed does not; a member that forms a cluster logs when it was published.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,14 +9,21 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readBootstrapLogs, readMemberLog, waitedInCheck } from "../../../bench/etcd-logs";
+import { type LoopbackBlock, reserveLoopbackBlock } from "../../helpers/etcd/loopback";
 import { EtcdProcess } from "../../helpers/etcd/process";
 
-const loopback = () => `127.${randomInt(100, 250)}.${randomInt(1, 255)}.${randomInt(2, 255)}`;
 let root = "";
+let block: LoopbackBlock;
+let nextHost = 1;
+const loopback = () => block.address(nextHost++);
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "etcd-asg-etcd-logs-"));
+  block = reserveLoopbackBlock();
 });
-after(() => rm(root, { recursive: true, force: true }));
+after(async () => {
+  block.release();
+  await rm(root, { recursive: true, force: true });
+});
 
 /** Starts an initial member of itself and `peerUrl` (alone when none) until its log holds `until`. */
 async function startMember(name: string, peerUrl: string | undefined, until: string): Promise<string> {
